@@ -1,0 +1,293 @@
+"""BLiMP: load and validate the 67 paradigms, the phenomenon taxonomy, pair-level splits.
+
+Every record is validated on load; a malformed line, a missing or mistyped field, a paradigm
+label that disagrees with the taxonomy, or a duplicate ``pairID`` raises :class:`DataError`
+naming the file, the line and the field. Files may be plain ``.jsonl`` (as upstream) or
+``.jsonl.gz`` (as vendored in ``data/blimp``).
+
+Upstream BLiMP contains 7 pairs whose two sentences are identical (in
+``principle_A_case_2``); they are kept as they are, and count as failures under the strict
+``logp_good > logp_bad`` accuracy.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import gzip
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import REPO_ROOT
+from .errors import ConfigError, DataError
+
+DEFAULT_BLIMP_DIR = REPO_ROOT / "data" / "blimp"
+
+# The 12 phenomena of the BLiMP paper, in the paper's order and with its abbreviations.
+# BLiMP's files carry 13 labels: "s-selection" belongs to ARGUMENT STRUCTURE in the 12-way
+# grouping (taxonomy "12") and is its own phenomenon S-SEL in taxonomy "13".
+PHENOMENA = {
+    "A-AGR": ("anaphor agreement", ("anaphor_agreement",)),
+    "ARG-S": ("argument structure", ("argument_structure", "s-selection")),
+    "BIND": ("binding", ("binding",)),
+    "CON-R": ("control/raising", ("control_raising",)),
+    "DN-AGR": ("determiner-noun agreement", ("determiner_noun_agreement",)),
+    "ELLIP": ("ellipsis", ("ellipsis",)),
+    "FG-DEP": ("filler-gap dependency", ("filler_gap_dependency",)),
+    "IRR-F": ("irregular forms", ("irregular_forms",)),
+    "ISL-E": ("island effects", ("island_effects",)),
+    "NPI-L": ("NPI licensing", ("npi_licensing",)),
+    "QUANT": ("quantifiers", ("quantifiers",)),
+    "SV-AGR": ("subject-verb agreement", ("subject_verb_agreement",)),
+}
+
+# paradigm UID -> BLiMP's linguistics_term (the 67 paradigms, sorted by UID)
+PARADIGM_TERMS = {
+    "adjunct_island": "island_effects",
+    "anaphor_gender_agreement": "anaphor_agreement",
+    "anaphor_number_agreement": "anaphor_agreement",
+    "animate_subject_passive": "s-selection",
+    "animate_subject_trans": "s-selection",
+    "causative": "argument_structure",
+    "complex_NP_island": "island_effects",
+    "coordinate_structure_constraint_complex_left_branch": "island_effects",
+    "coordinate_structure_constraint_object_extraction": "island_effects",
+    "determiner_noun_agreement_1": "determiner_noun_agreement",
+    "determiner_noun_agreement_2": "determiner_noun_agreement",
+    "determiner_noun_agreement_irregular_1": "determiner_noun_agreement",
+    "determiner_noun_agreement_irregular_2": "determiner_noun_agreement",
+    "determiner_noun_agreement_with_adj_2": "determiner_noun_agreement",
+    "determiner_noun_agreement_with_adj_irregular_1": "determiner_noun_agreement",
+    "determiner_noun_agreement_with_adj_irregular_2": "determiner_noun_agreement",
+    "determiner_noun_agreement_with_adjective_1": "determiner_noun_agreement",
+    "distractor_agreement_relational_noun": "subject_verb_agreement",
+    "distractor_agreement_relative_clause": "subject_verb_agreement",
+    "drop_argument": "argument_structure",
+    "ellipsis_n_bar_1": "ellipsis",
+    "ellipsis_n_bar_2": "ellipsis",
+    "existential_there_object_raising": "control_raising",
+    "existential_there_quantifiers_1": "quantifiers",
+    "existential_there_quantifiers_2": "quantifiers",
+    "existential_there_subject_raising": "control_raising",
+    "expletive_it_object_raising": "control_raising",
+    "inchoative": "argument_structure",
+    "intransitive": "argument_structure",
+    "irregular_past_participle_adjectives": "irregular_forms",
+    "irregular_past_participle_verbs": "irregular_forms",
+    "irregular_plural_subject_verb_agreement_1": "subject_verb_agreement",
+    "irregular_plural_subject_verb_agreement_2": "subject_verb_agreement",
+    "left_branch_island_echo_question": "island_effects",
+    "left_branch_island_simple_question": "island_effects",
+    "matrix_question_npi_licensor_present": "npi_licensing",
+    "npi_present_1": "npi_licensing",
+    "npi_present_2": "npi_licensing",
+    "only_npi_licensor_present": "npi_licensing",
+    "only_npi_scope": "npi_licensing",
+    "passive_1": "argument_structure",
+    "passive_2": "argument_structure",
+    "principle_A_c_command": "binding",
+    "principle_A_case_1": "binding",
+    "principle_A_case_2": "binding",
+    "principle_A_domain_1": "binding",
+    "principle_A_domain_2": "binding",
+    "principle_A_domain_3": "binding",
+    "principle_A_reconstruction": "binding",
+    "regular_plural_subject_verb_agreement_1": "subject_verb_agreement",
+    "regular_plural_subject_verb_agreement_2": "subject_verb_agreement",
+    "sentential_negation_npi_licensor_present": "npi_licensing",
+    "sentential_negation_npi_scope": "npi_licensing",
+    "sentential_subject_island": "island_effects",
+    "superlative_quantifiers_1": "quantifiers",
+    "superlative_quantifiers_2": "quantifiers",
+    "tough_vs_raising_1": "control_raising",
+    "tough_vs_raising_2": "control_raising",
+    "transitive": "argument_structure",
+    "wh_island": "island_effects",
+    "wh_questions_object_gap": "filler_gap_dependency",
+    "wh_questions_subject_gap": "filler_gap_dependency",
+    "wh_questions_subject_gap_long_distance": "filler_gap_dependency",
+    "wh_vs_that_no_gap": "filler_gap_dependency",
+    "wh_vs_that_no_gap_long_distance": "filler_gap_dependency",
+    "wh_vs_that_with_gap": "filler_gap_dependency",
+    "wh_vs_that_with_gap_long_distance": "filler_gap_dependency",
+}
+
+TAXONOMIES = ("12", "13")
+REQUIRED_FIELDS = {"sentence_good": str, "sentence_bad": str, "UID": str, "pairID": str,
+                   "linguistics_term": str, "field": str}
+
+
+def phenomenon_of(paradigm: str, taxonomy: str = "12") -> str:
+    """Abbreviation of the phenomenon a paradigm belongs to (e.g. ``DN-AGR``)."""
+    if taxonomy not in TAXONOMIES:
+        raise ConfigError(f"data.taxonomy must be one of {TAXONOMIES}, got '{taxonomy}'")
+    term = PARADIGM_TERMS[check_paradigms([paradigm])[0]]
+    if taxonomy == "13" and term == "s-selection":
+        return "S-SEL"
+    return next(abbr for abbr, (_, terms) in PHENOMENA.items() if term in terms)
+
+
+def phenomena(taxonomy: str = "12") -> dict[str, list[str]]:
+    """Phenomenon abbreviation -> its paradigms, in a stable order."""
+    groups: dict[str, list[str]] = {}
+    for uid in PARADIGM_TERMS:
+        groups.setdefault(phenomenon_of(uid, taxonomy), []).append(uid)
+    order = list(PHENOMENA) + ["S-SEL"]
+    return {k: groups[k] for k in order if k in groups}
+
+
+def phenomenon_names() -> dict[str, str]:
+    return {abbr: name for abbr, (name, _) in PHENOMENA.items()} | {"S-SEL": "s-selection"}
+
+
+def check_paradigms(names) -> list[str]:
+    """Return ``names`` if all are BLiMP paradigms, else raise naming the unknown one."""
+    names = list(names)
+    for name in names:
+        if name not in PARADIGM_TERMS:
+            close = difflib.get_close_matches(name, PARADIGM_TERMS, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ConfigError(f"unknown paradigm '{name}'{hint}")
+    return names
+
+
+@dataclass(frozen=True)
+class Pair:
+    paradigm: str
+    pair_id: int
+    good: str
+    bad: str
+
+
+@dataclass(frozen=True)
+class Paradigm:
+    uid: str
+    term: str  # BLiMP's linguistics_term
+    pairs: tuple[Pair, ...]
+    sha256: str  # of the file's uncompressed bytes
+
+    def phenomenon(self, taxonomy: str = "12") -> str:
+        return phenomenon_of(self.uid, taxonomy)
+
+
+def blimp_dir(data_dir: str | Path | None) -> Path:
+    return Path(data_dir) if data_dir else DEFAULT_BLIMP_DIR
+
+
+def paradigm_file(directory: Path, uid: str) -> Path | None:
+    for suffix in (".jsonl", ".jsonl.gz"):
+        if (directory / f"{uid}{suffix}").is_file():
+            return directory / f"{uid}{suffix}"
+    return None
+
+
+def read_paradigm(path: Path) -> Paradigm:
+    """Parse and validate one paradigm file."""
+    uid = path.name.removesuffix(".gz").removesuffix(".jsonl")
+    check_paradigms([uid])
+    raw = path.read_bytes()
+    if path.suffix == ".gz":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise DataError(path, f"not a readable gzip file ({exc})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(path, f"not UTF-8 ({exc})") from None
+    pairs, seen = [], {}
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(path, f"not valid JSON ({exc.msg})", line=line_no) from None
+        if not isinstance(record, dict):
+            raise DataError(path, "a record must be a JSON object", line=line_no)
+        for name, kind in REQUIRED_FIELDS.items():
+            if name not in record:
+                raise DataError(path, "missing", line=line_no, field=name)
+            if not isinstance(record[name], kind) or (kind is str and not record[name].strip()):
+                raise DataError(path, f"must be a non-empty string, got {record[name]!r}", line=line_no, field=name)
+        if record["UID"] != uid:
+            raise DataError(path, f"'{record['UID']}' does not match the file name", line=line_no, field="UID")
+        if record["linguistics_term"] != PARADIGM_TERMS[uid]:
+            raise DataError(path, f"'{record['linguistics_term']}' but BLiMP files {uid} under "
+                            f"'{PARADIGM_TERMS[uid]}'", line=line_no, field="linguistics_term")
+        if not record["pairID"].isdigit():
+            raise DataError(path, f"must be a non-negative integer, got {record['pairID']!r}",
+                            line=line_no, field="pairID")
+        pair_id = int(record["pairID"])
+        if pair_id in seen:
+            raise DataError(path, f"duplicate pair id {pair_id} (first on line {seen[pair_id]})",
+                            line=line_no, field="pairID")
+        seen[pair_id] = line_no
+        pairs.append(Pair(uid, pair_id, record["sentence_good"], record["sentence_bad"]))
+    if not pairs:
+        raise DataError(path, "no pairs")
+    return Paradigm(uid, PARADIGM_TERMS[uid], tuple(pairs), hashlib.sha256(raw).hexdigest())
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(directory: str, names: tuple[str, ...]) -> dict[str, Paradigm]:
+    path = Path(directory)
+    out = {}
+    for uid in names:
+        file = paradigm_file(path, uid)
+        if file is None:
+            raise DataError(path / f"{uid}.jsonl", "paradigm file not found")
+        out[uid] = read_paradigm(file)
+    return out
+
+
+def load_blimp(data_dir: str | Path | None = None, paradigms=None) -> dict[str, Paradigm]:
+    """Load and validate paradigms (default: all 67) from ``data_dir`` (default: vendored copy)."""
+    directory = blimp_dir(data_dir)
+    if not directory.is_dir():
+        raise DataError(directory, "BLiMP data directory not found")
+    names = tuple(check_paradigms(paradigms)) if paradigms else tuple(PARADIGM_TERMS)
+    return dict(_load_cached(str(directory.resolve()), names))
+
+
+def data_hash(paradigms: dict[str, Paradigm]) -> str:
+    """A short hash of the paradigm files' contents (order-independent)."""
+    text = "\n".join(f"{uid}:{p.sha256}" for uid, p in sorted(paradigms.items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def split_pairs(paradigm: Paradigm, n_test: int, n_train: int, seed: int) -> tuple[list[Pair], list[Pair]]:
+    """Deterministic, seeded, pair-level split of one paradigm into (train, test).
+
+    The pairs are shuffled by a generator seeded with ``(seed, paradigm)``; the first
+    ``n_test`` are the test split and the next ``n_train`` the training split. A pair is a
+    unit and is never split; the test split does not depend on ``n_train``.
+    """
+    n = len(paradigm.pairs)
+    if n_test < 0 or n_train < 0 or n_test + n_train > n:
+        raise ConfigError(
+            f"data.n_test ({n_test}) + data.n_train ({n_train}) must be between 0 and the "
+            f"{n} pairs of '{paradigm.uid}'"
+        )
+    key = int.from_bytes(hashlib.sha256(paradigm.uid.encode()).digest()[:4], "little")
+    order = np.random.default_rng([seed, key]).permutation(n)
+    test = [paradigm.pairs[i] for i in order[:n_test]]
+    train = [paradigm.pairs[i] for i in order[n_test : n_test + n_train]]
+    return train, test
+
+
+def select_pairs(paradigm: Paradigm, split: str, n_test: int, n_train: int, seed: int,
+                 max_pairs: int = 0) -> list[Pair]:
+    """Pairs of one split (``test``, ``train`` or ``all``), optionally the first ``max_pairs``."""
+    if split == "all":
+        pairs = list(paradigm.pairs)
+    elif split in ("train", "test"):
+        train, test = split_pairs(paradigm, n_test, n_train, seed)
+        pairs = train if split == "train" else test
+    else:
+        raise ConfigError(f"unknown split '{split}' (choose test, train or all)")
+    return pairs[:max_pairs] if max_pairs > 0 else pairs

@@ -1,0 +1,194 @@
+"""The ``taskspace`` command.
+
+    taskspace data     [--data-dir D] [--taxonomy 12|13]
+    taskspace sizes    [--preset P]
+    taskspace pretrain --preset P [--size S] [--out DIR] [--data-dir D] [--section.field VALUE ...]
+    taskspace score    --model DIR --out FILE.csv [--paradigms a,b] [--max-pairs N]
+                       [--split test|train|all] [--preset P] [--data-dir D] [--section.field VALUE ...]
+
+Bad input (unknown paradigm, preset, size or config field; an unreadable model directory; a
+malformed data file) ends with a one-line ``taskspace: error: ...`` and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from .errors import TaskspaceError
+
+EXIT_USER_ERROR = 2
+
+
+def _add_config_args(parser: argparse.ArgumentParser, preset_required: bool) -> None:
+    parser.add_argument("--preset", required=preset_required, default=None,
+                        help="ci, tiny, cpu or paper")
+    parser.add_argument("--data-dir", default=None, help="another copy of BLiMP (sets data.blimp_dir)")
+
+
+def _config(args, extra: list[str], default_preset: str = "cpu"):
+    from .config import load_preset, parse_dotted_args
+
+    overrides = parse_dotted_args(extra)
+    if args.data_dir:
+        overrides["data.blimp_dir"] = args.data_dir
+    return load_preset(args.preset or default_preset, overrides)
+
+
+def cmd_data(args, extra) -> int:
+    from . import blimp
+
+    if extra:
+        raise TaskspaceError(f"unrecognised arguments: {' '.join(extra)}")
+    paradigms = blimp.load_blimp(args.data_dir)
+    names = blimp.phenomenon_names()
+    print(f"BLiMP at {blimp.blimp_dir(args.data_dir)} (data hash {blimp.data_hash(paradigms)})")
+    print(f"{'phenomenon':<8} {'name':<26} {'paradigms':>9} {'pairs':>7}")
+    for abbr, uids in blimp.phenomena(args.taxonomy).items():
+        n_pairs = sum(len(paradigms[u].pairs) for u in uids)
+        print(f"{abbr:<8} {names[abbr]:<26} {len(uids):>9} {n_pairs:>7}")
+    n_groups = len(blimp.phenomena(args.taxonomy))
+    total = sum(len(p.pairs) for p in paradigms.values())
+    print(f"{'total':<8} {f'{n_groups} phenomena':<26} {len(paradigms):>9} {total:>7}")
+    return 0
+
+
+def cmd_sizes(args, extra) -> int:
+    from .models import spec_parameters
+
+    config = _config(args, extra)
+    print(f"preset {config.preset}: vocabulary {config.tokenizer.vocab_size}")
+    for name, spec in config.sizes.items():
+        n = spec_parameters(spec, config.tokenizer.vocab_size)
+        print(f"  {name:<7} {n / 1e6:7.2f}M parameters  d_model={spec.d_model} n_layers={spec.n_layers} "
+              f"n_heads={spec.n_heads} d_mlp={spec.d_mlp}")
+    return 0
+
+
+def cmd_pretrain(args, extra) -> int:
+    config = _config(args, extra)
+    sizes = [args.size] if args.size else list(config.sizes)
+    for size in sizes:
+        config.size(size)  # validate every name before training anything
+    from .pretrain import pretrain  # heavy import (torch, transformers) after validation
+
+    for size in sizes:
+        if args.out:
+            out = Path(args.out) if args.size else Path(args.out) / size
+        else:
+            out = config.run_dir() / "models" / size
+        checkpoints = pretrain(config, size, out)
+        print(f"{config.preset}/{size}: {len(checkpoints)} checkpoints in {out}: "
+              + ", ".join(c.name for c in checkpoints))
+    return 0
+
+
+def cmd_score(args, extra) -> int:
+    from . import blimp
+
+    model_meta = {}
+    meta_file = Path(args.model) / "meta.json"
+    if meta_file.is_file():
+        model_meta = json.loads(meta_file.read_text())
+    # Our checkpoints remember their preset; its BLiMP split is then the default.
+    if args.preset is None and model_meta.get("preset"):
+        args.preset = model_meta["preset"]
+    config = _config(args, extra)
+    names = [n.strip() for n in args.paradigms.split(",") if n.strip()] if args.paradigms else None
+    paradigms = blimp.load_blimp(config.data.blimp_dir or None, names)
+    d = config.data
+    pairs = [p for par in paradigms.values()
+             for p in blimp.select_pairs(par, args.split, d.n_test, d.n_train, d.split_seed, args.max_pairs)]
+    from .models import load_model
+    from .provenance import atomic_write_json, atomic_write_text, provenance
+    from .scoring import paradigm_summary, phenomenon_summary, score_pairs
+
+    model, tokenizer = load_model(args.model, revision=args.revision, device=config.scoring.device)
+
+    started = time.perf_counter()
+    scores = score_pairs(model, tokenizer, pairs, config.scoring.bos, config.scoring.batch_size,
+                         config.scoring.device)
+    wall = time.perf_counter() - started
+    scores.insert(2, "phenomenon", [blimp.phenomenon_of(p, d.taxonomy) for p in scores.paradigm])
+    scores["bos"] = config.scoring.bos
+
+    out = Path(args.out)
+    atomic_write_text(out, scores.to_csv(index=False, float_format="%.6f"))
+    per_paradigm = paradigm_summary(scores, d.taxonomy)
+    meta = provenance(
+        kind="pair_scores",
+        model=str(args.model),
+        revision=args.revision,
+        model_meta={k: model_meta.get(k) for k in ("preset", "size", "epoch", "step", "tokens_seen",
+                                                    "pretrain_hash", "git_commit", "data_hash")},
+        scoring={"bos": config.scoring.bos, "batch_size": config.scoring.batch_size,
+                 "score": "sum of token log-probs", "accuracy": "logp_good > logp_bad (ties wrong)"},
+        split={"split": args.split, "n_test": d.n_test, "n_train": d.n_train, "seed": d.split_seed,
+               "max_pairs": args.max_pairs},
+        blimp_dir=str(blimp.blimp_dir(config.data.blimp_dir or None)),
+        data_hash=blimp.data_hash(paradigms),
+        paradigms=sorted(paradigms),
+        n_pairs=len(scores),
+        wall_time_s=round(wall, 3),
+        summary=per_paradigm.reset_index().to_dict(orient="records"),
+    )
+    atomic_write_json(out.with_name(out.stem + ".meta.json"), meta)
+
+    summary = phenomenon_summary(scores, d.taxonomy)
+    print(f"{len(scores)} pairs from {len(paradigms)} paradigms scored in {wall:.1f}s (bos={config.scoring.bos})")
+    print(summary.to_string(float_format=lambda x: f"{x:.3f}"))
+    overall = per_paradigm.accuracy.mean()
+    print(f"mean accuracy over paradigms: {overall:.3f}  ->  {out} (+ {out.stem}.meta.json)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="taskspace", description="Task spaces of language models.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("data", help="validate BLiMP and print paradigms and pairs per phenomenon")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--taxonomy", choices=("12", "13"), default="12")
+    p.set_defaults(func=cmd_data)
+
+    p = sub.add_parser("sizes", help="print the size registry of a preset")
+    _add_config_args(p, preset_required=False)
+    p.set_defaults(func=cmd_sizes)
+
+    p = sub.add_parser("pretrain", help="pretrain one or all sizes of a preset (resumes)")
+    _add_config_args(p, preset_required=True)
+    p.add_argument("--size", default=None, help="one size of the preset (default: all)")
+    p.add_argument("--out", default=None, help="output folder (default: runs/<preset>/models/<size>)")
+    p.set_defaults(func=cmd_pretrain)
+
+    p = sub.add_parser("score", help="score BLiMP minimal pairs with a model")
+    _add_config_args(p, preset_required=False)
+    p.add_argument("--model", required=True, help="model directory, or hub name with --revision")
+    p.add_argument("--revision", default=None)
+    p.add_argument("--out", required=True, help="CSV file, one row per pair")
+    p.add_argument("--paradigms", default=None, help="comma-separated paradigm names (default: all 67)")
+    p.add_argument("--max-pairs", type=int, default=0, help="at most N pairs per paradigm")
+    p.add_argument("--split", choices=("test", "train", "all"), default="test")
+    p.set_defaults(func=cmd_score)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    try:
+        return args.func(args, extra)
+    except TaskspaceError as exc:
+        print(f"taskspace: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("taskspace: interrupted; finished checkpoints and files are kept, "
+              "rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

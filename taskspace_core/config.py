@@ -1,0 +1,239 @@
+"""Configuration: frozen dataclasses, YAML presets, dotted overrides and stable hashes.
+
+A *preset* (``ci``, ``tiny``, ``cpu``, ``paper``) is one YAML file in ``presets/`` that fills
+in a whole consistent :class:`Config`. Any field can then be overridden with a dotted path,
+e.g. ``pretrain.lr=1e-3`` or ``sizes.small.n_layers=3``; an unknown field or a value of the
+wrong type raises :class:`ConfigError` naming it. No config is ever ``exec``'d.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import dataclasses
+import hashlib
+import json
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from .errors import ConfigError
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent
+PRESET_DIR = PACKAGE_DIR / "presets"
+PRESETS = ("ci", "tiny", "cpu", "paper")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where BLiMP and the corpus live, and how BLiMP pairs are split."""
+
+    blimp_dir: str = ""  # "" = the copy vendored in the repo (data/blimp)
+    corpus_dir: str = ""  # "" = the subset vendored in the repo (data/corpus)
+    taxonomy: str = "12"  # "12" phenomena (s-selection inside ARG-S) or "13" (BLiMP's labels)
+    split_seed: int = 0
+    n_test: int = 100  # test pairs per paradigm (taken first, so they never depend on n_train)
+    n_train: int = 200  # training pairs per paradigm (for fine-tuning)
+
+
+@dataclass(frozen=True)
+class TokenizerConfig:
+    """Corpus split and byte-level BPE training."""
+
+    vocab_size: int = 8192
+    val_books: int = 2  # whole books held out for validation (the split is by book)
+    corpus_seed: int = 0  # order of books, and which are held out
+    max_train_chars: int = 0  # 0 = the whole training split; >0 truncates it (ci preset)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One entry of the size registry: a Llama-style decoder."""
+
+    d_model: int
+    n_layers: int
+    n_heads: int
+    d_mlp: int
+    context: int = 128
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """AdamW with linear warm-up and cosine decay; checkpoints at fractions of epochs."""
+
+    seq_len: int = 128
+    batch_size: int = 32
+    lr: float = 2e-3
+    min_lr_ratio: float = 0.1
+    warmup_steps: int = 100
+    weight_decay: float = 0.1
+    beta1: float = 0.9
+    beta2: float = 0.95
+    grad_clip: float = 1.0
+    epochs: float = 2.0
+    checkpoints: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0)  # in epochs; 0 = initialisation
+    seed: int = 0
+    max_steps: int = 0  # >0 caps the run (smoke tests); the schedule keeps its full length
+    val_blocks: int = 64  # validation blocks (of seq_len tokens) scored at each checkpoint
+    log_every: int = 20
+    device: str = "cpu"
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    """Minimal-pair scoring policy (recorded in every result)."""
+
+    bos: str = "prepend"  # "prepend": log p(s | BOS), every token scored; "none": first token unscored
+    batch_size: int = 64
+    device: str = "cpu"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything one preset fixes."""
+
+    preset: str = "ci"
+    work_dir: str = "runs"  # models, tokenizers and caches go under work_dir/<preset>/
+    data: DataConfig = field(default_factory=DataConfig)
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    sizes: Mapping[str, ModelSpec] = field(default_factory=dict)
+
+    def size(self, name: str) -> ModelSpec:
+        if name not in self.sizes:
+            raise ConfigError(
+                f"unknown size '{name}' for preset '{self.preset}' (choose from {', '.join(self.sizes)})"
+            )
+        return self.sizes[name]
+
+    def run_dir(self) -> Path:
+        return Path(self.work_dir) / self.preset
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _build(cls, values: Mapping[str, Any], where: str):
+    """Build dataclass ``cls`` from a mapping, checking names and coercing types."""
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"{where}: expected a mapping, got {values!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in values.items():
+        if key not in names:
+            raise ConfigError(f"unknown config field '{where}.{key}' (known: {', '.join(sorted(names))})")
+        kwargs[key] = _coerce(hints[key], value, f"{where}.{key}")
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:  # a required field is missing
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _coerce(hint, value, where: str):
+    """Convert ``value`` (from YAML or the command line) to the type ``hint`` names."""
+    origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        return value if isinstance(value, hint) else _build(hint, value, where)
+    if origin in (Mapping, dict, collections.abc.Mapping):
+        _, value_type = typing.get_args(hint)
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        return {str(k): _coerce(value_type, v, f"{where}.{k}") for k, v in value.items()}
+    if origin is tuple:
+        (item_type, _) = typing.get_args(hint)
+        if isinstance(value, str):
+            value = [v for v in value.split(",") if v.strip()]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        return tuple(_coerce(item_type, v, where) for v in value)
+    try:
+        if hint is bool:
+            if isinstance(value, str):
+                if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError(value)
+                return value.lower() in ("true", "1", "yes")
+            return bool(value)
+        if hint is int:
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError(value)
+            return int(float(value)) if isinstance(value, str) and "e" in value.lower() else int(value)
+        if hint is float:
+            return float(value)
+        if hint is str:
+            return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: cannot read {value!r} as {hint.__name__}") from None
+    raise ConfigError(f"{where}: unsupported type {hint}")
+
+
+def load_preset(name: str, overrides: Mapping[str, Any] | None = None) -> Config:
+    """Load preset ``name`` and apply dotted ``overrides`` ({"pretrain.lr": "1e-3", ...})."""
+    path = PRESET_DIR / f"{name}.yaml"
+    if name not in PRESETS or not path.exists():
+        raise ConfigError(f"unknown preset '{name}' (choose from {', '.join(PRESETS)})")
+    raw = yaml.safe_load(path.read_text()) or {}
+    raw["preset"] = name
+    config = _build(Config, raw, "config")
+    return apply_overrides(config, overrides or {})
+
+
+def apply_overrides(config: Config, overrides: Mapping[str, Any]) -> Config:
+    """Return a copy of ``config`` with dotted-path overrides applied."""
+    raw = to_dict(config)
+    for path, value in overrides.items():
+        parts = path.split(".")
+        node = raw
+        for i, part in enumerate(parts):
+            if not isinstance(node, dict) or part not in node:
+                raise ConfigError(f"unknown config field '{path}'")
+            if i == len(parts) - 1:
+                if isinstance(node[part], dict):
+                    raise ConfigError(f"config field '{path}' is a section; set one of its fields")
+                node[part] = value
+            else:
+                node = node[part]
+    return _build(Config, raw, "config")
+
+
+def to_dict(obj) -> Any:
+    """Plain JSON-able dict/list form of a config (tuples become lists)."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Mapping):
+        return {k: to_dict(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(v) for v in obj]
+    return obj
+
+
+def stable_hash(obj, length: int = 12) -> str:
+    """A short sha256 of the canonical JSON form of ``obj`` (dataclasses included)."""
+    text = json.dumps(to_dict(obj), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def parse_dotted_args(args: list[str]) -> dict[str, str]:
+    """Turn ``["--pretrain.lr", "1e-3", "--data.n_test=50"]`` into ``{"pretrain.lr": "1e-3", ...}``.
+
+    Dashes in names are read as underscores (``--work-dir`` = ``--work_dir``).
+    """
+    overrides, i = {}, 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("--") or len(arg) < 3:
+            raise ConfigError(f"unrecognised argument '{arg}' (config overrides look like --section.field VALUE)")
+        if "=" in arg:
+            key, value = arg[2:].split("=", 1)
+            i += 1
+        else:
+            if i + 1 >= len(args):
+                raise ConfigError(f"override '{arg}' needs a value")
+            key, value = arg[2:], args[i + 1]
+            i += 2
+        overrides[key.replace("-", "_")] = value
+    return overrides

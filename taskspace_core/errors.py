@@ -1,0 +1,25 @@
+"""Exceptions that the CLI turns into one-line messages (never a traceback)."""
+
+from __future__ import annotations
+
+
+class TaskspaceError(Exception):
+    """Base class: a problem with the user's input, not a bug in taskspace."""
+
+
+class ConfigError(TaskspaceError):
+    """An unknown preset, size or config field, or a value of the wrong type."""
+
+
+class ModelLoadError(TaskspaceError):
+    """A model directory (or hub name) that cannot be loaded."""
+
+
+class DataError(TaskspaceError):
+    """Malformed input data. The message names the file, and the line and field where known."""
+
+    def __init__(self, file, message: str, line: int | None = None, field: str | None = None):
+        self.file, self.line, self.field = str(file), line, field
+        where = self.file + (f", line {line}" if line is not None else "")
+        what = f"field '{field}': " if field is not None else ""
+        super().__init__(f"{where}: {what}{message}")

@@ -1,0 +1,103 @@
+"""Models: size registry entry -> Hugging Face Llama config, and loading any HF causal LM.
+
+Our models are plain ``transformers`` ``LlamaForCausalLM`` objects saved with
+``save_pretrained`` (with their tokenizer beside them), so any HF tool can load them.
+:func:`load_model` also loads other people's causal LMs: a local directory, or a hub name
+plus revision (e.g. ``EleutherAI/pythia-70m`` at ``step3000``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
+from transformers.utils import logging as hf_logging
+
+# transformers' own per-file progress bars ("Loading weights", "Writing model shards") would
+# drown ours; its warnings stay on.
+hf_logging.disable_progress_bar()
+
+from .config import ModelSpec
+from .errors import ModelLoadError
+
+# A hub repo id is "owner/name"; anything else that does not exist locally is a missing path.
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
+
+
+def llama_config(spec: ModelSpec, vocab_size: int, bos_id: int, eos_id: int, pad_id: int) -> LlamaConfig:
+    """HF config for a small Llama-style decoder with tied input/output embeddings."""
+    if spec.d_model % spec.n_heads:
+        raise ModelLoadError(f"d_model={spec.d_model} is not divisible by n_heads={spec.n_heads}")
+    return LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=spec.d_model,
+        intermediate_size=spec.d_mlp,
+        num_hidden_layers=spec.n_layers,
+        num_attention_heads=spec.n_heads,
+        num_key_value_heads=spec.n_heads,
+        max_position_embeddings=spec.context,
+        rms_norm_eps=1e-5,
+        initializer_range=0.02,
+        tie_word_embeddings=True,
+        attention_dropout=0.0,
+        bos_token_id=bos_id,
+        eos_token_id=eos_id,
+        pad_token_id=pad_id,
+    )
+
+
+def build_model(spec: ModelSpec, tokenizer, seed: int) -> LlamaForCausalLM:
+    """A freshly initialised model; the same seed gives the same weights."""
+    config = llama_config(
+        spec, len(tokenizer), tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id
+    )
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(config)
+    return model
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    """Unique parameters (tied embeddings counted once)."""
+    return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
+
+
+def spec_parameters(spec: ModelSpec, vocab_size: int) -> int:
+    """Parameter count of a spec without building it (tied embeddings, SwiGLU MLP, RMSNorm)."""
+    d, m = spec.d_model, spec.d_mlp
+    per_layer = 4 * d * d + 3 * d * m + 2 * d
+    return vocab_size * d + spec.n_layers * per_layer + d
+
+
+def load_model(name_or_path: str | Path, revision: str | None = None, device: str = "cpu"):
+    """Load a causal LM and its tokenizer, in eval mode.
+
+    ``name_or_path`` is a local model directory (ours or any HF checkpoint), or a hub repo id
+    such as ``EleutherAI/pythia-160m`` with an optional ``revision`` (branch, tag or commit,
+    e.g. ``step3000``). Raises :class:`ModelLoadError` with the culprit named on failure.
+    """
+    path = Path(name_or_path).expanduser()
+    is_local = path.exists()
+    if is_local:
+        if not path.is_dir():
+            raise ModelLoadError(f"model path '{path}' is not a directory")
+        if not (path / "config.json").is_file():
+            raise ModelLoadError(f"'{path}' is not a model directory (no config.json)")
+        source, kwargs = str(path), {}
+    elif _HUB_ID.match(str(name_or_path)) and not str(name_or_path).startswith((".", "/", "~")):
+        source, kwargs = str(name_or_path), {"revision": revision}
+    else:
+        raise ModelLoadError(f"model directory '{name_or_path}' does not exist (hub models are named owner/name)")
+    what = f"'{source}'" + (f" at revision '{revision}'" if revision and not is_local else "")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - any loader failure is reported as one line
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        hint = "" if is_local else " (no such local directory either)"
+        raise ModelLoadError(f"cannot load model {what}{hint}: {first_line}") from None
+    if tokenizer.pad_token_id is None:  # e.g. GPT-2 / Pythia: padding is masked out anyway
+        tokenizer.pad_token = tokenizer.eos_token
+    model.to(device).eval()
+    return model, tokenizer
