@@ -40,7 +40,7 @@ def vendor_blimp(src: Path) -> None:
     for f in files:
         gzip_bytes(f.read_bytes(), out / (f.name + ".gz"))
     for extra in ("README.md", "LICENSE"):
-        shutil.copy(src / extra, out / f"UPSTREAM_{extra}")
+        shutil.copy(src / extra, out / {"README.md": "SOURCE.md"}.get(extra, extra))
     print(f"vendored {len(files)} BLiMP paradigms into {out}")
 
 

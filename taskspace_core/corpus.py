@@ -33,6 +33,9 @@ from .provenance import atomic_dir, sha256_bytes
 
 DEFAULT_CORPUS_DIR = REPO_ROOT / "data" / "corpus"
 EOT = "<|endoftext|>"  # document separator; also BOS/EOS/PAD of our tokenizers
+# Bump when strip_gutenberg/normalise/encode_stream change what they produce: it is part of
+# the cache key of tokenizers and token streams, so stale caches are never reused.
+TEXT_PIPELINE_VERSION = 2
 
 _START = re.compile(
     r"\*\*\*\s*START OF (?:THE|THIS) PROJECT GUTENBERG E-?BOOK.*?\*\*\*"
@@ -45,6 +48,7 @@ _END = re.compile(
 )
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00a0": " "})
 _ILLUSTRATION = re.compile(r"\[Illustration[^\]]*\]", re.IGNORECASE)
+_MENTIONS_PG = re.compile(r"project gutenberg|gutenberg\.org", re.IGNORECASE)
 _ITALICS = re.compile(r"(?<![\w])_([^_\n]+)_(?![\w])")
 
 
@@ -70,7 +74,9 @@ def normalise(text: str) -> str:
     text = _ILLUSTRATION.sub(" ", text)
     text = _ITALICS.sub(r"\1", text)
     paragraphs = (" ".join(p.split()) for p in re.split(r"\n\s*\n", text))
-    return "\n".join(p for p in paragraphs if p)
+    # Producers' notes inside the body ("Project Gutenberg also has an HTML version ...") go
+    # too: once the header is cut, no mention of Project Gutenberg may remain.
+    return "\n".join(p for p in paragraphs if p and not _MENTIONS_PG.search(p))
 
 
 def corpus_dir(config: Config) -> Path:
@@ -171,7 +177,7 @@ def prepare_corpus(config: Config, log=print) -> PreparedCorpus:
     """Tokenizer and token streams for ``config``, trained/encoded once and then cached."""
     books, corpus_hash = load_books(corpus_dir(config))
     train, val = split_books(books, config.tokenizer.val_books, config.tokenizer.corpus_seed)
-    key = stable_hash({"tokenizer": config.tokenizer, "corpus": corpus_hash})
+    key = stable_hash({"tokenizer": config.tokenizer, "corpus": corpus_hash, "text": TEXT_PIPELINE_VERSION})
     out = config.run_dir() / f"tokenizer-{key}"
     if not (out / "train.npy").exists():
         log(f"training a {config.tokenizer.vocab_size}-token BPE on {len(train)} books -> {out}")

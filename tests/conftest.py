@@ -1,0 +1,28 @@
+"""Shared fixtures: one small pretraining run (the `ci` preset) reused by many tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from taskspace_core.config import load_preset
+
+
+@pytest.fixture(scope="session")
+def ci_config(tmp_path_factory):
+    work = tmp_path_factory.mktemp("runs")
+    return load_preset("ci", {"work_dir": str(work)})
+
+
+@pytest.fixture(scope="session")
+def ci_checkpoints(ci_config):
+    """Checkpoint directories of the `ci` preset's small model (trained once per session)."""
+    from taskspace_core.pretrain import pretrain
+
+    return pretrain(ci_config, "small", log=lambda *_: None)
+
+
+@pytest.fixture(scope="session")
+def ci_model(ci_checkpoints):
+    from taskspace_core.models import load_model
+
+    return load_model(ci_checkpoints[-1])

@@ -1,0 +1,85 @@
+"""The command line as a new user runs it: real subprocesses, real exit codes, no tracebacks."""
+
+import gzip
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from taskspace_core import blimp
+
+
+def run(*args, cwd=None):
+    proc = subprocess.run([sys.executable, "-m", "taskspace_core.cli", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=600)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def assert_one_line_error(code, stderr, *needles):
+    assert code == 2
+    assert "Traceback" not in stderr
+    lines = [line for line in stderr.splitlines() if line.startswith("taskspace: error:")]
+    assert len(lines) == 1, stderr
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def test_data_reports_67_paradigms_in_12_phenomena():
+    code, out, _ = run("data")
+    assert code == 0
+    assert "12 phenomena" in out and "67000" in out.split("total")[-1]
+    code, out, _ = run("data", "--taxonomy", "13")
+    assert code == 0 and "S-SEL" in out and "13 phenomena" in out
+
+
+def test_data_exits_nonzero_on_malformed_file(tmp_path):
+    for uid in blimp.PARADIGM_TERMS:
+        src = blimp.paradigm_file(blimp.DEFAULT_BLIMP_DIR, uid)
+        (tmp_path / src.name).write_bytes(src.read_bytes())
+    lines = gzip.decompress((tmp_path / "wh_island.jsonl.gz").read_bytes()).decode().splitlines()
+    record = json.loads(lines[41])
+    del record["pairID"]
+    lines[41] = json.dumps(record)
+    (tmp_path / "wh_island.jsonl.gz").unlink()
+    (tmp_path / "wh_island.jsonl").write_text("\n".join(lines) + "\n")
+    code, _, err = run("data", "--data-dir", str(tmp_path))
+    assert_one_line_error(code, err, "wh_island.jsonl", "line 42", "pairID")
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["pretrain", "--preset", "huge"], ["unknown preset 'huge'"]),
+    (["pretrain", "--preset", "ci", "--size", "xl"], ["unknown size 'xl'"]),
+    (["pretrain", "--preset", "ci", "--pretrain.lrr", "1"], ["pretrain.lrr"]),
+    (["pretrain", "--preset", "ci", "--pretrain.lr", "fast"], ["pretrain.lr"]),
+    (["score", "--model", "no/such/dir", "--out", "x.csv"], ["no/such/dir"]),
+])
+def test_bad_input_is_one_line(args, needles, tmp_path):
+    code, _, err = run(*args, cwd=tmp_path)
+    assert_one_line_error(code, err, *needles)
+
+
+def test_pretrain_then_score_as_a_new_user(tmp_path, ci_checkpoints):
+    code, out, err = run("pretrain", "--preset", "ci", "--size", "small", "--out", "ckpt",
+                         "--pretrain.max_steps", "20", "--pretrain.checkpoints", "0,0.5,1", cwd=tmp_path)
+    assert code == 0, err
+    assert "epoch-0" in out and (tmp_path / "ckpt" / "epoch-0" / "meta.json").is_file()
+    model = str(ci_checkpoints[-1])
+    code, out, err = run("score", "--model", model, "--out", "scores.csv", "--paradigms",
+                         "passive_1,wh_island", "--max-pairs", "7", cwd=tmp_path)
+    assert code == 0, err
+    df = pd.read_csv(tmp_path / "scores.csv")
+    assert {"paradigm", "pair_id", "logp_good", "logp_bad"} <= set(df.columns)
+    assert len(df) == 14 and set(df.paradigm) == {"passive_1", "wh_island"}
+    assert set(df.bos) == {"prepend"}
+    meta = json.loads((tmp_path / "scores.meta.json").read_text())
+    assert meta["scoring"]["bos"] == "prepend" and meta["data_hash"] and meta["git_commit"]
+    assert meta["split"]["n_test"] == 20  # the checkpoint's own preset (ci) chose the split
+    assert "ARG-S" in out and "ISL-E" in out  # a summary per phenomenon is printed
+
+    code, _, err = run("score", "--model", model, "--out", "x.csv", "--paradigms", "passive_one", cwd=tmp_path)
+    assert_one_line_error(code, err, "passive_one")
+    (tmp_path / "empty").mkdir()
+    code, _, err = run("score", "--model", str(tmp_path / "empty"), "--out", "x.csv", cwd=tmp_path)
+    assert_one_line_error(code, err, "empty", "config.json")

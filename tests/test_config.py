@@ -1,0 +1,75 @@
+import pytest
+
+from taskspace_core.config import (
+    PRESETS, Config, ModelSpec, apply_overrides, load_preset, parse_dotted_args, stable_hash,
+)
+from taskspace_core.errors import ConfigError
+from taskspace_core.models import spec_parameters
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_every_preset_loads_with_sizes(name):
+    config = load_preset(name)
+    assert config.preset == name
+    assert config.sizes and all(isinstance(s, ModelSpec) for s in config.sizes.values())
+    assert all(0 <= c <= config.pretrain.epochs for c in config.pretrain.checkpoints)
+    assert 0.0 in config.pretrain.checkpoints  # initialisation ("epoch 0") is always kept
+
+
+def test_cpu_sizes_follow_the_paper_ratios():
+    config = load_preset("cpu")
+    n = [spec_parameters(config.sizes[s], config.tokenizer.vocab_size) for s in ("small", "medium", "large")]
+    assert n[0] < n[1] < n[2]
+    # paper: 27M : 70M : 203M = 1 : 2.6 : 7.5
+    assert 2.0 < n[1] / n[0] < 3.2 and 6.0 < n[2] / n[0] < 9.0
+
+
+def test_paper_preset_is_paper_scale():
+    config = load_preset("paper")
+    n = [spec_parameters(config.sizes[s], config.tokenizer.vocab_size) / 1e6 for s in ("small", "medium", "large")]
+    for got, want in zip(n, (27, 70, 203)):
+        assert abs(got - want) / want < 0.1
+
+
+def test_overrides_coerce_types_and_reach_nested_fields():
+    config = load_preset("ci", {"pretrain.lr": "1e-3", "data.n_test": "7", "sizes.small.n_layers": "3",
+                                "pretrain.checkpoints": "0,0.5,1", "work_dir": "elsewhere"})
+    assert config.pretrain.lr == 1e-3 and config.data.n_test == 7
+    assert config.sizes["small"].n_layers == 3
+    assert config.pretrain.checkpoints == (0.0, 0.5, 1.0)
+    assert config.work_dir == "elsewhere"
+
+
+@pytest.mark.parametrize("overrides, culprit", [
+    ({"pretrain.lrr": "1"}, "pretrain.lrr"),
+    ({"nosuch.field": "1"}, "nosuch.field"),
+    ({"pretrain.lr": "fast"}, "pretrain.lr"),
+    ({"data.n_test": "1.5"}, "data.n_test"),
+    ({"pretrain": "1"}, "pretrain"),
+])
+def test_bad_overrides_name_the_field(overrides, culprit):
+    with pytest.raises(ConfigError, match=culprit.replace(".", r"\.")):
+        load_preset("ci", overrides)
+
+
+def test_unknown_preset_and_size():
+    with pytest.raises(ConfigError, match="unknown preset 'huge'"):
+        load_preset("huge")
+    with pytest.raises(ConfigError, match="unknown size 'xl'"):
+        load_preset("ci").size("xl")
+
+
+def test_stable_hash_tracks_content():
+    a = load_preset("ci")
+    assert stable_hash(a) == stable_hash(load_preset("ci"))
+    assert stable_hash(a) != stable_hash(apply_overrides(a, {"pretrain.seed": 1}))
+    assert isinstance(a, Config)
+
+
+def test_parse_dotted_args():
+    assert parse_dotted_args(["--pretrain.lr", "1e-3", "--data.n_test=5", "--work-dir", "x"]) == {
+        "pretrain.lr": "1e-3", "data.n_test": "5", "work_dir": "x"}
+    with pytest.raises(ConfigError, match="needs a value"):
+        parse_dotted_args(["--pretrain.lr"])
+    with pytest.raises(ConfigError, match="unrecognised argument"):
+        parse_dotted_args(["stray"])

@@ -1,0 +1,68 @@
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from taskspace_core.config import apply_overrides
+from taskspace_core.errors import ConfigError
+from taskspace_core.pretrain import TRAINING_STATE, learning_rate, list_checkpoints, pretrain
+
+QUIET = {"log": lambda *_: None}
+
+
+def weights(checkpoint):
+    return load_file(checkpoint / "model.safetensors")
+
+
+def test_checkpoints_cover_init_inside_and_end_of_training(ci_config, ci_checkpoints):
+    assert [c.name for c in ci_checkpoints] == ["epoch-0", "epoch-0.5", "epoch-1"]
+    metas = [json.loads((c / "meta.json").read_text()) for c in ci_checkpoints]
+    for key in ("config", "config_hash", "data_hash", "git_commit", "packages", "tokens_seen",
+                "val_loss", "wall_time_s", "n_parameters", "pretrain_hash"):
+        assert all(key in m for m in metas), key
+    assert metas[0]["tokens_seen"] == 0 and metas[0]["step"] == 0
+    assert metas[0]["tokens_seen"] < metas[1]["tokens_seen"] < metas[2]["tokens_seen"]
+    assert metas[2]["val_loss"] < metas[0]["val_loss"] - 0.5  # it learned something
+    assert metas[0]["packages"]["torch"].startswith("2.13.0")
+    # only the newest checkpoint keeps optimizer state for resuming
+    assert [(c / TRAINING_STATE).exists() for c in ci_checkpoints] == [False, False, True]
+
+
+def test_interrupted_run_resumes_to_identical_weights(ci_config, ci_checkpoints, tmp_path):
+    interrupted = apply_overrides(ci_config, {"pretrain.max_steps": 70})  # stops after epoch-0.5
+    done = pretrain(interrupted, "small", tmp_path, **QUIET)
+    assert [c.name for c in done] == ["epoch-0", "epoch-0.5"]
+    resumed = pretrain(ci_config, "small", tmp_path, **QUIET)
+    assert [c.name for c in resumed] == ["epoch-0", "epoch-0.5", "epoch-1"]
+    for a, b in zip(resumed, ci_checkpoints):
+        wa, wb = weights(a), weights(b)
+        assert all(torch.equal(wa[k], wb[k]) for k in wb), f"{a.name} differs after resume"
+
+
+def test_same_seed_same_model_other_seed_other_model(ci_config, ci_checkpoints, tmp_path):
+    short = {"pretrain.max_steps": 5, "pretrain.checkpoints": "0,1"}
+    other = pretrain(apply_overrides(ci_config, short | {"pretrain.seed": 1}), "small", tmp_path, **QUIET)
+    assert not torch.equal(weights(other[0])["model.embed_tokens.weight"],
+                           weights(ci_checkpoints[0])["model.embed_tokens.weight"])
+
+
+def test_resume_refuses_another_config(ci_config, ci_checkpoints):
+    out = ci_checkpoints[0].parent
+    with pytest.raises(ConfigError, match="another configuration"):
+        pretrain(apply_overrides(ci_config, {"pretrain.lr": 1e-4}), "small", out, **QUIET)
+    assert list_checkpoints(out) == ci_checkpoints
+
+
+def test_learning_rate_schedule(ci_config):
+    cfg = ci_config.pretrain
+    lrs = [learning_rate(s, 100, cfg) for s in range(100)]
+    assert lrs[cfg.warmup_steps - 1] == pytest.approx(cfg.lr)
+    assert lrs[0] < lrs[cfg.warmup_steps - 1]
+    assert all(a >= b for a, b in zip(lrs[cfg.warmup_steps:], lrs[cfg.warmup_steps + 1:]))
+    assert lrs[-1] >= cfg.lr * cfg.min_lr_ratio
+
+
+def test_checkpoint_beyond_training_is_rejected(ci_config, tmp_path):
+    with pytest.raises(ConfigError, match="pretrain.checkpoints"):
+        pretrain(apply_overrides(ci_config, {"pretrain.checkpoints": "0,2"}), "small", tmp_path, **QUIET)
