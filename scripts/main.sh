@@ -12,7 +12,7 @@ $TS pretrain --preset "$PRESET"
 mkdir -p "runs/$PRESET/scores"
 for model_dir in runs/"$PRESET"/models/*/; do
     size=$(basename "$model_dir")
-    final=$(ls -d "$model_dir"epoch-* | sort -t- -k2 -g | tail -n 1)
+    final="$model_dir$(cd "$model_dir" && ls -d epoch-* | sort -t- -k2 -g | tail -n 1)"
     echo "== $PRESET/$size: scoring $final"
     $TS score --model "$final" --out "runs/$PRESET/scores/$size.csv"
 done

@@ -15,12 +15,12 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
 from transformers.utils import logging as hf_logging
 
+from .config import ModelSpec
+from .errors import ModelLoadError
+
 # transformers' own per-file progress bars ("Loading weights", "Writing model shards") would
 # drown ours; its warnings stay on.
 hf_logging.disable_progress_bar()
-
-from .config import ModelSpec
-from .errors import ModelLoadError
 
 # A hub repo id is "owner/name"; anything else that does not exist locally is a missing path.
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")

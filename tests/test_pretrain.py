@@ -66,3 +66,20 @@ def test_learning_rate_schedule(ci_config):
 def test_checkpoint_beyond_training_is_rejected(ci_config, tmp_path):
     with pytest.raises(ConfigError, match="pretrain.checkpoints"):
         pretrain(apply_overrides(ci_config, {"pretrain.checkpoints": "0,2"}), "small", tmp_path, **QUIET)
+
+
+def test_paper_preset_smoke_on_cpu_with_a_step_cap(tmp_path):
+    """The paper preset builds its 27.7M model and trains under a step cap on CPU.
+
+    Batch and corpus are shrunk (the tokenizer keeps the paper preset's 16384 tokens) so
+    that this stays a smoke test; the paper's schedule itself is meant for a GPU.
+    """
+    from taskspace_core.config import load_preset
+
+    config = load_preset("paper", {"work_dir": str(tmp_path), "pretrain.max_steps": 2,
+                                   "pretrain.batch_size": 2, "pretrain.seq_len": 32,
+                                   "pretrain.val_blocks": 2, "tokenizer.max_train_chars": 2_000_000})
+    done = pretrain(config, "small", tmp_path / "small", **QUIET)
+    meta = json.loads((done[0] / "meta.json").read_text())
+    assert done[0].name == "epoch-0" and 27e6 < meta["n_parameters"] < 28.5e6
+    assert json.loads((tmp_path / "small" / "train_log.jsonl").read_text().splitlines()[-1])["step"] == 2

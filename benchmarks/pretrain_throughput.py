@@ -1,0 +1,109 @@
+"""Pretraining throughput of each size of a preset, against this machine's matmul FLOP rate.
+
+    python benchmarks/pretrain_throughput.py [--preset cpu] [--steps 12] [--out FILE.json]
+
+For each size it runs the real training step of ``taskspace_core.pretrain`` (forward,
+cross-entropy, backward, gradient clipping, AdamW) on real batches of the preset's corpus,
+and reports tokens/s. Model FLOPs per token are counted as 6 * N (weights, forward and
+backward) plus 6 * n_layers * seq_len * d_model (attention scores and mixing, causal
+average), the usual accounting. The ceiling is the best float32 matmul rate measured here
+with ``torch.matmul`` on square and model-shaped matrices. Results go to a JSON file with
+provenance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+
+from taskspace_core.config import load_preset
+from taskspace_core.corpus import prepare_corpus
+from taskspace_core.models import build_model, count_parameters
+from taskspace_core.pretrain import batch_indices, lm_loss, to_blocks
+from taskspace_core.provenance import atomic_write_json, provenance
+
+HERE = Path(__file__).resolve().parent
+
+
+def matmul_gflops(repeats: int = 5) -> dict[str, float]:
+    """Best observed float32 GFLOP/s of torch.matmul for a few shapes."""
+    shapes = {"square_1024": (1024, 1024, 1024), "square_2048": (2048, 2048, 2048),
+              "model_4096x256x1024": (4096, 256, 1024)}
+    rates = {}
+    for name, (m, k, n) in shapes.items():
+        a, b = torch.randn(m, k), torch.randn(k, n)
+        a @ b  # warm-up
+        best = float("inf")
+        for _ in range(repeats):
+            t = time.perf_counter()
+            a @ b
+            best = min(best, time.perf_counter() - t)
+        rates[name] = 2 * m * k * n / best / 1e9
+    return rates
+
+
+def training_throughput(config, size: str, corpus, tokenizer, steps: int, warmup: int = 2) -> dict:
+    cfg = config.pretrain
+    spec = config.size(size)
+    model = build_model(spec, tokenizer, cfg.seed).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
+                                  weight_decay=cfg.weight_decay)
+    blocks = to_blocks(corpus.train_tokens, cfg.seq_len)
+
+    def step(i: int) -> None:
+        loss = lm_loss(model, blocks[batch_indices(i, len(blocks), cfg.batch_size, cfg.seed)])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        optimizer.step()
+
+    for i in range(warmup):
+        step(i)
+    started = time.perf_counter()
+    for i in range(warmup, warmup + steps):
+        step(i)
+    seconds = time.perf_counter() - started
+    n_params = count_parameters(model)
+    tokens = steps * cfg.batch_size * cfg.seq_len
+    flops_per_token = 6 * n_params + 6 * spec.n_layers * cfg.seq_len * spec.d_model
+    return {"size": size, "n_parameters": n_params, "tokens_per_s": tokens / seconds,
+            "flops_per_token": flops_per_token, "model_gflops": tokens / seconds * flops_per_token / 1e9,
+            "steps": steps, "batch": [cfg.batch_size, cfg.seq_len]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preset", default="cpu")
+    parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+
+    config = load_preset(args.preset)
+    corpus = prepare_corpus(config)
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(corpus.tokenizer_dir)
+    ceiling = matmul_gflops()
+    peak = max(ceiling.values())
+    print(f"matmul ceiling: {peak:.1f} GFLOP/s float32 ({torch.get_num_threads()} threads); "
+          + ", ".join(f"{k} {v:.1f}" for k, v in ceiling.items()))
+    rows = []
+    for size in config.sizes:
+        row = training_throughput(config, size, corpus, tokenizer, args.steps)
+        row["fraction_of_matmul_ceiling"] = row["model_gflops"] / peak
+        rows.append(row)
+        print(f"{args.preset}/{size:<7} {row['n_parameters'] / 1e6:6.2f}M params  "
+              f"{row['tokens_per_s']:8,.0f} tokens/s  {row['model_gflops']:6.1f} GFLOP/s  "
+              f"= {row['fraction_of_matmul_ceiling']:.0%} of the matmul ceiling")
+    out = args.out or HERE / "results" / f"pretrain_throughput_{args.preset}.json"
+    atomic_write_json(out, provenance(kind="benchmark", benchmark="pretrain_throughput", preset=args.preset,
+                                      torch_threads=torch.get_num_threads(), matmul_gflops=ceiling,
+                                      results=rows))
+    print(f"-> {out}")
+
+
+if __name__ == "__main__":
+    main()
