@@ -202,12 +202,11 @@ def prepare_corpus(config: Config, log=print) -> PreparedCorpus:
 def encode_stream(tokenizer, texts: list[str], dtype) -> np.ndarray:
     """One token stream: each text's paragraphs, and EOT after every text."""
     eot = tokenizer.convert_tokens_to_ids(EOT)
+    newline = tokenizer("\n", add_special_tokens=False)["input_ids"]
     stream: list[int] = []
     for text in texts:
         # Paragraphs are encoded separately (fast, bounded memory) and rejoined by "\n".
-        paragraphs = text.split("\n")
-        encoded = tokenizer(paragraphs, add_special_tokens=False)["input_ids"]
-        newline = tokenizer("\n", add_special_tokens=False)["input_ids"]
+        encoded = tokenizer(text.split("\n"), add_special_tokens=False)["input_ids"]
         for i, ids in enumerate(encoded):
             stream.extend(ids)
             if i < len(encoded) - 1:

@@ -54,8 +54,7 @@ def build_model(spec: ModelSpec, tokenizer, seed: int) -> LlamaForCausalLM:
         spec, len(tokenizer), tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id
     )
     torch.manual_seed(seed)
-    model = LlamaForCausalLM(config)
-    return model
+    return LlamaForCausalLM(config)
 
 
 def count_parameters(model: torch.nn.Module) -> int:

@@ -120,7 +120,6 @@ def pretrain(config: Config, size: str, out_dir: str | Path | None = None, log=p
         raise ConfigError(f"pretrain.checkpoints: {max(cfg.checkpoints)} is beyond pretrain.epochs={cfg.epochs}")
     last_step = min(total_steps, cfg.max_steps) if cfg.max_steps > 0 else total_steps
 
-    torch.manual_seed(cfg.seed)
     model = build_model(spec, tokenizer, cfg.seed).to(cfg.device)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
