@@ -5,6 +5,10 @@
     taskspace pretrain --preset P [--size S] [--out DIR] [--data-dir D] [--section.field VALUE ...]
     taskspace score    --model DIR --out FILE.csv [--paradigms a,b] [--max-pairs N]
                        [--split test|train|all] [--preset P] [--data-dir D] [--section.field VALUE ...]
+    taskspace ftgd     --model DIR --paradigm NAME --out DIR [--threshold T] [--steps N] [--lr LR]
+                       [--method ftgd|plain] [--eval all|self] [--preset P] [--section.field VALUE ...]
+    taskspace space    --preset P [--size S] [--checkpoint final|EPOCH] [--model DIR [--revision R]]
+                       [--section.field VALUE ...]        e.g. --ftgd.threshold 1e-3 --space.metric accuracy
 
 Bad input (unknown paradigm, preset, size or config field; an unreadable model directory; a
 malformed data file) ends with a one-line ``taskspace: error: ...`` and exit status 2.
@@ -93,9 +97,8 @@ def cmd_score(args, extra) -> int:
     meta_file = Path(args.model) / "meta.json"
     if meta_file.is_file():
         model_meta = json.loads(meta_file.read_text())
-    # Our checkpoints remember their preset; its BLiMP split is then the default.
-    if args.preset is None and model_meta.get("preset"):
-        args.preset = model_meta["preset"]
+    if args.preset is None:
+        args.preset = _model_preset(args.model)
     config = _config(args, extra)
     names = [n.strip() for n in args.paradigms.split(",") if n.strip()] if args.paradigms else None
     paradigms = blimp.load_blimp(config.data.blimp_dir or None, names)
@@ -145,6 +148,129 @@ def cmd_score(args, extra) -> int:
     return 0
 
 
+def _model_preset(model: str) -> str | None:
+    """The preset a checkpoint of ours was trained under (its BLiMP split is then the default)."""
+    meta_file = Path(model) / "meta.json"
+    if meta_file.is_file():
+        return json.loads(meta_file.read_text()).get("preset")
+    return None
+
+
+def cmd_ftgd(args, extra) -> int:
+    from . import blimp
+
+    if args.preset is None:
+        args.preset = _model_preset(args.model)
+    for name in ("threshold", "steps", "lr", "method"):
+        if getattr(args, name) is not None:
+            extra = extra + [f"--ftgd.{name}", str(getattr(args, name))]
+    config = _config(args, extra)
+    blimp.check_paradigms([args.paradigm])
+    eval_names = None if args.eval == "all" else [args.paradigm]
+    config = _with_paradigms(config, sorted(set(eval_names or blimp.PARADIGM_TERMS) | {args.paradigm}))
+
+    from .ftgd import finetune
+    from .models import load_model
+    from .probing import evaluate, prepare_probe_data
+    from .provenance import atomic_dir, atomic_write_json, provenance
+
+    model, tokenizer = load_model(args.model, revision=args.revision, device=config.ftgd.device)
+    data = prepare_probe_data(config, tokenizer)
+    before = evaluate(model, data, config)
+    started = time.perf_counter()
+    result = finetune(model, data.train[args.paradigm], config.ftgd, data.pad_id)
+    wall = time.perf_counter() - started
+    after = evaluate(model, data, config)
+
+    import pandas as pd
+
+    scores = pd.DataFrame({
+        "paradigm": [data.paradigms[i] for i in data.test_paradigm], "pair_id": data.test_pair_id,
+        "logp_good_before": before["logp_good"], "logp_bad_before": before["logp_bad"],
+        "logp_good_after": after["logp_good"], "logp_bad_after": after["logp_bad"],
+    })
+    masks = result.mask_table()
+    out = Path(args.out)
+    with atomic_dir(out) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        scores.to_csv(tmp / "scores.csv", index=False, float_format="%.6f")
+        masks.to_csv(tmp / "mask_stats.csv", index=False)
+        atomic_write_json(tmp / "ftgd.json", provenance(
+            kind="ftgd", base_model=str(args.model), revision=args.revision, paradigm=args.paradigm,
+            config=_to_dict(config), data_hash=data.data_hash, finetune_time_s=round(wall, 3),
+            n_parameters=result.n_parameters, n_masked=result.n_masked, mask_share=result.mask_share,
+            log=result.log))
+    summary = scores.assign(before=scores.logp_good_before > scores.logp_bad_before,
+                            after=scores.logp_good_after > scores.logp_bad_after,
+                            margin_change=(scores.logp_good_after - scores.logp_bad_after)
+                            - (scores.logp_good_before - scores.logp_bad_before))
+    table = summary.groupby("paradigm")[["before", "after", "margin_change"]].mean()
+    f = config.ftgd
+    print(f"{f.method} on {args.paradigm}: {f.steps} steps, lr {f.lr:g}, {f.optimizer}, objective {f.objective}; "
+          f"{result.n_masked:,} of {result.n_parameters:,} parameters updated ({result.mask_share:.2%}) "
+          f"in {wall:.1f}s")
+    print(f"accuracy before -> after ({args.eval}):")
+    print(table.to_string(float_format=lambda x: f"{x:.3f}"))
+    print(f"tuned model, scores.csv, mask_stats.csv and ftgd.json -> {out}")
+    return 0
+
+
+def _with_paradigms(config, names):
+    from .config import apply_overrides
+
+    return apply_overrides(config, {"data.paradigms": list(names)})
+
+
+def _to_dict(config):
+    from .config import to_dict
+
+    return to_dict(config)
+
+
+def cmd_space(args, extra) -> int:
+    config = _config(args, extra)
+    from . import blimp
+
+    blimp.check_paradigms(list(config.data.paradigms))
+    if args.model:
+        model_path, label = args.model, f"{config.preset}-{Path(args.model).name}"
+    else:
+        size = args.size or list(config.sizes)[-1]
+        config.size(size)
+        from .pretrain import checkpoint_dir
+
+        model_path = checkpoint_dir(config, size, args.checkpoint)
+        label = f"{config.preset}-{size}-{model_path.name}"
+    from .probing import compute_space
+    from .report import analyse, write_report
+
+    space = compute_space(config, model_path, args.revision, label, progress=not args.no_progress)
+    analysis = analyse(space, config)
+    paths = write_report(space, analysis, config)
+    h = analysis.headline
+    print(f"task space of {model_path}: {h['n_paradigms']} paradigms; {space.meta['jobs_computed']} jobs computed, "
+          f"{space.meta['jobs_reused']} reused, {space.meta['wall_time_s']:.1f}s")
+    print(f"  method {config.ftgd.method}, mask {config.ftgd.mask_rule} "
+          f"(threshold {config.ftgd.threshold:g}, top_fraction {config.ftgd.top_fraction:g}); "
+          f"similarity {config.space.similarity} of {config.space.metric} transfers")
+    print(f"  eval1 accuracy {h['eval1_accuracy']:.3f}; parameters updated {h['mask_share_mean']:.2%} on average "
+          f"({h['mask_share_min']:.2%}-{h['mask_share_max']:.2%}), union {h['mask_union_share']:.2%}")
+    d = h["diagonal_transfer"]
+    o = h["off_diagonal_transfer"]
+    print(f"  mean diagonal transfer: accuracy {d['accuracy']:+.3f}, margin {d['margin']:+.3f}, "
+          f"effect {d['effect']:+.3f}; off-diagonal: accuracy {o['accuracy']:+.4f}, margin {o['margin']:+.4f}")
+    print(f"  vs hypothesis space: pearson {h['hypothesis_pearson']:+.3f}, spearman {h['hypothesis_spearman']:+.3f}, "
+          f"Mantel p {h['mantel_p']:.4f}; controlling for lexical overlap: r {h['partial_mantel_r']:+.3f}, "
+          f"p {h['partial_mantel_p']:.4f}")
+    print(f"  mask overlap vs hypothesis space: pearson {h['mask_overlap_pearson']:+.3f}, "
+          f"Mantel p {h['mask_overlap_mantel_p']:.4f}")
+    print("  within-phenomenon similarity:")
+    print(analysis.within.to_string(float_format=lambda x: f"{x:+.3f}"))
+    print(f"results in {space.store_dir}: " + ", ".join(p.name for p in paths.values()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="taskspace", description="Task spaces of language models.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -173,6 +299,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-pairs", type=int, default=0, help="at most N pairs per paradigm")
     p.add_argument("--split", choices=("test", "train", "all"), default="test")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("ftgd", help="fine-tune a model on one paradigm (FTGD or plain) and score it")
+    _add_config_args(p, preset_required=False)
+    p.add_argument("--model", required=True, help="model directory, or hub name with --revision")
+    p.add_argument("--revision", default=None)
+    p.add_argument("--paradigm", required=True, help="the BLiMP paradigm to fine-tune on")
+    p.add_argument("--out", required=True, help="directory for the tuned model and its statistics")
+    p.add_argument("--threshold", type=float, default=None, help="sets ftgd.threshold")
+    p.add_argument("--steps", type=int, default=None, help="sets ftgd.steps")
+    p.add_argument("--lr", type=float, default=None, help="sets ftgd.lr")
+    p.add_argument("--method", choices=("ftgd", "plain"), default=None, help="sets ftgd.method")
+    p.add_argument("--eval", choices=("self", "all"), default="self",
+                   help="score the tuned paradigm only (default) or all 67 before and after")
+    p.set_defaults(func=cmd_ftgd)
+
+    p = sub.add_parser("space", help="compute (or load) the task space of one checkpoint")
+    _add_config_args(p, preset_required=True)
+    p.add_argument("--size", default=None, help="model size (default: the largest of the preset)")
+    p.add_argument("--checkpoint", default="final", help="'final' or an epoch of pretrain.checkpoints")
+    p.add_argument("--model", default=None, help="any HF causal LM instead of the preset's checkpoint")
+    p.add_argument("--revision", default=None)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_space)
     return parser
 
 

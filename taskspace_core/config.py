@@ -38,6 +38,7 @@ class DataConfig:
     split_seed: int = 0
     n_test: int = 100  # test pairs per paradigm (taken first, so they never depend on n_train)
     n_train: int = 200  # training pairs per paradigm (for fine-tuning)
+    paradigms: tuple[str, ...] = ()  # the paradigms a task space covers; () = all 67
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,42 @@ class ScoringConfig:
 
 
 @dataclass(frozen=True)
+class FTGDConfig:
+    """Fine-tuning on one paradigm's training pairs (see ``ftgd.py`` and book/methods.md)."""
+
+    method: str = "ftgd"  # "ftgd": masked gradient-differential tuning; "plain": LM loss on good sentences, no mask
+    mask_rule: str = "threshold"  # "threshold": |g_diff| >= threshold; "top_fraction": the largest |g_diff|
+    threshold: float = 1e-3  # the paper's value
+    top_fraction: float = 0.05  # share of parameters kept by mask_rule="top_fraction"
+    mask_from: str = "train"  # "train": differential over the whole training split, fixed;
+    #                           "first_batch": the first batch's, fixed; "step": recomputed every step
+    mask_reduction: str = "mean"  # per-pair differentials averaged ("mean") or summed ("sum") for the mask
+    objective: str = "logistic"  # "logistic": -log sigmoid(margin); "hinge": relu(hinge_margin - margin);
+    #                              "differential": -margin (unbounded; bounded only by the step count)
+    hinge_margin: float = 1.0
+    optimizer: str = "sgd"  # "sgd" (no momentum), "adam" or "adamw"
+    lr: float = 5e-3
+    weight_decay: float = 0.0  # adamw only
+    steps: int = 20
+    batch_size: int = 32  # training pairs per step
+    seed: int = 0  # batch order
+    device: str = "cpu"
+
+
+@dataclass(frozen=True)
+class SpaceConfig:
+    """How transfers become a task space and how it is compared with the hypothesis space."""
+
+    metric: str = "effect"  # transfer metric the similarity uses: "accuracy", "margin" or "effect"
+    similarity: str = "profile"  # "profile": mean of row and column correlations; "rows"; "columns"; "mutual"
+    bootstrap: int = 1000  # resamples of test pairs for the transfer CIs
+    permutations: int = 9999  # label permutations of the Mantel tests
+    seed: int = 0
+    executor: str = "serial"  # "serial" or "processes" (local worker processes)
+    workers: int = 2
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything one preset fixes."""
 
@@ -102,6 +139,8 @@ class Config:
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    ftgd: FTGDConfig = field(default_factory=FTGDConfig)
+    space: SpaceConfig = field(default_factory=SpaceConfig)
     sizes: Mapping[str, ModelSpec] = field(default_factory=dict)
 
     def size(self, name: str) -> ModelSpec:
@@ -129,10 +168,45 @@ def _build(cls, values: Mapping[str, Any], where: str):
         if key not in names:
             raise ConfigError(f"unknown config field '{where}.{key}' (known: {', '.join(sorted(names))})")
         kwargs[key] = _coerce(hints[key], value, f"{where}.{key}")
+        _check_value(cls, key, kwargs[key], f"{where}.{key}")
     try:
         return cls(**kwargs)
     except TypeError as exc:  # a required field is missing
         raise ConfigError(f"{where}: {exc}") from None
+
+
+# Allowed values of the string fields, and fields that must be > 0 or >= 0 (checked on build,
+# so a bad preset or override fails with the field's dotted name before any work starts).
+CHOICES = {
+    "DataConfig.taxonomy": ("12", "13"),
+    "ScoringConfig.bos": ("prepend", "none"),
+    "FTGDConfig.method": ("ftgd", "plain"),
+    "FTGDConfig.mask_rule": ("threshold", "top_fraction"),
+    "FTGDConfig.mask_from": ("train", "first_batch", "step"),
+    "FTGDConfig.mask_reduction": ("mean", "sum"),
+    "FTGDConfig.objective": ("logistic", "hinge", "differential"),
+    "FTGDConfig.optimizer": ("sgd", "adam", "adamw"),
+    "SpaceConfig.metric": ("accuracy", "margin", "effect"),
+    "SpaceConfig.similarity": ("profile", "rows", "columns", "mutual"),
+    "SpaceConfig.executor": ("serial", "processes"),
+}
+POSITIVE = {"FTGDConfig.lr", "FTGDConfig.steps", "FTGDConfig.batch_size", "FTGDConfig.top_fraction",
+            "SpaceConfig.workers", "PretrainConfig.lr", "PretrainConfig.batch_size", "PretrainConfig.seq_len",
+            "ScoringConfig.batch_size", "TokenizerConfig.vocab_size", "DataConfig.n_test"}
+NON_NEGATIVE = {"FTGDConfig.threshold", "FTGDConfig.weight_decay", "SpaceConfig.bootstrap",
+                "SpaceConfig.permutations", "DataConfig.n_train", "PretrainConfig.epochs"}
+
+
+def _check_value(cls, key: str, value, where: str) -> None:
+    name = f"{cls.__name__}.{key}"
+    if name in CHOICES and value not in CHOICES[name]:
+        raise ConfigError(f"{where}: '{value}' is not one of {', '.join(CHOICES[name])}")
+    if name in POSITIVE and not value > 0:
+        raise ConfigError(f"{where}: must be > 0, got {value}")
+    if name in NON_NEGATIVE and not value >= 0:
+        raise ConfigError(f"{where}: must be >= 0, got {value}")
+    if name == "FTGDConfig.top_fraction" and value > 1:
+        raise ConfigError(f"{where}: must be a fraction in (0, 1], got {value}")
 
 
 def _coerce(hint, value, where: str):
@@ -148,7 +222,8 @@ def _coerce(hint, value, where: str):
     if origin is tuple:
         (item_type, _) = typing.get_args(hint)
         if isinstance(value, str):
-            value = [v for v in value.split(",") if v.strip()]
+            # "0,0.5,1" and "[0, 0.5, 1]" both read as a list
+            value = [v for v in value.strip().strip("[]()").split(",") if v.strip()]
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where}: expected a list, got {value!r}")
         return tuple(_coerce(item_type, v, where) for v in value)

@@ -8,6 +8,8 @@ plus revision (e.g. ``EleutherAI/pythia-70m`` at ``step3000``).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -69,6 +71,39 @@ def spec_parameters(spec: ModelSpec, vocab_size: int) -> int:
     return vocab_size * d + spec.n_layers * per_layer + d
 
 
+def _resolve(name_or_path: str | Path, revision: str | None) -> tuple[str, dict, bool]:
+    """(source for from_pretrained, its kwargs, is_local); names the culprit if neither works."""
+    path = Path(name_or_path).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise ModelLoadError(f"model path '{path}' is not a directory")
+        if not (path / "config.json").is_file():
+            raise ModelLoadError(f"'{path}' is not a model directory (no config.json)")
+        return str(path), {}, True
+    if _HUB_ID.match(str(name_or_path)) and not str(name_or_path).startswith((".", "/", "~")):
+        return str(name_or_path), {"revision": revision}, False
+    raise ModelLoadError(f"model directory '{name_or_path}' does not exist (hub models are named owner/name)")
+
+
+def _load(loader, name_or_path, revision, **extra):
+    source, kwargs, is_local = _resolve(name_or_path, revision)
+    try:
+        return loader(source, **kwargs, **extra)
+    except Exception as exc:  # noqa: BLE001 - any loader failure is reported as one line
+        what = f"'{source}'" + (f" at revision '{revision}'" if revision and not is_local else "")
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        hint = "" if is_local else " (no such local directory either)"
+        raise ModelLoadError(f"cannot load model {what}{hint}: {first_line}") from None
+
+
+def load_tokenizer(name_or_path: str | Path, revision: str | None = None):
+    """The tokenizer of a model (see :func:`load_model`), with a pad token set."""
+    tokenizer = _load(AutoTokenizer.from_pretrained, name_or_path, revision)
+    if tokenizer.pad_token_id is None:  # e.g. GPT-2 / Pythia: padding is masked out anyway
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
 def load_model(name_or_path: str | Path, revision: str | None = None, device: str = "cpu"):
     """Load a causal LM and its tokenizer, in eval mode.
 
@@ -76,27 +111,35 @@ def load_model(name_or_path: str | Path, revision: str | None = None, device: st
     such as ``EleutherAI/pythia-160m`` with an optional ``revision`` (branch, tag or commit,
     e.g. ``step3000``). Raises :class:`ModelLoadError` with the culprit named on failure.
     """
-    path = Path(name_or_path).expanduser()
-    is_local = path.exists()
-    if is_local:
-        if not path.is_dir():
-            raise ModelLoadError(f"model path '{path}' is not a directory")
-        if not (path / "config.json").is_file():
-            raise ModelLoadError(f"'{path}' is not a model directory (no config.json)")
-        source, kwargs = str(path), {}
-    elif _HUB_ID.match(str(name_or_path)) and not str(name_or_path).startswith((".", "/", "~")):
-        source, kwargs = str(name_or_path), {"revision": revision}
-    else:
-        raise ModelLoadError(f"model directory '{name_or_path}' does not exist (hub models are named owner/name)")
-    what = f"'{source}'" + (f" at revision '{revision}'" if revision and not is_local else "")
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - any loader failure is reported as one line
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        hint = "" if is_local else " (no such local directory either)"
-        raise ModelLoadError(f"cannot load model {what}{hint}: {first_line}") from None
-    if tokenizer.pad_token_id is None:  # e.g. GPT-2 / Pythia: padding is masked out anyway
-        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer = load_tokenizer(name_or_path, revision)
+    model = _load(AutoModelForCausalLM.from_pretrained, name_or_path, revision, dtype=torch.float32)
     model.to(device).eval()
     return model, tokenizer
+
+
+def model_identity(name_or_path: str | Path, revision: str | None = None) -> dict:
+    """What a result computed from this model is keyed by (never the path it happens to sit at).
+
+    - our checkpoints: the pretraining run hash (config, corpus, tokenizer) plus epoch and step,
+      read from ``meta.json``, so results stay valid without the weights present;
+    - other local directories: the sha256 of ``config.json`` and the weight files;
+    - hub models: the repo id and revision.
+    """
+    path = Path(name_or_path).expanduser()
+    meta_file = path / "meta.json"
+    if meta_file.is_file():
+        meta = json.loads(meta_file.read_text())
+        if "pretrain_hash" in meta:
+            return {"kind": "taskspace-checkpoint", "pretrain_hash": meta["pretrain_hash"],
+                    "epoch": meta["epoch"], "step": meta["step"], "size": meta.get("size"),
+                    "preset": meta.get("preset")}
+    if path.is_dir():
+        digest = hashlib.sha256()
+        for f in sorted(path.iterdir()):
+            if f.name == "config.json" or f.suffix in (".safetensors", ".bin"):
+                digest.update(f.name.encode())
+                with f.open("rb") as fh:
+                    for block in iter(lambda: fh.read(1 << 20), b""):
+                        digest.update(block)
+        return {"kind": "local", "sha256": digest.hexdigest()[:16]}
+    return {"kind": "hub", "name": str(name_or_path), "revision": revision}

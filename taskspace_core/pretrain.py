@@ -228,3 +228,29 @@ def _save_checkpoint(out_dir, model, tokenizer, optimizer, step, epoch, wall, ct
     log(f"checkpoint {final} (step {step}, {meta['tokens_seen']:,} tokens, val loss {val_loss:.3f}, "
         f"ppl {meta['val_ppl']:.1f})")
 
+
+
+def checkpoint_dir(config: Config, size: str, checkpoint: str | float = "final", train_if_missing: bool = True,
+                   log=print) -> Path:
+    """The directory of one checkpoint of ``size`` (``"final"`` or an epoch such as ``0.5``).
+
+    If it is missing and ``train_if_missing``, pretraining runs (or resumes) first.
+    """
+    config.size(size)
+    epochs = sorted(config.pretrain.checkpoints)
+    if str(checkpoint) == "final":
+        epoch = epochs[-1]
+    else:
+        try:
+            epoch = float(str(checkpoint).removeprefix("epoch-"))
+        except ValueError:
+            raise ConfigError(f"checkpoint '{checkpoint}': use 'final' or an epoch number") from None
+        if epoch not in epochs:
+            raise ConfigError(f"checkpoint '{checkpoint}' is not in pretrain.checkpoints "
+                              f"({', '.join(f'{e:g}' for e in epochs)})")
+    path = config.run_dir() / "models" / size / checkpoint_name(epoch)
+    if not (path / "meta.json").is_file():
+        if not train_if_missing:
+            raise ConfigError(f"checkpoint {path} does not exist; run `taskspace pretrain --preset {config.preset}`")
+        pretrain(config, size, log=log)
+    return path

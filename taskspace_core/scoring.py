@@ -50,11 +50,31 @@ def encode(tokenizer, sentences: list[str], bos: str = "prepend") -> list[list[i
     return ids
 
 
-def _pad_id(tokenizer) -> int:
+def pad_id_of(tokenizer) -> int:
+    """The id used for right-padding (never scored)."""
     for token_id in (tokenizer.pad_token_id, tokenizer.eos_token_id, 0):
         if token_id is not None:
             return token_id
     return 0
+
+
+def pad_batch(seqs: list[list[int]], pad_id: int, device: str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-pad id sequences into ``input_ids`` and ``attention_mask``, both (B, T_max)."""
+    width = max(len(s) for s in seqs)
+    input_ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    attention = torch.zeros((len(seqs), width), dtype=torch.long)
+    for row, seq in enumerate(seqs):
+        input_ids[row, : len(seq)] = torch.tensor(seq)
+        attention[row, : len(seq)] = 1
+    return input_ids.to(device), attention.to(device)
+
+
+def token_logprobs(model, input_ids: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
+    """(B, T-1) log-probs of tokens 1.. given their prefixes; 0 at padding. Differentiable."""
+    logits = model(input_ids=input_ids, attention_mask=attention).logits[:, :-1].float()  # (B, T-1, V)
+    targets = input_ids[:, 1:]  # (B, T-1): token t+1 is predicted at position t
+    token_logp = logits.gather(-1, targets[..., None]).squeeze(-1) - torch.logsumexp(logits, -1)
+    return token_logp.masked_fill(attention[:, 1:] == 0, 0.0)
 
 
 @torch.inference_mode()
@@ -69,21 +89,12 @@ def score_token_ids(model, seqs: list[list[int]], pad_id: int, batch_size: int =
     order = sorted(range(n), key=lambda i: len(seqs[i]), reverse=True)
     for start in range(0, n, batch_size):
         idx = order[start : start + batch_size]
-        width = len(seqs[idx[0]])  # longest first: the batch width
-        if width < 2:  # nothing to score in this or any later batch
+        if len(seqs[idx[0]]) < 2:  # longest first: nothing to score in this or any later batch
             for i in idx:
                 tokens[i] = np.zeros(0, dtype=np.float32)
             continue
-        input_ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
-        attention = torch.zeros((len(idx), width), dtype=torch.long)
-        for row, i in enumerate(idx):
-            input_ids[row, : len(seqs[i])] = torch.tensor(seqs[i])
-            attention[row, : len(seqs[i])] = 1
-        input_ids, attention = input_ids.to(device), attention.to(device)
-        logits = model(input_ids=input_ids, attention_mask=attention).logits[:, :-1].float()  # (B, T-1, V)
-        targets = input_ids[:, 1:]  # (B, T-1): token t+1 is predicted at position t
-        token_logp = logits.gather(-1, targets[..., None]).squeeze(-1) - torch.logsumexp(logits, -1)
-        token_logp = token_logp.masked_fill(attention[:, 1:] == 0, 0.0).cpu()
+        input_ids, attention = pad_batch([seqs[i] for i in idx], pad_id, device)
+        token_logp = token_logprobs(model, input_ids, attention).cpu()
         sums = token_logp.double().sum(1).numpy()
         for row, i in enumerate(idx):
             totals[i] = sums[row]
@@ -95,7 +106,7 @@ def score_token_ids(model, seqs: list[list[int]], pad_id: int, batch_size: int =
 def score_sentences(model, tokenizer, sentences: list[str], bos: str = "prepend", batch_size: int = 64,
                     device: str = "cpu", per_token: bool = False) -> SentenceScores:
     """Summed (and optionally per-token) log-probs of whole sentences under ``bos`` policy."""
-    return score_token_ids(model, encode(tokenizer, sentences, bos), _pad_id(tokenizer),
+    return score_token_ids(model, encode(tokenizer, sentences, bos), pad_id_of(tokenizer),
                            batch_size, device, per_token)
 
 

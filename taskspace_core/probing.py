@@ -1,0 +1,345 @@
+"""Transfer probing: the task space of one checkpoint, computed job by job through the store.
+
+    eval1          score every paradigm's test pairs on the base model
+    source/<p>     fine-tune on p's training pairs (FTGD or plain), score every test pair again
+                   (eval2), keep p's mask, then put the base weights back in place
+    TaskSpace      T[p, q] = eval2_p[q] - eval1[q]   (accuracy, margin and effect size)
+
+Each job is one file pair in a :class:`~taskspace_core.store.ResultStore`, so a sweep that is
+killed at any moment resumes without recomputing a finished paradigm. How jobs run is one seam,
+:func:`run_jobs` (serial, or local worker processes); the science code does not care.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import blimp
+from .config import Config
+from .errors import ConfigError
+from .ftgd import PairIds, finetune, restore, snapshot
+from .models import load_model, load_tokenizer, model_identity
+from .provenance import provenance
+from .scoring import encode, pad_id_of, score_token_ids
+from .store import ResultStore
+
+# Bump when a change to scoring, FTGD or probing changes stored results: it is part of every key.
+PROBE_VERSION = 1
+METRICS = ("accuracy", "margin", "effect")
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class ProbeData:
+    """Every tokenised pair a task space needs, encoded once and reused by all jobs."""
+
+    paradigms: list[str]  # sorted; the rows and columns of the task space
+    test: PairIds  # all test pairs, grouped by paradigm in ``paradigms`` order
+    test_paradigm: np.ndarray  # (n_test_pairs,) int: index into ``paradigms``
+    test_pair_id: np.ndarray  # (n_test_pairs,) int: BLiMP pairID
+    train: dict[str, PairIds]  # per paradigm, its training pairs
+    pad_id: int
+    data_hash: str
+
+
+def prepare_probe_data(config: Config, tokenizer) -> ProbeData:
+    """Load, split and tokenise the configured paradigms (all 67 unless ``data.paradigms``)."""
+    d = config.data
+    paradigms = blimp.load_blimp(d.blimp_dir or None, list(d.paradigms) or None)
+    names = sorted(paradigms)
+    good, bad, which, pair_id, train = [], [], [], [], {}
+    for i, name in enumerate(names):
+        train_pairs, test_pairs = blimp.split_pairs(paradigms[name], d.n_test, d.n_train, d.split_seed)
+        good += [p.good for p in test_pairs]
+        bad += [p.bad for p in test_pairs]
+        which += [i] * len(test_pairs)
+        pair_id += [p.pair_id for p in test_pairs]
+        train[name] = PairIds(encode(tokenizer, [p.good for p in train_pairs], config.scoring.bos),
+                              encode(tokenizer, [p.bad for p in train_pairs], config.scoring.bos))
+    test = PairIds(encode(tokenizer, good, config.scoring.bos), encode(tokenizer, bad, config.scoring.bos))
+    return ProbeData(names, test, np.array(which), np.array(pair_id), train, pad_id_of(tokenizer),
+                     blimp.data_hash(paradigms))
+
+
+def evaluate(model, data: ProbeData, config: Config) -> dict[str, np.ndarray]:
+    """Summed log-probs of every test pair: ``{"logp_good": (n,), "logp_bad": (n,)}``."""
+    n = len(data.test)
+    scores = score_token_ids(model, data.test.good + data.test.bad, data.pad_id,
+                             config.scoring.batch_size, config.scoring.device)
+    return {"logp_good": scores.total[:n], "logp_bad": scores.total[n:]}
+
+
+# --------------------------------------------------------------------------- store key
+
+
+def space_key(config: Config, identity: dict, data: ProbeData) -> dict:
+    """Everything a stored eval1/eval2/mask depends on (and nothing it does not)."""
+    d = config.data
+    ftgd = asdict(config.ftgd)
+    ftgd.pop("device")
+    return {
+        "probe_version": PROBE_VERSION,
+        "model": identity,
+        "data_hash": data.data_hash,
+        "paradigms": data.paradigms,
+        "split": {"n_test": d.n_test, "n_train": d.n_train, "seed": d.split_seed},
+        "bos": config.scoring.bos,
+        "ftgd": ftgd,
+    }
+
+
+def open_store(config: Config, model_path: str | Path, revision: str | None, data: ProbeData,
+               label: str) -> ResultStore:
+    key = space_key(config, model_identity(model_path, revision), data)
+    return ResultStore(config.run_dir() / "spaces", label, key)
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+class ProbeWorker:
+    """A loaded base model plus the tokenised data: runs eval1 and source jobs into a store."""
+
+    def __init__(self, config: Config, model_path: str | Path, revision: str | None, label: str):
+        self.config = config
+        self.model, self.tokenizer = load_model(model_path, revision, device=config.ftgd.device)
+        self.data = prepare_probe_data(config, self.tokenizer)
+        self.store = open_store(config, model_path, revision, self.data, label)
+        self.base = snapshot(self.model)
+        self.model_path, self.revision = str(model_path), revision
+
+    def _meta(self, kind: str, wall: float, **extra) -> dict:
+        return provenance(kind=kind, key=self.store.key, key_hash=self.store.key_hash,
+                          model=self.model_path, revision=self.revision, wall_time_s=round(wall, 3), **extra)
+
+    def eval1(self) -> str:
+        started = time.perf_counter()
+        arrays = evaluate(self.model, self.data, self.config)
+        self.store.save("eval1", arrays, self._meta("eval1", time.perf_counter() - started))
+        return "eval1"
+
+    def source(self, paradigm: str) -> str:
+        """Fine-tune on ``paradigm``, score everything (eval2), store, and restore the base weights."""
+        started = time.perf_counter()
+        try:
+            result = finetune(self.model, self.data.train[paradigm], self.config.ftgd, self.data.pad_id)
+            tuned = time.perf_counter()
+            arrays = evaluate(self.model, self.data, self.config)
+        finally:
+            restore(self.model, self.base)
+        arrays["mask_bits"] = np.packbits(result.flat_mask())
+        arrays["objective"] = np.array([r["objective"] for r in result.log])
+        arrays["batch_margin"] = np.array([r["batch_margin"] for r in result.log])
+        table = result.mask_table()
+        meta = self._meta(
+            "source", time.perf_counter() - started, source=paradigm,
+            finetune_time_s=round(tuned - started, 3), n_parameters=result.n_parameters,
+            n_masked=result.n_masked, mask_share=result.mask_share,
+            mask_table=table.to_dict(orient="records"),
+        )
+        self.store.save(f"source/{paradigm}", arrays, meta)
+        return paradigm
+
+
+_WORKER: ProbeWorker | None = None  # one per worker process (see run_jobs)
+
+
+def _init_worker(config, model_path, revision, label, threads):
+    global _WORKER
+    torch.set_num_threads(threads)
+    _WORKER = ProbeWorker(config, model_path, revision, label)
+
+
+def _run_in_worker(job: str) -> str:
+    return _WORKER.eval1() if job == "eval1" else _WORKER.source(job)
+
+
+def run_jobs(jobs: Sequence[str], config: Config, model_path, revision, label: str,
+             on_done: Callable[[str], None] = lambda job: None) -> None:
+    """Run ``eval1`` / source jobs serially or in local worker processes (``space.executor``).
+
+    Every job writes its own result through the store, so the caller only needs the names back.
+    This is the one place an other engine (e.g. Dask) would plug in.
+    """
+    if not jobs:
+        return
+    if config.space.executor == "serial":
+        _init_worker(config, model_path, revision, label, torch.get_num_threads())
+        try:
+            for job in jobs:
+                on_done(_run_in_worker(job))
+        finally:
+            _reset_worker()
+        return
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    import multiprocessing
+
+    workers = min(config.space.workers, len(jobs))
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    context = multiprocessing.get_context("spawn")  # fork + torch threads can deadlock
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                             initargs=(config, str(model_path), revision, label, threads)) as pool:
+        for future in as_completed([pool.submit(_run_in_worker, job) for job in jobs]):
+            on_done(future.result())
+
+
+def _reset_worker():
+    global _WORKER
+    _WORKER = None
+
+
+# --------------------------------------------------------------------------- the task space
+
+
+@dataclass
+class TaskSpace:
+    """Transfers between all paradigms of one checkpoint, with masks and uncertainty."""
+
+    paradigms: list[str]
+    phenomena: list[str]  # per paradigm, under config.data.taxonomy
+    transfer: dict[str, np.ndarray]  # metric -> (n, n): row = fine-tuned source, column = target
+    ci_low: dict[str, np.ndarray]
+    ci_high: dict[str, np.ndarray]
+    eval1: pd.DataFrame  # per paradigm: accuracy, margin, margin_sd
+    masks: np.ndarray  # (n, n_parameters) bool: each source's FTGD mask
+    mask_tables: pd.DataFrame  # per source and parameter tensor: layer, component, numel, n_masked
+    finetune_log: pd.DataFrame  # per source and step: objective, batch_margin
+    store_dir: Path
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def mask_share(self) -> pd.Series:
+        return pd.Series(self.masks.mean(1), index=self.paradigms, name="mask_share")
+
+    def table(self) -> pd.DataFrame:
+        """Long form: ``source, target, metric, value, ci_low, ci_high``."""
+        n = len(self.paradigms)
+        src, tgt = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+        frames = [pd.DataFrame({
+            "source": np.array(self.paradigms)[src.ravel()],
+            "target": np.array(self.paradigms)[tgt.ravel()],
+            "metric": metric,
+            "value": self.transfer[metric].ravel(),
+            "ci_low": self.ci_low[metric].ravel(),
+            "ci_high": self.ci_high[metric].ravel(),
+        }) for metric in METRICS]
+        return pd.concat(frames, ignore_index=True)
+
+
+def assemble(eval1: dict, sources: dict[str, dict], data: ProbeData, config: Config,
+             mask_meta: dict[str, dict], store_dir: Path) -> TaskSpace:
+    """Turn per-pair eval1/eval2 log-probs into transfer matrices with bootstrap CIs."""
+    names, n = data.paradigms, len(data.paradigms)
+    margin1 = eval1["logp_good"] - eval1["logp_bad"]  # (n_pairs,)
+    correct1 = (margin1 > 0).astype(float)
+    margin2 = np.stack([sources[p]["logp_good"] - sources[p]["logp_bad"] for p in names])  # (n_src, n_pairs)
+    correct2 = (margin2 > 0).astype(float)
+    d_margin, d_correct = margin2 - margin1, correct2 - correct1  # paired differences per test pair
+
+    rng = np.random.default_rng(config.space.seed)
+    transfer = {m: np.zeros((n, n)) for m in METRICS}
+    low = {m: np.full((n, n), np.nan) for m in METRICS}
+    high = {m: np.full((n, n), np.nan) for m in METRICS}
+    rows = []
+    for q in range(n):
+        cols = np.flatnonzero(data.test_paradigm == q)
+        sd = margin1[cols].std(ddof=1) if len(cols) > 1 else 0.0
+        sd = max(sd, 1e-8)  # a paradigm whose margins are all equal: effect = margin change / tiny
+        rows.append({"paradigm": names[q], "accuracy": correct1[cols].mean(), "margin": margin1[cols].mean(),
+                     "margin_sd": sd, "n_test": len(cols)})
+        per_metric = {"accuracy": d_correct[:, cols], "margin": d_margin[:, cols], "effect": d_margin[:, cols] / sd}
+        boot = rng.integers(0, len(cols), size=(config.space.bootstrap, len(cols))) if config.space.bootstrap else None
+        for metric, diffs in per_metric.items():  # diffs: (n_src, n_q)
+            transfer[metric][:, q] = diffs.mean(1)
+            if boot is not None:
+                means = diffs[:, boot].mean(-1)  # (n_src, B): bootstrap means over resampled pairs
+                low[metric][:, q], high[metric][:, q] = np.percentile(means, [2.5, 97.5], axis=1)
+
+    bits = np.stack([np.unpackbits(sources[p]["mask_bits"]) for p in names]).astype(bool)
+    n_params = mask_meta[names[0]]["n_parameters"]
+    tables = pd.concat([pd.DataFrame(mask_meta[p]["mask_table"]).assign(source=p) for p in names], ignore_index=True)
+    logs = pd.concat([pd.DataFrame({"source": p, "step": np.arange(1, len(sources[p]["objective"]) + 1),
+                                    "objective": sources[p]["objective"], "batch_margin": sources[p]["batch_margin"]})
+                      for p in names], ignore_index=True)
+    return TaskSpace(
+        paradigms=names,
+        phenomena=[blimp.phenomenon_of(p, config.data.taxonomy) for p in names],
+        transfer=transfer, ci_low=low, ci_high=high,
+        eval1=pd.DataFrame(rows).set_index("paradigm"),
+        masks=bits[:, :n_params],
+        mask_tables=tables[["source", "parameter", "layer", "component", "numel", "n_masked"]],
+        finetune_log=logs,
+        store_dir=store_dir,
+    )
+
+
+def compute_space(config: Config, model_path: str | Path, revision: str | None = None, label: str | None = None,
+                  log: Callable[[str], None] = print, progress: bool = True) -> TaskSpace:
+    """The task space of one model: loads finished jobs from the store and computes the rest.
+
+    ``label`` names the store directory (e.g. ``tiny-large-epoch-1``); the hash after it is the key.
+    """
+    label = label or Path(str(model_path)).name
+    tokenizer = load_tokenizer(model_path, revision)  # enough to build the key; workers load the model
+    data = prepare_probe_data(config, tokenizer)
+    if not data.paradigms:
+        raise ConfigError("data.paradigms selects no paradigm")
+    store = open_store(config, model_path, revision, data, label)
+    store.write_manifest(model=str(model_path), revision=revision, config=_config_dict(config))
+
+    jobs = ["eval1"] if not store.has("eval1") else []
+    jobs += [p for p in data.paradigms if not store.has(f"source/{p}")]
+    done_before = len(data.paradigms) + 1 - len(jobs)
+    log(f"task space {store.dir}: {done_before} of {len(data.paradigms) + 1} jobs already stored, "
+        f"{len(jobs)} to compute ({config.space.executor})")
+    started = time.perf_counter()
+    bar = _progress(len(jobs), progress)
+
+    def on_done(job):
+        bar.update(1)
+        bar.set_postfix_str(job[:32])
+
+    try:
+        run_jobs(jobs, config, model_path, revision, label, on_done)
+    finally:
+        bar.close()
+    wall = time.perf_counter() - started
+
+    loaded = {name: store.load(name) for name in ["eval1"] + [f"source/{p}" for p in data.paradigms]}
+    missing = [k for k, v in loaded.items() if v is None]
+    if missing:  # only if a file was corrupted between writing and reading
+        raise RuntimeError(f"{store.dir}: results missing after the run: {', '.join(missing[:5])}")
+    sources = {p: loaded[f"source/{p}"][0] for p in data.paradigms}
+    mask_meta = {p: loaded[f"source/{p}"][1] for p in data.paradigms}
+    space = assemble(loaded["eval1"][0], sources, data, config, mask_meta, store.dir)
+    space.meta = {
+        "key": store.key, "key_hash": store.key_hash, "jobs_computed": len(jobs), "jobs_reused": done_before,
+        "wall_time_s": round(wall, 3),
+        "finetune_time_s": {p: m["finetune_time_s"] for p, m in mask_meta.items()},
+        "job_time_s": {p: m["wall_time_s"] for p, m in mask_meta.items()},
+        "eval1_time_s": loaded["eval1"][1]["wall_time_s"],
+        "git_commits": sorted({m["git_commit"] for _, m in loaded.values()}),
+    }
+    return space
+
+
+def _config_dict(config: Config) -> dict:
+    from .config import to_dict
+
+    return to_dict(config)
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="task space", unit="job", disable=not enabled or total == 0, leave=False)

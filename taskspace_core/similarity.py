@@ -1,0 +1,97 @@
+"""Paradigm-by-paradigm similarity matrices: from transfers, from FTGD masks, from vocabulary.
+
+All three return a symmetric (n, n) matrix with ones on the diagonal, in the paradigm order of
+the task space, so they can be compared with each other and with the hypothesis space.
+
+Transfer similarity (``space.similarity``), with T[p, q] the transfer from tuning on p to q:
+
+- ``profile`` (default): the mean of the correlation of p's and q's rows (what tuning on each
+  does to every other paradigm) and of their columns (what every other fine-tune does to them).
+  Entries p and q themselves are left out of both correlations: the large self-transfer on the
+  diagonal would otherwise make every two rows look dissimilar.
+- ``rows`` / ``columns``: one of the two correlations alone.
+- ``mutual``: (T[p, q] + T[q, p]) / 2, the direct transfer both ways (in the metric's units).
+
+A correlation with a constant vector (no variation: no information) counts as 0.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from .blimp import Paradigm
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a - a.mean(), b - b.mean()
+    denominator = np.sqrt((a * a).sum() * (b * b).sum())
+    return float((a * b).sum() / denominator) if denominator > 0 else 0.0
+
+
+def _profile_corr(matrix: np.ndarray) -> np.ndarray:
+    """(n, n): correlation of rows p and q of ``matrix``, leaving out columns p and q."""
+    n = matrix.shape[0]
+    out = np.eye(n)
+    for p in range(n):
+        for q in range(p + 1, n):
+            keep = np.ones(n, dtype=bool)
+            keep[[p, q]] = False
+            out[p, q] = out[q, p] = _corr(matrix[p, keep], matrix[q, keep])
+    return out
+
+
+def transfer_similarity(transfer: np.ndarray, kind: str = "profile") -> np.ndarray:
+    """Symmetric similarity of paradigms from a square transfer matrix (see module docstring)."""
+    if transfer.ndim != 2 or transfer.shape[0] != transfer.shape[1]:
+        raise ValueError(f"transfer must be square, got shape {transfer.shape}")
+    if kind == "rows":
+        return _profile_corr(transfer)
+    if kind == "columns":
+        return _profile_corr(transfer.T)
+    if kind == "profile":
+        return (_profile_corr(transfer) + _profile_corr(transfer.T)) / 2
+    if kind == "mutual":
+        out = (transfer + transfer.T) / 2
+        np.fill_diagonal(out, 1.0)
+        return out
+    raise ValueError(f"unknown similarity '{kind}' (profile, rows, columns or mutual)")
+
+
+def mask_jaccard(masks: np.ndarray, chunk: int = 1 << 20) -> np.ndarray:
+    """(n, n) Jaccard overlap |m_p & m_q| / |m_p | m_q| of boolean masks ``(n, n_parameters)``."""
+    n = masks.shape[0]
+    inter = np.zeros((n, n))
+    for start in range(0, masks.shape[1], chunk):  # chunks keep the float copy small
+        block = masks[:, start : start + chunk].astype(np.float32)
+        inter += block @ block.T
+    sizes = np.diag(inter).copy()
+    union = sizes[:, None] + sizes[None, :] - inter
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(union > 0, inter / union, 0.0)
+    np.fill_diagonal(out, 1.0)
+    return out
+
+
+_WORD = re.compile(r"[a-z']+")
+
+
+def word_types(paradigm: Paradigm) -> set[str]:
+    """Lower-cased word types of all sentences of a paradigm (good and bad)."""
+    words: set[str] = set()
+    for pair in paradigm.pairs:
+        words.update(_WORD.findall(pair.good.lower()))
+        words.update(_WORD.findall(pair.bad.lower()))
+    return words
+
+
+def lexical_overlap(paradigms: dict[str, Paradigm], names: list[str]) -> np.ndarray:
+    """(n, n) Jaccard similarity of the paradigms' word types: the lexical-overlap control."""
+    types = [word_types(paradigms[name]) for name in names]
+    n = len(names)
+    out = np.eye(n)
+    for p in range(n):
+        for q in range(p + 1, n):
+            out[p, q] = out[q, p] = len(types[p] & types[q]) / max(len(types[p] | types[q]), 1)
+    return out
