@@ -80,10 +80,12 @@ def mantel(similarity: np.ndarray, hypothesis: np.ndarray, permutations: int = 9
     h = (h - h.mean()) / (h.std() or 1.0)
 
     def statistic(s: np.ndarray) -> float:
+        scale = s.std()
         if control is not None:
             s = _residual(s, c)
         sd = s.std()
-        return float(((s - s.mean()) / sd * h).mean()) if sd > 0 else 0.0
+        # no variation left (e.g. all of it explained by the control): no association
+        return float(((s - s.mean()) / sd * h).mean()) if sd > 1e-9 * scale else 0.0
 
     observed = statistic(similarity[iu])
     if permutations <= 0:

@@ -26,3 +26,11 @@ def ci_model(ci_checkpoints):
     from taskspace_core.models import load_model
 
     return load_model(ci_checkpoints[-1])
+
+
+@pytest.fixture(scope="session")
+def ci_space(ci_config, ci_checkpoints):
+    """The `ci` task space (8 paradigms) of the small model's final checkpoint."""
+    from taskspace_core.probing import compute_space
+
+    return compute_space(ci_config, ci_checkpoints[-1], label="ci-small-final", log=lambda *_: None, progress=False)

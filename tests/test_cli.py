@@ -83,3 +83,46 @@ def test_pretrain_then_score_as_a_new_user(tmp_path, ci_checkpoints):
     (tmp_path / "empty").mkdir()
     code, _, err = run("score", "--model", str(tmp_path / "empty"), "--out", "x.csv", cwd=tmp_path)
     assert_one_line_error(code, err, "empty", "config.json")
+
+
+def test_space_computes_then_reuses_a_task_space(tmp_path):
+    args = ("space", "--preset", "ci", "--size", "small", "--work-dir", str(tmp_path), "--no-progress",
+            "--data.paradigms", "anaphor_gender_agreement,anaphor_number_agreement,npi_present_1")
+    code, out, err = run(*args)
+    assert code == 0, err
+    assert "3 paradigms; 4 jobs computed, 0 reused" in out
+    assert "vs hypothesis space: pearson" in out and "within-phenomenon similarity" in out
+    assert "A-AGR" in out and "summary.json" in out
+    code, out, err = run(*args)
+    assert code == 0 and "0 jobs computed, 4 reused" in out
+
+
+def test_ftgd_writes_a_tuned_model_with_its_mask_and_scores(ci_checkpoints, tmp_path):
+    out_dir = tmp_path / "tuned"
+    code, out, err = run("ftgd", "--model", str(ci_checkpoints[-1]), "--paradigm", "anaphor_number_agreement",
+                         "--out", str(out_dir), "--threshold", "1e-3", "--steps", "5")
+    assert code == 0, err
+    assert "parameters updated" in out and "anaphor_number_agreement" in out
+    meta = json.loads((out_dir / "ftgd.json").read_text())
+    assert meta["config"]["ftgd"]["steps"] == 5 and 0 < meta["mask_share"] < 1 and len(meta["log"]) == 5
+    assert (out_dir / "config.json").is_file() and (out_dir / "mask_stats.csv").is_file()
+    scores = pd.read_csv(out_dir / "scores.csv")
+    assert set(scores.paradigm) == {"anaphor_number_agreement"} and len(scores) == 20  # ci: n_test 20
+    from taskspace_core.models import load_model
+
+    load_model(out_dir)  # any HF tool can load it
+
+
+@pytest.mark.parametrize("args,needles", [
+    (("space", "--preset", "ci", "--ftgd.method", "magic"), ("ftgd.method", "magic")),
+    (("space", "--preset", "ci", "--ftgd.lr", "fast"), ("ftgd.lr",)),
+    (("space", "--preset", "ci", "--ftgd.treshold", "1e-3"), ("ftgd.treshold",)),
+    (("space", "--preset", "ci", "--data.paradigms", "anaphor_gender_agreement,no_such_paradigm"),
+     ("no_such_paradigm",)),
+    (("space", "--preset", "ci", "--size", "huge"), ("huge",)),
+    (("space", "--preset", "ci", "--checkpoint", "7"), ("checkpoint", "7")),
+    (("ftgd", "--model", "/nonexistent/model", "--paradigm", "wh_island", "--out", "x"), ("/nonexistent/model",)),
+])
+def test_space_and_ftgd_bad_input_is_one_line(tmp_path, args, needles):
+    code, _, err = run(*args, "--work-dir", str(tmp_path)) if args[0] == "space" else run(*args)
+    assert_one_line_error(code, err, *needles)

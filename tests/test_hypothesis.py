@@ -1,0 +1,114 @@
+"""Hypothesis space, Mantel tests, within-phenomenon tables and the similarity matrices."""
+
+import numpy as np
+import pytest
+
+from taskspace_core import blimp
+from taskspace_core.hypothesis import (
+    compare, correlations, hypothesis_matrix, mantel, off_diagonal, rankdata, within_phenomenon,
+)
+from taskspace_core.similarity import lexical_overlap, mask_jaccard, transfer_similarity
+
+NAMES = sorted(blimp.PARADIGM_TERMS)
+
+
+def random_symmetric(n, seed):
+    x = np.random.default_rng(seed).normal(size=(n, n))
+    x = (x + x.T) / 2
+    np.fill_diagonal(x, 1.0)
+    return x
+
+
+def test_hypothesis_matrix_groups_paradigms_by_phenomenon():
+    h = hypothesis_matrix(NAMES)
+    assert h.shape == (67, 67) and np.array_equal(h, h.T) and np.all(np.diag(h) == 1)
+    i, j = NAMES.index("anaphor_gender_agreement"), NAMES.index("anaphor_number_agreement")
+    k = NAMES.index("wh_island")
+    assert h[i, j] == 1 and h[i, k] == 0
+    sizes = [len(v) for v in blimp.phenomena("12").values()]
+    assert off_diagonal(h).sum() == sum(s * (s - 1) // 2 for s in sizes)
+    # the 13-label taxonomy separates s-selection from argument structure
+    assert off_diagonal(hypothesis_matrix(NAMES, "13")).sum() < off_diagonal(h).sum()
+
+
+def test_mantel_large_p_on_noise_small_p_on_planted_blocks():
+    h = hypothesis_matrix(NAMES)
+    noise = random_symmetric(67, seed=1)
+    assert mantel(noise, h, permutations=999, seed=0)["p"] > 0.05
+    planted = 0.5 * h + random_symmetric(67, seed=2) * 0.5
+    result = mantel(planted, h, permutations=999, seed=0)
+    assert result["r"] > 0.3 and result["p"] == pytest.approx(1 / 1000)
+    spearman = mantel(planted, h, permutations=199, seed=0, method="spearman")
+    assert spearman["p"] < 0.01
+    assert spearman["r"] == pytest.approx(correlations(planted, h)["spearman"], abs=1e-9)
+
+
+def test_mantel_observed_statistic_is_the_pearson_correlation():
+    h, s = hypothesis_matrix(NAMES), random_symmetric(67, seed=3)
+    assert mantel(s, h, permutations=0)["r"] == pytest.approx(correlations(s, h)["pearson"], abs=1e-12)
+
+
+def test_partial_mantel_removes_what_the_control_explains():
+    h = hypothesis_matrix(NAMES)
+    lexical = 0.8 * h + 0.2 * random_symmetric(67, seed=4)  # a control that tracks the hypothesis
+    explained = 2 * lexical + 1  # a similarity that is only the control
+    plain = mantel(explained, h, permutations=99)
+    partial = mantel(explained, h, permutations=99, control=lexical)
+    assert plain["r"] > 0.8 and partial["r"] == pytest.approx(0.0, abs=1e-9) and partial["p"] > 0.2
+    beyond = lexical + 0.5 * h  # structure by phenomenon beyond the control
+    assert mantel(beyond, h, permutations=199, control=lexical)["p"] < 0.01
+
+
+def test_within_phenomenon_table_on_a_planted_matrix():
+    h = hypothesis_matrix(NAMES)
+    s = np.where(h == 1, 0.6, -0.1)
+    a, b = NAMES.index("anaphor_gender_agreement"), NAMES.index("anaphor_number_agreement")
+    s[a, b] = s[b, a] = 0.2
+    table = within_phenomenon(s, NAMES)
+    assert table.loc["A-AGR", "mean"] == pytest.approx(0.2) and table.loc["A-AGR", "std"] == 0
+    assert table.loc["DN-AGR", "n_paradigms"] == 8 and table.loc["DN-AGR", "n_pairs"] == 28
+    assert table.loc["DN-AGR", "mean"] == pytest.approx(0.6) and table.loc["between", "mean"] == pytest.approx(-0.1)
+    assert list(table.index[:12]) == sorted(blimp.phenomena("12"))
+    summary = compare(s, NAMES, permutations=99, control=lexical_overlap(blimp.load_blimp(paradigms=NAMES), NAMES))
+    assert summary["within_mean"] > summary["between_mean"] and summary["pearson"] > 0.9
+
+
+def test_rankdata_averages_ties():
+    assert rankdata(np.array([3.0, 1.0, 3.0, 2.0])).tolist() == [3.5, 1.0, 3.5, 2.0]
+
+
+def test_transfer_similarity_kinds():
+    rng = np.random.default_rng(0)
+    t = rng.normal(size=(6, 6))
+    t[1] = 2 * t[0] + 1  # rows 0 and 1 are the same profile up to scale...
+    t[1, 1], t[0, 0] = 50.0, -50.0  # ...except their own diagonal entries, which profile similarity ignores
+    for kind in ("profile", "rows", "columns", "mutual"):
+        s = transfer_similarity(t, kind)
+        assert np.allclose(s, s.T) and np.allclose(np.diag(s), 1)
+    assert transfer_similarity(t, "rows")[0, 1] == pytest.approx(1.0)
+    assert transfer_similarity(t, "mutual")[2, 3] == pytest.approx((t[2, 3] + t[3, 2]) / 2)
+    s = transfer_similarity(t, "profile")
+    assert s[0, 1] == pytest.approx((1.0 + transfer_similarity(t, "columns")[0, 1]) / 2)
+    flat = t.copy()
+    flat[4] = 0.0  # no variation: no information, similarity 0
+    assert transfer_similarity(flat, "rows")[4, 2] == 0.0
+    with pytest.raises(ValueError):
+        transfer_similarity(t[:3], "profile")
+
+
+def test_mask_jaccard_matches_set_arithmetic():
+    rng = np.random.default_rng(1)
+    masks = rng.random((4, 1000)) < [[0.1], [0.3], [0.5], [0.0]]
+    got = mask_jaccard(masks, chunk=128)
+    for p in range(4):
+        for q in range(4):
+            a, b = set(np.flatnonzero(masks[p])), set(np.flatnonzero(masks[q]))
+            want = 1.0 if p == q else (len(a & b) / len(a | b) if a | b else 0.0)
+            assert got[p, q] == pytest.approx(want)
+
+
+def test_lexical_overlap_is_a_bounded_symmetric_similarity():
+    names = ["determiner_noun_agreement_1", "determiner_noun_agreement_2", "wh_island"]
+    lexical = lexical_overlap(blimp.load_blimp(paradigms=names), names)
+    assert np.allclose(lexical, lexical.T) and np.all((lexical >= 0) & (lexical <= 1))
+    assert lexical[0, 1] > lexical[0, 2]  # the two DN-AGR paradigms share their vocabulary templates
