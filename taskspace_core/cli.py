@@ -263,8 +263,9 @@ def cmd_space(args, extra) -> int:
     print(f"  vs hypothesis space: pearson {h['hypothesis_pearson']:+.3f}, spearman {h['hypothesis_spearman']:+.3f}, "
           f"Mantel p {h['mantel_p']:.4f}; controlling for lexical overlap: r {h['partial_mantel_r']:+.3f}, "
           f"p {h['partial_mantel_p']:.4f}")
-    print(f"  mask overlap vs hypothesis space: pearson {h['mask_overlap_pearson']:+.3f}, "
-          f"Mantel p {h['mask_overlap_mantel_p']:.4f}")
+    if config.ftgd.method == "ftgd":  # plain fine-tuning frees every parameter: no masks to compare
+        print(f"  mask overlap vs hypothesis space: pearson {h['mask_overlap_pearson']:+.3f}, "
+              f"Mantel p {h['mask_overlap_mantel_p']:.4f}")
     print("  within-phenomenon similarity:")
     print(analysis.within.to_string(float_format=lambda x: f"{x:+.3f}"))
     print(f"results in {space.store_dir}: " + ", ".join(p.name for p in paths.values()))
