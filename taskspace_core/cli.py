@@ -33,6 +33,11 @@ def _add_config_args(parser: argparse.ArgumentParser, preset_required: bool) -> 
     parser.add_argument("--data-dir", default=None, help="another copy of BLiMP (sets data.blimp_dir)")
 
 
+def _add_model_args(parser: argparse.ArgumentParser, required: bool, help_text: str) -> None:
+    parser.add_argument("--model", required=required, default=None, help=help_text)
+    parser.add_argument("--revision", default=None, help="hub revision (branch, tag or commit) of --model")
+
+
 def _config(args, extra: list[str], default_preset: str = "cpu"):
     from .config import load_preset, parse_dotted_args
 
@@ -293,8 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("score", help="score BLiMP minimal pairs with a model")
     _add_config_args(p, preset_required=False)
-    p.add_argument("--model", required=True, help="model directory, or hub name with --revision")
-    p.add_argument("--revision", default=None)
+    _add_model_args(p, True, "model directory, or hub name with --revision")
     p.add_argument("--out", required=True, help="CSV file, one row per pair")
     p.add_argument("--paradigms", default=None, help="comma-separated paradigm names (default: all 67)")
     p.add_argument("--max-pairs", type=int, default=0, help="at most N pairs per paradigm")
@@ -303,8 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ftgd", help="fine-tune a model on one paradigm (FTGD or plain) and score it")
     _add_config_args(p, preset_required=False)
-    p.add_argument("--model", required=True, help="model directory, or hub name with --revision")
-    p.add_argument("--revision", default=None)
+    _add_model_args(p, True, "model directory, or hub name with --revision")
     p.add_argument("--paradigm", required=True, help="the BLiMP paradigm to fine-tune on")
     p.add_argument("--out", required=True, help="directory for the tuned model and its statistics")
     p.add_argument("--threshold", type=float, default=None, help="sets ftgd.threshold")
@@ -319,8 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_args(p, preset_required=True)
     p.add_argument("--size", default=None, help="model size (default: the largest of the preset)")
     p.add_argument("--checkpoint", default="final", help="'final' or an epoch of pretrain.checkpoints")
-    p.add_argument("--model", default=None, help="any HF causal LM instead of the preset's checkpoint")
-    p.add_argument("--revision", default=None)
+    _add_model_args(p, False, "any HF causal LM instead of the preset's checkpoint")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_space)
     return parser
