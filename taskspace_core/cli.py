@@ -9,6 +9,7 @@
                        [--method ftgd|plain] [--eval all|self] [--preset P] [--section.field VALUE ...]
     taskspace space    --preset P [--size S] [--checkpoint final|EPOCH] [--model DIR [--revision R]]
                        [--section.field VALUE ...]        e.g. --ftgd.threshold 1e-3 --space.metric accuracy
+    taskspace book     [--preset P] [--work-dir DIR] [--out DIR]  execute the notebooks, build the HTML book
 
 Bad input (unknown paradigm, preset, size or config field; an unreadable model directory; a
 malformed data file) ends with a one-line ``taskspace: error: ...`` and exit status 2.
@@ -277,6 +278,17 @@ def cmd_space(args, extra) -> int:
     return 0
 
 
+def cmd_book(args, extra) -> int:
+    if extra:
+        raise TaskspaceError(f"unrecognised arguments: {' '.join(extra)} (notebook parameters: see book/reproducing.md)")
+    from .book import build_book
+
+    started = time.perf_counter()
+    index = build_book(args.preset, args.work_dir, Path(args.out) if args.out else None)
+    print(f"book ({args.preset}) built in {time.perf_counter() - started:.0f}s: {index}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="taskspace", description="Task spaces of language models.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -325,6 +337,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(p, False, "any HF causal LM instead of the preset's checkpoint")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_space)
+
+    p = sub.add_parser("book", help="execute the notebooks (papermill) and build the Jupyter Book")
+    p.add_argument("--preset", default="tiny", help="whose results the book shows (default: tiny)")
+    p.add_argument("--work-dir", default="runs", help="where models and results are (default: runs)")
+    p.add_argument("--out", default=None, help="output folder (default: _build/<preset>)")
+    p.set_defaults(func=cmd_book)
     return parser
 
 

@@ -1,0 +1,85 @@
+"""Build the Jupyter Book: execute each notebook with papermill, then render offline HTML.
+
+    taskspace book --preset P      ->  _build/<P>/html/index.html
+
+1. Each ``notebooks/*.md`` (jupytext MyST) becomes an ``.ipynb`` and is executed with papermill,
+   with ``preset`` and ``work_dir`` injected as parameters. The notebooks call the core, which
+   loads cached results from the store or computes what is missing.
+2. The executed notebooks, the ``book/`` chapters, ``_config.yml`` and ``_toc.yml`` are staged
+   in ``_build/<P>/src`` (so the sources stay free of build products), and Jupyter Book 1.x
+   renders them with warnings as errors. Charts are static SVG; nothing is fetched.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .config import REPO_ROOT, load_preset
+from .errors import TaskspaceError
+
+NOTEBOOKS = ("rq1_cross_task_knowledge", "rq2_model_size", "rq3_learning_dynamics", "critique_generality_scale")
+BOOK_FILES = ("_config.yml", "_toc.yml")
+
+
+class BookBuildError(TaskspaceError):
+    """A notebook failed to execute or the book did not build."""
+
+
+def execute_notebook(name: str, out_dir: Path, parameters: dict, log: Callable[[str], None] = print) -> Path:
+    """Convert ``notebooks/<name>.md`` to ipynb and execute it with papermill into ``out_dir``."""
+    import jupytext
+    import papermill
+
+    source = REPO_ROOT / "notebooks" / f"{name}.md"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    unexecuted = out_dir / f".{name}.input.ipynb"
+    jupytext.write(jupytext.read(source), unexecuted)
+    executed = out_dir / f"{name}.ipynb"
+    started = time.perf_counter()
+    try:
+        papermill.execute_notebook(str(unexecuted), str(executed), parameters=parameters, cwd=str(REPO_ROOT),
+                                   kernel_name="python3", progress_bar=False, log_output=False)
+    except papermill.PapermillExecutionError as exc:
+        raise BookBuildError(f"notebook {source.relative_to(REPO_ROOT)} failed in cell {exc.exec_count}: "
+                             f"{exc.ename}: {exc.evalue} (executed copy: {executed})") from None
+    finally:
+        unexecuted.unlink(missing_ok=True)
+    log(f"executed {source.relative_to(REPO_ROOT)} in {time.perf_counter() - started:.0f}s")
+    return executed
+
+
+def build_book(preset: str, work_dir: str = "runs", out: Path | None = None, notebooks=NOTEBOOKS,
+               log: Callable[[str], None] = print) -> Path:
+    """Execute the notebooks under ``preset`` and build the HTML book; return its index.html."""
+    load_preset(preset)  # a bad preset fails here, before anything runs
+    out = Path(out) if out else REPO_ROOT / "_build" / preset
+    src = out / "src"
+    if src.exists():
+        shutil.rmtree(src)
+    (src / "notebooks").mkdir(parents=True)
+    for name in BOOK_FILES:
+        shutil.copy2(REPO_ROOT / name, src / name)
+    shutil.copytree(REPO_ROOT / "book", src / "book")
+    parameters = {"preset": preset, "work_dir": str(Path(work_dir).resolve())}
+    for name in notebooks:
+        execute_notebook(name, src / "notebooks", parameters, log)
+    started = time.perf_counter()
+    html = out / "html"
+    command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(src), "--path-output", str(out),
+               "-W", "-n", "--keep-going", "--quiet"]
+    proc = subprocess.run(command, capture_output=True, text=True)
+    built = out / "_build" / "html"
+    if proc.returncode != 0 or not (built / "index.html").is_file():
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+        raise BookBuildError(f"jupyter-book build of {src} failed:\n{tail}")
+    if html.exists():
+        shutil.rmtree(html)
+    built.rename(html)
+    shutil.rmtree(out / "_build", ignore_errors=True)
+    log(f"built the book in {time.perf_counter() - started:.0f}s -> {html / 'index.html'}")
+    return html / "index.html"

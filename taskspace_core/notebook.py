@@ -1,0 +1,152 @@
+"""What the book's notebooks share: parameters -> config, cached task spaces, paper numbers.
+
+Notebook parameters use the config's own field names with the section joined by an
+underscore (``ftgd_threshold`` is ``ftgd.threshold``, ``space_metric`` is ``space.metric``).
+``None`` means "the preset's value". A wrong type or an unknown name is a
+:class:`~taskspace_core.errors.ConfigError` that names the parameter.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import REPO_ROOT, Config, load_preset
+from .errors import ConfigError
+from .probing import TaskSpace, compute_space
+from .report import Analysis, analyse, write_report
+
+PAPER_WITHIN = REPO_ROOT / "data" / "paper" / "within_phenomenon.csv"
+_SECTIONS = ("data", "tokenizer", "pretrain", "scoring", "ftgd", "space")
+
+
+def parameter_overrides(**parameters) -> dict[str, object]:
+    """``{"ftgd_threshold": 1e-3, "work_dir": "runs"}`` -> ``{"ftgd.threshold": 1e-3, "work_dir": "runs"}``."""
+    top_level = {f.name for f in dataclasses.fields(Config)}
+    overrides = {}
+    for name, value in parameters.items():
+        if value is None:
+            continue
+        if name in top_level:
+            overrides[name] = value
+            continue
+        section, _, field = name.partition("_")
+        if section not in _SECTIONS or not field:
+            raise ConfigError(f"notebook parameter '{name}' is not a config field "
+                              f"(use <section>_<field> with section one of {', '.join(_SECTIONS)})")
+        overrides[f"{section}.{field}"] = list(value) if isinstance(value, tuple) else value
+    return overrides
+
+
+def notebook_config(preset: str, **parameters) -> Config:
+    """The config a notebook runs under: a preset plus its parameters."""
+    try:
+        return load_preset(preset, parameter_overrides(**parameters))
+    except ConfigError as exc:
+        raise ConfigError(f"notebook parameters: {exc}") from None
+
+
+def task_space(config: Config, size: str | None = None, checkpoint: str = "final",
+               **changes) -> tuple[TaskSpace, Analysis]:
+    """The task space (and its analysis) of one checkpoint, from the store or computed now.
+
+    ``changes`` are more notebook-style parameters on top of ``config`` (e.g. ``ftgd_method="plain"``).
+    """
+    from .config import apply_overrides
+    from .pretrain import checkpoint_dir
+
+    if changes:
+        config = apply_overrides(config, parameter_overrides(**changes))
+    size = size or largest_size(config)
+    path = checkpoint_dir(config, size, checkpoint, log=lambda *_: None)
+    space = compute_space(config, path, label=f"{config.preset}-{size}-{path.name}", log=lambda *_: None,
+                          progress=False)
+    analysis = analyse(space, config)
+    write_report(space, analysis, config)
+    return space, analysis
+
+
+def glue(name: str, value) -> None:
+    """myst-nb ``glue`` for the prose: numpy scalars become plain Python numbers, nothing is displayed."""
+    from myst_nb import glue as myst_glue
+
+    if isinstance(value, np.generic):
+        value = value.item()
+    myst_glue(name, value, display=False)
+
+
+def largest_size(config: Config) -> str:
+    return list(config.sizes)[-1]
+
+
+def checkpoint_epochs(config: Config) -> list[float]:
+    return sorted(config.pretrain.checkpoints)
+
+
+def paper_within_table() -> pd.DataFrame:
+    """The paper's within-phenomenon table (see data/paper/README.md), long form."""
+    return pd.read_csv(PAPER_WITHIN)
+
+
+def mean_std(table: pd.DataFrame) -> pd.Series:
+    """'0.12 ± 0.34' strings from a frame with ``mean`` and ``std`` columns."""
+    return table.apply(lambda r: "" if pd.isna(r["mean"]) else f"{r['mean']:.2f} ± {r['std']:.2f}", axis=1)
+
+
+def within_pairs(similarity: np.ndarray, paradigms: list[str], phenomena: list[str]) -> pd.DataFrame:
+    """Every pair of paradigms of the same phenomenon with its similarity, one row each."""
+    rows = []
+    for i in range(len(paradigms)):
+        for j in range(i + 1, len(paradigms)):
+            if phenomena[i] == phenomena[j]:
+                rows.append({"phenomenon": phenomena[i], "paradigm_a": paradigms[i], "paradigm_b": paradigms[j],
+                             "similarity": similarity[i, j]})
+    return pd.DataFrame(rows)
+
+
+def classify_patterns(similarity: np.ndarray, paradigms: list[str], phenomena: list[str],
+                      high: float = 0.3, low: float = 0.0) -> pd.DataFrame:
+    """The paper's patterns, by a rule we state (the paper gives examples, not a rule).
+
+    Per phenomenon with at least two paradigms, over the similarities of its pairs:
+    - **A** (shared): the mean is at least ``high`` and no pair is below ``low``;
+    - **B** (partly shared, partly in conflict): some pair reaches ``high`` and some falls below ``low``;
+    - **C** (no visible relation): everything else, i.e. no pair reaches ``high``, or the pairs
+      are all weakly positive.
+    """
+    pairs = within_pairs(similarity, paradigms, phenomena)
+    rows = []
+    for phenomenon, group in pairs.groupby("phenomenon"):
+        values = group.similarity.to_numpy()
+        if values.mean() >= high and values.min() >= low:
+            pattern = "A"
+        elif values.max() >= high and values.min() < low:
+            pattern = "B"
+        else:
+            pattern = "C"
+        best, worst = group.loc[group.similarity.idxmax()], group.loc[group.similarity.idxmin()]
+        rows.append({"phenomenon": phenomenon, "pattern": pattern, "n_pairs": len(values), "mean": values.mean(),
+                     "min": values.min(), "max": values.max(),
+                     "most_similar": f"{best.paradigm_a} ~ {best.paradigm_b} ({best.similarity:+.2f})",
+                     "least_similar": f"{worst.paradigm_a} ~ {worst.paradigm_b} ({worst.similarity:+.2f})"})
+    return pd.DataFrame(rows).set_index("phenomenon")
+
+
+def offdiag_corr(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation of the off-diagonal entries of two square matrices (e.g. two task spaces)."""
+    mask = ~np.eye(a.shape[0], dtype=bool)
+    x, y = a[mask], b[mask]
+    if x.std() == 0 or y.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def results_path(path: Path) -> str:
+    """A store path relative to the repo root when possible (for the book's provenance notes)."""
+    try:
+        return str(Path(path).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,78 @@
+"""The book: notebook parameters, helpers, charts, and a full offline build of the `ci` book."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from taskspace_core import plots
+from taskspace_core.errors import ConfigError
+from taskspace_core.notebook import classify_patterns, notebook_config, offdiag_corr, parameter_overrides
+
+
+def test_notebook_parameters_map_onto_config_fields():
+    assert parameter_overrides(ftgd_threshold=1e-2, space_metric="accuracy", work_dir="/x", ftgd_seed=None) == {
+        "ftgd.threshold": 1e-2, "space.metric": "accuracy", "work_dir": "/x"}
+    config = notebook_config("ci", ftgd_mask_rule="top_fraction", ftgd_top_fraction=0.1, data_taxonomy="13")
+    assert config.ftgd.mask_rule == "top_fraction" and config.ftgd.top_fraction == 0.1
+    assert config.data.taxonomy == "13"
+
+
+@pytest.mark.parametrize("parameters,needle", [
+    ({"ftgd_threshold": "high"}, "ftgd.threshold"),
+    ({"ftgd_treshold": 1e-3}, "ftgd.treshold"),
+    ({"thresholds": 1e-3}, "thresholds"),
+    ({"space_metric": "vibes"}, "space.metric"),
+])
+def test_bad_notebook_parameters_name_the_culprit(parameters, needle):
+    with pytest.raises(ConfigError, match=re.escape(needle)):
+        notebook_config("ci", **parameters)
+
+
+def test_patterns_follow_the_stated_rule():
+    names = ["a1", "a2", "a3", "b1", "b2", "b3", "c1", "c2"]
+    phen = ["A", "A", "A", "B", "B", "B", "C", "C"]
+    s = np.eye(8)
+    for i, j, v in [(0, 1, 0.6), (0, 2, 0.5), (1, 2, 0.4), (3, 4, 0.9), (3, 5, -0.8), (4, 5, -0.7), (6, 7, 0.1)]:
+        s[i, j] = s[j, i] = v
+    table = classify_patterns(s, names, phen, high=0.3, low=0.0)
+    assert table.pattern.to_dict() == {"A": "A", "B": "B", "C": "C"}
+    assert table.loc["B", "most_similar"].startswith("b1 ~ b2") and "b1 ~ b3" in table.loc["B", "least_similar"]
+
+
+def test_offdiag_corr_ignores_the_diagonal():
+    a = np.array([[9.0, 1, 2], [1, -9, 3], [2, 3, 0]])
+    b = a * 2 + np.diag([5.0, 5, 5])
+    assert offdiag_corr(a, b) == pytest.approx(1.0)
+
+
+def test_heatmap_draws_every_cell_and_one_block_per_phenomenon():
+    spec = plots.matrix_heatmap(np.eye(5), ["p1", "p2", "p3", "p4", "p5"], ["X", "Y", "X", "Z", "Y"], "t").to_dict()
+    datasets = spec["datasets"]
+    sizes = sorted(len(v) for v in datasets.values())
+    assert sizes == [3, 25]  # 3 phenomenon blocks, 5 x 5 cells
+    blocks = next(v for v in datasets.values() if len(v) == 3)
+    assert [(b["phenomenon"], b["start"], b["end"]) for b in blocks] == [("X", 0, 2), ("Y", 2, 4), ("Z", 4, 5)]
+
+
+def test_ci_book_builds_offline_with_warnings_as_errors(ci_config, tmp_path):
+    """Execute all four notebooks with papermill and build the HTML book (`taskspace book --preset ci`)."""
+    from taskspace_core.book import NOTEBOOKS, build_book
+    from taskspace_core.notebook import task_space
+
+    index = build_book("ci", ci_config.work_dir, tmp_path / "book", log=lambda *_: None)
+    html = index.parent
+    for name in NOTEBOOKS:
+        page = (html / "notebooks" / f"{name}.html").read_text()
+        assert "Traceback" not in page
+        assert "<img" in page  # static charts
+        executed = json.loads((tmp_path / "book" / "src" / "notebooks" / f"{name}.ipynb").read_text())
+        assert executed["metadata"]["papermill"]["parameters"]["preset"] == "ci"
+    assert (html / "book" / "methods.html").is_file() and (html / "book" / "reproducing.html").is_file()
+
+    # The prose quotes the stored result (myst-nb glue), not a typed-in number.
+    rq1 = re.sub(r"<[^>]+>", "", (html / "notebooks" / "rq1_cross_task_knowledge.html").read_text())
+    _, analysis = task_space(ci_config)  # loads the space the notebook computed
+    quoted = re.search(r"hypothesis space at Pearson\s+r = ([+-]\d\.\d{3})", rq1)
+    assert quoted and quoted.group(1) == f"{analysis.headline['hypothesis_pearson']:+.3f}"
