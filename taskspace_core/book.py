@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -19,10 +20,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import yaml
+
 from .config import REPO_ROOT, load_preset
 from .errors import TaskspaceError
 
 NOTEBOOKS = ("rq1_cross_task_knowledge", "rq2_model_size", "rq3_learning_dynamics", "critique_generality_scale")
+EXECUTED_CHAPTERS = ("reproducing",)  # book/ pages with code (measured costs), executed like the notebooks
 BOOK_FILES = ("_config.yml", "_toc.yml")
 
 
@@ -30,12 +34,13 @@ class BookBuildError(TaskspaceError):
     """A notebook failed to execute or the book did not build."""
 
 
-def execute_notebook(name: str, out_dir: Path, parameters: dict, log: Callable[[str], None] = print) -> Path:
-    """Convert ``notebooks/<name>.md`` to ipynb and execute it with papermill into ``out_dir``."""
+def execute_notebook(name: str, out_dir: Path, parameters: dict, log: Callable[[str], None] = print,
+                     folder: str = "notebooks") -> Path:
+    """Convert ``<folder>/<name>.md`` to ipynb and execute it with papermill into ``out_dir``."""
     import jupytext
     import papermill
 
-    source = REPO_ROOT / "notebooks" / f"{name}.md"
+    source = REPO_ROOT / folder / f"{name}.md"
     out_dir.mkdir(parents=True, exist_ok=True)
     unexecuted = out_dir / f".{name}.input.ipynb"
     jupytext.write(jupytext.read(source), unexecuted)
@@ -50,6 +55,70 @@ def execute_notebook(name: str, out_dir: Path, parameters: dict, log: Callable[[
     finally:
         unexecuted.unlink(missing_ok=True)
     log(f"executed {source.relative_to(REPO_ROOT)} in {time.perf_counter() - started:.0f}s")
+    return executed
+
+
+def resolve_notebook(name: str) -> str:
+    """``rq1`` / ``rq1_cross_task_knowledge`` / ``notebooks/rq1_cross_task_knowledge.md`` -> the notebook's name."""
+    stem = Path(name).stem
+    matches = [n for n in NOTEBOOKS if n == stem] or [n for n in NOTEBOOKS if n.startswith(stem)]
+    if len(matches) != 1:
+        raise TaskspaceError(f"unknown notebook '{name}' (choose from {', '.join(NOTEBOOKS)})")
+    return matches[0]
+
+
+def notebook_parameters(name: str) -> dict[str, object]:
+    """The defaults of a notebook's ``parameters`` cell, as Python values."""
+    import jupytext
+
+    notebook = jupytext.read(REPO_ROOT / "notebooks" / f"{name}.md")
+    cells = [c for c in notebook.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(cells) != 1:
+        raise BookBuildError(f"notebooks/{name}.md must have exactly one cell tagged 'parameters'")
+    defaults = {}
+    for node in ast.parse(cells[0].source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            defaults[node.targets[0].id] = ast.literal_eval(node.value)
+    return defaults
+
+
+def parse_parameters(name: str, pairs: list[tuple[str, str]]) -> dict[str, object]:
+    """Command-line ``-p NAME VALUE`` pairs -> typed papermill parameters, checked against the defaults."""
+    defaults = notebook_parameters(name)
+    out = {}
+    for key, text in pairs:
+        if key not in defaults:
+            raise TaskspaceError(f"notebook {name} has no parameter '{key}' (parameters: {', '.join(defaults)})")
+        value = _literal(text)
+        default = defaults[key]
+        expected = type(default)
+        numeric = isinstance(default, (int, float)) and not isinstance(default, bool)
+        ok = (default is None or isinstance(value, expected)
+              or (numeric and isinstance(value, (int, float)) and not isinstance(value, bool)))
+        if not ok:
+            raise TaskspaceError(f"notebook parameter '{key}' expects {expected.__name__} "
+                                 f"(default {default!r}), got {text!r}")
+        out[key] = value
+    return out
+
+
+def _literal(text: str):
+    """A command-line value as Python: ``1e-2``, ``[0, 1]``, ``None`` literally, else YAML (``true``, ``tiny``)."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return yaml.safe_load(text)
+
+
+def run_notebook(name: str, pairs: list[tuple[str, str]], out: Path | None = None,
+                 log: Callable[[str], None] = print) -> Path:
+    """Execute one notebook with papermill and ``-p`` overrides; return the executed ``.ipynb``."""
+    name = resolve_notebook(name)
+    parameters = parse_parameters(name, pairs)
+    out_dir = Path(out).parent if out else REPO_ROOT / "_build" / "run"
+    executed = execute_notebook(name, out_dir, parameters, log)
+    if out and executed != Path(out):
+        executed = executed.replace(Path(out))
     return executed
 
 
@@ -68,6 +137,9 @@ def build_book(preset: str, work_dir: str = "runs", out: Path | None = None, not
     parameters = {"preset": preset, "work_dir": str(Path(work_dir).resolve())}
     for name in notebooks:
         execute_notebook(name, src / "notebooks", parameters, log)
+    for name in EXECUTED_CHAPTERS:
+        (src / "book" / f"{name}.md").unlink()  # replaced by its executed .ipynb
+        execute_notebook(name, src / "book", parameters, log, folder="book")
     started = time.perf_counter()
     html = out / "html"
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(src), "--path-output", str(out),

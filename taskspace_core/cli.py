@@ -10,6 +10,7 @@
     taskspace space    --preset P [--size S] [--checkpoint final|EPOCH] [--model DIR [--revision R]]
                        [--section.field VALUE ...]        e.g. --ftgd.threshold 1e-3 --space.metric accuracy
     taskspace book     [--preset P] [--work-dir DIR] [--out DIR]  execute the notebooks, build the HTML book
+    taskspace run      NOTEBOOK [-p NAME VALUE ...] [--out FILE.ipynb]  re-execute one notebook
 
 Bad input (unknown paradigm, preset, size or config field; an unreadable model directory; a
 malformed data file) ends with a one-line ``taskspace: error: ...`` and exit status 2.
@@ -289,6 +290,16 @@ def cmd_book(args, extra) -> int:
     return 0
 
 
+def cmd_run(args, extra) -> int:
+    if extra:
+        raise TaskspaceError(f"unrecognised arguments: {' '.join(extra)} (parameters go as -p NAME VALUE)")
+    from .book import run_notebook
+
+    executed = run_notebook(args.notebook, [tuple(p) for p in args.parameter], args.out)
+    print(f"executed notebook: {executed}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="taskspace", description="Task spaces of language models.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -343,6 +354,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--work-dir", default="runs", help="where models and results are (default: runs)")
     p.add_argument("--out", default=None, help="output folder (default: _build/<preset>)")
     p.set_defaults(func=cmd_book)
+
+    p = sub.add_parser("run", help="re-execute one notebook with papermill parameters")
+    p.add_argument("notebook", help="rq1, rq2, rq3, critique, or a full notebook name")
+    p.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                   help="a parameter of the notebook's parameters cell (repeatable)")
+    p.add_argument("--out", default=None, help="executed notebook (default: _build/run/<notebook>.ipynb)")
+    p.set_defaults(func=cmd_run)
     return parser
 
 

@@ -34,3 +34,12 @@ def ci_space(ci_config, ci_checkpoints):
     from taskspace_core.probing import compute_space
 
     return compute_space(ci_config, ci_checkpoints[-1], label="ci-small-final", log=lambda *_: None, progress=False)
+
+
+@pytest.fixture(scope="session")
+def ci_book(ci_config, tmp_path_factory):
+    """The `ci` book, built once per session exactly as `taskspace book --preset ci` builds it."""
+    from taskspace_core.book import build_book
+
+    out = tmp_path_factory.mktemp("book")
+    return build_book("ci", ci_config.work_dir, out, log=lambda *_: None)

@@ -56,23 +56,44 @@ def test_heatmap_draws_every_cell_and_one_block_per_phenomenon():
     assert [(b["phenomenon"], b["start"], b["end"]) for b in blocks] == [("X", 0, 2), ("Y", 2, 4), ("Z", 4, 5)]
 
 
-def test_ci_book_builds_offline_with_warnings_as_errors(ci_config, tmp_path):
-    """Execute all four notebooks with papermill and build the HTML book (`taskspace book --preset ci`)."""
-    from taskspace_core.book import NOTEBOOKS, build_book
+def test_ci_book_builds_offline_with_warnings_as_errors(ci_config, ci_book):
+    """All four notebooks executed with papermill, the HTML built with warnings as errors."""
+    from taskspace_core.book import NOTEBOOKS
     from taskspace_core.notebook import task_space
 
-    index = build_book("ci", ci_config.work_dir, tmp_path / "book", log=lambda *_: None)
-    html = index.parent
+    html = ci_book.parent
+    src = html.parent / "src"
     for name in NOTEBOOKS:
         page = (html / "notebooks" / f"{name}.html").read_text()
         assert "Traceback" not in page
         assert "<img" in page  # static charts
-        executed = json.loads((tmp_path / "book" / "src" / "notebooks" / f"{name}.ipynb").read_text())
+        executed = json.loads((src / "notebooks" / f"{name}.ipynb").read_text())
         assert executed["metadata"]["papermill"]["parameters"]["preset"] == "ci"
     assert (html / "book" / "methods.html").is_file() and (html / "book" / "reproducing.html").is_file()
+    reproducing = re.sub(r"<[^>]+>", "", (html / "book" / "reproducing.html").read_text())
+    assert "share of matmul ceiling" in reproducing and "ci-large-epoch-1" in reproducing
 
     # The prose quotes the stored result (myst-nb glue), not a typed-in number.
     rq1 = re.sub(r"<[^>]+>", "", (html / "notebooks" / "rq1_cross_task_knowledge.html").read_text())
     _, analysis = task_space(ci_config)  # loads the space the notebook computed
     quoted = re.search(r"hypothesis space at Pearson\s+r = ([+-]\d\.\d{3})", rq1)
     assert quoted and quoted.group(1) == f"{analysis.headline['hypothesis_pearson']:+.3f}"
+
+
+def test_run_checks_parameters_before_executing(tmp_path):
+    from taskspace_core.book import parse_parameters, resolve_notebook
+    from taskspace_core.errors import TaskspaceError
+
+    assert resolve_notebook("rq3") == "rq3_learning_dynamics"
+    assert resolve_notebook("notebooks/critique_generality_scale.md") == "critique_generality_scale"
+    with pytest.raises(TaskspaceError, match="unknown notebook 'rq9'"):
+        resolve_notebook("rq9")
+    assert parse_parameters("critique_generality_scale", [("seeds", "[0, 5]"), ("top_fraction", "0.1")]) == {
+        "seeds": [0, 5], "top_fraction": 0.1}
+    assert parse_parameters("rq1_cross_task_knowledge", [("ftgd_threshold", "1e-2")]) == {"ftgd_threshold": 0.01}
+    with pytest.raises(TaskspaceError, match="no parameter 'ftgd_treshold'"):
+        parse_parameters("rq1_cross_task_knowledge", [("ftgd_treshold", "1")])
+    with pytest.raises(TaskspaceError, match="'pattern_high' expects float"):
+        parse_parameters("rq1_cross_task_knowledge", [("pattern_high", "high")])
+    with pytest.raises(TaskspaceError, match="'thresholds' expects list"):
+        parse_parameters("critique_generality_scale", [("thresholds", "0.1")])
