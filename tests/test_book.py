@@ -97,3 +97,17 @@ def test_run_checks_parameters_before_executing(tmp_path):
         parse_parameters("rq1_cross_task_knowledge", [("pattern_high", "high")])
     with pytest.raises(TaskspaceError, match="'thresholds' expects list"):
         parse_parameters("critique_generality_scale", [("thresholds", "0.1")])
+
+
+def test_duplicate_inline_scripts_are_dropped_once():
+    from sphinx.builders.html._assets import _JavaScript
+
+    from taskspace_core.sphinx_ext import _dedupe_scripts
+
+    body = 'const THEBE_JS_URL = "x"'
+    context = {"script_files": [_JavaScript("_static/a.js"), _JavaScript(None, body=body),
+                                _JavaScript("_static/b.js", **{"async": "async"}), _JavaScript("", body=body),
+                                _JavaScript("_static/a.js")]}
+    _dedupe_scripts(None, "page", "page.html", context, None)
+    assert [(s.filename or "", s.attributes.get("body")) for s in context["script_files"]] == [
+        ("_static/a.js", None), ("", body), ("_static/b.js", None)]
