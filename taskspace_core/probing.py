@@ -23,7 +23,7 @@ import pandas as pd
 import torch
 
 from . import blimp
-from .config import Config
+from .config import Config, to_dict
 from .errors import ConfigError
 from .ftgd import PairIds, finetune, restore, snapshot
 from .models import load_model, load_tokenizer, model_identity
@@ -295,10 +295,11 @@ def compute_space(config: Config, model_path: str | Path, revision: str | None =
     if not data.paradigms:
         raise ConfigError("data.paradigms selects no paradigm")
     store = open_store(config, model_path, revision, data, label)
-    store.write_manifest(model=str(model_path), revision=revision, config=_config_dict(config))
+    store.write_manifest(model=str(model_path), revision=revision, config=to_dict(config))
 
-    jobs = ["eval1"] if not store.has("eval1") else []
-    jobs += [p for p in data.paradigms if not store.has(f"source/{p}")]
+    names = ["eval1"] + [f"source/{p}" for p in data.paradigms]
+    loaded = {name: store.load(name) for name in names}  # read (and hash-check) each file once
+    jobs = [name.removeprefix("source/") for name in names if loaded[name] is None]
     done_before = len(data.paradigms) + 1 - len(jobs)
     log(f"task space {store.dir}: {done_before} of {len(data.paradigms) + 1} jobs already stored, "
         f"{len(jobs)} to compute ({config.space.executor})")
@@ -315,7 +316,9 @@ def compute_space(config: Config, model_path: str | Path, revision: str | None =
         bar.close()
     wall = time.perf_counter() - started
 
-    loaded = {name: store.load(name) for name in ["eval1"] + [f"source/{p}" for p in data.paradigms]}
+    for name in names:
+        if loaded[name] is None:  # computed just now
+            loaded[name] = store.load(name)
     missing = [k for k, v in loaded.items() if v is None]
     if missing:  # only if a file was corrupted between writing and reading
         raise RuntimeError(f"{store.dir}: results missing after the run: {', '.join(missing[:5])}")
@@ -331,12 +334,6 @@ def compute_space(config: Config, model_path: str | Path, revision: str | None =
         "git_commits": sorted({m["git_commit"] for _, m in loaded.values()}),
     }
     return space
-
-
-def _config_dict(config: Config) -> dict:
-    from .config import to_dict
-
-    return to_dict(config)
 
 
 def _progress(total: int, enabled: bool):
