@@ -119,7 +119,7 @@ def cmd_score(args, extra) -> int:
     model, tokenizer = load_model(args.model, revision=args.revision, device=config.scoring.device)
 
     started = time.perf_counter()
-    scores = score_pairs(model, tokenizer, pairs, config.scoring.bos, config.scoring.batch_size,
+    scores = score_pairs(model, tokenizer, pairs, config.scoring.bos, config.scoring.batch_tokens,
                          config.scoring.device)
     wall = time.perf_counter() - started
     scores.insert(2, "phenomenon", [blimp.phenomenon_of(p, d.taxonomy) for p in scores.paradigm])
@@ -134,7 +134,7 @@ def cmd_score(args, extra) -> int:
         revision=args.revision,
         model_meta={k: model_meta.get(k) for k in ("preset", "size", "epoch", "step", "tokens_seen",
                                                     "pretrain_hash", "git_commit", "data_hash")},
-        scoring={"bos": config.scoring.bos, "batch_size": config.scoring.batch_size,
+        scoring={"bos": config.scoring.bos, "batch_tokens": config.scoring.batch_tokens,
                  "score": "sum of token log-probs", "accuracy": "logp_good > logp_bad (ties wrong)"},
         split={"split": args.split, "n_test": d.n_test, "n_train": d.n_train, "seed": d.split_seed,
                "max_pairs": args.max_pairs},

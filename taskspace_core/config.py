@@ -89,7 +89,7 @@ class ScoringConfig:
     """Minimal-pair scoring policy (recorded in every result)."""
 
     bos: str = "prepend"  # "prepend": log p(s | BOS), every token scored; "none": first token unscored
-    batch_size: int = 64
+    batch_tokens: int = 2048  # tokens per evaluation batch; a batch holds sentences of one length
     device: str = "cpu"
 
 
@@ -192,7 +192,7 @@ CHOICES = {
 }
 POSITIVE = {"FTGDConfig.lr", "FTGDConfig.steps", "FTGDConfig.batch_size", "FTGDConfig.top_fraction",
             "SpaceConfig.workers", "PretrainConfig.lr", "PretrainConfig.batch_size", "PretrainConfig.seq_len",
-            "ScoringConfig.batch_size", "TokenizerConfig.vocab_size", "DataConfig.n_test"}
+            "ScoringConfig.batch_tokens", "TokenizerConfig.vocab_size", "DataConfig.n_test"}
 NON_NEGATIVE = {"FTGDConfig.threshold", "FTGDConfig.weight_decay", "SpaceConfig.bootstrap",
                 "SpaceConfig.permutations", "DataConfig.n_train", "PretrainConfig.epochs"}
 

@@ -227,15 +227,18 @@ def finetune(model, train: PairIds, cfg: FTGDConfig, pad_id: int) -> FineTuneRes
             loss = objective(margins, cfg)
             margin = float(margins.detach().mean())
         loss.backward()
-        before = [params[i].detach().clone() for i in trainable]
+        # Plain SGD moves a coordinate by -lr * grad, exactly 0 where the gradient is zeroed, so
+        # only stateful or decaying optimizers need the copy-and-restore below.
+        before = None if cfg.optimizer == "sgd" else [params[i].detach().clone() for i in trainable]
         with torch.no_grad():
             for i in trainable:
                 if params[i].grad is not None:
-                    params[i].grad.mul_(mask[i])  # masked-out gradients are zero (keeps Adam moments sparse)
+                    params[i].grad.masked_fill_(~mask[i], 0.0)  # masked-out gradients are exactly zero (keeps Adam moments sparse)
         optimizer.step()
-        with torch.no_grad():  # whatever the optimizer did (momentum, weight decay), masked coordinates are restored
-            for i, old in zip(trainable, before):
-                params[i].copy_(torch.where(mask[i], params[i], old))
+        if before is not None:
+            with torch.no_grad():  # whatever the optimizer did (momentum, weight decay), masked coordinates are restored
+                for i, old in zip(trainable, before):
+                    params[i].copy_(torch.where(mask[i], params[i], old))
         for i in trainable:
             used[i] |= mask[i]
         log.append({"step": step, "objective": float(loss.detach()), "batch_margin": margin,

@@ -28,11 +28,11 @@ from .errors import ConfigError
 from .ftgd import PairIds, finetune, restore, snapshot
 from .models import load_model, load_tokenizer, model_identity
 from .provenance import provenance
-from .scoring import encode, pad_id_of, score_token_ids
+from .scoring import ScoringPlan, encode, pad_id_of, plan_batches, score_plan
 from .store import ResultStore
 
 # Bump when a change to scoring, FTGD or probing changes stored results: it is part of every key.
-PROBE_VERSION = 1
+PROBE_VERSION = 2  # 2: unpadded evaluation batches, log-softmax on scored positions only (scores equal to 1e-5)
 METRICS = ("accuracy", "margin", "effect")
 
 
@@ -50,6 +50,7 @@ class ProbeData:
     train: dict[str, PairIds]  # per paradigm, its training pairs
     pad_id: int
     data_hash: str
+    test_plan: ScoringPlan  # evaluation batches over test.good + test.bad, built once for all 68 passes
 
 
 def prepare_probe_data(config: Config, tokenizer) -> ProbeData:
@@ -68,14 +69,13 @@ def prepare_probe_data(config: Config, tokenizer) -> ProbeData:
                               encode(tokenizer, [p.bad for p in train_pairs], config.scoring.bos))
     test = PairIds(encode(tokenizer, good, config.scoring.bos), encode(tokenizer, bad, config.scoring.bos))
     return ProbeData(names, test, np.array(which), np.array(pair_id), train, pad_id_of(tokenizer),
-                     blimp.data_hash(paradigms))
+                     blimp.data_hash(paradigms), plan_batches(test.good + test.bad, config.scoring.batch_tokens))
 
 
 def evaluate(model, data: ProbeData, config: Config) -> dict[str, np.ndarray]:
     """Summed log-probs of every test pair: ``{"logp_good": (n,), "logp_bad": (n,)}``."""
     n = len(data.test)
-    scores = score_token_ids(model, data.test.good + data.test.bad, data.pad_id,
-                             config.scoring.batch_size, config.scoring.device)
+    scores = score_plan(model, data.test_plan, config.scoring.device)
     return {"logp_good": scores.total[:n], "logp_bad": scores.total[n:]}
 
 

@@ -11,9 +11,12 @@ The BOS / first-token policy is explicit and recorded in every result:
   ``log p(w_2 .. w_n | w_1)``. Comparisons of pairs whose first tokens differ are then
   unfair, which is why it is not the default.
 
-Batches are length-sorted and right-padded with an attention mask; with a causal model the
-padding never influences real positions, so batched scores equal the one-sentence-at-a-time
-reference (:func:`score_sentence_reference`) up to float rounding (tested to 1e-5).
+Evaluation batches hold sentences of one length (:class:`ScoringPlan`), so nothing is padded;
+the vocabulary projection and log-softmax run on scored positions only. Training batches
+(FTGD) are right-padded with an attention mask, which with a causal model never influences
+real positions. Either way the scores equal the one-sentence-at-a-time reference
+(:func:`score_sentence_reference`, the model's own full logits) up to float rounding (tested
+to 1e-5).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn.functional as F
 
 from .blimp import Pair, phenomenon_of
 from .errors import ConfigError
@@ -69,45 +73,111 @@ def pad_batch(seqs: list[list[int]], pad_id: int, device: str = "cpu") -> tuple[
     return input_ids.to(device), attention.to(device)
 
 
-def token_logprobs(model, input_ids: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
-    """(B, T-1) log-probs of tokens 1.. given their prefixes; 0 at padding. Differentiable."""
-    logits = model(input_ids=input_ids, attention_mask=attention).logits[:, :-1].float()  # (B, T-1, V)
+# Model families whose logits are exactly ``head(base_model(x).last_hidden_state)``: no logit
+# scaling or soft-capping. For them the vocabulary projection is applied to the scored
+# positions only; any other causal LM goes through its full ``.logits``.
+PLAIN_HEAD_MODEL_TYPES = frozenset({"llama", "mistral", "qwen2", "gpt2", "gpt_neox"})
+HEAD_CHUNK_ROWS = 1024  # (rows, vocab) logits per chunk at inference: 32 MB at a vocabulary of 8192
+
+
+def decoder_and_head(model) -> tuple[torch.nn.Module, torch.nn.Module] | None:
+    """(decoder returning hidden states, output projection), or None when logits need the full model."""
+    if getattr(model.config, "model_type", None) not in PLAIN_HEAD_MODEL_TYPES:
+        return None
+    head = model.get_output_embeddings()
+    if head is None or model.base_model is model:
+        return None
+    return model.base_model, head
+
+
+def _target_logprobs(head, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """(n,) log p(target_i | hidden_i) for hidden (n, d): one fused log-softmax + gather per chunk."""
+    rows = len(hidden) if torch.is_grad_enabled() else HEAD_CHUNK_ROWS
+    return torch.cat([
+        -F.cross_entropy(head(h).float(), t, reduction="none")
+        for h, t in zip(hidden.split(rows), targets.split(rows))
+    ])
+
+
+def token_logprobs(model, input_ids: torch.Tensor, attention: torch.Tensor | None = None) -> torch.Tensor:
+    """(B, T-1) log-probs of tokens 1.. given their prefixes; 0 at padding. Differentiable.
+
+    ``attention`` is the (B, T) padding mask of right-padded rows; None means no padding.
+    Only real (scored) positions go through the vocabulary projection and the log-softmax,
+    which for small models is a large share of the work.
+    """
     targets = input_ids[:, 1:]  # (B, T-1): token t+1 is predicted at position t
-    token_logp = logits.gather(-1, targets[..., None]).squeeze(-1) - torch.logsumexp(logits, -1)
-    return token_logp.masked_fill(attention[:, 1:] == 0, 0.0)
+    scored = None if attention is None else attention[:, 1:].bool()
+    split = decoder_and_head(model)
+    if split is None:
+        hidden = model(input_ids=input_ids, attention_mask=attention).logits[:, :-1]  # (B, T-1, V)
+        head = torch.nn.Identity()
+    else:
+        decoder, head = split
+        hidden = decoder(input_ids=input_ids, attention_mask=attention).last_hidden_state[:, :-1]  # (B, T-1, d)
+    if scored is None:
+        return _target_logprobs(head, hidden.flatten(0, 1), targets.flatten()).view(targets.shape)
+    values = _target_logprobs(head, hidden[scored], targets[scored])  # (n_scored,)
+    return torch.zeros(targets.shape, dtype=values.dtype, device=values.device).masked_scatter(scored, values)
+
+
+@dataclass(frozen=True)
+class ScoringPlan:
+    """A fixed list of id sequences cut into batches once, and reused by every evaluation.
+
+    Every batch holds sequences of one length, so there is no padding and no attention mask:
+    the model runs its plain causal path and computes no token that is not scored. Batches
+    hold up to ``batch_tokens`` tokens, longest sequences first.
+    """
+
+    n_scored: np.ndarray  # (n,) tokens scored per sequence (its length - 1)
+    batches: list[tuple[torch.Tensor, torch.Tensor]]  # (rows (B,): indices into the sequences, ids (B, T))
+
+    def __len__(self) -> int:
+        return len(self.n_scored)
+
+
+def plan_batches(seqs: list[list[int]], batch_tokens: int = 2048) -> ScoringPlan:
+    """Group sequences by length into batches of at most ``batch_tokens`` tokens (at least one row)."""
+    by_length: dict[int, list[int]] = {}
+    for i, seq in enumerate(seqs):
+        by_length.setdefault(len(seq), []).append(i)
+    batches = []
+    for length in sorted(by_length, reverse=True):
+        if length < 2:  # nothing to score: the total stays 0
+            continue
+        members, rows = by_length[length], max(1, batch_tokens // length)
+        for start in range(0, len(members), rows):
+            chunk = members[start : start + rows]
+            batches.append((torch.tensor(chunk), torch.tensor([seqs[i] for i in chunk])))
+    return ScoringPlan(np.array([max(len(s) - 1, 0) for s in seqs]), batches)
 
 
 @torch.inference_mode()
-def score_token_ids(model, seqs: list[list[int]], pad_id: int, batch_size: int = 64,
-                    device: str = "cpu", per_token: bool = False) -> SentenceScores:
-    """Summed log-probs of positions 1.. of each id sequence, in length-sorted padded batches."""
+def score_plan(model, plan: ScoringPlan, device: str = "cpu", per_token: bool = False) -> SentenceScores:
+    """Summed (float64) and optionally per-token log-probs of every sequence of ``plan``."""
     model.eval()
-    n = len(seqs)
-    totals = np.zeros(n, dtype=np.float64)
-    n_scored = np.array([max(len(s) - 1, 0) for s in seqs])
-    tokens: list[np.ndarray | None] = [None] * n
-    order = sorted(range(n), key=lambda i: len(seqs[i]), reverse=True)
-    for start in range(0, n, batch_size):
-        idx = order[start : start + batch_size]
-        if len(seqs[idx[0]]) < 2:  # longest first: nothing to score in this or any later batch
-            for i in idx:
-                tokens[i] = np.zeros(0, dtype=np.float32)
-            continue
-        input_ids, attention = pad_batch([seqs[i] for i in idx], pad_id, device)
-        token_logp = token_logprobs(model, input_ids, attention).cpu()
-        sums = token_logp.double().sum(1).numpy()
-        for row, i in enumerate(idx):
-            totals[i] = sums[row]
-            if per_token:
-                tokens[i] = token_logp[row, : n_scored[i]].numpy().copy()
-    return SentenceScores(totals, n_scored, tokens if per_token else None)
+    totals = torch.zeros(len(plan), dtype=torch.float64)
+    tokens: list[np.ndarray] = [np.zeros(0, dtype=np.float32)] * len(plan)
+    for rows, input_ids in plan.batches:
+        token_logp = token_logprobs(model, input_ids.to(device)).cpu()  # (B, T-1)
+        totals[rows] = token_logp.double().sum(1)
+        if per_token:
+            for row, i in enumerate(rows.tolist()):
+                tokens[i] = token_logp[row].numpy().copy()
+    return SentenceScores(totals.numpy(), plan.n_scored, tokens if per_token else None)
 
 
-def score_sentences(model, tokenizer, sentences: list[str], bos: str = "prepend", batch_size: int = 64,
+def score_token_ids(model, seqs: list[list[int]], batch_tokens: int = 2048, device: str = "cpu",
+                    per_token: bool = False) -> SentenceScores:
+    """Summed log-probs of positions 1.. of each id sequence (see :class:`ScoringPlan`)."""
+    return score_plan(model, plan_batches(seqs, batch_tokens), device, per_token)
+
+
+def score_sentences(model, tokenizer, sentences: list[str], bos: str = "prepend", batch_tokens: int = 2048,
                     device: str = "cpu", per_token: bool = False) -> SentenceScores:
     """Summed (and optionally per-token) log-probs of whole sentences under ``bos`` policy."""
-    return score_token_ids(model, encode(tokenizer, sentences, bos), pad_id_of(tokenizer),
-                           batch_size, device, per_token)
+    return score_token_ids(model, encode(tokenizer, sentences, bos), batch_tokens, device, per_token)
 
 
 @torch.inference_mode()
@@ -122,11 +192,11 @@ def score_sentence_reference(model, tokenizer, sentence: str, bos: str = "prepen
     return float(logp.double().sum()), logp.numpy()
 
 
-def score_pairs(model, tokenizer, pairs: list[Pair], bos: str = "prepend", batch_size: int = 64,
+def score_pairs(model, tokenizer, pairs: list[Pair], bos: str = "prepend", batch_tokens: int = 2048,
                 device: str = "cpu") -> pd.DataFrame:
     """One row per pair: ``paradigm, pair_id, logp_good, logp_bad, n_tokens_good, n_tokens_bad``."""
     sentences = [p.good for p in pairs] + [p.bad for p in pairs]
-    scores = score_sentences(model, tokenizer, sentences, bos, batch_size, device)
+    scores = score_sentences(model, tokenizer, sentences, bos, batch_tokens, device)
     n = len(pairs)
     return pd.DataFrame({
         "paradigm": [p.paradigm for p in pairs],

@@ -93,8 +93,10 @@ def test_local_processes_give_the_serial_result(ci_space, ci_config, ci_checkpoi
                                            "space.workers": 2})
     result = compute_space(parallel, ci_checkpoints[-1], label="ci-small-final", **QUIET)
     assert result.meta["jobs_computed"] == len(ci_space.paradigms) + 1
+    # workers run one thread each, the serial run two: float reductions may round differently
     for metric in METRICS:
-        assert np.array_equal(result.transfer[metric], ci_space.transfer[metric])
+        np.testing.assert_allclose(result.transfer[metric], ci_space.transfer[metric], rtol=0, atol=1e-5)
+    assert (result.masks != ci_space.masks).mean() < 1e-4
 
 
 def test_analysis_and_report_files(ci_space, ci_config):

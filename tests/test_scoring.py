@@ -1,11 +1,13 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from taskspace_core import blimp
 from taskspace_core.errors import ConfigError
 from taskspace_core.scoring import (
-    paradigm_summary, phenomenon_summary, score_pairs, score_sentence_reference, score_sentences,
+    decoder_and_head, encode, pad_batch, pad_id_of, paradigm_summary, phenomenon_summary, plan_batches,
+    score_pairs, score_sentence_reference, score_sentences, token_logprobs,
 )
 
 PARADIGMS = ["passive_1", "npi_present_1", "principle_A_case_2", "wh_island",
@@ -20,12 +22,12 @@ def sentences():
 
 
 @pytest.mark.parametrize("bos", ["prepend", "none"])
-@pytest.mark.parametrize("batch_size", [1, 3, 8, 64])
-def test_batched_scores_equal_one_at_a_time_reference(ci_model, sentences, bos, batch_size):
+@pytest.mark.parametrize("batch_tokens", [1, 24, 2048])
+def test_batched_scores_equal_one_at_a_time_reference(ci_model, sentences, bos, batch_tokens):
     model, tokenizer = ci_model
-    batched = score_sentences(model, tokenizer, sentences, bos=bos, batch_size=batch_size, per_token=True)
+    batched = score_sentences(model, tokenizer, sentences, bos=bos, batch_tokens=batch_tokens, per_token=True)
     lengths = {len(t) for t in batched.per_token}
-    assert len(lengths) > 3  # the batches really are ragged, so padding is exercised
+    assert len(lengths) > 3  # many lengths, so many batches
     for i, sentence in enumerate(sentences):
         total, per_token = score_sentence_reference(model, tokenizer, sentence, bos=bos)
         assert abs(batched.total[i] - total) < 1e-5
@@ -49,7 +51,7 @@ def test_score_pairs_rows_and_trained_model_prefers_grammatical(ci_model, ci_che
     model, tokenizer = ci_model
     data = blimp.load_blimp(paradigms=["determiner_noun_agreement_1"])
     pairs = list(data["determiner_noun_agreement_1"].pairs[:200])
-    df = score_pairs(model, tokenizer, pairs, batch_size=32)
+    df = score_pairs(model, tokenizer, pairs, batch_tokens=512)
     assert list(df.columns[:4]) == ["paradigm", "pair_id", "logp_good", "logp_bad"]
     assert len(df) == 200 and df.pair_id.tolist() == [p.pair_id for p in pairs]
     good_row = df.iloc[0]
@@ -59,7 +61,7 @@ def test_score_pairs_rows_and_trained_model_prefers_grammatical(ci_model, ci_che
     from taskspace_core.models import load_model
 
     untrained, _ = load_model(ci_checkpoints[0])
-    before = score_pairs(untrained, tokenizer, pairs, batch_size=32)
+    before = score_pairs(untrained, tokenizer, pairs, batch_tokens=512)
     per_token_before = (before.logp_good / before.n_tokens_good).mean()
     assert per_token_before == pytest.approx(-np.log(len(tokenizer)), abs=0.3)
     assert (df.logp_good / df.n_tokens_good).mean() > per_token_before + 1.0
@@ -79,3 +81,58 @@ def test_summaries_count_ties_as_wrong():
     phen = phenomenon_summary(df)
     assert phen.loc["ARG-S", "n_paradigms"] == 2 and phen.loc["ARG-S", "n_pairs"] == 6
     assert phen.loc["ARG-S", "accuracy"] == 0.5
+
+
+def _foreign_models(vocab_size):
+    """Tiny random GPT-2, GPT-NeoX (Pythia) and OPT models: the families the fast path covers, plus one it does not."""
+    from transformers import GPT2Config, GPT2LMHeadModel, GPTNeoXConfig, GPTNeoXForCausalLM, OPTConfig, OPTForCausalLM
+
+    torch.manual_seed(0)
+    return {
+        "gpt2": GPT2LMHeadModel(GPT2Config(vocab_size=vocab_size, n_embd=16, n_layer=1, n_head=2, n_positions=64)),
+        "gpt_neox": GPTNeoXForCausalLM(GPTNeoXConfig(vocab_size=vocab_size, hidden_size=16, num_hidden_layers=1,
+                                                     num_attention_heads=2, intermediate_size=32,
+                                                     max_position_embeddings=64)),
+        "opt": OPTForCausalLM(OPTConfig(vocab_size=vocab_size, hidden_size=16, num_hidden_layers=1, ffn_dim=32,
+                                        num_attention_heads=2, max_position_embeddings=64, word_embed_proj_dim=16)),
+    }
+
+
+@pytest.mark.parametrize("family", ["llama", "gpt2", "gpt_neox", "opt"])
+def test_token_logprobs_match_full_logits_for_every_family(ci_model, sentences, family):
+    """The head-on-scored-positions path equals log_softmax of the model's own logits, padded or not."""
+    model, tokenizer = ci_model
+    if family != "llama":
+        model = _foreign_models(len(tokenizer))[family].eval()
+    assert (decoder_and_head(model) is None) == (family == "opt")  # OPT goes through the full logits
+    ids = encode(tokenizer, sentences[:7], "prepend")
+    input_ids, attention = pad_batch(ids, pad_id_of(tokenizer))
+    with torch.no_grad():
+        fast = token_logprobs(model, input_ids, attention)
+        logits = model(input_ids=input_ids, attention_mask=attention).logits[:, :-1]
+        full = torch.log_softmax(logits.float(), -1).gather(-1, input_ids[:, 1:, None]).squeeze(-1)
+    scored = attention[:, 1:].bool()
+    torch.testing.assert_close(fast[scored], full[scored], atol=1e-5, rtol=0)
+    assert (fast[~scored] == 0).all()
+
+
+def test_token_logprobs_are_differentiable_through_the_fast_path(ci_model, sentences):
+    model, tokenizer = ci_model
+    input_ids, attention = pad_batch(encode(tokenizer, sentences[:4], "prepend"), pad_id_of(tokenizer))
+    token_logprobs(model, input_ids, attention).sum().backward()
+    grads = [p.grad for p in model.parameters()]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads) and any(g.abs().sum() > 0 for g in grads)
+    model.zero_grad(set_to_none=True)
+
+
+@pytest.mark.parametrize("batch_tokens", [1, 30, 4096])
+def test_plan_batches_cover_every_sequence_once_in_equal_length_batches(batch_tokens):
+    seqs = [[1] * n for n in (5, 3, 5, 1, 9, 3, 3, 5, 2, 9)]
+    plan = plan_batches(seqs, batch_tokens)
+    seen = []
+    for rows, ids in plan.batches:
+        assert ids.shape == (len(rows), len(seqs[int(rows[0])]))  # one length per batch, no padding
+        assert len(rows) == 1 or ids.numel() <= batch_tokens
+        seen += rows.tolist()
+    assert sorted(seen) == [i for i, s in enumerate(seqs) if len(s) >= 2]  # the 1-token sequence has nothing to score
+    assert plan.n_scored.tolist() == [len(s) - 1 for s in seqs]
