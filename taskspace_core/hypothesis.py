@@ -55,46 +55,54 @@ def _ranks(matrix: np.ndarray) -> np.ndarray:
     return out + out.T
 
 
-def _residual(y: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """y minus its least-squares fit on x (with intercept)."""
-    design = np.column_stack([np.ones_like(x), x])
-    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
-    return y - design @ coef
+def _residual_rows(rows: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Each row of ``rows`` (k, m) minus its least-squares fit on ``x`` (m,), with intercept."""
+    centred = rows - rows.mean(1, keepdims=True)
+    xc = x - x.mean()
+    denominator = xc @ xc
+    if denominator == 0:  # a constant control explains nothing beyond the intercept
+        return centred
+    return centred - np.outer(centred @ xc / denominator, xc)
+
+
+def _standardised_association(rows: np.ndarray, h: np.ndarray, control: np.ndarray | None) -> np.ndarray:
+    """(k,) Pearson r of each row of ``rows`` (k, m) with standardised ``h`` (after the control)."""
+    scale = rows.std(1)
+    if control is not None:
+        rows = _residual_rows(rows, control)
+    sd = rows.std(1)
+    ok = sd > 1e-9 * scale  # no variation left (e.g. all explained by the control): no association
+    r = ((rows - rows.mean(1, keepdims=True)) / np.where(ok, sd, 1.0)[:, None] * h).mean(1)
+    return np.where(ok, r, 0.0)
 
 
 def mantel(similarity: np.ndarray, hypothesis: np.ndarray, permutations: int = 9999, seed: int = 0,
-           method: str = "pearson", control: np.ndarray | None = None) -> dict[str, float]:
+           method: str = "pearson", control: np.ndarray | None = None, chunk: int = 500) -> dict[str, float]:
     """Mantel test (one-sided, H1: positive association); partial Mantel if ``control`` is given.
 
     Returns ``r`` (the observed statistic) and ``p`` = (1 + #{r_perm >= r}) / (1 + permutations).
+    Permutations are evaluated ``chunk`` at a time as one array operation.
     """
     if method == "spearman":
         similarity, hypothesis = _ranks(similarity), _ranks(hypothesis)
         control = _ranks(control) if control is not None else None
     n = similarity.shape[0]
     iu = np.triu_indices(n, k=1)
-    h = hypothesis[iu]
-    if control is not None:
-        c = control[iu]
-        h = _residual(h, c)
+    h = hypothesis[iu].astype(float)
+    c = control[iu].astype(float) if control is not None else None
+    if c is not None:
+        h = _residual_rows(h[None], c)[0]
     h = (h - h.mean()) / (h.std() or 1.0)
-
-    def statistic(s: np.ndarray) -> float:
-        scale = s.std()
-        if control is not None:
-            s = _residual(s, c)
-        sd = s.std()
-        # no variation left (e.g. all of it explained by the control): no association
-        return float(((s - s.mean()) / sd * h).mean()) if sd > 1e-9 * scale else 0.0
-
-    observed = statistic(similarity[iu])
+    observed = float(_standardised_association(similarity[iu][None], h, c)[0])
     if permutations <= 0:
         return {"r": observed, "p": float("nan"), "permutations": 0}
     rng = np.random.default_rng(seed)
+    perms = np.stack([rng.permutation(n) for _ in range(permutations)])  # (P, n): relabellings of paradigms
     exceed = 0
-    for _ in range(permutations):
-        perm = rng.permutation(n)
-        exceed += statistic(similarity[perm][:, perm][iu]) >= observed - 1e-12
+    for start in range(0, permutations, chunk):
+        p = perms[start : start + chunk]
+        permuted = similarity[p[:, iu[0]], p[:, iu[1]]]  # (chunk, m): upper triangle of S[perm][:, perm]
+        exceed += int((_standardised_association(permuted, h, c) >= observed - 1e-12).sum())
     return {"r": observed, "p": (1 + exceed) / (1 + permutations), "permutations": permutations}
 
 
