@@ -1,6 +1,6 @@
 """Speed of every stage of a task space, against this machine's matmul rate and against minicons.
 
-    python benchmarks/speed.py [--preset cpu] [--sizes small,medium,large] [--finetunes 4]
+    python benchmarks/speed.py [--preset cpu] [--sizes small,medium,large] [--checkpoint final] [--finetunes 4]
                                [--minicons-pairs 1000] [--end-to-end tiny] [--out FILE.json]
 
 Each measurement runs in a fresh process, so its peak memory (max RSS) is its own:
@@ -55,14 +55,34 @@ def _with_peak_rss(fn, *args):
     return result
 
 
-def _setup(preset: str, size: str):
-    from taskspace_core.config import load_preset
-    from taskspace_core.models import load_model
+def _checkpoint(config, size: str, checkpoint: str) -> Path:
+    """The model directory: ``final``, an epoch, or ``latest`` (the last one pretraining has written)."""
+    from taskspace_core.errors import ConfigError
     from taskspace_core.pretrain import checkpoint_dir
+
+    if checkpoint != "latest":
+        return checkpoint_dir(config, size, checkpoint, train_if_missing=False)
+    for epoch in sorted(config.pretrain.checkpoints, reverse=True):
+        try:
+            return checkpoint_dir(config, size, epoch, train_if_missing=False)
+        except ConfigError:
+            continue
+    raise ConfigError(f"no checkpoint of {config.preset}/{size} exists yet; run `taskspace pretrain --preset {config.preset}`")
+
+
+def _config(run: dict):
+    """``run``: {"preset": ..., "work_dir": ...} (where the checkpoints are)."""
+    from taskspace_core.config import load_preset
+
+    return load_preset(run["preset"], {"work_dir": run["work_dir"]})
+
+
+def _setup(run: dict, size: str, checkpoint: str):
+    from taskspace_core.models import load_model
     from taskspace_core.probing import prepare_probe_data
 
-    config = load_preset(preset)
-    path = checkpoint_dir(config, size, "final", train_if_missing=False)
+    config = _config(run)
+    path = _checkpoint(config, size, checkpoint)
     model, tokenizer = load_model(path)
     return config, path, model, tokenizer, prepare_probe_data(config, tokenizer)
 
@@ -90,14 +110,14 @@ def matmul_stage() -> dict:
     return {"gflops": rates, "ceiling_gflops": max(rates.values()), "threads": torch.get_num_threads()}
 
 
-def scoring_stage(preset: str, size: str, reference_sentences: int = 300) -> dict:
+def scoring_stage(run: dict, size: str, checkpoint: str, reference_sentences: int = 300) -> dict:
     import numpy as np
 
     from taskspace_core.models import count_parameters
     from taskspace_core.probing import evaluate
     from taskspace_core.scoring import score_sentence_reference
 
-    config, path, model, tokenizer, data = _setup(preset, size)
+    config, path, model, tokenizer, data = _setup(run, size, checkpoint)
     n_pairs = len(data.test)
     tokens = sum(len(s) - 1 for s in data.test.good + data.test.bad)
     passes = []
@@ -114,7 +134,13 @@ def scoring_stage(preset: str, size: str, reference_sentences: int = 300) -> dic
     reference = np.array([score_sentence_reference(model, tokenizer, sentences[i], config.scoring.bos)[0] for i in sample])
     diff = np.abs(batched[sample] - reference)
     n_params = count_parameters(model)
+    # With shared prefixes packed once, the model runs fewer positions than the sentences have
+    # tokens; GFLOP/s are counted on the sentences' tokens (the work the scores stand for).
+    packed = getattr(data, "test_packed", None)
+    uses_packing = packed is not None and config.scoring.pack_pairs and _supports_packing(model)
+    computed = sum(b.input_ids.numel() for b in packed.batches) if uses_packing else tokens + len(data.test) * 2
     return {"size": size, "model": str(path), "n_parameters": n_params, "pairs": n_pairs, "tokens": tokens,
+            "positions_computed": computed, "packed_pairs": bool(uses_packing),
             "seconds": seconds, "passes_s": passes, "tokens_per_s": tokens / seconds, "pairs_per_s": n_pairs / seconds,
             "gflops": 2 * n_params * tokens / seconds / 1e9,
             "reference_max_abs_diff": float(diff.max()),
@@ -122,7 +148,7 @@ def scoring_stage(preset: str, size: str, reference_sentences: int = 300) -> dic
             "reference_sentences": len(sample)}
 
 
-def minicons_stage(preset: str, size: str, n_pairs: int) -> dict:
+def minicons_stage(run: dict, size: str, checkpoint: str, n_pairs: int) -> dict:
     import numpy as np
     import torch
 
@@ -132,7 +158,7 @@ def minicons_stage(preset: str, size: str, n_pairs: int) -> dict:
         return {"size": size, "skipped": "minicons is not installed (pip install -r benchmarks/requirements.txt)"}
     from taskspace_core.probing import evaluate
 
-    config, path, model, tokenizer, data = _setup(preset, size)
+    config, path, model, tokenizer, data = _setup(run, size, checkpoint)
     if config.scoring.bos != "prepend":
         return {"size": size, "skipped": "minicons' bos_token=True matches only scoring.bos='prepend'"}
     ours = evaluate(model, data, config)
@@ -157,10 +183,10 @@ def minicons_stage(preset: str, size: str, n_pairs: int) -> dict:
             "seconds_by_batch": timings, "best_batch": best, "pairs_per_s": len(pick) / timings[best]}
 
 
-def finetune_stage(preset: str, size: str, n_finetunes: int) -> dict:
+def finetune_stage(run: dict, size: str, checkpoint: str, n_finetunes: int) -> dict:
     from taskspace_core.ftgd import finetune, restore, snapshot
 
-    config, _, model, _, data = _setup(preset, size)
+    config, path, model, _, data = _setup(run, size, checkpoint)
     base = snapshot(model)
     stride = max(1, len(data.paradigms) // n_finetunes)
     times, shares = [], []
@@ -170,7 +196,7 @@ def finetune_stage(preset: str, size: str, n_finetunes: int) -> dict:
         times.append(time.perf_counter() - started)
         restore(model, base)
         shares.append(result.mask_share)
-    return {"size": size, "paradigms": len(times), "seconds": times, "mean_s": statistics.mean(times),
+    return {"size": size, "model": str(path), "paradigms": len(times), "seconds": times, "mean_s": statistics.mean(times),
             "mask_share_mean": statistics.mean(shares), "n_paradigms_in_space": len(data.paradigms)}
 
 
@@ -185,6 +211,14 @@ def end_to_end_stage(preset: str) -> dict:
     return {"preset": preset, "seconds": seconds, "returncode": done.returncode, "peak_rss_mb_largest_process": peak}
 
 
+def _supports_packing(model) -> bool:
+    try:
+        from taskspace_core.scoring import supports_packing
+    except ImportError:  # an engine from before shared-prefix packing
+        return False
+    return supports_packing(model)
+
+
 def _version(package: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -197,10 +231,14 @@ def _version(package: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="cpu")
-    parser.add_argument("--sizes", default=None, help="comma-separated; default: every size of the preset")
+    parser.add_argument("--sizes", default=None, help="comma-separated; default: every size of the preset; "
+                                                      "--sizes= measures none (e.g. with --end-to-end)")
+    parser.add_argument("--checkpoint", default="final",
+                        help="final, an epoch, or latest (the last one written; speed does not depend on training)")
     parser.add_argument("--finetunes", type=int, default=4, help="paradigms to fine-tune per size")
     parser.add_argument("--minicons-pairs", type=int, default=1000)
     parser.add_argument("--end-to-end", default=None, metavar="PRESET", help="also time the main job of PRESET")
+    parser.add_argument("--work-dir", default="runs", help="where the preset's checkpoints are (default: runs)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     sys.path.insert(0, str(HERE))  # pretrain_throughput.matmul_gflops, also inside spawned workers
@@ -208,26 +246,27 @@ def main() -> None:
     from taskspace_core.config import load_preset
     from taskspace_core.provenance import atomic_write_json, provenance
 
+    run = {"preset": args.preset, "work_dir": args.work_dir}
     config = load_preset(args.preset)
-    sizes = args.sizes.split(",") if args.sizes else list(config.sizes)
+    sizes = list(config.sizes) if args.sizes is None else [s for s in args.sizes.split(",") if s]  # "" = none
     matmul = _in_fresh_process(matmul_stage)
     ceiling = matmul["ceiling_gflops"]
     print(f"matmul ceiling {ceiling:.1f} GFLOP/s float32 ({matmul['threads']} threads)", flush=True)
     rows = []
     for size in sizes:
-        score = _in_fresh_process(scoring_stage, args.preset, size)
+        score = _in_fresh_process(scoring_stage, run, size, args.checkpoint)
         score["fraction_of_ceiling"] = score["gflops"] / ceiling
         print(f"{args.preset}/{size}: scoring {score['tokens_per_s']:,.0f} tokens/s = {score['pairs_per_s']:,.0f} pairs/s, "
               f"{score['gflops']:.1f} GFLOP/s = {score['fraction_of_ceiling']:.0%} of the ceiling; "
               f"max |diff| to the reference {score['reference_max_abs_diff']:.1e}", flush=True)
-        peer = _in_fresh_process(minicons_stage, args.preset, size, args.minicons_pairs)
+        peer = _in_fresh_process(minicons_stage, run, size, args.checkpoint, args.minicons_pairs)
         if "skipped" not in peer:
             peer["speedup"] = score["pairs_per_s"] / peer["pairs_per_s"]
             print(f"{args.preset}/{size}: minicons {peer['pairs_per_s']:,.0f} pairs/s (batch {peer['best_batch']}); "
                   f"ours {peer['speedup']:.1f}x; log-probs agree to {peer['max_abs_logprob_diff']:.1e}", flush=True)
         else:
             print(f"{args.preset}/{size}: minicons skipped: {peer['skipped']}", flush=True)
-        tune = _in_fresh_process(finetune_stage, args.preset, size, args.finetunes)
+        tune = _in_fresh_process(finetune_stage, run, size, args.checkpoint, args.finetunes)
         n = tune["n_paradigms_in_space"]
         projected = score["seconds"] * (n + 1) + tune["mean_s"] * n  # eval1 + n x (fine-tune + eval2)
         print(f"{args.preset}/{size}: fine-tune {tune['mean_s']:.2f} s/paradigm; projected {n}x{n} task space "

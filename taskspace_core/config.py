@@ -90,6 +90,7 @@ class ScoringConfig:
 
     bos: str = "prepend"  # "prepend": log p(s | BOS), every token scored; "none": first token unscored
     batch_tokens: int = 2048  # tokens per evaluation batch; a batch holds sentences of one length
+    pack_pairs: bool = True  # score a pair's shared prefix once (Llama-family models; others ignore it)
     device: str = "cpu"
 
 

@@ -28,7 +28,9 @@ from .errors import ConfigError
 from .ftgd import PairIds, finetune, restore, snapshot
 from .models import load_model, load_tokenizer, model_identity
 from .provenance import provenance
-from .scoring import ScoringPlan, encode, pad_id_of, plan_batches, score_plan
+from .scoring import (
+    PackedPlan, ScoringPlan, encode, pad_id_of, plan_batches, plan_pairs, score_packed, score_plan, supports_packing,
+)
 from .store import ResultStore
 
 # Bump when a change to scoring, FTGD or probing changes stored results: it is part of every key.
@@ -51,6 +53,7 @@ class ProbeData:
     pad_id: int
     data_hash: str
     test_plan: ScoringPlan  # evaluation batches over test.good + test.bad, built once for all 68 passes
+    test_packed: PackedPlan  # the same pairs with each shared prefix packed once (Llama-family models)
 
 
 def prepare_probe_data(config: Config, tokenizer) -> ProbeData:
@@ -69,13 +72,17 @@ def prepare_probe_data(config: Config, tokenizer) -> ProbeData:
                               encode(tokenizer, [p.bad for p in train_pairs], config.scoring.bos))
     test = PairIds(encode(tokenizer, good, config.scoring.bos), encode(tokenizer, bad, config.scoring.bos))
     return ProbeData(names, test, np.array(which), np.array(pair_id), train, pad_id_of(tokenizer),
-                     blimp.data_hash(paradigms), plan_batches(test.good + test.bad, config.scoring.batch_tokens))
+                     blimp.data_hash(paradigms), plan_batches(test.good + test.bad, config.scoring.batch_tokens),
+                     plan_pairs(test.good, test.bad, config.scoring.batch_tokens))
 
 
 def evaluate(model, data: ProbeData, config: Config) -> dict[str, np.ndarray]:
     """Summed log-probs of every test pair: ``{"logp_good": (n,), "logp_bad": (n,)}``."""
     n = len(data.test)
-    scores = score_plan(model, data.test_plan, config.scoring.device)
+    if config.scoring.pack_pairs and supports_packing(model):
+        scores = score_packed(model, data.test_packed, config.scoring.device)
+    else:
+        scores = score_plan(model, data.test_plan, config.scoring.device)
     return {"logp_good": scores.total[:n], "logp_bad": scores.total[n:]}
 
 

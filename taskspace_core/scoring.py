@@ -168,6 +168,112 @@ def score_plan(model, plan: ScoringPlan, device: str = "cpu", per_token: bool = 
     return SentenceScores(totals.numpy(), plan.n_scored, tokens if per_token else None)
 
 
+# --------------------------------------------------------------------------- shared prefixes
+# The two sentences of a minimal pair usually share a prefix (BOS, "The", ...), and in a causal
+# model its hidden states, and the log-probs of its tokens, are the same in both. A pair is
+# therefore packed into one row, prefix + good continuation + bad continuation, with a
+# tree-shaped attention mask (the bad continuation sees the prefix, not the good one) and
+# position ids that restart the bad continuation where the prefix ends.
+PACKED_MODEL_TYPES = frozenset({"llama", "mistral", "qwen2"})  # rotary positions from position_ids
+
+
+def supports_packing(model) -> bool:
+    """Whether ``model`` scores packed pairs exactly: a family tested with custom 4-D masks, sdpa attention."""
+    config = model.config
+    return (getattr(config, "model_type", None) in PACKED_MODEL_TYPES
+            and getattr(config, "_attn_implementation", None) == "sdpa" and decoder_and_head(model) is not None)
+
+
+@dataclass(frozen=True)
+class PackedBatch:
+    """Pairs packed into rows of one length L, and which log-prob goes to which sentence."""
+
+    input_ids: torch.Tensor  # (B, L)
+    position_ids: torch.Tensor  # (B, L)
+    mask: torch.Tensor  # (B, 1, L, L) bool: True where a position may attend
+    rows: torch.Tensor  # (P,) flat index into the B * L hidden states of each prediction
+    targets: torch.Tensor  # (P,) the token each prediction scores
+    owner: torch.Tensor  # (C,) sentence each contribution is added to
+    source: torch.Tensor  # (C,) index into the P predictions (a shared-prefix one appears twice)
+
+
+@dataclass(frozen=True)
+class PackedPlan:
+    """Good and bad sentences of n pairs, packed pair by pair (sentence i: good, n + i: bad)."""
+
+    n_scored: np.ndarray  # (2n,)
+    batches: list[PackedBatch]
+
+    def __len__(self) -> int:
+        return len(self.n_scored)
+
+
+def _pack_pair(good: list[int], bad: list[int]):
+    """One packed row: ids, positions, branch of each position, and its predictions."""
+    k = 0
+    while k < min(len(good), len(bad)) and good[k] == bad[k]:
+        k += 1
+    ids = good + bad[k:]
+    positions = list(range(len(good))) + list(range(k, len(bad)))
+    branch = [0] * k + [1] * (len(good) - k) + [2] * (len(bad) - k)
+    predictions, good_of, bad_of = [], [], []  # (position, target); contributions per sentence
+    for t in range(1, len(good)):  # good token t is predicted at position t - 1
+        predictions.append((t - 1, good[t]))
+        good_of.append(len(predictions) - 1)
+        if t < k:  # inside the shared prefix: the same prediction counts for the bad sentence
+            bad_of.append(len(predictions) - 1)
+    for t in range(max(k, 1), len(bad)):  # the bad continuation (token k is predicted from the prefix)
+        predictions.append((t - 1 if t <= k else len(good) + (t - 1 - k), bad[t]))
+        bad_of.append(len(predictions) - 1)
+    return ids, positions, branch, predictions, good_of, bad_of
+
+
+def plan_pairs(good: list[list[int]], bad: list[list[int]], batch_tokens: int = 2048) -> PackedPlan:
+    """Pack pair i = (good[i], bad[i]) into one row; batch rows of equal packed length."""
+    n = len(good)
+    packed = [_pack_pair(g, b) for g, b in zip(good, bad)]
+    by_length: dict[int, list[int]] = {}
+    for i, row in enumerate(packed):
+        by_length.setdefault(len(row[0]), []).append(i)
+    batches = []
+    for length in sorted(by_length, reverse=True):
+        members, per_batch = by_length[length], max(1, batch_tokens // length)
+        for start in range(0, len(members), per_batch):
+            chunk = members[start : start + per_batch]
+            branch = torch.tensor([packed[i][2] for i in chunk])  # (B, L)
+            causal = torch.ones(length, length, dtype=torch.bool).tril()
+            same_branch = (branch[:, None, :] == 0) | (branch[:, None, :] == branch[:, :, None])  # (B, L_q, L_k)
+            rows, targets, owner, source = [], [], [], []
+            for b, i in enumerate(chunk):
+                _, _, _, predictions, good_of, bad_of = packed[i]
+                base = len(rows)
+                rows += [b * length + position for position, _ in predictions]
+                targets += [target for _, target in predictions]
+                owner += [i] * len(good_of) + [n + i] * len(bad_of)
+                source += [base + j for j in good_of + bad_of]
+            batches.append(PackedBatch(
+                torch.tensor([packed[i][0] for i in chunk]), torch.tensor([packed[i][1] for i in chunk]),
+                (causal & same_branch)[:, None], torch.tensor(rows, dtype=torch.long),
+                torch.tensor(targets, dtype=torch.long), torch.tensor(owner, dtype=torch.long),
+                torch.tensor(source, dtype=torch.long)))
+    n_scored = np.array([max(len(s) - 1, 0) for s in good + bad])
+    return PackedPlan(n_scored, batches)
+
+
+@torch.inference_mode()
+def score_packed(model, plan: PackedPlan, device: str = "cpu") -> SentenceScores:
+    """Summed log-probs (float64) of every sentence of a :class:`PackedPlan` (needs :func:`supports_packing`)."""
+    model.eval()
+    decoder, head = decoder_and_head(model)
+    totals = torch.zeros(len(plan), dtype=torch.float64)
+    for batch in plan.batches:
+        hidden = decoder(input_ids=batch.input_ids.to(device), position_ids=batch.position_ids.to(device),
+                         attention_mask=batch.mask.to(device)).last_hidden_state  # (B, L, d)
+        logp = _target_logprobs(head, hidden.flatten(0, 1)[batch.rows.to(device)], batch.targets.to(device)).cpu()
+        totals.index_add_(0, batch.owner, logp.double()[batch.source])
+    return SentenceScores(totals.numpy(), plan.n_scored, None)
+
+
 def score_token_ids(model, seqs: list[list[int]], batch_tokens: int = 2048, device: str = "cpu",
                     per_token: bool = False) -> SentenceScores:
     """Summed log-probs of positions 1.. of each id sequence (see :class:`ScoringPlan`)."""

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from taskspace_core.config import apply_overrides
-from taskspace_core.probing import METRICS, compute_space
+from taskspace_core.probing import METRICS, compute_space, evaluate, prepare_probe_data
 from taskspace_core.report import analyse, layer_density, write_report
 
 QUIET = {"log": lambda *_: None, "progress": False}
@@ -117,3 +117,13 @@ def test_analysis_and_report_files(ci_space, ci_config):
     import pandas as pd
 
     assert len(pd.read_csv(paths["transfer.csv.gz"])) == n * n * 3
+
+
+def test_packed_and_one_length_evaluation_agree(ci_config, ci_model):
+    """scoring.pack_pairs only changes how the work is batched, not the scores."""
+    model, tokenizer = ci_model
+    data = prepare_probe_data(ci_config, tokenizer)
+    packed = evaluate(model, data, ci_config)
+    plain = evaluate(model, data, apply_overrides(ci_config, {"scoring.pack_pairs": False}))
+    for key in ("logp_good", "logp_bad"):
+        np.testing.assert_allclose(packed[key], plain[key], rtol=0, atol=1e-5)

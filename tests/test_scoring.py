@@ -6,8 +6,8 @@ import torch
 from taskspace_core import blimp
 from taskspace_core.errors import ConfigError
 from taskspace_core.scoring import (
-    decoder_and_head, encode, pad_batch, pad_id_of, paradigm_summary, phenomenon_summary, plan_batches,
-    score_pairs, score_sentence_reference, score_sentences, token_logprobs,
+    decoder_and_head, encode, pad_batch, pad_id_of, paradigm_summary, phenomenon_summary, plan_batches, plan_pairs,
+    score_packed, score_pairs, score_sentence_reference, score_sentences, supports_packing, token_logprobs,
 )
 
 PARADIGMS = ["passive_1", "npi_present_1", "principle_A_case_2", "wh_island",
@@ -136,3 +136,30 @@ def test_plan_batches_cover_every_sequence_once_in_equal_length_batches(batch_to
         seen += rows.tolist()
     assert sorted(seen) == [i for i, s in enumerate(seqs) if len(s) >= 2]  # the 1-token sequence has nothing to score
     assert plan.n_scored.tolist() == [len(s) - 1 for s in seqs]
+
+
+def test_packed_pairs_equal_the_reference_including_edge_cases(ci_model, sentences):
+    """Shared prefixes scored once give each sentence's own total: ordinary pairs, identical
+    sentences, one sentence a prefix of the other, and (bos=none) pairs with no shared prefix."""
+    model, tokenizer = ci_model
+    assert supports_packing(model)
+    good, bad = sentences[0::2], sentences[1::2]
+    good += ["The cat sleeps.", "The cat", "The cat sleeps.", "Dogs bark."]
+    bad += ["The cat sleeps.", "The cat sleeps.", "The cat", "Cats bark."]
+    for bos in ("prepend", "none"):
+        g, b = encode(tokenizer, good, bos), encode(tokenizer, bad, bos)
+        for batch_tokens in (1, 64, 4096):
+            packed = score_packed(model, plan_pairs(g, b, batch_tokens))
+            for i, sentence in enumerate(good + bad):
+                assert abs(packed.total[i] - score_sentence_reference(model, tokenizer, sentence, bos)[0]) < 1e-5
+            assert packed.n_scored.tolist() == [len(s) - 1 for s in g + b]
+
+
+def test_packed_rows_are_shorter_than_the_two_sentences(ci_model, sentences):
+    _, tokenizer = ci_model
+    g, b = encode(tokenizer, sentences[0::2], "prepend"), encode(tokenizer, sentences[1::2], "prepend")
+    plan = plan_pairs(g, b)
+    packed_tokens = sum(batch.input_ids.numel() for batch in plan.batches)
+    assert packed_tokens < sum(map(len, g + b))  # every pair shares at least its BOS token
+    for batch in plan.batches:  # no position attends to a later one
+        assert not (batch.mask[:, 0] & ~torch.ones_like(batch.mask[0, 0]).tril()).any()

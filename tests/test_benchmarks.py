@@ -1,0 +1,28 @@
+"""The benchmark command runs end to end on the `ci` models (its numbers are not checked: speed is
+measured by benchmarks/, never in a timed test)."""
+
+import json
+import subprocess
+import sys
+
+from taskspace_core.config import REPO_ROOT
+
+
+def test_speed_benchmark_runs_and_checks_scores_against_the_reference(ci_config, ci_checkpoints, tmp_path):
+    out = tmp_path / "speed.json"
+    done = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "benchmarks" / "speed.py"), "--preset", "ci", "--sizes", "small",
+         "--work-dir", ci_config.work_dir, "--finetunes", "1", "--minicons-pairs", "20", "--out", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(out.read_text())
+    (row,) = result["sizes"]
+    scoring = row["scoring"]
+    assert scoring["model"].endswith("small/epoch-1") and scoring["pairs"] == 8 * ci_config.data.n_test
+    assert scoring["reference_max_abs_diff"] < 1e-5  # the batched scorer agrees with one-at-a-time scoring
+    assert 0 < scoring["gflops"] and row["finetune"]["paradigms"] == 1 and row["projected_space_s"] > 0
+    assert scoring["peak_rss_mb"] > 50 and result["matmul"]["ceiling_gflops"] > 0
+    if "skipped" not in row["minicons"]:  # minicons lives in the benchmark environment only
+        assert row["minicons"]["agrees_within_1e-4"]
+    assert result["git_commit"] and "torch" in result["packages"]
