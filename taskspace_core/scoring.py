@@ -11,8 +11,11 @@ The BOS / first-token policy is explicit and recorded in every result:
   ``log p(w_2 .. w_n | w_1)``. Comparisons of pairs whose first tokens differ are then
   unfair, which is why it is not the default.
 
-Evaluation batches hold sentences of one length (:class:`ScoringPlan`), so nothing is padded;
-the vocabulary projection and log-softmax run on scored positions only. Training batches
+Evaluation batches hold rows of one length, so nothing is padded, and the vocabulary
+projection and log-softmax run on scored positions only. A minimal pair's shared prefix is
+computed once (:class:`PackedPlan`: prefix + both continuations in one row under a
+tree-shaped mask) for model families where that is exact and tested; otherwise sentences are
+scored one per row (:class:`ScoringPlan`). Training batches
 (FTGD) are right-padded with an attention mask, which with a causal model never influences
 real positions. Either way the scores equal the one-sentence-at-a-time reference
 (:func:`score_sentence_reference`, the model's own full logits) up to float rounding (tested
