@@ -16,6 +16,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -52,8 +53,19 @@ class ProbeData:
     train: dict[str, PairIds]  # per paradigm, its training pairs
     pad_id: int
     data_hash: str
-    test_plan: ScoringPlan  # evaluation batches over test.good + test.bad, built once for all 68 passes
-    test_packed: PackedPlan  # the same pairs with each shared prefix packed once (Llama-family models)
+    batch_tokens: int
+
+    # Evaluation batches, built on first use (a model needs only one of the two) and then reused
+    # by all 68 passes of a task space.
+    @cached_property
+    def test_plan(self) -> ScoringPlan:
+        """One sentence per row, test.good + test.bad."""
+        return plan_batches(self.test.good + self.test.bad, self.batch_tokens)
+
+    @cached_property
+    def test_packed(self) -> PackedPlan:
+        """One pair per row, its shared prefix run once (Llama-family models)."""
+        return plan_pairs(self.test.good, self.test.bad, self.batch_tokens)
 
 
 def prepare_probe_data(config: Config, tokenizer) -> ProbeData:
@@ -72,8 +84,7 @@ def prepare_probe_data(config: Config, tokenizer) -> ProbeData:
                               encode(tokenizer, [p.bad for p in train_pairs], config.scoring.bos))
     test = PairIds(encode(tokenizer, good, config.scoring.bos), encode(tokenizer, bad, config.scoring.bos))
     return ProbeData(names, test, np.array(which), np.array(pair_id), train, pad_id_of(tokenizer),
-                     blimp.data_hash(paradigms), plan_batches(test.good + test.bad, config.scoring.batch_tokens),
-                     plan_pairs(test.good, test.bad, config.scoring.batch_tokens))
+                     blimp.data_hash(paradigms), config.scoring.batch_tokens)
 
 
 def evaluate(model, data: ProbeData, config: Config) -> dict[str, np.ndarray]:

@@ -140,19 +140,22 @@ class ScoringPlan:
         return len(self.n_scored)
 
 
-def plan_batches(seqs: list[list[int]], batch_tokens: int = 2048) -> ScoringPlan:
-    """Group sequences by length into batches of at most ``batch_tokens`` tokens (at least one row)."""
+def length_batches(lengths: list[int], batch_tokens: int):
+    """Yield (length, indices) groups of equal ``lengths``, longest first, each <= batch_tokens tokens (>= 1 row)."""
     by_length: dict[int, list[int]] = {}
-    for i, seq in enumerate(seqs):
-        by_length.setdefault(len(seq), []).append(i)
-    batches = []
+    for i, length in enumerate(lengths):
+        by_length.setdefault(length, []).append(i)
     for length in sorted(by_length, reverse=True):
-        if length < 2:  # nothing to score: the total stays 0
-            continue
         members, rows = by_length[length], max(1, batch_tokens // length)
         for start in range(0, len(members), rows):
-            chunk = members[start : start + rows]
-            batches.append((torch.tensor(chunk), torch.tensor([seqs[i] for i in chunk])))
+            yield length, members[start : start + rows]
+
+
+def plan_batches(seqs: list[list[int]], batch_tokens: int = 2048) -> ScoringPlan:
+    """Group sequences by length into batches of at most ``batch_tokens`` tokens (at least one row)."""
+    batches = [(torch.tensor(chunk), torch.tensor([seqs[i] for i in chunk]))
+               for length, chunk in length_batches([len(s) for s in seqs], batch_tokens)
+               if length >= 2]  # a 1-token sequence has nothing to score: its total stays 0
     return ScoringPlan(np.array([max(len(s) - 1, 0) for s in seqs]), batches)
 
 
@@ -235,30 +238,24 @@ def plan_pairs(good: list[list[int]], bad: list[list[int]], batch_tokens: int = 
     """Pack pair i = (good[i], bad[i]) into one row; batch rows of equal packed length."""
     n = len(good)
     packed = [_pack_pair(g, b) for g, b in zip(good, bad)]
-    by_length: dict[int, list[int]] = {}
-    for i, row in enumerate(packed):
-        by_length.setdefault(len(row[0]), []).append(i)
     batches = []
-    for length in sorted(by_length, reverse=True):
-        members, per_batch = by_length[length], max(1, batch_tokens // length)
-        for start in range(0, len(members), per_batch):
-            chunk = members[start : start + per_batch]
-            branch = torch.tensor([packed[i][2] for i in chunk])  # (B, L)
-            causal = torch.ones(length, length, dtype=torch.bool).tril()
-            same_branch = (branch[:, None, :] == 0) | (branch[:, None, :] == branch[:, :, None])  # (B, L_q, L_k)
-            rows, targets, owner, source = [], [], [], []
-            for b, i in enumerate(chunk):
-                _, _, _, predictions, good_of, bad_of = packed[i]
-                base = len(rows)
-                rows += [b * length + position for position, _ in predictions]
-                targets += [target for _, target in predictions]
-                owner += [i] * len(good_of) + [n + i] * len(bad_of)
-                source += [base + j for j in good_of + bad_of]
-            batches.append(PackedBatch(
-                torch.tensor([packed[i][0] for i in chunk]), torch.tensor([packed[i][1] for i in chunk]),
-                (causal & same_branch)[:, None], torch.tensor(rows, dtype=torch.long),
-                torch.tensor(targets, dtype=torch.long), torch.tensor(owner, dtype=torch.long),
-                torch.tensor(source, dtype=torch.long)))
+    for length, chunk in length_batches([len(row[0]) for row in packed], batch_tokens):
+        branch = torch.tensor([packed[i][2] for i in chunk])  # (B, L)
+        causal = torch.ones(length, length, dtype=torch.bool).tril()
+        same_branch = (branch[:, None, :] == 0) | (branch[:, None, :] == branch[:, :, None])  # (B, L_q, L_k)
+        rows, targets, owner, source = [], [], [], []
+        for b, i in enumerate(chunk):
+            _, _, _, predictions, good_of, bad_of = packed[i]
+            base = len(rows)
+            rows += [b * length + position for position, _ in predictions]
+            targets += [target for _, target in predictions]
+            owner += [i] * len(good_of) + [n + i] * len(bad_of)
+            source += [base + j for j in good_of + bad_of]
+        batches.append(PackedBatch(
+            torch.tensor([packed[i][0] for i in chunk]), torch.tensor([packed[i][1] for i in chunk]),
+            (causal & same_branch)[:, None], torch.tensor(rows, dtype=torch.long),
+            torch.tensor(targets, dtype=torch.long), torch.tensor(owner, dtype=torch.long),
+            torch.tensor(source, dtype=torch.long)))
     n_scored = np.array([max(len(s) - 1, 0) for s in good + bad])
     return PackedPlan(n_scored, batches)
 

@@ -83,19 +83,18 @@ def test_summaries_count_ties_as_wrong():
     assert phen.loc["ARG-S", "accuracy"] == 0.5
 
 
-def _foreign_models(vocab_size):
-    """Tiny random GPT-2, GPT-NeoX (Pythia) and OPT models: the families the fast path covers, plus one it does not."""
+def _foreign_model(family, vocab_size):
+    """A tiny random GPT-2, GPT-NeoX (Pythia) or OPT model: families the fast path covers, plus one it does not."""
     from transformers import GPT2Config, GPT2LMHeadModel, GPTNeoXConfig, GPTNeoXForCausalLM, OPTConfig, OPTForCausalLM
 
     torch.manual_seed(0)
-    return {
-        "gpt2": GPT2LMHeadModel(GPT2Config(vocab_size=vocab_size, n_embd=16, n_layer=1, n_head=2, n_positions=64)),
-        "gpt_neox": GPTNeoXForCausalLM(GPTNeoXConfig(vocab_size=vocab_size, hidden_size=16, num_hidden_layers=1,
-                                                     num_attention_heads=2, intermediate_size=32,
-                                                     max_position_embeddings=64)),
-        "opt": OPTForCausalLM(OPTConfig(vocab_size=vocab_size, hidden_size=16, num_hidden_layers=1, ffn_dim=32,
-                                        num_attention_heads=2, max_position_embeddings=64, word_embed_proj_dim=16)),
-    }
+    if family == "gpt2":
+        return GPT2LMHeadModel(GPT2Config(vocab_size=vocab_size, n_embd=16, n_layer=1, n_head=2, n_positions=64))
+    if family == "gpt_neox":
+        return GPTNeoXForCausalLM(GPTNeoXConfig(vocab_size=vocab_size, hidden_size=16, num_hidden_layers=1,
+                                                num_attention_heads=2, intermediate_size=32, max_position_embeddings=64))
+    return OPTForCausalLM(OPTConfig(vocab_size=vocab_size, hidden_size=16, num_hidden_layers=1, ffn_dim=32,
+                                    num_attention_heads=2, max_position_embeddings=64, word_embed_proj_dim=16))
 
 
 @pytest.mark.parametrize("family", ["llama", "gpt2", "gpt_neox", "opt"])
@@ -103,7 +102,7 @@ def test_token_logprobs_match_full_logits_for_every_family(ci_model, sentences, 
     """The head-on-scored-positions path equals log_softmax of the model's own logits, padded or not."""
     model, tokenizer = ci_model
     if family != "llama":
-        model = _foreign_models(len(tokenizer))[family].eval()
+        model = _foreign_model(family, len(tokenizer)).eval()
     assert (decoder_and_head(model) is None) == (family == "opt")  # OPT goes through the full logits
     ids = encode(tokenizer, sentences[:7], "prepend")
     input_ids, attention = pad_batch(ids, pad_id_of(tokenizer))
