@@ -123,8 +123,12 @@ def run_notebook(name: str, pairs: list[tuple[str, str]], out: Path | None = Non
 
 
 def build_book(preset: str, work_dir: str = "runs", out: Path | None = None, notebooks=NOTEBOOKS,
-               log: Callable[[str], None] = print) -> Path:
-    """Execute the notebooks under ``preset`` and build the HTML book; return its index.html."""
+               log: Callable[[str], None] = print, results_dir: str = "results") -> Path:
+    """Execute the notebooks under ``preset`` and build the HTML book; return its index.html.
+
+    The notebooks take task spaces from ``results_dir/<preset>`` (committed reference results)
+    when they hold them, and otherwise from ``work_dir`` (computing what is missing).
+    """
     load_preset(preset)  # a bad preset fails here, before anything runs
     out = Path(out) if out else REPO_ROOT / "_build" / preset
     src = out / "src"
@@ -134,7 +138,8 @@ def build_book(preset: str, work_dir: str = "runs", out: Path | None = None, not
     for name in BOOK_FILES:
         shutil.copy2(REPO_ROOT / name, src / name)
     shutil.copytree(REPO_ROOT / "book", src / "book")
-    parameters = {"preset": preset, "work_dir": str(Path(work_dir).resolve())}
+    results = str(Path(results_dir) if Path(results_dir).is_absolute() or not results_dir else REPO_ROOT / results_dir)
+    parameters = {"preset": preset, "work_dir": str(Path(work_dir).resolve()), "results_dir": results}
     for name in notebooks:
         execute_notebook(name, src / "notebooks", parameters, log)
     for name in EXECUTED_CHAPTERS:

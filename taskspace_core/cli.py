@@ -10,6 +10,10 @@
     taskspace space    --preset P [--size S] [--checkpoint final|EPOCH] [--model DIR [--revision R]]
                        [--section.field VALUE ...]        e.g. --ftgd.threshold 1e-3 --space.metric accuracy
     taskspace book     [--preset P] [--work-dir DIR] [--out DIR]  execute the notebooks, build the HTML book
+                       (default preset cpu: renders the committed reference results in results/cpu)
+    taskspace reproduce --preset P [--book] [--section.field VALUE ...]
+                       pretrain, compute every space the book needs, export each into results/<P>
+    taskspace results  [--preset P]                       check the committed results: complete, hashes match
     taskspace run      NOTEBOOK [-p NAME VALUE ...] [--out FILE.ipynb]  re-execute one notebook
 
 Bad input (unknown paradigm, preset, size or config field; an unreadable model directory; a
@@ -290,6 +294,38 @@ def cmd_book(args, extra) -> int:
     return 0
 
 
+def cmd_reproduce(args, extra) -> int:
+    config = _config(args, extra)
+    from .reference import reproduce
+
+    started = time.perf_counter()
+    log = lambda message: print(message, flush=True)  # noqa: E731  (a log file sees each line at once)
+    problems = reproduce(config, log=log)
+    print(f"reproduce ({config.preset}) finished in {time.perf_counter() - started:.0f}s: "
+          f"{config.reference_dir()}", flush=True)
+    for problem in problems:
+        print(f"  problem: {problem}")
+    if problems:
+        return 1
+    if args.book:
+        from .book import build_book
+
+        build_book(config.preset, config.work_dir, log=log)
+    return 0
+
+
+def cmd_results(args, extra) -> int:
+    config = _config(args, extra)
+    from .reference import book_spaces, check_results
+
+    problems = check_results(config)
+    print(f"{config.reference_dir()}: {len(book_spaces(config))} task spaces expected; "
+          + ("complete, every hash matches" if not problems else f"{len(problems)} problem(s):"))
+    for problem in problems:
+        print(f"  {problem}")
+    return 1 if problems else 0
+
+
 def cmd_run(args, extra) -> int:
     if extra:
         raise TaskspaceError(f"unrecognised arguments: {' '.join(extra)} (parameters go as -p NAME VALUE)")
@@ -350,10 +386,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_space)
 
     p = sub.add_parser("book", help="execute the notebooks (papermill) and build the Jupyter Book")
-    p.add_argument("--preset", default="tiny", help="whose results the book shows (default: tiny)")
+    p.add_argument("--preset", default="cpu",
+                   help="whose results the book shows (default: cpu, the committed reference results)")
     p.add_argument("--work-dir", default="runs", help="where models and results are (default: runs)")
     p.add_argument("--out", default=None, help="output folder (default: _build/<preset>)")
     p.set_defaults(func=cmd_book)
+
+    p = sub.add_parser("reproduce", help="compute and export the reference results of a preset (resumes)")
+    _add_config_args(p, preset_required=True)
+    p.add_argument("--book", action="store_true", help="build the book afterwards")
+    p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("results", help="check that a preset's committed results are complete and intact")
+    _add_config_args(p, preset_required=False)
+    p.set_defaults(func=cmd_results)
 
     p = sub.add_parser("run", help="re-execute one notebook with papermill parameters")
     p.add_argument("notebook", help="rq1, rq2, rq3, critique, or a full notebook name")

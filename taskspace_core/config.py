@@ -131,17 +131,35 @@ class SpaceConfig:
 
 
 @dataclass(frozen=True)
+class BookConfig:
+    """Which model size each chapter studies (``""``: the chapter's default, noted per field).
+
+    A preset sets these to fit its compute budget; the choice never changes a result, only which
+    results the book shows (see :func:`chapter_size`).
+    """
+
+    rq1_size: str = ""  # RQ1's task space; "": the largest size
+    baseline_size: str = ""  # RQ1's plain fine-tuning baseline (next to FTGD on the same size); "": rq1_size
+    dynamics_size: str = ""  # RQ3 and the critique's profile over training; "": the largest size
+    sweep_size: str = ""  # the critique's threshold and seed sweeps; "": the smallest size
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything one preset fixes."""
 
     preset: str = "ci"
     work_dir: str = "runs"  # models, tokenizers and caches go under work_dir/<preset>/
+    # committed reference results, looked up before anything is computed; a relative path is
+    # relative to the repository root; "" turns the lookup off
+    results_dir: str = "results"
     data: DataConfig = field(default_factory=DataConfig)
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     ftgd: FTGDConfig = field(default_factory=FTGDConfig)
     space: SpaceConfig = field(default_factory=SpaceConfig)
+    book: BookConfig = field(default_factory=BookConfig)
     sizes: Mapping[str, ModelSpec] = field(default_factory=dict)
 
     def size(self, name: str) -> ModelSpec:
@@ -153,6 +171,24 @@ class Config:
 
     def run_dir(self) -> Path:
         return Path(self.work_dir) / self.preset
+
+    def reference_dir(self) -> Path | None:
+        """``<results_dir>/<preset>``, where this preset's committed results live (None: lookup off)."""
+        if not self.results_dir:
+            return None
+        root = Path(self.results_dir)
+        return (root if root.is_absolute() else REPO_ROOT / root) / self.preset
+
+    def chapter_size(self, chapter: str) -> str:
+        """The size a chapter studies: ``rq1``, ``baseline``, ``dynamics`` or ``sweep`` (see :class:`BookConfig`)."""
+        names = list(self.sizes)
+        chosen = getattr(self.book, f"{chapter}_size")
+        if chosen:
+            self.size(chosen)  # an unknown size fails here, naming the preset's sizes
+            return chosen
+        if chapter == "baseline":
+            return self.chapter_size("rq1")
+        return names[0] if chapter == "sweep" else names[-1]
 
 
 # --------------------------------------------------------------------------- building
@@ -259,6 +295,15 @@ def load_preset(name: str, overrides: Mapping[str, Any] | None = None) -> Config
     return apply_overrides(config, overrides or {})
 
 
+def _check_book_sizes(config: Config) -> Config:
+    for f in dataclasses.fields(BookConfig):
+        chosen = getattr(config.book, f.name)
+        if chosen and chosen not in config.sizes:
+            raise ConfigError(f"book.{f.name}: unknown size '{chosen}' for preset '{config.preset}' "
+                              f"(choose from {', '.join(config.sizes)})")
+    return config
+
+
 def apply_overrides(config: Config, overrides: Mapping[str, Any]) -> Config:
     """Return a copy of ``config`` with dotted-path overrides applied."""
     raw = to_dict(config)
@@ -274,7 +319,7 @@ def apply_overrides(config: Config, overrides: Mapping[str, Any]) -> Config:
                 node[part] = value
             else:
                 node = node[part]
-    return _build(Config, raw, "config")
+    return _check_book_sizes(_build(Config, raw, "config"))
 
 
 def to_dict(obj) -> Any:

@@ -117,11 +117,21 @@ def load_model(name_or_path: str | Path, revision: str | None = None, device: st
     return model, tokenizer
 
 
+def checkpoint_identity(meta: dict) -> dict:
+    """The identity of one of our checkpoints, from its ``meta.json``: pretraining config, data and
+    code version (``pretrain_hash`` + ``pretrain_version``) plus where in training it was taken.
+    Checkpoints written before the version was recorded are version 1."""
+    return {"kind": "taskspace-checkpoint", "pretrain_hash": meta["pretrain_hash"],
+            "pretrain_version": meta.get("pretrain_version", 1), "epoch": meta["epoch"], "step": meta["step"],
+            "size": meta.get("size"), "preset": meta.get("preset")}
+
+
 def model_identity(name_or_path: str | Path, revision: str | None = None) -> dict:
     """What a result computed from this model is keyed by (never the path it happens to sit at).
 
-    - our checkpoints: the pretraining run hash (config, corpus, tokenizer) plus epoch and step,
-      read from ``meta.json``, so results stay valid without the weights present;
+    - our checkpoints: :func:`checkpoint_identity` of their ``meta.json`` (pretraining run hash of
+      config, corpus and tokenizer, code version, epoch and step), so results stay valid, and can
+      be found, without the weights present;
     - other local directories: the sha256 of ``config.json`` and the weight files;
     - hub models: the repo id and revision.
     """
@@ -130,9 +140,7 @@ def model_identity(name_or_path: str | Path, revision: str | None = None) -> dic
     if meta_file.is_file():
         meta = json.loads(meta_file.read_text())
         if "pretrain_hash" in meta:
-            return {"kind": "taskspace-checkpoint", "pretrain_hash": meta["pretrain_hash"],
-                    "epoch": meta["epoch"], "step": meta["step"], "size": meta.get("size"),
-                    "preset": meta.get("preset")}
+            return checkpoint_identity(meta)
     if path.is_dir():
         digest = hashlib.sha256()
         for f in sorted(path.iterdir()):

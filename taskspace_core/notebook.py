@@ -16,7 +16,7 @@ import pandas as pd
 
 from .config import REPO_ROOT, Config, load_preset
 from .errors import ConfigError
-from .probing import TaskSpace, compute_space
+from .probing import TaskSpace
 from .report import Analysis, analyse, write_report
 
 PAPER_WITHIN = REPO_ROOT / "data" / "paper" / "within_phenomenon.csv"
@@ -51,21 +51,21 @@ def notebook_config(preset: str, **parameters) -> Config:
 
 def task_space(config: Config, size: str | None = None, checkpoint: str = "final",
                **changes) -> tuple[TaskSpace, Analysis]:
-    """The task space (and its analysis) of one checkpoint, from the store or computed now.
+    """The task space (and its analysis) of one checkpoint: committed results, else the run store.
 
     ``changes`` are more notebook-style parameters on top of ``config`` (e.g. ``ftgd_method="plain"``).
+    A space found in the committed results (``results/<preset>``) needs no weights; any other is
+    loaded from the run store or computed, and its report tables are written next to it.
     """
     from .config import apply_overrides
-    from .pretrain import checkpoint_dir
+    from .reference import load_or_compute_space
 
     if changes:
         config = apply_overrides(config, parameter_overrides(**changes))
-    size = size or largest_size(config)
-    path = checkpoint_dir(config, size, checkpoint, log=lambda *_: None)
-    space = compute_space(config, path, label=f"{config.preset}-{size}-{path.name}", log=lambda *_: None,
-                          progress=False)
+    space = load_or_compute_space(config, size or largest_size(config), checkpoint, log=lambda *_: None)
     analysis = analyse(space, config)
-    write_report(space, analysis, config)
+    if space.meta.get("source") != "reference":  # committed results are never written to
+        write_report(space, analysis, config)
     return space, analysis
 
 

@@ -34,6 +34,9 @@ from .models import build_model, count_parameters
 from .provenance import atomic_dir, atomic_write_json, provenance
 
 TRAINING_STATE = "training_state.pt"
+# Bump when a change to the training code changes the weights a config produces: it is part of
+# every checkpoint's identity (and so of every task-space key), next to the config hash.
+PRETRAIN_VERSION = 1
 
 
 def checkpoint_name(epoch: float) -> str:
@@ -216,6 +219,7 @@ def _save_checkpoint(out_dir, model, tokenizer, optimizer, step, epoch, wall, ct
             wall_time_s=round(wall, 3),
             n_parameters=ctx["n_params"],
             pretrain_hash=ctx["run_hash"],
+            pretrain_version=PRETRAIN_VERSION,
             config=to_dict(config),
             config_hash=stable_hash(config),
             data_hash={"corpus": ctx["corpus"].corpus_hash, "tokenizer": ctx["corpus"].tokenizer_hash},
@@ -230,6 +234,21 @@ def _save_checkpoint(out_dir, model, tokenizer, optimizer, step, epoch, wall, ct
 
 
 
+def checkpoint_epoch(config: Config, checkpoint: str | float = "final") -> float:
+    """``"final"``, ``"epoch-0.5"`` or ``0.5`` -> the epoch, checked against ``pretrain.checkpoints``."""
+    epochs = sorted(config.pretrain.checkpoints)
+    if str(checkpoint) == "final":
+        return epochs[-1]
+    try:
+        epoch = float(str(checkpoint).removeprefix("epoch-"))
+    except ValueError:
+        raise ConfigError(f"checkpoint '{checkpoint}': use 'final' or an epoch number") from None
+    if epoch not in epochs:
+        raise ConfigError(f"checkpoint '{checkpoint}' is not in pretrain.checkpoints "
+                          f"({', '.join(f'{e:g}' for e in epochs)})")
+    return epoch
+
+
 def checkpoint_dir(config: Config, size: str, checkpoint: str | float = "final", train_if_missing: bool = True,
                    log=print) -> Path:
     """The directory of one checkpoint of ``size`` (``"final"`` or an epoch such as ``0.5``).
@@ -237,17 +256,7 @@ def checkpoint_dir(config: Config, size: str, checkpoint: str | float = "final",
     If it is missing and ``train_if_missing``, pretraining runs (or resumes) first.
     """
     config.size(size)
-    epochs = sorted(config.pretrain.checkpoints)
-    if str(checkpoint) == "final":
-        epoch = epochs[-1]
-    else:
-        try:
-            epoch = float(str(checkpoint).removeprefix("epoch-"))
-        except ValueError:
-            raise ConfigError(f"checkpoint '{checkpoint}': use 'final' or an epoch number") from None
-        if epoch not in epochs:
-            raise ConfigError(f"checkpoint '{checkpoint}' is not in pretrain.checkpoints "
-                              f"({', '.join(f'{e:g}' for e in epochs)})")
+    epoch = checkpoint_epoch(config, checkpoint)
     path = config.run_dir() / "models" / size / checkpoint_name(epoch)
     if not (path / "meta.json").is_file():
         if not train_if_missing:

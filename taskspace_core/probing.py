@@ -29,6 +29,7 @@ from .errors import ConfigError
 from .ftgd import PairIds, finetune, restore, snapshot
 from .models import load_model, load_tokenizer, model_identity
 from .provenance import provenance
+from .similarity import mask_jaccard
 from .scoring import (
     PackedPlan, ScoringPlan, encode, pad_id_of, plan_batches, plan_pairs, score_packed, score_plan, supports_packing,
 )
@@ -100,25 +101,35 @@ def evaluate(model, data: ProbeData, config: Config) -> dict[str, np.ndarray]:
 # --------------------------------------------------------------------------- store key
 
 
-def space_key(config: Config, identity: dict, data: ProbeData) -> dict:
-    """Everything a stored eval1/eval2/mask depends on (and nothing it does not)."""
+def space_key(config: Config, identity: dict, data_hash: str, paradigms: list[str]) -> dict:
+    """Everything a stored eval1/eval2/mask depends on (and nothing it does not).
+
+    It needs no weights and no tokenizer: a checkpoint's identity comes from its ``meta.json``
+    and the data's from the BLiMP files, so committed results are found by this key alone.
+    """
     d = config.data
     ftgd = asdict(config.ftgd)
     ftgd.pop("device")
     return {
         "probe_version": PROBE_VERSION,
         "model": identity,
-        "data_hash": data.data_hash,
-        "paradigms": data.paradigms,
+        "data_hash": data_hash,
+        "paradigms": paradigms,
         "split": {"n_test": d.n_test, "n_train": d.n_train, "seed": d.split_seed},
         "bos": config.scoring.bos,
         "ftgd": ftgd,
     }
 
 
+def probe_selection(config: Config) -> tuple[list[str], str]:
+    """The sorted paradigms a task space covers and the hash of their BLiMP data."""
+    paradigms = blimp.load_blimp(config.data.blimp_dir or None, list(config.data.paradigms) or None)
+    return sorted(paradigms), blimp.data_hash(paradigms)
+
+
 def open_store(config: Config, model_path: str | Path, revision: str | None, data: ProbeData,
                label: str) -> ResultStore:
-    key = space_key(config, model_identity(model_path, revision), data)
+    key = space_key(config, model_identity(model_path, revision), data.data_hash, data.paradigms)
     return ResultStore(config.run_dir() / "spaces", label, key)
 
 
@@ -219,25 +230,45 @@ def _reset_worker():
 # --------------------------------------------------------------------------- the task space
 
 
+@dataclass(frozen=True)
+class PairMargins:
+    """Per test pair, log p(good) - log p(bad): before fine-tuning and after each source's fine-tune.
+
+    Kept in float32 (the precision of the model that produced them), so a space rebuilt from
+    committed results is bit-identical to one assembled from the run store.
+    """
+
+    eval1: np.ndarray  # (n_pairs,) float32
+    eval2: np.ndarray  # (n_sources, n_pairs) float32, rows in paradigm order
+    test_paradigm: np.ndarray  # (n_pairs,) int: index of the pair's paradigm
+    test_pair_id: np.ndarray  # (n_pairs,) int: BLiMP pairID
+
+
 @dataclass
 class TaskSpace:
-    """Transfers between all paradigms of one checkpoint, with masks and uncertainty."""
+    """Transfers between all paradigms of one checkpoint, with mask summaries and uncertainty.
+
+    Everything the analysis needs is here without the full masks: ``masks`` is the
+    ``(n, n_parameters)`` boolean array when the space was assembled from a run store, and
+    ``None`` when it was loaded from committed reference results (see :mod:`reference`),
+    which keep only the summaries (shares, overlaps, union, per-tensor counts).
+    """
 
     paradigms: list[str]
     phenomena: list[str]  # per paradigm, under config.data.taxonomy
     transfer: dict[str, np.ndarray]  # metric -> (n, n): row = fine-tuned source, column = target
     ci_low: dict[str, np.ndarray]
     ci_high: dict[str, np.ndarray]
-    eval1: pd.DataFrame  # per paradigm: accuracy, margin, margin_sd
-    masks: np.ndarray  # (n, n_parameters) bool: each source's FTGD mask
+    eval1: pd.DataFrame  # per paradigm: accuracy, margin, margin_sd, n_test
+    margins: PairMargins  # the per-pair scores every number above is computed from
+    mask_share: pd.Series  # per source: share of parameters in its FTGD mask
+    mask_overlap: np.ndarray  # (n, n) Jaccard |m_p & m_q| / |m_p | m_q| of the masks
+    mask_union_share: float  # share of parameters in at least one mask
     mask_tables: pd.DataFrame  # per source and parameter tensor: layer, component, numel, n_masked
     finetune_log: pd.DataFrame  # per source and step: objective, batch_margin
     store_dir: Path
+    masks: np.ndarray | None = None  # (n, n_parameters) bool, when assembled from a run store
     meta: dict = field(default_factory=dict)
-
-    @property
-    def mask_share(self) -> pd.Series:
-        return pd.Series(self.masks.mean(1), index=self.paradigms, name="mask_share")
 
     def table(self) -> pd.DataFrame:
         """Long form: ``source, target, metric, value, ci_low, ci_high``."""
@@ -254,15 +285,15 @@ class TaskSpace:
         return pd.concat(frames, ignore_index=True)
 
 
-def assemble(eval1: dict, sources: dict[str, dict], data: ProbeData, config: Config,
-             mask_meta: dict[str, dict], store_dir: Path) -> TaskSpace:
-    """Turn per-pair eval1/eval2 log-probs into transfer matrices with bootstrap CIs."""
-    names, n = data.paradigms, len(data.paradigms)
-    margin1 = eval1["logp_good"] - eval1["logp_bad"]  # (n_pairs,)
-    correct1 = (margin1 > 0).astype(float)
-    margin2 = np.stack([sources[p]["logp_good"] - sources[p]["logp_bad"] for p in names])  # (n_src, n_pairs)
-    correct2 = (margin2 > 0).astype(float)
-    d_margin, d_correct = margin2 - margin1, correct2 - correct1  # paired differences per test pair
+def transfers(names: list[str], margins: PairMargins, config: Config):
+    """eval1 per paradigm, and the transfer matrices with bootstrap CIs, from per-pair margins.
+
+    Returns ``(eval1_table, transfer, ci_low, ci_high)``; the last three map metric -> (n, n).
+    """
+    n = len(names)
+    margin1, margin2 = margins.eval1.astype(np.float64), margins.eval2.astype(np.float64)
+    correct1, correct2 = (margin1 > 0).astype(float), (margin2 > 0).astype(float)
+    d_margin, d_correct = margin2 - margin1, correct2 - correct1  # (n_src, n_pairs): paired differences
 
     rng = np.random.default_rng(config.space.seed)
     transfer = {m: np.zeros((n, n)) for m in METRICS}
@@ -270,7 +301,7 @@ def assemble(eval1: dict, sources: dict[str, dict], data: ProbeData, config: Con
     high = {m: np.full((n, n), np.nan) for m in METRICS}
     rows = []
     for q in range(n):
-        cols = np.flatnonzero(data.test_paradigm == q)
+        cols = np.flatnonzero(margins.test_paradigm == q)
         sd = margin1[cols].std(ddof=1) if len(cols) > 1 else 0.0
         sd = max(sd, 1e-8)  # a paradigm whose margins are all equal: effect = margin change / tiny
         rows.append({"paradigm": names[q], "accuracy": correct1[cols].mean(), "margin": margin1[cols].mean(),
@@ -282,9 +313,21 @@ def assemble(eval1: dict, sources: dict[str, dict], data: ProbeData, config: Con
             if boot is not None:
                 means = diffs[:, boot].mean(-1)  # (n_src, B): bootstrap means over resampled pairs
                 low[metric][:, q], high[metric][:, q] = np.percentile(means, [2.5, 97.5], axis=1)
+    return pd.DataFrame(rows).set_index("paradigm"), transfer, low, high
+
+
+def assemble(eval1: dict, sources: dict[str, dict], data: ProbeData, config: Config,
+             mask_meta: dict[str, dict], store_dir: Path) -> TaskSpace:
+    """Turn per-pair eval1/eval2 log-probs and the masks of the run store into a task space."""
+    names = data.paradigms
+    margins = PairMargins(
+        eval1=(eval1["logp_good"] - eval1["logp_bad"]).astype(np.float32),
+        eval2=np.stack([sources[p]["logp_good"] - sources[p]["logp_bad"] for p in names]).astype(np.float32),
+        test_paradigm=data.test_paradigm, test_pair_id=data.test_pair_id)
+    eval1_table, transfer, low, high = transfers(names, margins, config)
 
     bits = np.stack([np.unpackbits(sources[p]["mask_bits"]) for p in names]).astype(bool)
-    n_params = mask_meta[names[0]]["n_parameters"]
+    masks = bits[:, :mask_meta[names[0]]["n_parameters"]]
     tables = pd.concat([pd.DataFrame(mask_meta[p]["mask_table"]).assign(source=p) for p in names], ignore_index=True)
     logs = pd.concat([pd.DataFrame({"source": p, "step": np.arange(1, len(sources[p]["objective"]) + 1),
                                     "objective": sources[p]["objective"], "batch_margin": sources[p]["batch_margin"]})
@@ -292,12 +335,14 @@ def assemble(eval1: dict, sources: dict[str, dict], data: ProbeData, config: Con
     return TaskSpace(
         paradigms=names,
         phenomena=[blimp.phenomenon_of(p, config.data.taxonomy) for p in names],
-        transfer=transfer, ci_low=low, ci_high=high,
-        eval1=pd.DataFrame(rows).set_index("paradigm"),
-        masks=bits[:, :n_params],
+        transfer=transfer, ci_low=low, ci_high=high, eval1=eval1_table, margins=margins,
+        mask_share=pd.Series(masks.mean(1), index=names, name="mask_share"),
+        mask_overlap=mask_jaccard(masks),
+        mask_union_share=float(masks.any(0).mean()),
         mask_tables=tables[["source", "parameter", "layer", "component", "numel", "n_masked"]],
         finetune_log=logs,
         store_dir=store_dir,
+        masks=masks,
     )
 
 

@@ -19,7 +19,7 @@ from .config import Config, to_dict
 from .hypothesis import compare, hypothesis_matrix, within_phenomenon
 from .probing import TaskSpace
 from .provenance import atomic_write_bytes, atomic_write_json, provenance
-from .similarity import lexical_overlap, mask_jaccard, transfer_similarity
+from .similarity import lexical_overlap, transfer_similarity
 
 
 @dataclass
@@ -50,7 +50,7 @@ def analyse(space: TaskSpace, config: Config) -> Analysis:
     similarity = transfer_similarity(space.transfer[s.metric], s.similarity)
     paradigms = blimp.load_blimp(config.data.blimp_dir or None, names)
     lexical = lexical_overlap(paradigms, names)
-    overlap = mask_jaccard(space.masks)
+    overlap = space.mask_overlap
     comparison = compare(similarity, names, taxonomy, s.permutations, s.seed, control=lexical)
     mask_comparison = compare(overlap, names, taxonomy, s.permutations, s.seed, control=lexical)
     diagonal = {m: float(np.mean(np.diag(space.transfer[m]))) for m in space.transfer}
@@ -61,7 +61,7 @@ def analyse(space: TaskSpace, config: Config) -> Analysis:
         "mask_share_mean": float(space.mask_share.mean()),
         "mask_share_min": float(space.mask_share.min()),
         "mask_share_max": float(space.mask_share.max()),
-        "mask_union_share": float(space.masks.any(0).mean()),
+        "mask_union_share": space.mask_union_share,
         "diagonal_transfer": diagonal,
         "off_diagonal_transfer": {m: float(space.transfer[m][off].mean()) for m in space.transfer},
         "hypothesis_pearson": comparison["pearson"],

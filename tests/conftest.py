@@ -37,9 +37,24 @@ def ci_space(ci_config, ci_checkpoints):
 
 
 @pytest.fixture(scope="session")
-def ci_book(ci_config, tmp_path_factory):
-    """The `ci` book, built once per session exactly as `taskspace book --preset ci` builds it."""
+def ci_reference(ci_config, tmp_path_factory):
+    """`taskspace reproduce --preset ci` into a temporary results dir: (config, problems left)."""
+    from taskspace_core.config import apply_overrides
+    from taskspace_core.reference import reproduce
+
+    config = apply_overrides(ci_config, {"results_dir": str(tmp_path_factory.mktemp("results"))})
+    return config, reproduce(config, log=lambda *_: None)
+
+
+@pytest.fixture(scope="session")
+def ci_book(ci_reference, tmp_path_factory):
+    """The `ci` book, built once per session as `taskspace book --preset ci` builds it, from the
+    exported reference results and an *empty* work dir: the book must need no weights."""
     from taskspace_core.book import build_book
 
+    config, _ = ci_reference
     out = tmp_path_factory.mktemp("book")
-    return build_book("ci", ci_config.work_dir, out, log=lambda *_: None)
+    empty_work_dir = tmp_path_factory.mktemp("empty-runs")
+    index = build_book("ci", str(empty_work_dir), out, log=lambda *_: None, results_dir=config.results_dir)
+    assert not (empty_work_dir / "ci" / "models").exists(), "the book pretrained a model instead of using results"
+    return index

@@ -1,0 +1,106 @@
+"""Committed reference results: export, lookup without weights, integrity and completeness."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+
+import numpy as np
+import pytest
+
+from taskspace_core.config import apply_overrides, load_preset
+from taskspace_core.models import checkpoint_identity
+from taskspace_core.reference import (
+    book_spaces, check_results, checkpoint_meta, find_space, load_space, training_curve,
+)
+from taskspace_core.store import CorruptResultWarning
+
+
+def test_reproduce_exports_every_space_the_book_needs(ci_reference):
+    config, problems = ci_reference
+    assert problems == []
+    root = config.reference_dir()
+    spaces = sorted((root / "spaces").iterdir())
+    assert len(spaces) == len(book_spaces(config)) == 10  # 2 final + plain + 1 earlier checkpoint + 3 + 1 + 2
+    index = json.loads((root / "meta.json").read_text())
+    assert index["files"] and all(not name.endswith((".safetensors", ".bin", ".pt")) for name in index["files"])
+    assert {"git_commit", "packages", "config", "blimp_data_hash"} <= set(index)
+
+
+def test_committed_space_equals_the_run_store(ci_reference):
+    """The same numbers whichever route: store (full masks) or committed files (summaries)."""
+    from taskspace_core.probing import compute_space
+    from taskspace_core.pretrain import checkpoint_dir
+
+    config, _ = ci_reference
+    path = checkpoint_dir(config, "small", train_if_missing=False)
+    stored = compute_space(config, path, label="ci-small-epoch-1", log=lambda *_: None, progress=False)
+    assert stored.meta["jobs_computed"] == 0  # reproduce computed it
+    committed = load_space(find_space(config, checkpoint_identity(checkpoint_meta(config, "small"))), config)
+    assert committed.meta["source"] == "reference" and committed.masks is None
+    for metric in stored.transfer:
+        assert np.array_equal(stored.transfer[metric], committed.transfer[metric])
+        assert np.array_equal(stored.ci_low[metric], committed.ci_low[metric], equal_nan=True)
+    assert stored.eval1.equals(committed.eval1)
+    assert np.array_equal(stored.mask_overlap, committed.mask_overlap)
+    assert stored.mask_share.equals(committed.mask_share)
+    assert stored.mask_union_share == committed.mask_union_share
+    assert stored.mask_tables.reset_index(drop=True).equals(committed.mask_tables)
+    assert np.allclose(stored.finetune_log.objective, committed.finetune_log.objective)
+
+
+def test_book_finds_results_without_weights(ci_reference, tmp_path):
+    from taskspace_core.notebook import task_space
+
+    config, _ = ci_reference
+    bare = apply_overrides(config, {"work_dir": str(tmp_path)})  # no models, no store
+    space, analysis = task_space(bare, "large", 0.5)
+    assert space.meta["source"] == "reference" and analysis.headline["n_paradigms"] == 8
+    assert checkpoint_meta(bare, "large", 0.5)["epoch"] == 0.5
+    assert training_curve(bare, "small").step.is_monotonic_increasing
+    assert not (tmp_path / "ci").exists()  # nothing trained, nothing written
+    # another config (a different FTGD learning rate) has another key: the committed space is not used
+    other = apply_overrides(bare, {"ftgd.lr": 0.123})
+    assert find_space(other, checkpoint_identity(checkpoint_meta(other, "large"))) is None
+
+
+def test_damaged_results_are_reported_and_never_used(ci_reference, tmp_path):
+    config, _ = ci_reference
+    copy = tmp_path / "results"
+    shutil.copytree(config.results_dir, copy)
+    damaged = apply_overrides(config, {"results_dir": str(copy)})
+    root = damaged.reference_dir()
+    space_dir = find_space(damaged, checkpoint_identity(checkpoint_meta(damaged, "small")))
+    scores = space_dir / "scores.npz"
+    scores.write_bytes(scores.read_bytes()[:-10])  # truncated
+    (root / "stray.txt").write_text("x")
+    (root / "models" / "large" / "epoch-0.5.json").unlink()
+    shutil.rmtree(find_space(damaged, checkpoint_identity(checkpoint_meta(damaged, "large", 0))))
+    problems = check_results(damaged)
+    assert any(str(scores) in p and "sha256" in p for p in problems)
+    assert any("stray.txt: not listed" in p for p in problems)
+    assert any("epoch-0.5.json: missing" in p for p in problems)
+    assert any("no task space for large @ epoch 0 [RQ3" in p for p in problems)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert load_space(space_dir, damaged) is None
+    assert any(issubclass(w.category, CorruptResultWarning) for w in caught)
+
+
+def test_committed_cpu_reference_results_are_complete_and_intact():
+    """results/cpu: every size, checkpoint and book space (all 67 paradigms), every hash matching."""
+    config = load_preset("cpu")
+    assert config.reference_dir().is_dir(), "results/cpu is missing: run `taskspace reproduce --preset cpu`"
+    assert check_results(config) == []
+
+
+def test_book_space_list_follows_the_preset_and_the_notebooks():
+    config = load_preset("cpu")
+    requests = book_spaces(config)
+    assert {r.size for r in requests if r.purpose.startswith("RQ3")} == {"small"}
+    assert [r.checkpoint for r in requests if r.purpose.startswith("RQ3")] == [0, 0.125, 0.25, 0.5, 1]
+    bigger = apply_overrides(config, {"book.dynamics_size": "large"})
+    assert {r.size for r in book_spaces(bigger) if r.purpose.startswith("RQ3")} == {"large"}
+    with pytest.raises(Exception, match="book.sweep_size: unknown size 'huge'"):
+        apply_overrides(config, {"book.sweep_size": "huge"})
