@@ -25,7 +25,8 @@ import yaml
 from .config import REPO_ROOT, load_preset
 from .errors import TaskspaceError
 
-NOTEBOOKS = ("rq1_cross_task_knowledge", "rq2_model_size", "rq3_learning_dynamics", "critique_generality_scale")
+NOTEBOOKS = ("rq1_cross_task_knowledge", "rq2_model_size", "rq3_learning_dynamics", "claims",
+             "critique_generality_scale")
 EXECUTED_CHAPTERS = ("reproducing",)  # book/ pages with code (measured costs), executed like the notebooks
 BOOK_FILES = ("_config.yml", "_toc.yml")
 

@@ -115,13 +115,13 @@ def _reference_models(config: Config) -> Path | None:
     return root / "models" if root else None
 
 
-def checkpoint_meta(config: Config, size: str, checkpoint: str | float = "final", log=print) -> dict:
-    """A checkpoint's ``meta.json``: from the run directory, else the committed copy, else pretrain.
+def find_checkpoint_meta(config: Config, size: str, checkpoint: str | float = "final") -> dict | None:
+    """A checkpoint's ``meta.json`` from the run directory, else the committed copy; None if neither.
 
-    A committed copy is used only if it was trained under this config (same pretraining hash);
-    otherwise the checkpoint is trained, exactly as if no reference results existed.
+    A committed copy counts only if it was trained under this config and this training code
+    (same pretraining hash and ``PRETRAIN_VERSION``).
     """
-    from .pretrain import checkpoint_dir, checkpoint_epoch, checkpoint_name
+    from .pretrain import checkpoint_epoch, checkpoint_name
 
     config.size(size)
     name = checkpoint_name(checkpoint_epoch(config, checkpoint))
@@ -132,9 +132,26 @@ def checkpoint_meta(config: Config, size: str, checkpoint: str | float = "final"
     committed = models / size / f"{name}.json" if models else None
     if committed is not None and committed.is_file():
         meta = json.loads(committed.read_text())
-        if meta.get("pretrain_hash") == expected_pretrain_hash(config, size):
+        if _trained_here(meta, config, size):
             return meta
-    return json.loads((checkpoint_dir(config, size, checkpoint, log=log) / "meta.json").read_text())
+    return None
+
+
+def _trained_here(meta: dict, config: Config, size: str) -> bool:
+    from .pretrain import PRETRAIN_VERSION
+
+    return (meta.get("pretrain_hash") == expected_pretrain_hash(config, size)
+            and checkpoint_identity(meta)["pretrain_version"] == PRETRAIN_VERSION)
+
+
+def checkpoint_meta(config: Config, size: str, checkpoint: str | float = "final", log=print) -> dict:
+    """:func:`find_checkpoint_meta`, pretraining the checkpoint first if it exists nowhere."""
+    from .pretrain import checkpoint_dir
+
+    meta = find_checkpoint_meta(config, size, checkpoint)
+    if meta is None:
+        meta = json.loads((checkpoint_dir(config, size, checkpoint, log=log) / "meta.json").read_text())
+    return meta
 
 
 def expected_pretrain_hash(config: Config, size: str) -> str:
@@ -343,13 +360,13 @@ def check_results(config: Config) -> list[str]:
         problems.append(f"{root / INDEX}: BLiMP data hash {index.get('blimp_data_hash')} is not the shipped "
                         f"data's {data_hash}")
     for size in config.sizes:
-        expected = expected_pretrain_hash(config, size)
         for epoch in config.pretrain.checkpoints:
             path = root / "models" / size / f"{checkpoint_name(epoch)}.json"
             if not path.is_file():
                 problems.append(f"{path}: missing")
-            elif json.loads(path.read_text()).get("pretrain_hash") != expected:
-                problems.append(f"{path}: trained under another config (pretrain hash is not {expected})")
+            elif not _trained_here(json.loads(path.read_text()), config, size):
+                problems.append(f"{path}: trained under another config or training code version "
+                                f"(pretrain hash is not {expected_pretrain_hash(config, size)})")
         if not (root / "models" / size / "train_log.csv").is_file():
             problems.append(f"{root / 'models' / size / 'train_log.csv'}: missing")
     for request in book_spaces(config):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-PAGES = ["notebooks/rq1_cross_task_knowledge", "notebooks/rq2_model_size", "notebooks/rq3_learning_dynamics",
+PAGES = ["notebooks/rq1_cross_task_knowledge", "notebooks/rq2_model_size", "notebooks/rq3_learning_dynamics", "notebooks/claims",
          "notebooks/critique_generality_scale", "book/intro", "book/methods", "book/reproducing", "book/references"]
 
 if not CHROMIUM and os.environ.get("CI") != "true":

@@ -104,3 +104,14 @@ def test_book_space_list_follows_the_preset_and_the_notebooks():
     assert {r.size for r in book_spaces(bigger) if r.purpose.startswith("RQ3")} == {"large"}
     with pytest.raises(Exception, match="book.sweep_size: unknown size 'huge'"):
         apply_overrides(config, {"book.sweep_size": "huge"})
+
+
+def test_results_command_reports_and_exits_non_zero_on_problems(ci_reference, tmp_path, capsys):
+    from taskspace_core.cli import main
+
+    config, _ = ci_reference
+    args = ["results", "--preset", "ci", "--work-dir", config.work_dir]
+    assert main([*args, "--results-dir", config.results_dir]) == 0
+    assert "complete, every hash matches" in capsys.readouterr().out
+    assert main([*args, "--results-dir", str(tmp_path / "nowhere")]) == 1
+    assert "run `taskspace reproduce --preset ci`" in capsys.readouterr().out

@@ -1,0 +1,63 @@
+"""The claim rules on constructed inputs: each verdict can come out every way."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+
+from taskspace_core import claims
+from taskspace_core.notebook import paper_within_table
+
+
+def fake_analysis(r=0.3, p=0.001, within=None, similarity=None):
+    within = pd.DataFrame({"mean": within or {"A": 0.1, "B": 0.2}})
+    return SimpleNamespace(headline={"hypothesis_pearson": r, "mantel_p": p, "partial_mantel_r": r / 2,
+                                     "partial_mantel_p": p * 2}, within=within, similarity=similarity)
+
+
+def test_claim_1_needs_a_positive_significant_mantel_test():
+    assert claims.resembles_hypothesis(fake_analysis(0.3, 0.001), "m").verdict == claims.HOLDS
+    assert claims.resembles_hypothesis(fake_analysis(0.3, 0.2), "m").verdict == claims.FAILS
+    assert claims.resembles_hypothesis(fake_analysis(-0.3, 0.001), "m").verdict == claims.FAILS
+
+
+def test_claim_2_reads_both_signs_for_ours_and_the_papers():
+    paper = paper_within_table()
+    rising = {"s": fake_analysis(within={"A": 0.1, "B": 0.2, "within": 9}),
+              "l": fake_analysis(within={"A": 0.35, "B": 0.4, "between": -9})}
+    verdict = claims.grows_with_size(rising, paper)
+    assert verdict.verdict == claims.HOLDS and "+0.150 (s) → +0.375 (l)" in verdict.ours
+    assert "0 (s) → 2 (l)" in verdict.ours
+    # the paper's own table, reduced by the same rule: the averages rise and 1 -> 3 -> 4 phenomena reach 0.3
+    assert "(LM27) → " in verdict.paper and "1 (LM27) → 3 (LM70) → 4 (LM203)" in verdict.paper
+    only_mean = {"s": fake_analysis(within={"A": 0.1, "B": 0.2}), "l": fake_analysis(within={"A": 0.15, "B": 0.25})}
+    assert claims.grows_with_size(only_mean, paper).verdict == claims.PARTLY
+    falling = {"s": fake_analysis(within={"A": 0.5, "B": 0.4}), "l": fake_analysis(within={"A": 0.1, "B": 0.2})}
+    assert claims.grows_with_size(falling, paper).verdict == claims.FAILS
+    assert claims.grows_with_size({"s": rising["s"]}, paper).verdict == claims.UNTESTABLE
+
+
+def test_claim_3_compares_the_change_in_epoch_1_with_the_change_after_it():
+    rng = np.random.default_rng(0)
+
+    def sym(m):
+        return (m + m.T) / 2
+
+    start, learned = sym(rng.normal(size=(10, 10))), sym(rng.normal(size=(10, 10)))
+    settled = {0: fake_analysis(similarity=start), 1: fake_analysis(similarity=learned),
+               2: fake_analysis(similarity=learned + 0.01 * sym(rng.normal(size=(10, 10))))}
+    assert claims.changes_early_then_settles(settled).verdict == claims.HOLDS
+    moving = {**settled, 2: fake_analysis(similarity=sym(rng.normal(size=(10, 10))))}
+    assert claims.changes_early_then_settles(moving).verdict == claims.FAILS
+    no_epoch_1 = {0: settled[0], 0.5: settled[1], 1: settled[2]}  # epoch 1 is the final checkpoint
+    assert claims.changes_early_then_settles(no_epoch_1).verdict == claims.UNTESTABLE
+    assert abs(claims.similarity_change(start, start)) < 1e-12
+
+
+def test_claim_4_asks_the_union_to_grow_without_shrinking():
+    assert claims.region_grows({0: 0.1, 1: 0.2, 2: 0.3}).verdict == claims.HOLDS
+    assert claims.region_grows({0: 0.1, 1: 0.5, 2: 0.3}).verdict == claims.PARTLY
+    assert claims.region_grows({0: 0.3, 1: 0.2}).verdict == claims.FAILS
+    assert claims.region_grows({0: 0.3}).verdict == claims.UNTESTABLE
