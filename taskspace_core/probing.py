@@ -16,7 +16,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -123,8 +123,14 @@ def space_key(config: Config, identity: dict, data_hash: str, paradigms: list[st
 
 def probe_selection(config: Config) -> tuple[list[str], str]:
     """The sorted paradigms a task space covers and the hash of their BLiMP data."""
-    paradigms = blimp.load_blimp(config.data.blimp_dir or None, list(config.data.paradigms) or None)
-    return sorted(paradigms), blimp.data_hash(paradigms)
+    names, data_hash = _selection(config.data.blimp_dir, tuple(config.data.paradigms))
+    return list(names), data_hash
+
+
+@lru_cache(maxsize=16)  # a book looks up dozens of spaces over the same files; read and hash them once
+def _selection(blimp_dir: str, paradigms: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    loaded = blimp.load_blimp(blimp_dir or None, list(paradigms) or None)
+    return tuple(sorted(loaded)), blimp.data_hash(loaded)
 
 
 def open_store(config: Config, model_path: str | Path, revision: str | None, data: ProbeData,

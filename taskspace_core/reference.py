@@ -34,6 +34,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -156,11 +157,17 @@ def checkpoint_meta(config: Config, size: str, checkpoint: str | float = "final"
 
 def expected_pretrain_hash(config: Config, size: str) -> str:
     """The pretraining hash a checkpoint of ``size`` trained under ``config`` carries (no training)."""
-    from .corpus import corpus_dir, load_books
+    from .corpus import corpus_dir
     from .pretrain import pretrain_hash
 
-    _, corpus_hash = load_books(corpus_dir(config))
-    return pretrain_hash(config, size, corpus_hash)
+    return pretrain_hash(config, size, _corpus_hash(str(corpus_dir(config))))
+
+
+@lru_cache(maxsize=8)  # reading and hashing the books once per process is enough for a whole book build
+def _corpus_hash(directory: str) -> str:
+    from .corpus import load_books
+
+    return load_books(Path(directory))[1]
 
 
 def training_curve(config: Config, size: str) -> pd.DataFrame:
