@@ -449,7 +449,8 @@ def space_costs(config: Config) -> pd.DataFrame:
     """Wall time of every stored task space of ``config.preset``: committed results and the run store.
 
     One row per space: where it is, its paradigms and method, fine-tune and eval2 seconds per
-    paradigm, and the total job time (the time of the run that computed it).
+    paradigm, and the job time summed over all jobs (with ``space.workers`` worker processes
+    running jobs side by side, the elapsed time is about that sum divided by the workers).
     """
     manifests = []
     root = config.reference_dir()
@@ -469,6 +470,7 @@ def space_costs(config: Config) -> pd.DataFrame:
             "method": record["config"]["ftgd"]["method"],
             "fine-tune s/paradigm": sum(fine.values()) / max(len(fine), 1),
             "eval2 s/paradigm": (sum(jobs.values()) - sum(fine.values())) / max(len(jobs), 1),
-            "total job time (min)": (sum(jobs.values()) + run.get("eval1_time_s", 0)) / 60,
+            "summed job time (min)": (sum(jobs.values()) + run.get("eval1_time_s", 0)) / 60,
+            "workers": record["config"]["space"]["workers"] if record["config"]["space"]["executor"] == "processes" else 1,
         })
     return pd.DataFrame(rows)
