@@ -88,8 +88,6 @@ def test_damaged_results_are_reported_and_never_used(ci_reference, tmp_path):
     assert any(issubclass(w.category, CorruptResultWarning) for w in caught)
 
 
-@pytest.mark.xfail(strict=True, reason="the cpu reference run is still in progress (issue 6): finish it with "
-                                       "`taskspace reproduce --preset cpu`, then remove this mark")
 def test_committed_cpu_reference_results_are_complete_and_intact():
     """results/cpu: every size, checkpoint and book space (all 67 paradigms), every hash matching."""
     config = load_preset("cpu")
