@@ -10,11 +10,19 @@ One concept per module:
 - ``scoring``     exact, batched minimal-pair log-prob scorer
 - ``ftgd``        fine-tuning via gradient differentials (masked), and plain fine-tuning
 - ``probing``     transfer probing: eval1, per-paradigm fine-tune + eval2, the TaskSpace
+- ``distributed`` the per-paradigm jobs on Dask (LocalCluster or an existing cluster)
 - ``similarity``  similarity matrices from transfers, FTGD masks and vocabulary
 - ``hypothesis``  the hypothesis space, Mantel tests, within-phenomenon tables
 - ``report``      a task space's analysis and the files the book reads
-- ``store``       content-addressed results store (atomic, hash-checked, resumable)
+- ``store``       content-addressed results store (atomic, hash-checked, resumable, one worker per job)
+- ``reference``   the committed reference results: what the book needs, export, checks
+- ``claims``      the rules that hold the paper's claims against our numbers
+- ``cost``        FLOP budgets of pretraining and task spaces
 - ``provenance``  git commit, package versions, data hashes, atomic JSON writes
+- ``notebook``    what the book's notebooks share: parameters -> config, cached spaces, glue
+- ``plots``       static altair charts (vl-convert), so the book reads offline
+- ``book``        papermill execution of the notebooks and the Jupyter Book build
+- ``errors``      the exceptions the CLI turns into one-line messages
 - ``cli``         the ``taskspace`` command
 """
 

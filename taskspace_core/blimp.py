@@ -144,6 +144,22 @@ def phenomenon_names() -> dict[str, str]:
     return {abbr: name for abbr, (name, _) in PHENOMENA.items()} | {"S-SEL": "s-selection"}
 
 
+def selected_paradigms(paradigms=(), phenomena_=(), taxonomy: str = "12") -> list[str]:
+    """The paradigms named in ``paradigms`` plus every paradigm of the ``phenomena_`` (e.g. ``DN-AGR``).
+
+    Both empty means all 67. Unknown names raise :class:`ConfigError` naming them.
+    """
+    names = check_paradigms(paradigms)
+    groups = phenomena(taxonomy)
+    for abbr in phenomena_:
+        if abbr not in groups:
+            close = difflib.get_close_matches(abbr, groups, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else f" (choose from {', '.join(groups)})"
+            raise ConfigError(f"unknown phenomenon '{abbr}' under the {taxonomy}-phenomenon taxonomy{hint}")
+        names += [p for p in groups[abbr] if p not in names]
+    return names
+
+
 def check_paradigms(names) -> list[str]:
     """Return ``names`` if all are BLiMP paradigms, else raise naming the unknown one."""
     names = list(names)

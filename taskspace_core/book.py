@@ -100,7 +100,29 @@ def parse_parameters(name: str, pairs: list[tuple[str, str]]) -> dict[str, objec
             raise TaskspaceError(f"notebook parameter '{key}' expects {expected.__name__} "
                                  f"(default {default!r}), got {text!r}")
         out[key] = value
+    _check_config_parameters({**defaults, **out})
     return out
+
+
+def _check_config_parameters(parameters: dict[str, object]) -> None:
+    """Build the config the notebook will build, so a bad value fails here in one line, not in the kernel."""
+    from .notebook import _SECTIONS, notebook_config
+    from .pretrain import checkpoint_epoch
+
+    top_level = {"work_dir", "results_dir"}
+    fields = {k: v for k, v in parameters.items() if k in top_level or k.partition("_")[0] in _SECTIONS}
+    config = notebook_config(str(parameters.get("preset", "cpu")), **fields)
+    for key in ("size", "baseline_size"):
+        if parameters.get(key) is not None:
+            try:
+                config.size(str(parameters[key]))
+            except TaskspaceError as exc:
+                raise TaskspaceError(f"notebook parameter '{key}': {exc}") from None
+    if parameters.get("checkpoint") is not None:
+        try:
+            checkpoint_epoch(config, parameters["checkpoint"])
+        except TaskspaceError as exc:
+            raise TaskspaceError(f"notebook parameter 'checkpoint': {exc}") from None
 
 
 def _literal(text: str):

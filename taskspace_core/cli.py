@@ -9,20 +9,28 @@
                        [--method ftgd|plain] [--eval all|self] [--preset P] [--section.field VALUE ...]
     taskspace space    --preset P [--size S] [--checkpoint final|EPOCH] [--model DIR [--revision R]]
                        [--section.field VALUE ...]        e.g. --ftgd.threshold 1e-3 --space.metric accuracy
-    taskspace book     [--preset P] [--work-dir DIR] [--out DIR]  execute the notebooks, build the HTML book
+    taskspace book     [--preset P] [--work-dir DIR] [--out DIR] [--device D]  execute the notebooks, build the book
                        (default preset cpu: renders the committed reference results in results/cpu)
     taskspace reproduce --preset P [--book] [--section.field VALUE ...]
                        pretrain, compute every space the book needs, export each into results/<P>
     taskspace results  [--preset P]                       check the committed results: complete, hashes match
-    taskspace run      NOTEBOOK [-p NAME VALUE ...] [--out FILE.ipynb]  re-execute one notebook
+    taskspace run      NOTEBOOK [-p NAME VALUE ...] [--out FILE.ipynb] [--device D]  re-execute one notebook
 
-Bad input (unknown paradigm, preset, size or config field; an unreadable model directory; a
-malformed data file) ends with a one-line ``taskspace: error: ...`` and exit status 2.
+Every command that computes takes ``--device cpu|cuda|cuda:N|mps|auto``; ``space``
+and ``reproduce`` take ``--workers N`` (a Dask LocalCluster) or ``--scheduler ADDRESS`` (an
+existing Dask cluster) for the per-paradigm jobs (``pip install 'taskspace[distributed]'``).
+
+Bad input (unknown paradigm, phenomenon, preset, size or config field; a value of the wrong
+type or out of range; an unreadable or non-causal-LM model directory; a malformed data file; a
+full or read-only output directory) ends with a one-line ``taskspace: error: ...`` and exit
+status 2, before anything is written (or, for a disk that fills up mid-run, keeping every
+finished result).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 import time
@@ -31,12 +39,19 @@ from pathlib import Path
 from .errors import TaskspaceError
 
 EXIT_USER_ERROR = 2
+_STORAGE_ERRORS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT}
 
 
 def _add_config_args(parser: argparse.ArgumentParser, preset_required: bool) -> None:
     parser.add_argument("--preset", required=preset_required, default=None,
                         help="ci, tiny, cpu or paper")
     parser.add_argument("--data-dir", default=None, help="another copy of BLiMP (sets data.blimp_dir)")
+    parser.add_argument("--device", default=None,
+                        help="cpu, cuda, cuda:N, mps or auto, for pretraining, scoring and fine-tuning")
+    parser.add_argument("--workers", default=None,
+                        help="run the per-paradigm jobs on a Dask LocalCluster of N worker processes")
+    parser.add_argument("--scheduler", default=None,
+                        help="run the per-paradigm jobs on the Dask cluster at ADDRESS (tcp://host:8786)")
 
 
 def _add_model_args(parser: argparse.ArgumentParser, required: bool, help_text: str) -> None:
@@ -50,6 +65,14 @@ def _config(args, extra: list[str], default_preset: str = "cpu"):
     overrides = parse_dotted_args(extra)
     if args.data_dir:
         overrides["data.blimp_dir"] = args.data_dir
+    if getattr(args, "device", None):
+        overrides.update({f"{section}.device": args.device for section in ("pretrain", "scoring", "ftgd")})
+    if getattr(args, "workers", None) or getattr(args, "scheduler", None):
+        overrides["space.executor"] = "dask"
+        if args.workers:
+            overrides["space.workers"] = args.workers
+        if args.scheduler:
+            overrides["space.scheduler"] = args.scheduler
     return load_preset(args.preset or default_preset, overrides)
 
 
@@ -116,9 +139,11 @@ def cmd_score(args, extra) -> int:
     d = config.data
     pairs = [p for par in paradigms.values()
              for p in blimp.select_pairs(par, args.split, d.n_test, d.n_train, d.split_seed, args.max_pairs)]
-    from .models import load_model
+    from .models import load_model, resolve_devices
     from .provenance import atomic_write_json, atomic_write_text, provenance
     from .scoring import paradigm_summary, phenomenon_summary, score_pairs
+
+    config = resolve_devices(config)
 
     model, tokenizer = load_model(args.model, revision=args.revision, device=config.scoring.device)
 
@@ -181,10 +206,11 @@ def cmd_ftgd(args, extra) -> int:
     config = _with_paradigms(config, sorted(set(eval_names or blimp.PARADIGM_TERMS) | {args.paradigm}))
 
     from .ftgd import finetune
-    from .models import load_model
+    from .models import load_model, resolve_devices
     from .probing import evaluate, prepare_probe_data
     from .provenance import atomic_dir, atomic_write_json, provenance
 
+    config = resolve_devices(config)
     model, tokenizer = load_model(args.model, revision=args.revision, device=config.ftgd.device)
     data = prepare_probe_data(config, tokenizer)
     before = evaluate(model, data, config)
@@ -243,7 +269,8 @@ def cmd_space(args, extra) -> int:
     config = _config(args, extra)
     from . import blimp
 
-    blimp.check_paradigms(list(config.data.paradigms))
+    d = config.data
+    blimp.selected_paradigms(d.paradigms, d.phenomena, d.taxonomy)  # unknown names fail before any work
     if args.model:
         model_path, label = args.model, f"{config.preset}-{Path(args.model).name}"
     else:
@@ -283,10 +310,24 @@ def cmd_space(args, extra) -> int:
     return 0
 
 
+def _notebook_device(args) -> None:
+    """``--device`` of ``book`` and ``run``: checked here, then handed to the notebook kernels."""
+    if args.device:
+        import os
+
+        from .config import load_preset
+        from .notebook import DEVICE_VARIABLE
+
+        load_preset("ci", {"ftgd.device": args.device})  # a bad name fails here, in one line
+        os.environ[DEVICE_VARIABLE] = args.device
+
+
 def cmd_book(args, extra) -> int:
     if extra:
         raise TaskspaceError(f"unrecognised arguments: {' '.join(extra)} (notebook parameters: see book/reproducing.md)")
     from .book import build_book
+
+    _notebook_device(args)
 
     started = time.perf_counter()
     index = build_book(args.preset, args.work_dir, Path(args.out) if args.out else None)
@@ -331,6 +372,7 @@ def cmd_run(args, extra) -> int:
         raise TaskspaceError(f"unrecognised arguments: {' '.join(extra)} (parameters go as -p NAME VALUE)")
     from .book import run_notebook
 
+    _notebook_device(args)
     executed = run_notebook(args.notebook, [tuple(p) for p in args.parameter], args.out)
     print(f"executed notebook: {executed}")
     return 0
@@ -390,6 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="whose results the book shows (default: cpu, the committed reference results)")
     p.add_argument("--work-dir", default="runs", help="where models and results are (default: runs)")
     p.add_argument("--out", default=None, help="output folder (default: _build/<preset>)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:N, mps or auto, for whatever the notebooks compute")
     p.set_defaults(func=cmd_book)
 
     p = sub.add_parser("reproduce", help="compute and export the reference results of a preset (resumes)")
@@ -406,6 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                    help="a parameter of the notebook's parameters cell (repeatable)")
     p.add_argument("--out", default=None, help="executed notebook (default: _build/run/<notebook>.ipynb)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:N, mps or auto, for whatever the notebook computes")
     p.set_defaults(func=cmd_run)
     return parser
 
@@ -417,6 +461,15 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args, extra)
     except TaskspaceError as exc:
         print(f"taskspace: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except OSError as exc:
+        if exc.errno not in _STORAGE_ERRORS:
+            raise
+        # a full, read-only or forbidden output location: every finished file was written
+        # atomically and stays; nothing half-written is left behind
+        where = exc.filename or "the output directory"
+        print(f"taskspace: error: cannot write {where}: {exc.strerror or exc}; finished results are kept, "
+              "free space or choose a writable --work-dir/--out and rerun to resume", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("taskspace: interrupted; finished checkpoints and files are kept, "

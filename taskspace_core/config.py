@@ -12,6 +12,8 @@ import collections.abc
 import dataclasses
 import hashlib
 import json
+import math
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +41,9 @@ class DataConfig:
     n_test: int = 100  # test pairs per paradigm (taken first, so they never depend on n_train)
     n_train: int = 200  # training pairs per paradigm (for fine-tuning)
     paradigms: tuple[str, ...] = ()  # the paradigms a task space covers; () = all 67
+    # phenomena (under ``taxonomy``, e.g. DN-AGR) whose paradigms are added to ``paradigms``;
+    # both empty = all 67
+    phenomena: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -126,8 +131,12 @@ class SpaceConfig:
     bootstrap: int = 1000  # resamples of test pairs for the transfer CIs
     permutations: int = 9999  # label permutations of the Mantel tests
     seed: int = 0
-    executor: str = "serial"  # "serial" or "processes" (local worker processes)
+    # how the per-paradigm jobs run: "serial"; "processes" (local worker processes); "dask"
+    # (Dask distributed: a LocalCluster of ``workers`` processes, or the cluster at ``scheduler``)
+    executor: str = "serial"
     workers: int = 2
+    scheduler: str = ""  # address of a running Dask scheduler (e.g. tcp://10.0.0.5:8786); "" = start a LocalCluster
+    threads: int = 0  # torch threads per job; 0 = the cores divided among the workers (1 thread each when serial)
 
 
 @dataclass(frozen=True)
@@ -225,17 +234,28 @@ CHOICES = {
     "FTGDConfig.optimizer": ("sgd", "adam", "adamw"),
     "SpaceConfig.metric": ("accuracy", "margin", "effect"),
     "SpaceConfig.similarity": ("profile", "rows", "columns", "mutual"),
-    "SpaceConfig.executor": ("serial", "processes"),
+    "SpaceConfig.executor": ("serial", "processes", "dask"),
 }
+DEVICE_FIELDS = {"PretrainConfig.device", "ScoringConfig.device", "FTGDConfig.device"}
+_DEVICE = re.compile(r"^(cpu|auto|mps|cuda(:\d+)?)$")
 POSITIVE = {"FTGDConfig.lr", "FTGDConfig.steps", "FTGDConfig.batch_size", "FTGDConfig.top_fraction",
             "SpaceConfig.workers", "PretrainConfig.lr", "PretrainConfig.batch_size", "PretrainConfig.seq_len",
-            "ScoringConfig.batch_tokens", "TokenizerConfig.vocab_size", "DataConfig.n_test"}
+            "ScoringConfig.batch_tokens", "TokenizerConfig.vocab_size", "DataConfig.n_test",
+            "ModelSpec.d_model", "ModelSpec.n_layers", "ModelSpec.n_heads", "ModelSpec.d_mlp", "ModelSpec.context",
+            "PretrainConfig.log_every", "FTGDConfig.hinge_margin"}
 NON_NEGATIVE = {"FTGDConfig.threshold", "FTGDConfig.weight_decay", "SpaceConfig.bootstrap",
-                "SpaceConfig.permutations", "DataConfig.n_train", "PretrainConfig.epochs"}
+                "SpaceConfig.permutations", "DataConfig.n_train", "PretrainConfig.epochs", "SpaceConfig.threads",
+                "PretrainConfig.max_steps", "PretrainConfig.warmup_steps", "PretrainConfig.weight_decay",
+                "PretrainConfig.grad_clip", "PretrainConfig.val_blocks", "TokenizerConfig.max_train_chars",
+                "TokenizerConfig.val_books"}
 
 
 def _check_value(cls, key: str, value, where: str) -> None:
     name = f"{cls.__name__}.{key}"
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where}: must be a finite number, got {value}")
+    if name in DEVICE_FIELDS and not _DEVICE.match(value):
+        raise ConfigError(f"{where}: '{value}' is not a device (cpu, cuda, cuda:N, mps or auto)")
     if name in CHOICES and value not in CHOICES[name]:
         raise ConfigError(f"{where}: '{value}' is not one of {', '.join(CHOICES[name])}")
     if name in POSITIVE and not value > 0:
@@ -244,6 +264,10 @@ def _check_value(cls, key: str, value, where: str) -> None:
         raise ConfigError(f"{where}: must be >= 0, got {value}")
     if name == "FTGDConfig.top_fraction" and value > 1:
         raise ConfigError(f"{where}: must be a fraction in (0, 1], got {value}")
+    if name in ("PretrainConfig.beta1", "PretrainConfig.beta2") and not 0 <= value < 1:
+        raise ConfigError(f"{where}: must be in [0, 1), got {value}")
+    if name == "PretrainConfig.min_lr_ratio" and not 0 <= value <= 1:
+        raise ConfigError(f"{where}: must be in [0, 1], got {value}")
 
 
 def _coerce(hint, value, where: str):
@@ -270,16 +294,26 @@ def _coerce(hint, value, where: str):
                 if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
                     raise ValueError(value)
                 return value.lower() in ("true", "1", "yes")
-            return bool(value)
+            if isinstance(value, bool) or value in (0, 1):
+                return bool(value)
+            raise ValueError(value)
         if hint is int:
-            if isinstance(value, float) and not value.is_integer():
+            if isinstance(value, bool):
                 raise ValueError(value)
-            return int(float(value)) if isinstance(value, str) and "e" in value.lower() else int(value)
+            if isinstance(value, str) and "e" in value.lower():
+                value = float(value)  # "1e3"
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError(value)  # also nan and inf
+            return int(value)
         if hint is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+                raise ValueError(value)
             return float(value)
         if hint is str:
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                raise ValueError(value)  # YAML may read `taxonomy: 12` as a number; a list is never a string
             return str(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ConfigError(f"{where}: cannot read {value!r} as {hint.__name__}") from None
     raise ConfigError(f"{where}: unsupported type {hint}")
 

@@ -92,8 +92,24 @@ def _load(loader, name_or_path, revision, **extra):
     except Exception as exc:  # noqa: BLE001 - any loader failure is reported as one line
         what = f"'{source}'" + (f" at revision '{revision}'" if revision and not is_local else "")
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "Unrecognized configuration class" in first_line and getattr(loader, "__self__", None) is AutoModelForCausalLM:
+            kind = re.search(r"\.(\w+)Config'>", first_line)
+            raise ModelLoadError(f"{what} is not a causal language model ({kind.group(1) if kind else 'its config'} "
+                                 "has no AutoModelForCausalLM class); taskspace scores and fine-tunes causal LMs "
+                                 "only") from None
         hint = "" if is_local else " (no such local directory either)"
         raise ModelLoadError(f"cannot load model {what}{hint}: {first_line}") from None
+
+
+def check_causal_lm(name_or_path: str | Path, revision: str | None = None) -> None:
+    """Raise :class:`ModelLoadError` unless ``name_or_path`` is a causal LM, reading only its config."""
+    from transformers import AutoConfig
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    config = _load(AutoConfig.from_pretrained, name_or_path, revision)
+    if config.model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        raise ModelLoadError(f"'{name_or_path}' is not a causal language model (model_type '{config.model_type}' "
+                             "has no AutoModelForCausalLM class); taskspace scores and fine-tunes causal LMs only")
 
 
 def load_tokenizer(name_or_path: str | Path, revision: str | None = None):
@@ -115,6 +131,31 @@ def load_model(name_or_path: str | Path, revision: str | None = None, device: st
     model = _load(AutoModelForCausalLM.from_pretrained, name_or_path, revision, dtype=torch.float32)
     model.to(device).eval()
     return model, tokenizer
+
+
+def resolve_device(name: str) -> str:
+    """``auto`` -> ``cuda`` when a GPU is usable, else ``cpu``; a GPU asked for but absent is an error."""
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelLoadError(f"device '{name}' was asked for, but torch sees no CUDA GPU "
+                             f"(torch {torch.__version__}; use --device cpu or auto)")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise ModelLoadError("device 'mps' was asked for, but torch sees no Apple GPU (use --device cpu or auto)")
+    return name
+
+
+def resolve_devices(config):
+    """``config`` with every ``device`` field (pretrain, scoring, ftgd) resolved by :func:`resolve_device`.
+
+    Resolution happens where the work runs (a Dask worker on a GPU node resolves ``auto`` to its
+    GPU), never in a stored key: devices are not part of any result's identity.
+    """
+    import dataclasses
+
+    sections = {name: dataclasses.replace(getattr(config, name), device=resolve_device(getattr(config, name).device))
+                for name in ("pretrain", "scoring", "ftgd")}
+    return dataclasses.replace(config, **sections)
 
 
 def checkpoint_identity(meta: dict) -> dict:

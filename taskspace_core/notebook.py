@@ -9,6 +9,8 @@ underscore (``ftgd_threshold`` is ``ftgd.threshold``, ``space_metric`` is ``spac
 from __future__ import annotations
 
 import dataclasses
+import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,7 @@ from .report import Analysis, analyse, write_report
 
 PAPER_WITHIN = REPO_ROOT / "data" / "paper" / "within_phenomenon.csv"
 _SECTIONS = ("data", "tokenizer", "pretrain", "scoring", "ftgd", "space")
+DEVICE_VARIABLE = "TASKSPACE_DEVICE"  # the device notebooks compute on, when a command line chose one
 
 
 def parameter_overrides(**parameters) -> dict[str, object]:
@@ -43,10 +46,15 @@ def parameter_overrides(**parameters) -> dict[str, object]:
 
 def notebook_config(preset: str, **parameters) -> Config:
     """The config a notebook runs under: a preset plus its parameters."""
+    overrides = parameter_overrides(**parameters)
+    if os.environ.get(DEVICE_VARIABLE):  # `taskspace book/run --device D` sets it for the kernels
+        overrides.update({f"{s}.device": os.environ[DEVICE_VARIABLE] for s in ("pretrain", "scoring", "ftgd")})
     try:
-        return load_preset(preset, parameter_overrides(**parameters))
-    except ConfigError as exc:
-        raise ConfigError(f"notebook parameters: {exc}") from None
+        return load_preset(preset, overrides)
+    except ConfigError as exc:  # name the culprit as the notebook spells it: ftgd_threshold, not config.ftgd.threshold
+        text = re.sub(r"config\.(\w+)\.(\w+)", lambda m: f"parameter {m[1]}_{m[2]} (config field {m[1]}.{m[2]})",
+                      str(exc), count=1)
+        raise ConfigError(f"notebook parameters: {text}") from None
 
 
 def task_space(config: Config, size: str | None = None, checkpoint: str = "final",

@@ -10,14 +10,18 @@ Checkpoints are HF model directories named ``epoch-<E>`` (``epoch-0`` is the ini
 each with the tokenizer and a ``meta.json`` carrying config, hashes, provenance, tokens seen,
 validation loss and wall time. ``meta.json`` is written last, so a directory without it is
 not a finished checkpoint. Only the newest checkpoint keeps ``training_state.pt`` (optimizer
-state) for resuming.
+state) for resuming. ``meta.json`` also holds the sha256 of every weight, config and tokenizer
+file: :func:`checkpoint_dir` checks them, and a damaged checkpoint is reported and its run
+retrained (the damaged one moved aside), never silently used.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import time
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 
@@ -30,8 +34,9 @@ from transformers import AutoTokenizer, LlamaForCausalLM
 from .config import Config, stable_hash, to_dict
 from .corpus import prepare_corpus
 from .errors import ConfigError
-from .models import build_model, count_parameters
+from .models import build_model, count_parameters, resolve_devices
 from .provenance import atomic_dir, atomic_write_json, provenance
+from .store import CorruptResultWarning
 
 TRAINING_STATE = "training_state.pt"
 # Bump when a change to the training code changes the weights a config produces: it is part of
@@ -99,11 +104,21 @@ def list_checkpoints(out_dir: Path) -> list[Path]:
     return sorted(done, key=lambda d: json.loads((d / "meta.json").read_text())["step"])
 
 
+def _move_aside(directory: Path) -> Path:
+    for n in range(1, 1000):
+        aside = directory.with_name(f"{directory.name}.damaged-{n}")
+        if not aside.exists():
+            directory.rename(aside)
+            return aside
+    raise RuntimeError(f"too many damaged copies of {directory}")
+
+
 def pretrain(config: Config, size: str, out_dir: str | Path | None = None, log=print) -> list[Path]:
     """Train size ``size`` of ``config`` into ``out_dir``, resuming if checkpoints exist.
 
     Returns the finished checkpoint directories in training order.
     """
+    config = resolve_devices(config)
     cfg = config.pretrain
     spec = config.size(size)
     out_dir = Path(out_dir) if out_dir else config.run_dir() / "models" / size
@@ -207,6 +222,7 @@ def _save_checkpoint(out_dir, model, tokenizer, optimizer, step, epoch, wall, ct
         torch.save({"optimizer": optimizer.state_dict(), "step": step}, tmp / TRAINING_STATE)
         meta = provenance(
             kind="checkpoint",
+            files=_file_hashes(tmp),
             preset=config.preset,
             size=ctx["size"],
             epoch=epoch,
@@ -234,6 +250,40 @@ def _save_checkpoint(out_dir, model, tokenizer, optimizer, step, epoch, wall, ct
 
 
 
+def _file_hashes(directory: Path) -> dict[str, str]:
+    """sha256 of a checkpoint's files, except its optimizer state (dropped later) and meta.json."""
+    return {f.name: _sha256(f) for f in sorted(Path(directory).iterdir())
+            if f.is_file() and f.name not in (TRAINING_STATE, "meta.json")}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def checkpoint_problems(path: str | Path) -> list[str]:
+    """What is wrong with a finished checkpoint's files: missing, or not the bytes ``meta.json`` recorded.
+
+    Checkpoints written before hashes were recorded (no ``files`` in meta) cannot be checked
+    and report nothing.
+    """
+    path = Path(path)
+    try:
+        meta = json.loads((path / "meta.json").read_text())
+    except (OSError, ValueError) as exc:
+        return [f"{path / 'meta.json'}: unreadable ({exc})"]
+    problems = []
+    for name, digest in meta.get("files", {}).items():
+        if not (path / name).is_file():
+            problems.append(f"{path / name}: missing")
+        elif _sha256(path / name) != digest:
+            problems.append(f"{path / name}: sha256 does not match meta.json")
+    return problems
+
+
 def checkpoint_epoch(config: Config, checkpoint: str | float = "final") -> float:
     """``"final"``, ``"epoch-0.5"`` or ``0.5`` -> the epoch, checked against ``pretrain.checkpoints``."""
     epochs = sorted(config.pretrain.checkpoints)
@@ -258,6 +308,14 @@ def checkpoint_dir(config: Config, size: str, checkpoint: str | float = "final",
     config.size(size)
     epoch = checkpoint_epoch(config, checkpoint)
     path = config.run_dir() / "models" / size / checkpoint_name(epoch)
+    problems = checkpoint_problems(path) if (path / "meta.json").is_file() else []
+    if problems:
+        # Every checkpoint of a run shares its optimizer history, and only the newest keeps the
+        # optimizer state: the honest repair is to retrain the run (deterministic) after moving
+        # the damaged one aside, where it can still be inspected.
+        aside = _move_aside(path.parent)
+        warnings.warn(f"{path}: damaged checkpoint ({'; '.join(problems)}); moved {path.parent} to {aside} "
+                      "and retraining it", CorruptResultWarning, stacklevel=2)
     if not (path / "meta.json").is_file():
         if not train_if_missing:
             raise ConfigError(f"checkpoint {path} does not exist; run `taskspace pretrain --preset {config.preset}`")

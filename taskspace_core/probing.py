@@ -13,6 +13,7 @@ killed at any moment resumes without recomputing a finished paradigm. How jobs r
 from __future__ import annotations
 
 import os
+import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -24,10 +25,10 @@ import pandas as pd
 import torch
 
 from . import blimp
-from .config import Config, to_dict
-from .errors import ConfigError
+from .config import Config, stable_hash, to_dict
+from .errors import ConfigError, ModelLoadError
 from .ftgd import PairIds, finetune, restore, snapshot
-from .models import load_model, load_tokenizer, model_identity
+from .models import check_causal_lm, load_model, load_tokenizer, model_identity, resolve_devices
 from .provenance import provenance
 from .similarity import mask_jaccard
 from .scoring import (
@@ -72,7 +73,7 @@ class ProbeData:
 def prepare_probe_data(config: Config, tokenizer) -> ProbeData:
     """Load, split and tokenise the configured paradigms (all 67 unless ``data.paradigms``)."""
     d = config.data
-    paradigms = blimp.load_blimp(d.blimp_dir or None, list(d.paradigms) or None)
+    paradigms = blimp.load_blimp(d.blimp_dir or None, blimp.selected_paradigms(d.paradigms, d.phenomena, d.taxonomy))
     names = sorted(paradigms)
     good, bad, which, pair_id, train = [], [], [], [], {}
     for i, name in enumerate(names):
@@ -123,7 +124,8 @@ def space_key(config: Config, identity: dict, data_hash: str, paradigms: list[st
 
 def probe_selection(config: Config) -> tuple[list[str], str]:
     """The sorted paradigms a task space covers and the hash of their BLiMP data."""
-    names, data_hash = _selection(config.data.blimp_dir, tuple(config.data.paradigms))
+    d = config.data
+    names, data_hash = _selection(d.blimp_dir, tuple(blimp.selected_paradigms(d.paradigms, d.phenomena, d.taxonomy)))
     return list(names), data_hash
 
 
@@ -146,16 +148,32 @@ class ProbeWorker:
     """A loaded base model plus the tokenised data: runs eval1 and source jobs into a store."""
 
     def __init__(self, config: Config, model_path: str | Path, revision: str | None, label: str):
-        self.config = config
+        self.config = config = resolve_devices(config)
         self.model, self.tokenizer = load_model(model_path, revision, device=config.ftgd.device)
         self.data = prepare_probe_data(config, self.tokenizer)
         self.store = open_store(config, model_path, revision, self.data, label)
         self.base = snapshot(self.model)
         self.model_path, self.revision = str(model_path), revision
 
+    def run(self, job: str, wait: bool = True) -> tuple[str, bool | None]:
+        """Compute ``job`` (``"eval1"`` or a paradigm) unless it is stored: ``(job, computed)``.
+
+        The store's claim makes sure no two workers, in any process or on any host sharing the
+        store, compute the same job; a job finished by another worker meanwhile is not redone.
+        ``computed`` is None when another worker holds the job and ``wait`` is False.
+        """
+        name = "eval1" if job == "eval1" else f"source/{job}"
+        with self.store.claim(name, wait=wait) as status:
+            if status == "compute":
+                self.eval1() if job == "eval1" else self.source(job)
+            return job, {"compute": True, "done": False, "busy": None}[status]
+
     def _meta(self, kind: str, wall: float, **extra) -> dict:
         return provenance(kind=kind, key=self.store.key, key_hash=self.store.key_hash,
-                          model=self.model_path, revision=self.revision, wall_time_s=round(wall, 3), **extra)
+                          model=self.model_path, revision=self.revision, wall_time_s=round(wall, 3),
+                          computed_by={"host": socket.gethostname(), "pid": os.getpid(),
+                                       "torch_threads": torch.get_num_threads(), "device": self.config.ftgd.device},
+                          **extra)
 
     def eval1(self) -> str:
         started = time.perf_counter()
@@ -186,51 +204,88 @@ class ProbeWorker:
         return paradigm
 
 
-_WORKER: ProbeWorker | None = None  # one per worker process (see run_jobs)
+# One loaded worker per process, reused by every job of the same space that lands there (the
+# model and the tokenised data are loaded once, not once per job). Worker processes of the
+# "processes" and "dask" executors call run_job; the serial executor calls it in-process.
+_WORKER: tuple[tuple, ProbeWorker] | None = None
 
 
-def _init_worker(config, model_path, revision, label, threads):
+def run_job(job: str, config: Config, model_path: str, revision: str | None, label: str,
+            threads: int, wait: bool = True) -> tuple[str, bool | None]:
+    """Run one job in this process, loading (or reusing) the worker for its space."""
     global _WORKER
-    torch.set_num_threads(threads)
-    _WORKER = ProbeWorker(config, model_path, revision, label)
+    key = (stable_hash(config), str(model_path), revision, label)
+    if _WORKER is None or _WORKER[0] != key:
+        _WORKER = None  # free the previous space's model before loading the next
+        torch.set_num_threads(threads)
+        _WORKER = (key, ProbeWorker(config, model_path, revision, label))
+    return _WORKER[1].run(job, wait)
 
 
-def _run_in_worker(job: str) -> str:
-    return _WORKER.eval1() if job == "eval1" else _WORKER.source(job)
+def _reset_worker() -> None:
+    global _WORKER
+    _WORKER = None
+
+
+def job_threads(config: Config, workers: int) -> int:
+    """Torch threads per job: ``space.threads``, else this machine's cores shared among the workers."""
+    return config.space.threads or max(1, (os.cpu_count() or 1) // workers)
 
 
 def run_jobs(jobs: Sequence[str], config: Config, model_path, revision, label: str,
-             on_done: Callable[[str], None] = lambda job: None) -> None:
-    """Run ``eval1`` / source jobs serially or in local worker processes (``space.executor``).
+             on_done: Callable[[str, bool], None] = lambda job, computed: None) -> None:
+    """Run ``eval1`` / source jobs with the configured executor (``space.executor``).
 
-    Every job writes its own result through the store, so the caller only needs the names back.
-    This is the one place an other engine (e.g. Dask) would plug in.
+    - ``serial``: in this process;
+    - ``processes``: ``space.workers`` local worker processes;
+    - ``dask``: Dask distributed, on a LocalCluster or an existing cluster (:mod:`.distributed`).
+
+    Every job writes its own result through the store, so the caller only needs the names back,
+    with whether this run computed the job (False: another worker sharing the store did). Jobs
+    that another sweep is computing right now are skipped in a first pass and waited for in a
+    second, so two sweeps started on one store share the work instead of queueing behind each
+    other.
     """
-    if not jobs:
-        return
-    if config.space.executor == "serial":
-        _init_worker(config, model_path, revision, label, torch.get_num_threads())
+    model_path = str(model_path)
+    deferred = []
+
+    def first_pass(job, computed):
+        if computed is None:
+            deferred.append(job)
+        else:
+            on_done(job, computed)
+
+    for pass_jobs, wait, report in ((list(jobs), False, first_pass), (deferred, True, on_done)):
+        if pass_jobs:
+            _execute(pass_jobs, config, model_path, revision, label, wait, report)
+
+
+def _execute(jobs, config, model_path, revision, label, wait, on_done) -> None:
+    executor = config.space.executor
+    if executor == "dask":
+        from .distributed import run_on_dask
+
+        run_on_dask(jobs, config, model_path, revision, label, wait, on_done)
+    elif executor == "processes":
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+        import multiprocessing
+
+        workers = min(config.space.workers, len(jobs))
+        threads = job_threads(config, workers)
+        context = multiprocessing.get_context("spawn")  # fork + torch threads can deadlock
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            futures = [pool.submit(run_job, job, config, model_path, revision, label, threads, wait) for job in jobs]
+            for future in as_completed(futures):
+                on_done(*future.result())
+    else:
+        threads = config.space.threads or torch.get_num_threads()
+        previous = torch.get_num_threads()
         try:
             for job in jobs:
-                on_done(_run_in_worker(job))
+                on_done(*run_job(job, config, model_path, revision, label, threads, wait))
         finally:
             _reset_worker()
-        return
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    import multiprocessing
-
-    workers = min(config.space.workers, len(jobs))
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    context = multiprocessing.get_context("spawn")  # fork + torch threads can deadlock
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                             initargs=(config, str(model_path), revision, label, threads)) as pool:
-        for future in as_completed([pool.submit(_run_in_worker, job) for job in jobs]):
-            on_done(future.result())
-
-
-def _reset_worker():
-    global _WORKER
-    _WORKER = None
+            torch.set_num_threads(previous)
 
 
 # --------------------------------------------------------------------------- the task space
@@ -359,6 +414,15 @@ def compute_space(config: Config, model_path: str | Path, revision: str | None =
     ``label`` names the store directory (e.g. ``tiny-large-epoch-1``); the hash after it is the key.
     """
     label = label or Path(str(model_path)).name
+    if not config.space.scheduler:  # a device that is not here fails now, before the store is touched
+        resolve_devices(config)  # (on a cluster, workers resolve their own: the client may have no GPU)
+    if (Path(str(model_path)) / "meta.json").is_file():  # one of our checkpoints: its files must be intact
+        from .pretrain import checkpoint_problems
+
+        problems = checkpoint_problems(model_path)
+        if problems:
+            raise ModelLoadError(f"damaged checkpoint: {'; '.join(problems)} (retrain it with `taskspace pretrain`)")
+    check_causal_lm(model_path, revision)  # fail before the store is touched, not in the workers
     tokenizer = load_tokenizer(model_path, revision)  # enough to build the key; workers load the model
     data = prepare_probe_data(config, tokenizer)
     if not data.paradigms:
@@ -375,9 +439,13 @@ def compute_space(config: Config, model_path: str | Path, revision: str | None =
     started = time.perf_counter()
     bar = _progress(len(jobs), progress)
 
-    def on_done(job):
+    computed = []
+
+    def on_done(job, computed_here):
         bar.update(1)
         bar.set_postfix_str(job[:32])
+        if computed_here:
+            computed.append(job)
 
     try:
         run_jobs(jobs, config, model_path, revision, label, on_done)
@@ -395,7 +463,8 @@ def compute_space(config: Config, model_path: str | Path, revision: str | None =
     mask_meta = {p: loaded[f"source/{p}"][1] for p in data.paradigms}
     space = assemble(loaded["eval1"][0], sources, data, config, mask_meta, store.dir)
     space.meta = {
-        "key": store.key, "key_hash": store.key_hash, "jobs_computed": len(jobs), "jobs_reused": done_before,
+        "key": store.key, "key_hash": store.key_hash, "jobs_computed": len(computed),
+        "jobs_reused": len(names) - len(computed), "jobs_by_others": len(jobs) - len(computed),
         "wall_time_s": round(wall, 3),
         "finetune_time_s": {p: m["finetune_time_s"] for p, m in mask_meta.items()},
         "job_time_s": {p: m["wall_time_s"] for p, m in mask_meta.items()},

@@ -223,12 +223,9 @@ def load_space(directory: Path, config: Config) -> TaskSpace | None:
     """Rebuild a task space from a committed directory; None (with a warning) if it fails its hashes."""
     directory = Path(directory)
     try:
-        manifest = json.loads((directory / "manifest.json").read_text())
-        _check_manifest(directory, manifest)
-        with np.load(directory / "scores.npz", allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
+        manifest, arrays = _read_space(directory)
         tables = pd.read_csv(directory / "mask_tables.csv.gz")
-    except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, KeyError) as exc:
         warnings.warn(f"{directory}: corrupt reference result ({exc}); it will be recomputed",
                       CorruptResultWarning, stacklevel=2)
         return None
@@ -249,6 +246,18 @@ def load_space(directory: Path, config: Config) -> TaskSpace | None:
     space.meta = {**manifest["run"], "key": manifest["key"], "key_hash": manifest["key_hash"], "jobs_computed": 0,
                   "source": "reference"}
     return space
+
+
+def _read_space(directory: Path) -> tuple[dict, dict[str, np.ndarray]]:
+    """A committed space's manifest and ``scores.npz`` arrays, after checking every file's hash.
+
+    Raises OSError, ValueError (JSONDecodeError included) or KeyError on anything damaged.
+    """
+    manifest = json.loads((directory / "manifest.json").read_text())
+    _check_manifest(directory, manifest)
+    with np.load(directory / "scores.npz", allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    return manifest, arrays
 
 
 def _check_manifest(directory: Path, manifest: dict) -> None:
@@ -275,7 +284,10 @@ def export_space(space: TaskSpace, config: Config, root: Path) -> Path:
     names = space.paradigms
     log = space.finetune_log
     steps = int(log.step.max())
-    per_source = lambda column: np.stack([log.loc[log.source == p, column].to_numpy() for p in names])  # noqa: E731
+
+    def per_source(column: str) -> np.ndarray:  # (sources, steps): one fine-tune curve per row
+        return np.stack([log.loc[log.source == p, column].to_numpy() for p in names])
+
     buffer = io.BytesIO()
     np.savez_compressed(
         buffer,
@@ -386,10 +398,8 @@ def check_results(config: Config) -> list[str]:
             problems.append(f"{root / 'spaces'}: no task space for {request.describe()} [{request.purpose}]")
             continue
         try:
-            manifest = json.loads((found / "manifest.json").read_text())
-            _check_manifest(found, manifest)
-            with np.load(found / "scores.npz", allow_pickle=False) as f:
-                names, n_pairs = [str(p) for p in f["paradigms"]], f["eval2_margin"].shape
+            manifest, arrays = _read_space(found)
+            names, n_pairs = [str(p) for p in arrays["paradigms"]], arrays["eval2_margin"].shape
         except (OSError, ValueError, KeyError) as exc:
             problems.append(f"{found}: {exc}")
             continue

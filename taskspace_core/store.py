@@ -5,6 +5,11 @@ sha256 of the ``.npz``). The ``.npz`` is written first and the ``.json`` last, b
 so a job is finished exactly when its ``.json`` exists and its hash matches. A truncated or
 corrupted file is reported and treated as missing (recomputed), never silently used.
 
+A job is computed by one worker at a time: :meth:`ResultStore.claim` takes ``<name>.lock``
+(created exclusively, kept fresh by a heartbeat) before computing. A lock whose process died
+(same host) or whose heartbeat stopped (any host, e.g. a SIGKILLed cluster worker) is stale and
+is taken over, so a crash never blocks a job forever.
+
 The directory name is ``<label>-<hash of the key>``: anything that changes a result (config
 fields, data hash, checkpoint identity, :data:`~taskspace_core.probing.PROBE_VERSION`) changes
 the key, so an identical config hits the cache and a changed one misses.
@@ -12,11 +17,18 @@ the key, so an identical config hits the cache and a changed one misses.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
+import os
 import re
+import socket
+import threading
+import time
+import uuid
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +99,110 @@ class ResultStore:
         path = self.dir / name
         atomic_write_text(path, text)
         return path
+
+    # ----------------------------------------------------------------------- one worker per job
+
+    @contextlib.contextmanager
+    def claim(self, name: str, wait: bool = True, poll_s: float = 0.5,
+              stale_after_s: float = 120.0) -> Iterator[str]:
+        """Hold job ``name``'s lock while the block computes it.
+
+        Yields ``"compute"`` when the caller holds the lock and should compute the job, ``"done"``
+        when the job is (or became, while waiting) stored, and ``"busy"`` when another live worker
+        holds it and ``wait`` is False. With ``wait`` it blocks until the holder finishes or its
+        lock goes stale (see the module docstring), and never yields ``"busy"``.
+        """
+        lock = self.dir / f"{name}.lock"
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            if self._meta_exists(name) and self.has(name):
+                yield "done"
+                return
+            token = _try_lock(lock)
+            if token is not None:
+                break
+            _break_if_stale(lock, stale_after_s)
+            if not wait and lock.exists():
+                yield "busy"
+                return
+            time.sleep(poll_s if lock.exists() else 0)
+        stop = threading.Event()
+        beat = threading.Thread(target=_heartbeat, args=(lock, stop, stale_after_s / 4), daemon=True)
+        beat.start()
+        try:
+            yield "done" if self.has(name) else "compute"  # it may have finished between the check and the lock
+        finally:
+            stop.set()
+            beat.join()
+            with contextlib.suppress(FileNotFoundError, ValueError):
+                if json.loads(lock.read_text()).get("token") == token:
+                    lock.unlink()
+
+    def _meta_exists(self, name: str) -> bool:
+        return self._paths(name)[1].exists()
+
+
+def _owner() -> dict[str, Any]:
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def _try_lock(lock: Path) -> str | None:
+    """Create ``lock`` exclusively; its token if this process now holds it, else None."""
+    token = uuid.uuid4().hex
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        return None
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump({**_owner(), "token": token, "since": time.time()}, f)
+    except OSError as exc:  # e.g. a full disk: leave no empty lock behind
+        lock.unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(lock)) from exc
+    return token
+
+
+def _heartbeat(lock: Path, stop: threading.Event, every_s: float) -> None:
+    while not stop.wait(every_s):
+        with contextlib.suppress(FileNotFoundError):
+            os.utime(lock)
+
+
+def _break_if_stale(lock: Path, stale_after_s: float) -> None:
+    """Remove ``lock`` if its holder is gone: a dead pid on this host, or no heartbeat for a while."""
+    try:
+        holder = json.loads(lock.read_text())
+        age = time.time() - lock.stat().st_mtime
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError):  # half-written by a holder killed between create and write
+        holder, age = {}, time.time() - lock.stat().st_mtime if lock.exists() else 0.0
+    same_host_dead = holder.get("host") == socket.gethostname() and not _alive(holder.get("pid", -1))
+    if not (same_host_dead or age > stale_after_s or (not holder and age > 5.0)):
+        return
+    # Rename, then check that what we moved is the lock we judged stale: another worker may have
+    # replaced it in between, and its live lock goes straight back.
+    moved = lock.with_name(f"{lock.name}.stale-{uuid.uuid4().hex}")
+    try:
+        os.rename(lock, moved)
+    except FileNotFoundError:
+        return
+    try:
+        if holder and json.loads(moved.read_text()).get("token") != holder.get("token"):
+            with contextlib.suppress(FileExistsError):
+                os.link(moved, lock)
+    except (OSError, ValueError):
+        pass
+    moved.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -58,3 +58,17 @@ def ci_book(ci_reference, tmp_path_factory):
     index = build_book("ci", str(empty_work_dir), out, log=lambda *_: None, results_dir=config.results_dir)
     assert not (empty_work_dir / "ci" / "models").exists(), "the book pretrained a model instead of using results"
     return index
+
+
+@pytest.fixture(scope="session")
+def ci_space_one_thread(ci_config, ci_checkpoints, tmp_path_factory):
+    """The `ci` task space computed with one torch thread per job (``space.threads 1``).
+
+    Float reductions depend on the thread count, so tests that demand bit-identical results
+    from another process, engine or run pin it: with it pinned, equal means equal.
+    """
+    from taskspace_core.config import apply_overrides
+    from taskspace_core.probing import compute_space
+
+    config = apply_overrides(ci_config, {"work_dir": str(tmp_path_factory.mktemp("one-thread")), "space.threads": 1})
+    return compute_space(config, ci_checkpoints[-1], label="ci-small-final", log=lambda *_: None, progress=False)
