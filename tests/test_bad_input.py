@@ -148,7 +148,7 @@ def test_model_directories_that_are_not_causal_lms(work_dir, ci_checkpoints, tmp
     (("ftgd_threshold", "high"), ["parameter ftgd_threshold", "'high'", "float"]),
     (("pattern_high", "[1, 2]"), ["pattern_high"]),
     (("size", "huge"), ["size", "huge"]),
-    (("checkpoint", "7"), ["checkpoint", "7"]),
+    (("checkpoint", "7"), ["checkpoint", "'7' is not in pretrain.checkpoints"]),
     (("preset", "paperr"), ["paperr"]),
     (("ftgd_mask_rule", "biggest"), ["ftgd_mask_rule", "biggest"]),
     (("no_such", "1"), ["no_such"]),

@@ -97,6 +97,8 @@ def test_run_checks_parameters_before_executing(tmp_path):
         parse_parameters("rq1_cross_task_knowledge", [("pattern_high", "high")])
     with pytest.raises(TaskspaceError, match="'thresholds' expects list"):
         parse_parameters("critique_generality_scale", [("thresholds", "0.1")])
+    # a string parameter keeps its text, so an epoch is a valid checkpoint
+    assert parse_parameters("rq1_cross_task_knowledge", [("checkpoint", "0.5")]) == {"checkpoint": "0.5"}
 
 
 def test_duplicate_inline_scripts_are_dropped_once():
