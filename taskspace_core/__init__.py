@@ -22,6 +22,8 @@ One concept per module:
 - ``notebook``    what the book's notebooks share: parameters -> config, cached spaces, glue
 - ``plots``       static altair charts (vl-convert), so the book reads offline
 - ``book``        papermill execution of the notebooks and the Jupyter Book build
+- ``exercises``   the "Try it yourself" exercises the notebooks, seminar guide and benchmark share
+- ``slides``      the reveal.js deck (``taskspace slides``), offline
 - ``errors``      the exceptions the CLI turns into one-line messages
 - ``cli``         the ``taskspace`` command
 """

@@ -27,7 +27,8 @@ from .errors import TaskspaceError
 
 NOTEBOOKS = ("rq1_cross_task_knowledge", "rq2_model_size", "rq3_learning_dynamics", "claims",
              "critique_generality_scale")
-EXECUTED_CHAPTERS = ("reproducing",)  # book/ pages with code (measured costs), executed like the notebooks
+# book/ pages with code (measured costs and timings, the handout's figure), executed like the notebooks
+EXECUTED_CHAPTERS = ("reproducing", "seminar", "handout", "seminar_ja")
 BOOK_FILES = ("_config.yml", "_toc.yml")
 
 
@@ -57,6 +58,28 @@ def execute_notebook(name: str, out_dir: Path, parameters: dict, log: Callable[[
         unexecuted.unlink(missing_ok=True)
     log(f"executed {source.relative_to(REPO_ROOT)} in {time.perf_counter() - started:.0f}s")
     return executed
+
+
+def github_origin() -> str | None:
+    """``https://github.com/OWNER/REPO`` of this clone's ``origin`` remote, if it is on GitHub."""
+    proc = subprocess.run(["git", "-C", str(REPO_ROOT), "remote", "get-url", "origin"], capture_output=True, text=True)
+    url = proc.stdout.strip().removesuffix(".git")
+    for prefix in ("git@github.com:", "ssh://git@github.com/", "https://github.com/"):
+        if proc.returncode == 0 and url.startswith(prefix):
+            return "https://github.com/" + url.removeprefix(prefix)
+    return None
+
+
+def _set_launch_repository(config_path: Path, repository: str | None) -> None:
+    """Point the staged book's launch buttons at ``repository``, or drop them when there is none
+    (the theme would warn, and warnings fail the build)."""
+    config = yaml.safe_load(config_path.read_text())
+    if repository:
+        config["repository"]["url"] = repository
+    else:
+        config.pop("launch_buttons", None)
+        config.pop("repository", None)
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
 
 
 def resolve_notebook(name: str) -> str:
@@ -114,6 +137,13 @@ def _check_config_parameters(parameters: dict[str, object]) -> None:
     top_level = {"work_dir", "results_dir"}
     fields = {k: v for k, v in parameters.items() if k in top_level or k.partition("_")[0] in _SECTIONS}
     config = notebook_config(str(parameters.get("preset", "cpu")), **fields)
+    from . import blimp
+
+    d = config.data
+    try:  # unknown paradigm or phenomenon names
+        blimp.selected_paradigms(d.paradigms, d.phenomena, d.taxonomy)
+    except TaskspaceError as exc:
+        raise TaskspaceError(f"notebook parameters: {exc}") from None
     for key in ("size", "baseline_size"):
         if parameters.get(key) is not None:
             try:
@@ -162,6 +192,7 @@ def build_book(preset: str, work_dir: str = "runs", out: Path | None = None, not
     (src / "notebooks").mkdir(parents=True)
     for name in BOOK_FILES:
         shutil.copy2(REPO_ROOT / name, src / name)
+    _set_launch_repository(src / "_config.yml", github_origin())
     shutil.copytree(REPO_ROOT / "book", src / "book")
     results = str(Path(results_dir) if Path(results_dir).is_absolute() or not results_dir else REPO_ROOT / results_dir)
     parameters = {"preset": preset, "work_dir": str(Path(work_dir).resolve()), "results_dir": results}

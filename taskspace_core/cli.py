@@ -14,6 +14,7 @@
     taskspace reproduce --preset P [--book] [--section.field VALUE ...]
                        pretrain, compute every space the book needs, export each into results/<P>
     taskspace results  [--preset P]                       check the committed results: complete, hashes match
+    taskspace slides   [--preset P] [--out DIR]           a reveal.js deck of the key figures and numbers (offline)
     taskspace run      NOTEBOOK [-p NAME VALUE ...] [--out FILE.ipynb] [--device D]  re-execute one notebook
 
 Every command that computes takes ``--device cpu|cuda|cuda:N|mps|auto``; ``space``
@@ -367,6 +368,19 @@ def cmd_results(args, extra) -> int:
     return 1 if problems else 0
 
 
+def cmd_slides(args, extra) -> int:
+    if extra:
+        raise TaskspaceError(f"unrecognised arguments: {' '.join(extra)}")
+    from .config import load_preset
+    from .slides import build_slides
+
+    load_preset(args.preset)  # a bad preset fails here, in one line
+    started = time.perf_counter()
+    index = build_slides(args.preset, Path(args.out) if args.out else None, args.work_dir)
+    print(f"slides ({args.preset}) built in {time.perf_counter() - started:.0f}s: {index}")
+    return 0
+
+
 def cmd_run(args, extra) -> int:
     if extra:
         raise TaskspaceError(f"unrecognised arguments: {' '.join(extra)} (parameters go as -p NAME VALUE)")
@@ -434,6 +448,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="output folder (default: _build/<preset>)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N, mps or auto, for whatever the notebooks compute")
     p.set_defaults(func=cmd_book)
+
+    p = sub.add_parser("slides", help="render a short reveal.js deck of the key figures and numbers (offline)")
+    p.add_argument("--preset", default="cpu", help="whose results the deck shows (default: cpu, the committed ones)")
+    p.add_argument("--work-dir", default="runs", help="where models and results are (default: runs)")
+    p.add_argument("--out", default=None, help="output folder (default: _build/slides/<preset>)")
+    p.set_defaults(func=cmd_slides)
 
     p = sub.add_parser("reproduce", help="compute and export the reference results of a preset (resumes)")
     _add_config_args(p, preset_required=True)

@@ -158,3 +158,31 @@ def results_path(path: Path) -> str:
         return str(Path(path).resolve().relative_to(REPO_ROOT))
     except ValueError:
         return str(path)
+
+
+@dataclasses.dataclass
+class ClaimsEvidence:
+    """The four claims' verdicts and the task spaces behind them (the claims chapter and the slides)."""
+
+    verdicts: list  # of claims.Verdict, in the paper's order
+    parameters_m: dict[str, float]  # size -> millions of parameters
+    final: dict[str, tuple[TaskSpace, Analysis]]  # every size at its final checkpoint
+    over_training: dict[float, tuple[TaskSpace, Analysis]]  # the dynamics size at every checkpoint
+
+
+def paper_claims(config: Config) -> ClaimsEvidence:
+    """Hold the paper's four claims against ``config``'s task spaces (rules in :mod:`.claims`)."""
+    from . import claims
+    from .models import spec_parameters
+
+    rq1_size, dynamics_size = config.chapter_size("rq1"), config.chapter_size("dynamics")
+    params = {s: spec_parameters(config.size(s), config.tokenizer.vocab_size) / 1e6 for s in config.sizes}
+    final = {s: task_space(config, s) for s in config.sizes}
+    over_training = {e: task_space(config, dynamics_size, e) for e in checkpoint_epochs(config)}
+    verdicts = [
+        claims.resembles_hypothesis(final[rq1_size][1], f"{rq1_size} ({params[rq1_size]:.2f}M)"),
+        claims.grows_with_size({f"{s} {params[s]:.2f}M": an for s, (_, an) in final.items()}, paper_within_table()),
+        claims.changes_early_then_settles({e: an for e, (_, an) in over_training.items()}),
+        claims.region_grows({e: sp.mask_union_share for e, (sp, _) in over_training.items()}),
+    ]
+    return ClaimsEvidence(verdicts, params, final, over_training)

@@ -152,6 +152,7 @@ def test_model_directories_that_are_not_causal_lms(work_dir, ci_checkpoints, tmp
     (("preset", "paperr"), ["paperr"]),
     (("ftgd_mask_rule", "biggest"), ["ftgd_mask_rule", "biggest"]),
     (("no_such", "1"), ["no_such"]),
+    (("data_phenomena", '["S-V-AGR"]'), ["unknown phenomenon 'S-V-AGR'", "SV-AGR"]),
 ])
 def test_notebook_parameters_of_the_wrong_type_or_value(tmp_path, parameter, needles):
     line = the_error_line(*run("run", "rq1", "-p", *parameter, "--out", str(tmp_path / "x.ipynb"))[::2])

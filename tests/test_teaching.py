@@ -1,0 +1,151 @@
+"""The seminar kit: exercises that run, guides that stay in step, a deck that builds offline."""
+
+import re
+import shlex
+
+import pytest
+
+from taskspace_core.book import NOTEBOOKS, parse_parameters, resolve_notebook
+from taskspace_core.config import REPO_ROOT
+from taskspace_core.exercises import EXERCISES, exercise_markdown, exercises_for
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
+def test_every_exercise_is_a_valid_run_of_its_notebook(exercise):
+    assert exercise.notebook in NOTEBOOKS and exercise.notebook.startswith(("rq1", "rq2", "rq3"))
+    # the parameters pass the same checks `taskspace run` applies (names, types, config values)
+    parsed = parse_parameters(exercise.notebook, exercise.parameter_pairs())
+    assert set(parsed) == {"preset", *exercise.parameters}
+    words = shlex.split(exercise.command())
+    assert words[:2] == ["taskspace", "run"] and resolve_notebook(words[2]) == exercise.notebook
+    assert shlex.split(exercise.papermill_command())[0] == "papermill"
+    assert exercise.title and exercise.look_for and exercise.title_ja and exercise.look_for_ja
+
+
+def test_each_research_question_ends_with_exercises_and_discussion_questions():
+    for name in ("rq1_cross_task_knowledge", "rq2_model_size", "rq3_learning_dynamics"):
+        text = (REPO_ROOT / "notebooks" / f"{name}.md").read_text()
+        assert len(exercises_for(name)) >= 2
+        tail = text[text.index("## Try it yourself"):]
+        assert f'exercise_markdown("{name}")' in tail
+        questions = tail[tail.index("### Questions for discussion"):]
+        assert len(re.findall(r"^\d\. ", questions, flags=re.M)) >= 2
+        assert "critique" in questions
+        block = exercise_markdown(name)
+        assert all(e.command() in block and e.look_for in block for e in exercises_for(name))
+
+
+def doc_targets(text):
+    return set(re.findall(r"\{doc\}`(?:[^`<]*<)?([^`>]+)>?`", text))
+
+
+def test_the_english_and_japanese_guides_stay_in_step():
+    english = (REPO_ROOT / "book" / "seminar.md").read_text()
+    japanese = (REPO_ROOT / "book" / "seminar_ja.md").read_text()
+    # the same chapters, figures and handout (each also links the other language)
+    assert doc_targets(english) - {"seminar_ja"} == doc_targets(japanese) - {"seminar"}
+    assert "seminar_ja" in doc_targets(english) and "seminar" in doc_targets(japanese)
+    # the same sections, and the same 90-minute plan (rows of the plan table, by their minutes)
+    assert len(re.findall(r"^## ", english, flags=re.M)) == len(re.findall(r"^## ", japanese, flags=re.M))
+    minutes = re.compile(r"^\| (\d+–\d+) \|", flags=re.M)
+    assert minutes.findall(english) == minutes.findall(japanese) != []
+    # both hand out the same exercises from the one list (and its measured times)
+    for text in (english, japanese):
+        assert "exercise_table(EXERCISES" in text
+    assert re.search(r"[\u3040-\u30ff]", japanese)  # it is in Japanese
+
+
+def test_ci_book_has_the_exercises_and_both_guides(ci_book):
+    html = ci_book.parent
+    for page in ("seminar", "seminar_ja", "handout"):
+        text = (html / "book" / f"{page}.html").read_text()
+        assert "Traceback" not in text
+    assert "rq3-top-fraction" in (html / "book" / "seminar.html").read_text()
+    assert "グループ課題" in (html / "book" / "seminar_ja.html").read_text()
+    assert "<img" in (html / "book" / "handout.html").read_text()  # the key figure, static
+    rq1 = re.sub(r"<[^>]+>", "", (html / "notebooks" / "rq1_cross_task_knowledge.html").read_text())
+    assert "Try it yourself" in rq1 and "taskspace run rq1 -p preset tiny -p ftgd_threshold 0.01" in rq1
+
+
+def test_the_slides_build_offline_from_the_books_results(ci_reference, tmp_path):
+    from taskspace_core.notebook import notebook_config, task_space
+    from taskspace_core.slides import build_slides
+
+    config, _ = ci_reference
+    index = build_slides("ci", tmp_path / "deck", work_dir=str(tmp_path / "empty-runs"),
+                         results_dir=config.results_dir)
+    page = index.read_text()
+    assert page.count("<section>") >= 6
+    for title in ("three questions", "The method", "Our task space", "Size and dynamics", "The critique"):
+        assert title in page
+    assert "<svg" in page  # the figure is inline, not fetched
+    assert not re.search(r"""(src|href)=["']https?://""", page)  # nothing to download
+    assert (index.parent / "reveal" / "reveal.js").stat().st_size > 50_000
+    assert not (tmp_path / "empty-runs" / "ci" / "models").exists()  # drawn from the committed results
+    # the deck quotes the same numbers as the book
+    _, analysis = task_space(notebook_config("ci", results_dir=config.results_dir,
+                                             work_dir=str(tmp_path / "empty-runs")), config.chapter_size("rq1"))
+    assert f"r = {analysis.headline['hypothesis_pearson']:+.3f} with the hypothesis space" in page
+
+
+def test_slides_command_rejects_a_bad_preset():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "taskspace_core.cli", "slides", "--preset", "paperr"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "unknown preset 'paperr'" in proc.stderr
+
+
+def test_launch_buttons_point_at_the_launch_branch_and_vanish_without_a_github_remote(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import jupytext
+    import yaml
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    from taskspace_core.book import _set_launch_repository
+
+    def build(repository):
+        src = tmp_path / (repository or "none").replace("/", "_").replace(":", "")
+        (src / "notebooks").mkdir(parents=True)
+        shutil.copy(REPO_ROOT / "_config.yml", src / "_config.yml")
+        config = yaml.safe_load((src / "_config.yml").read_text())
+        config["sphinx"].pop("extra_extensions")  # only the theme is under test
+        (src / "_config.yml").write_text(yaml.safe_dump(config))
+        (src / "_toc.yml").write_text("format: jb-book\nroot: notebooks/page\n")
+        notebook = new_notebook(cells=[new_markdown_cell("# A page"), new_code_cell("1 + 1")])
+        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        jupytext.write(notebook, src / "notebooks" / "page.ipynb")
+        _set_launch_repository(src / "_config.yml", repository)
+        proc = subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(src), "-W", "-n",
+                               "--quiet"], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return (src / "_build" / "html" / "notebooks" / "page.html").read_text()
+
+    page = build("https://github.com/someone/taskspace")
+    assert "https://mybinder.org/v2/gh/someone/taskspace/launch?urlpath=lab/tree/notebooks/page.ipynb" in page
+    assert "https://colab.research.google.com/github/someone/taskspace/blob/launch/notebooks/page.ipynb" in page
+    assert "mybinder.org" not in build(None)  # a clone without a GitHub remote: no buttons, no warning
+
+
+def test_the_launch_notebooks_open_with_a_colab_setup_cell(tmp_path):
+    import importlib.util
+    import shutil
+
+    import jupytext
+
+    spec = importlib.util.spec_from_file_location("launch_notebooks", REPO_ROOT / "scripts" / "launch_notebooks.py")
+    launch = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(launch)
+    assert {p.stem for p in launch.PAGES} >= set(NOTEBOOKS) | {"seminar", "seminar_ja", "handout"}
+    page = tmp_path / "rq1_cross_task_knowledge.md"
+    shutil.copy(REPO_ROOT / "notebooks" / page.name, page)
+    (written,) = launch.write_launch_notebooks("https://github.com/someone/taskspace", [page])
+    cells = jupytext.read(written).cells
+    assert "google.colab" in cells[0].source and "https://github.com/someone/taskspace" in cells[0].source
+    assert [c.source for c in cells[1:]] == [c.source for c in jupytext.read(page).cells]
+    compile(cells[0].source, "colab-setup", "exec")  # it is valid Python
