@@ -56,8 +56,22 @@ def execute_notebook(name: str, out_dir: Path, parameters: dict, log: Callable[[
                              f"{exc.ename}: {exc.evalue} (executed copy: {executed})") from None
     finally:
         unexecuted.unlink(missing_ok=True)
+    _hide_injected_parameters(executed)
     log(f"executed {source.relative_to(REPO_ROOT)} in {time.perf_counter() - started:.0f}s")
     return executed
+
+
+def _hide_injected_parameters(executed: Path) -> None:
+    """A page that hides its parameters cell (``remove-cell``) hides papermill's injected one too."""
+    import nbformat
+
+    notebook = nbformat.read(executed, as_version=4)
+    tags = [cell.metadata.get("tags", []) for cell in notebook.cells]
+    if any("parameters" in t and "remove-cell" in t for t in tags):
+        for cell, cell_tags in zip(notebook.cells, tags):
+            if "injected-parameters" in cell_tags and "remove-cell" not in cell_tags:
+                cell.metadata["tags"] = [*cell_tags, "remove-cell"]
+        nbformat.write(notebook, executed)
 
 
 def github_origin() -> str | None:
