@@ -316,11 +316,10 @@ def _notebook_device(args) -> None:
     if args.device:
         import os
 
-        from .config import load_preset
+        from .config import check_device
         from .notebook import DEVICE_VARIABLE
 
-        load_preset("ci", {"ftgd.device": args.device})  # a bad name fails here, in one line
-        os.environ[DEVICE_VARIABLE] = args.device
+        os.environ[DEVICE_VARIABLE] = check_device(args.device)  # a bad name fails here, in one line
 
 
 def cmd_book(args, extra) -> int:

@@ -254,8 +254,8 @@ def _check_value(cls, key: str, value, where: str) -> None:
     name = f"{cls.__name__}.{key}"
     if isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(f"{where}: must be a finite number, got {value}")
-    if name in DEVICE_FIELDS and not _DEVICE.match(value):
-        raise ConfigError(f"{where}: '{value}' is not a device (cpu, cuda, cuda:N, mps or auto)")
+    if name in DEVICE_FIELDS:
+        check_device(value, where)
     if name in CHOICES and value not in CHOICES[name]:
         raise ConfigError(f"{where}: '{value}' is not one of {', '.join(CHOICES[name])}")
     if name in POSITIVE and not value > 0:
@@ -268,6 +268,13 @@ def _check_value(cls, key: str, value, where: str) -> None:
         raise ConfigError(f"{where}: must be in [0, 1), got {value}")
     if name == "PretrainConfig.min_lr_ratio" and not 0 <= value <= 1:
         raise ConfigError(f"{where}: must be in [0, 1], got {value}")
+
+
+def check_device(value: str, where: str = "--device") -> str:
+    """``value`` if it names a device (cpu, cuda, cuda:N, mps or auto), else a ConfigError naming ``where``."""
+    if not _DEVICE.match(value):
+        raise ConfigError(f"{where}: '{value}' is not a device (cpu, cuda, cuda:N, mps or auto)")
+    return value
 
 
 def _coerce(hint, value, where: str):

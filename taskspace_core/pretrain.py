@@ -17,7 +17,6 @@ retrained (the damaged one moved aside), never silently used.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import time
@@ -35,7 +34,7 @@ from .config import Config, stable_hash, to_dict
 from .corpus import prepare_corpus
 from .errors import ConfigError
 from .models import build_model, count_parameters, resolve_devices
-from .provenance import atomic_dir, atomic_write_json, provenance
+from .provenance import atomic_dir, atomic_write_json, provenance, sha256_file
 from .store import CorruptResultWarning
 
 TRAINING_STATE = "training_state.pt"
@@ -252,16 +251,8 @@ def _save_checkpoint(out_dir, model, tokenizer, optimizer, step, epoch, wall, ct
 
 def _file_hashes(directory: Path) -> dict[str, str]:
     """sha256 of a checkpoint's files, except its optimizer state (dropped later) and meta.json."""
-    return {f.name: _sha256(f) for f in sorted(Path(directory).iterdir())
+    return {f.name: sha256_file(f) for f in sorted(Path(directory).iterdir())
             if f.is_file() and f.name not in (TRAINING_STATE, "meta.json")}
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def checkpoint_problems(path: str | Path) -> list[str]:
@@ -279,7 +270,7 @@ def checkpoint_problems(path: str | Path) -> list[str]:
     for name, digest in meta.get("files", {}).items():
         if not (path / name).is_file():
             problems.append(f"{path / name}: missing")
-        elif _sha256(path / name) != digest:
+        elif sha256_file(path / name) != digest:
             problems.append(f"{path / name}: sha256 does not match meta.json")
     return problems
 

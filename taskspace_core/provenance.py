@@ -29,6 +29,15 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def sha256_file(path: Path) -> str:
+    """sha256 of a file, read in blocks (checkpoints can be hundreds of MB)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def git_commit() -> str:
     """The repo's HEAD commit, with ``-dirty`` if tracked files changed; ``unknown`` outside git."""
     try:

@@ -27,7 +27,6 @@ parameter and source) stay in the run store; the book needs only their summaries
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import json
 import time
@@ -46,7 +45,7 @@ from .errors import ConfigError
 from .models import checkpoint_identity
 from .probing import PairMargins, TaskSpace, compute_space, probe_selection, space_key, transfers
 from .report import analyse
-from .provenance import atomic_dir, atomic_write_json, atomic_write_text, provenance
+from .provenance import atomic_dir, atomic_write_json, atomic_write_text, provenance, sha256_bytes, sha256_file
 from .store import CorruptResultWarning
 
 INDEX = "meta.json"
@@ -266,12 +265,8 @@ def _check_manifest(directory: Path, manifest: dict) -> None:
     if not directory.name.endswith(f"-{manifest['key_hash']}"):
         raise ValueError(f"directory name does not end in its key hash {manifest['key_hash']}")
     for name, digest in manifest["files"].items():
-        if _sha256(directory / name) != digest:
+        if sha256_file(directory / name) != digest:
             raise ValueError(f"sha256 of {name} does not match manifest.json")
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 # --------------------------------------------------------------------------- exporting
@@ -314,7 +309,7 @@ def export_space(space: TaskSpace, config: Config, root: Path) -> Path:
         atomic_write_json(tmp / "manifest.json", provenance(
             kind="reference_space", key=space.meta["key"], key_hash=space.meta["key_hash"],
             config=to_dict(config), run=run, headline=analysis.headline,
-            files={name: hashlib.sha256(data).hexdigest() for name, data in files.items()}))
+            files={name: sha256_bytes(data) for name, data in files.items()}))
     return target
 
 
@@ -339,7 +334,7 @@ def write_index(config: Config, root: Path) -> Path:
     """``root/meta.json``: provenance, the data hashes, and the sha256 of every committed file."""
     root = Path(root)
     paradigms, data_hash = probe_selection(config)
-    files = {str(p.relative_to(root)): _sha256(p) for p in sorted(root.rglob("*"))
+    files = {str(p.relative_to(root)): sha256_file(p) for p in sorted(root.rglob("*"))
              if p.is_file() and p.name != INDEX and not p.name.startswith(".")}
     path = root / INDEX
     atomic_write_json(path, provenance(kind="reference_results", preset=config.preset, config=to_dict(config),
@@ -372,7 +367,7 @@ def check_results(config: Config) -> list[str]:
     for name, digest in index["files"].items():
         if name not in present:
             problems.append(f"{root / name}: listed in {INDEX} but missing")
-        elif _sha256(root / name) != digest:
+        elif sha256_file(root / name) != digest:
             problems.append(f"{root / name}: sha256 does not match {INDEX}")
     paradigms, data_hash = probe_selection(config)
     if index.get("blimp_data_hash") != data_hash:

@@ -115,7 +115,7 @@ class ResultStore:
         lock = self.dir / f"{name}.lock"
         lock.parent.mkdir(parents=True, exist_ok=True)
         while True:
-            if self._meta_exists(name) and self.has(name):
+            if self.has(name):
                 yield "done"
                 return
             token = _try_lock(lock)
@@ -137,9 +137,6 @@ class ResultStore:
             with contextlib.suppress(FileNotFoundError, ValueError):
                 if json.loads(lock.read_text()).get("token") == token:
                     lock.unlink()
-
-    def _meta_exists(self, name: str) -> bool:
-        return self._paths(name)[1].exists()
 
 
 def _owner() -> dict[str, Any]:

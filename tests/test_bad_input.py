@@ -235,3 +235,9 @@ def test_a_read_only_store_is_reported_and_left_alone(ci_space, ci_checkpoints, 
         else:
             for path in [work, *work.rglob("*")]:
                 path.chmod(path.stat().st_mode | 0o200)
+
+
+def test_book_and_run_reject_a_bad_device_before_any_kernel(tmp_path):
+    line = the_error_line(*run("run", "rq1", "--device", "tpu", "--out", str(tmp_path / "x.ipynb"))[::2])
+    assert "--device" in line and "'tpu'" in line
+    assert not (tmp_path / "x.ipynb").exists()
