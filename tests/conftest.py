@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from taskspace_core.config import load_preset
@@ -58,6 +59,17 @@ def ci_book(ci_reference, tmp_path_factory):
     index = build_book("ci", str(empty_work_dir), out, log=lambda *_: None, results_dir=config.results_dir)
     assert not (empty_work_dir / "ci" / "models").exists(), "the book pretrained a model instead of using results"
     return index
+
+
+def assert_same_space(a, b):
+    """Two task spaces are bit-identical: transfers, eval1/eval2 margins and masks."""
+    from taskspace_core.probing import METRICS
+
+    for metric in METRICS:
+        assert np.array_equal(a.transfer[metric], b.transfer[metric]), metric
+    assert np.array_equal(a.margins.eval1, b.margins.eval1)
+    assert np.array_equal(a.margins.eval2, b.margins.eval2)
+    assert np.array_equal(a.masks, b.masks)
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from taskspace_core.config import apply_overrides
-from taskspace_core.probing import METRICS, compute_space
+from taskspace_core.probing import compute_space
 from taskspace_core.store import ResultStore
+
+from conftest import assert_same_space
 
 QUIET = dict(log=lambda *_: None, progress=False)
 
@@ -18,14 +20,6 @@ QUIET = dict(log=lambda *_: None, progress=False)
 def one_thread(config, work_dir, **overrides):
     """``config`` in its own work dir, one torch thread per job (so float reductions match exactly)."""
     return apply_overrides(config, {"work_dir": str(work_dir), "space.threads": 1, **overrides})
-
-
-def assert_same_space(a, b):
-    for metric in METRICS:
-        assert np.array_equal(a.transfer[metric], b.transfer[metric]), metric
-    assert np.array_equal(a.margins.eval1, b.margins.eval1)
-    assert np.array_equal(a.margins.eval2, b.margins.eval2)
-    assert np.array_equal(a.masks, b.masks)
 
 
 def test_a_localcluster_sweep_equals_the_serial_run(ci_space_one_thread, ci_config, ci_checkpoints, tmp_path):
