@@ -150,7 +150,7 @@ def cmd_score(args, extra) -> int:
 
     started = time.perf_counter()
     scores = score_pairs(model, tokenizer, pairs, config.scoring.bos, config.scoring.batch_tokens,
-                         config.scoring.device)
+                         config.scoring.device, config.scoring.pack_pairs, config.scoring.precision)
     wall = time.perf_counter() - started
     scores.insert(2, "phenomenon", [blimp.phenomenon_of(p, d.taxonomy) for p in scores.paradigm])
     scores["bos"] = config.scoring.bos
@@ -165,6 +165,7 @@ def cmd_score(args, extra) -> int:
         model_meta={k: model_meta.get(k) for k in ("preset", "size", "epoch", "step", "tokens_seen",
                                                     "pretrain_hash", "git_commit", "data_hash")},
         scoring={"bos": config.scoring.bos, "batch_tokens": config.scoring.batch_tokens,
+                 "pack_pairs": config.scoring.pack_pairs, "precision": config.scoring.precision,
                  "score": "sum of token log-probs", "accuracy": "logp_good > logp_bad (ties wrong)"},
         split={"split": args.split, "n_test": d.n_test, "n_train": d.n_train, "seed": d.split_seed,
                "max_pairs": args.max_pairs},

@@ -28,6 +28,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
 PRESET_DIR = PACKAGE_DIR / "presets"
 PRESETS = ("ci", "tiny", "cpu", "paper")
+PRECISIONS = ("fp32", "bf16", "auto")  # see precision.py
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,9 @@ class PretrainConfig:
     val_blocks: int = 64  # validation blocks (of seq_len tokens) scored at each checkpoint
     log_every: int = 20
     device: str = "cpu"
+    # "fp32", "bf16" (autocast: bfloat16 matmuls, float32 master weights and optimizer state)
+    # or "auto" (bf16 where the device has fast bfloat16 matmuls); part of the run's identity
+    precision: str = "fp32"
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,7 @@ class ScoringConfig:
     batch_tokens: int = 2048  # tokens per evaluation batch; a batch holds sentences of one length
     pack_pairs: bool = True  # score a pair's shared prefix once (Llama-family models; others ignore it)
     device: str = "cpu"
+    precision: str = "fp32"  # "fp32" (exact: the 1e-5 contract), "bf16" or "auto"; see precision.py
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,9 @@ class FTGDConfig:
     batch_size: int = 32  # training pairs per step
     seed: int = 0  # batch order
     device: str = "cpu"
+    # forward/backward of the fine-tuning steps: "fp32", "bf16" or "auto" (the mask is always
+    # decided on float32 gradients)
+    precision: str = "fp32"
 
 
 @dataclass(frozen=True)
@@ -235,6 +243,9 @@ CHOICES = {
     "SpaceConfig.metric": ("accuracy", "margin", "effect"),
     "SpaceConfig.similarity": ("profile", "rows", "columns", "mutual"),
     "SpaceConfig.executor": ("serial", "processes", "dask"),
+    "PretrainConfig.precision": PRECISIONS,
+    "ScoringConfig.precision": PRECISIONS,
+    "FTGDConfig.precision": PRECISIONS,
 }
 DEVICE_FIELDS = {"PretrainConfig.device", "ScoringConfig.device", "FTGDConfig.device"}
 _DEVICE = re.compile(r"^(cpu|auto|mps|cuda(:\d+)?)$")

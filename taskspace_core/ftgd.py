@@ -41,6 +41,7 @@ import pandas as pd
 import torch
 
 from .config import FTGDConfig
+from .precision import autocast
 from .scoring import pad_batch, token_logprobs
 
 
@@ -188,7 +189,8 @@ def finetune(model, train: PairIds, cfg: FTGDConfig, pad_id: int) -> FineTuneRes
     """Fine-tune ``model`` in place on one paradigm's training pairs; return the mask and log.
 
     The model is kept in eval mode (no dropout), so a fine-tune is a deterministic function of
-    the base weights, the pairs and ``cfg``.
+    the base weights, the pairs and ``cfg``. ``cfg.precision`` must be resolved (``fp32`` or
+    ``bf16``); the mask is always taken from float32 gradients.
     """
     if len(train) == 0:
         raise ValueError("FTGD needs at least one training pair (data.n_train is 0?)")
@@ -219,13 +221,14 @@ def finetune(model, train: PairIds, cfg: FTGDConfig, pad_id: int) -> FineTuneRes
         else:
             mask = fixed_mask
         optimizer.zero_grad(set_to_none=True)
-        if plain:
-            loss = good_nll(model, batch, pad_id, cfg.device).mean()
-            margin = float("nan")
-        else:
-            margins = pair_margins(model, batch, pad_id, cfg.device)
-            loss = objective(margins, cfg)
-            margin = float(margins.detach().mean())
+        with autocast(cfg.precision, cfg.device):  # the mask above is decided on float32 gradients
+            if plain:
+                loss = good_nll(model, batch, pad_id, cfg.device).mean()
+                margin = float("nan")
+            else:
+                margins = pair_margins(model, batch, pad_id, cfg.device)
+                loss = objective(margins.float(), cfg)
+                margin = float(margins.detach().mean())
         loss.backward()
         # Plain SGD moves a coordinate by -lr * grad, exactly 0 where the gradient is zeroed, so
         # only stateful or decaying optimizers need the copy-and-restore below.

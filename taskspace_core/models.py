@@ -8,6 +8,7 @@ plus revision (e.g. ``EleutherAI/pythia-70m`` at ``step3000``).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -19,6 +20,7 @@ from transformers.utils import logging as hf_logging
 
 from .config import ModelSpec
 from .errors import ModelLoadError
+from .precision import resolve_precision
 
 # transformers' own per-file progress bars ("Loading weights", "Writing model shards") would
 # drown ours; its warnings stay on.
@@ -146,15 +148,18 @@ def resolve_device(name: str) -> str:
 
 
 def resolve_devices(config):
-    """``config`` with every ``device`` field (pretrain, scoring, ftgd) resolved by :func:`resolve_device`.
+    """``config`` with every ``device`` field (pretrain, scoring, ftgd) resolved by :func:`resolve_device`,
+    and each section's ``precision`` resolved for its device (``auto`` -> ``bf16`` or ``fp32``).
 
     Resolution happens where the work runs (a Dask worker on a GPU node resolves ``auto`` to its
-    GPU), never in a stored key: devices are not part of any result's identity.
+    GPU). Devices are not part of any result's identity; a resolved precision other than fp32 is.
     """
-    import dataclasses
-
-    sections = {name: dataclasses.replace(getattr(config, name), device=resolve_device(getattr(config, name).device))
-                for name in ("pretrain", "scoring", "ftgd")}
+    sections = {}
+    for name in ("pretrain", "scoring", "ftgd"):
+        section = getattr(config, name)
+        device = resolve_device(section.device)
+        sections[name] = dataclasses.replace(section, device=device,
+                                             precision=resolve_precision(section.precision, device))
     return dataclasses.replace(config, **sections)
 
 

@@ -33,8 +33,11 @@ from transformers import AutoTokenizer, LlamaForCausalLM
 from .config import Config, stable_hash, to_dict
 from .corpus import prepare_corpus
 from .errors import ConfigError
+from .fused_loss import linear_cross_entropy
 from .models import build_model, count_parameters, resolve_devices
+from .precision import autocast, compute_dtype, key_precision
 from .provenance import atomic_dir, atomic_write_json, provenance, sha256_file
+from .scoring import decoder_and_head
 from .store import CorruptResultWarning
 
 TRAINING_STATE = "training_state.pt"
@@ -71,10 +74,25 @@ def batch_indices(step: int, n_blocks: int, batch_size: int, seed: int) -> np.nd
     return order[j * batch_size : (j + 1) * batch_size]
 
 
-def lm_loss(model, blocks: torch.Tensor) -> torch.Tensor:
-    """Mean next-token cross-entropy over a (batch, seq_len + 1) block of tokens."""
-    logits = model(input_ids=blocks[:, :-1]).logits  # (B, T, V)
-    return F.cross_entropy(logits.flatten(0, 1), blocks[:, 1:].flatten())
+def lm_loss(model, blocks: torch.Tensor, precision: str = "fp32") -> torch.Tensor:
+    """Mean next-token cross-entropy over a (batch, seq_len + 1) block of tokens.
+
+    ``fp32`` is the exact path: full logits, then ``F.cross_entropy``. ``bf16`` runs the forward
+    under autocast and the output projection and loss as one chunked, fused step
+    (:func:`~taskspace_core.fused_loss.linear_cross_entropy`), which never holds the
+    (B * T, V) logits. (fp32 keeps the full-logits path so that checkpoints trained before the
+    fused loss existed are reproduced bit for bit.)
+    """
+    inputs, targets = blocks[:, :-1], blocks[:, 1:].flatten()
+    split = decoder_and_head(model)
+    if precision == "fp32" or split is None or getattr(split[1], "bias", None) is not None:
+        with autocast(precision, blocks.device.type):
+            logits = model(input_ids=inputs).logits  # (B, T, V)
+        return F.cross_entropy(logits.float().flatten(0, 1), targets)
+    decoder, head = split
+    with autocast(precision, blocks.device.type):
+        hidden = decoder(input_ids=inputs).last_hidden_state  # (B, T, d)
+    return linear_cross_entropy(hidden.flatten(0, 1), head.weight, targets, compute_dtype(precision))
 
 
 @torch.inference_mode()
@@ -92,8 +110,9 @@ def validation_loss(model, val_blocks: torch.Tensor, batch_size: int) -> float:
 def pretrain_hash(config: Config, size: str, corpus_hash: str) -> str:
     """Identity of a pretraining run: everything that changes its weights (not max_steps/device)."""
     p = asdict(config.pretrain)
-    for key in ("max_steps", "device", "log_every"):
+    for key in ("max_steps", "device", "log_every", "precision"):
         p.pop(key)
+    p.update(key_precision(config.pretrain))  # nothing for fp32: hashes from before the field stay valid
     return stable_hash({"spec": config.size(size), "pretrain": p, "tokenizer": config.tokenizer, "corpus": corpus_hash})
 
 
@@ -183,7 +202,7 @@ def pretrain(config: Config, size: str, out_dir: str | Path | None = None, log=p
             for group in optimizer.param_groups:
                 group["lr"] = lr
             idx = batch_indices(step, len(train_blocks), cfg.batch_size, cfg.seed)
-            loss = lm_loss(model, train_blocks[idx].to(cfg.device))
+            loss = lm_loss(model, train_blocks[idx].to(cfg.device), cfg.precision)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip > 0:
@@ -233,6 +252,7 @@ def _save_checkpoint(out_dir, model, tokenizer, optimizer, step, epoch, wall, ct
             val_ppl=math.exp(val_loss),
             wall_time_s=round(wall, 3),
             n_parameters=ctx["n_params"],
+            precision=config.pretrain.precision,
             pretrain_hash=ctx["run_hash"],
             pretrain_version=PRETRAIN_VERSION,
             config=to_dict(config),

@@ -29,6 +29,7 @@ from .config import Config, stable_hash, to_dict
 from .errors import ConfigError, ModelLoadError
 from .ftgd import PairIds, finetune, restore, snapshot
 from .models import check_causal_lm, load_model, load_tokenizer, model_identity, resolve_devices
+from .precision import autocast, key_precision
 from .provenance import provenance
 from .similarity import mask_jaccard
 from .scoring import (
@@ -92,10 +93,11 @@ def prepare_probe_data(config: Config, tokenizer) -> ProbeData:
 def evaluate(model, data: ProbeData, config: Config) -> dict[str, np.ndarray]:
     """Summed log-probs of every test pair: ``{"logp_good": (n,), "logp_bad": (n,)}``."""
     n = len(data.test)
-    if config.scoring.pack_pairs and supports_packing(model):
-        scores = score_packed(model, data.test_packed, config.scoring.device)
-    else:
-        scores = score_plan(model, data.test_plan, config.scoring.device)
+    with autocast(config.scoring.precision, config.scoring.device):
+        if config.scoring.pack_pairs and supports_packing(model):
+            scores = score_packed(model, data.test_packed, config.scoring.device)
+        else:
+            scores = score_plan(model, data.test_plan, config.scoring.device)
     return {"logp_good": scores.total[:n], "logp_bad": scores.total[n:]}
 
 
@@ -110,7 +112,9 @@ def space_key(config: Config, identity: dict, data_hash: str, paradigms: list[st
     """
     d = config.data
     ftgd = asdict(config.ftgd)
-    ftgd.pop("device")
+    for field_name in ("device", "precision"):
+        ftgd.pop(field_name)
+    ftgd.update(key_precision(config.ftgd))
     return {
         "probe_version": PROBE_VERSION,
         "model": identity,
@@ -118,6 +122,7 @@ def space_key(config: Config, identity: dict, data_hash: str, paradigms: list[st
         "paradigms": paradigms,
         "split": {"n_test": d.n_test, "n_train": d.n_train, "seed": d.split_seed},
         "bos": config.scoring.bos,
+        **({"scoring": key_precision(config.scoring)} if key_precision(config.scoring) else {}),
         "ftgd": ftgd,
     }
 

@@ -33,6 +33,7 @@ import torch.nn.functional as F
 
 from .blimp import Pair, phenomenon_of
 from .errors import ConfigError
+from .precision import autocast
 
 BOS_POLICIES = ("prepend", "none")
 
@@ -299,10 +300,21 @@ def score_sentence_reference(model, tokenizer, sentence: str, bos: str = "prepen
 
 
 def score_pairs(model, tokenizer, pairs: list[Pair], bos: str = "prepend", batch_tokens: int = 2048,
-                device: str = "cpu") -> pd.DataFrame:
-    """One row per pair: ``paradigm, pair_id, logp_good, logp_bad, n_tokens_good, n_tokens_bad``."""
-    sentences = [p.good for p in pairs] + [p.bad for p in pairs]
-    scores = score_sentences(model, tokenizer, sentences, bos, batch_tokens, device)
+                device: str = "cpu", pack_pairs: bool = True, precision: str = "fp32") -> pd.DataFrame:
+    """One row per pair: ``paradigm, pair_id, logp_good, logp_bad, n_tokens_good, n_tokens_bad``.
+
+    The fastest exact path the model allows: each pair's shared prefix scored once
+    (:func:`plan_pairs`) where :func:`supports_packing`, else one-length batches
+    (:func:`plan_batches`). ``precision`` (resolved, ``fp32`` by default) runs the forward
+    passes under :func:`~taskspace_core.precision.autocast`; only ``fp32`` keeps the 1e-5 contract.
+    """
+    good = encode(tokenizer, [p.good for p in pairs], bos)
+    bad = encode(tokenizer, [p.bad for p in pairs], bos)
+    with autocast(precision, device):
+        if pack_pairs and supports_packing(model):
+            scores = score_packed(model, plan_pairs(good, bad, batch_tokens), device)
+        else:
+            scores = score_token_ids(model, good + bad, batch_tokens, device)
     n = len(pairs)
     return pd.DataFrame({
         "paradigm": [p.paradigm for p in pairs],
