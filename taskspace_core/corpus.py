@@ -1,7 +1,8 @@
 """Pretraining corpus: Gutenberg books -> clean text -> byte-level BPE -> token streams.
 
-The shipped corpus (``data/corpus``) is a subset of Project Gutenberg children's books, kept
-as the raw files (gzip-compressed) with a ``manifest.tsv`` of checksums. This module:
+The shipped corpora (``data/corpus``, 1.3M words, and ``data/corpus-13m``, 13.4M words) are
+subsets of Project Gutenberg children's books, kept as the raw files (gzip- or xz-compressed)
+with a ``manifest.tsv`` of checksums. This module:
 
 1. verifies and reads the books, and strips the Project Gutenberg header and licence using
    their markers (:func:`strip_gutenberg`);
@@ -20,9 +21,11 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+import lzma
 import random
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +58,13 @@ _ITALICS = re.compile(r"(?<![\w])_([^_\n]+)_(?![\w])")
 @dataclass(frozen=True)
 class Book:
     name: str  # file name in the corpus folder
-    text: str  # normalised body text, one paragraph per line
+    body: str  # the book body, Project Gutenberg header and licence stripped
+
+    @cached_property
+    def text(self) -> str:
+        """Normalised body text, one paragraph per line (computed on first use: most runs find
+        their token streams cached and never need it)."""
+        return normalise(self.body)
 
 
 def strip_gutenberg(raw: str, name: str) -> str:
@@ -80,7 +89,15 @@ def normalise(text: str) -> str:
 
 
 def corpus_dir(config: Config) -> Path:
-    return Path(config.data.corpus_dir) if config.data.corpus_dir else DEFAULT_CORPUS_DIR
+    """``data.corpus_dir``: "" is the shipped ``data/corpus``; a relative path is relative to the
+    repository root when it exists there (presets name ``data/corpus-13m``), else to the working
+    directory."""
+    if not config.data.corpus_dir:
+        return DEFAULT_CORPUS_DIR
+    path = Path(config.data.corpus_dir).expanduser()
+    if not path.is_absolute() and (REPO_ROOT / path).is_dir():
+        return REPO_ROOT / path
+    return path
 
 
 def read_manifest(directory: Path) -> list[dict]:
@@ -107,12 +124,14 @@ def load_books(directory: Path) -> tuple[list[Book], str]:
         raw = path.read_bytes()
         if path.suffix == ".gz":
             raw = gzip.decompress(raw)
+        elif path.suffix == ".xz":
+            raw = lzma.decompress(raw)
         digest = sha256_bytes(raw)
         if row.get("sha256_raw") and row["sha256_raw"] != digest:
             raise DataError(path, f"checksum mismatch (manifest {row['sha256_raw'][:12]}, file {digest[:12]})")
         digests.append(f"{row['file']}:{digest}")
         text = raw.decode("utf-8-sig", errors="replace")
-        books.append(Book(row["file"], normalise(strip_gutenberg(text, str(path)))))
+        books.append(Book(row["file"], strip_gutenberg(text, str(path))))
     corpus_hash = hashlib.sha256("\n".join(sorted(digests)).encode()).hexdigest()[:16]
     return books, corpus_hash
 
