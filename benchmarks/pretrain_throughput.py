@@ -1,14 +1,17 @@
-"""Pretraining throughput of each size of a preset, against this machine's matmul FLOP rate.
+"""Pretraining throughput of each size of a preset in fp32 and bf16, against this machine's
+matmul ceilings of both dtypes, measured in the same run.
 
-    python benchmarks/pretrain_throughput.py [--preset cpu] [--steps 12] [--out FILE.json]
+    python benchmarks/pretrain_throughput.py [--preset cpu] [--steps 12] [--precisions fp32,bf16]
+                                             [--out FILE.json]
 
-For each size it runs the real training step of ``taskspace_core.pretrain`` (forward,
-cross-entropy, backward, gradient clipping, AdamW) on real batches of the preset's corpus,
-and reports tokens/s. Model FLOPs per token are counted as 6 * N (weights, forward and
-backward) plus 6 * n_layers * seq_len * d_model (attention scores and mixing, causal
-average), the usual accounting. The ceiling is the best float32 matmul rate measured here
-with ``torch.matmul`` on square and model-shaped matrices. Results go to a JSON file with
-provenance.
+For each size and precision it runs the real training step of ``taskspace_core.pretrain``
+(``lm_loss`` at that precision: forward, cross-entropy, backward, gradient clipping, AdamW) on
+real batches of the preset's corpus, and reports tokens/s. Model FLOPs per token are counted as
+6 * N (weights, forward and backward) plus 6 * n_layers * seq_len * d_model (attention scores
+and mixing, causal average), the usual accounting. Each ceiling is the best matmul rate
+measured here with ``torch.matmul`` on square and model-shaped matrices in that dtype, and each
+size's achieved FLOP/s is reported as a share of the ceiling of the dtype it ran in. Results
+go to a JSON file with provenance.
 """
 
 from __future__ import annotations
@@ -28,13 +31,13 @@ from taskspace_core.provenance import atomic_write_json, provenance
 HERE = Path(__file__).resolve().parent
 
 
-def matmul_gflops(repeats: int = 5) -> dict[str, float]:
-    """Best observed float32 GFLOP/s of torch.matmul for a few shapes."""
-    shapes = {"square_1024": (1024, 1024, 1024), "square_2048": (2048, 2048, 2048),
-              "model_4096x256x1024": (4096, 256, 1024)}
+def matmul_gflops(repeats: int = 5, dtype: torch.dtype = torch.float32) -> dict[str, float]:
+    """Best observed GFLOP/s of torch.matmul in ``dtype`` for a few shapes."""
+    shapes = {"square_512": (512, 512, 512), "square_1024": (1024, 1024, 1024), "square_2048": (2048, 2048, 2048),
+              "model_4096x256x1024": (4096, 256, 1024), "model_4096x512x1344": (4096, 512, 1344)}
     rates = {}
     for name, (m, k, n) in shapes.items():
-        a, b = torch.randn(m, k), torch.randn(k, n)
+        a, b = torch.randn(m, k, dtype=dtype), torch.randn(k, n, dtype=dtype)
         a @ b  # warm-up
         best = float("inf")
         for _ in range(repeats):
@@ -45,7 +48,7 @@ def matmul_gflops(repeats: int = 5) -> dict[str, float]:
     return rates
 
 
-def training_throughput(config, size: str, corpus, tokenizer, steps: int, warmup: int = 2) -> dict:
+def training_throughput(config, size: str, corpus, tokenizer, steps: int, precision: str, warmup: int = 2) -> dict:
     cfg = config.pretrain
     spec = config.size(size)
     model = build_model(spec, tokenizer, cfg.seed).train()
@@ -54,7 +57,7 @@ def training_throughput(config, size: str, corpus, tokenizer, steps: int, warmup
     blocks = to_blocks(corpus.train_tokens, cfg.seq_len)
 
     def step(i: int) -> None:
-        loss = lm_loss(model, blocks[batch_indices(i, len(blocks), cfg.batch_size, cfg.seed)])
+        loss = lm_loss(model, blocks[batch_indices(i, len(blocks), cfg.batch_size, cfg.seed)], precision)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -69,7 +72,7 @@ def training_throughput(config, size: str, corpus, tokenizer, steps: int, warmup
     n_params = count_parameters(model)
     tokens = steps * cfg.batch_size * cfg.seq_len
     flops_per_token = 6 * n_params + 6 * spec.n_layers * cfg.seq_len * spec.d_model
-    return {"size": size, "n_parameters": n_params, "tokens_per_s": tokens / seconds,
+    return {"size": size, "precision": precision, "n_parameters": n_params, "tokens_per_s": tokens / seconds,
             "flops_per_token": flops_per_token, "model_gflops": tokens / seconds * flops_per_token / 1e9,
             "steps": steps, "batch": [cfg.batch_size, cfg.seq_len]}
 
@@ -78,6 +81,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="cpu")
     parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--precisions", default="fp32,bf16")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
 
@@ -86,22 +90,24 @@ def main() -> None:
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(corpus.tokenizer_dir)
-    ceiling = matmul_gflops()
-    peak = max(ceiling.values())
-    print(f"matmul ceiling: {peak:.1f} GFLOP/s float32 ({torch.get_num_threads()} threads); "
-          + ", ".join(f"{k} {v:.1f}" for k, v in ceiling.items()))
+    ceilings = {"fp32": matmul_gflops(dtype=torch.float32), "bf16": matmul_gflops(dtype=torch.bfloat16)}
+    peaks = {name: max(rates.values()) for name, rates in ceilings.items()}
+    for name, rates in ceilings.items():
+        print(f"matmul ceiling {name}: {peaks[name]:.1f} GFLOP/s ({torch.get_num_threads()} threads); "
+              + ", ".join(f"{k} {v:.1f}" for k, v in rates.items()))
     rows = []
     for size in config.sizes:
-        row = training_throughput(config, size, corpus, tokenizer, args.steps)
-        row["fraction_of_matmul_ceiling"] = row["model_gflops"] / peak
-        rows.append(row)
-        print(f"{args.preset}/{size:<7} {row['n_parameters'] / 1e6:6.2f}M params  "
-              f"{row['tokens_per_s']:8,.0f} tokens/s  {row['model_gflops']:6.1f} GFLOP/s  "
-              f"= {row['fraction_of_matmul_ceiling']:.0%} of the matmul ceiling")
+        for precision in args.precisions.split(","):
+            row = training_throughput(config, size, corpus, tokenizer, args.steps, precision)
+            row["fraction_of_matmul_ceiling"] = row["model_gflops"] / peaks[precision]
+            rows.append(row)
+            print(f"{args.preset}/{size:<7} {row['n_parameters'] / 1e6:6.2f}M params {precision}  "
+                  f"{row['tokens_per_s']:8,.0f} tokens/s  {row['model_gflops']:6.1f} GFLOP/s  "
+                  f"= {row['fraction_of_matmul_ceiling']:.0%} of the {precision} matmul ceiling", flush=True)
     out = args.out or HERE / "results" / f"pretrain_throughput_{args.preset}.json"
     atomic_write_json(out, provenance(kind="benchmark", benchmark="pretrain_throughput", preset=args.preset,
-                                      torch_threads=torch.get_num_threads(), matmul_gflops=ceiling,
-                                      results=rows))
+                                      torch_threads=torch.get_num_threads(), matmul_gflops=ceilings["fp32"],
+                                      matmul_gflops_by_dtype=ceilings, ceiling_gflops=peaks, results=rows))
     print(f"-> {out}")
 
 

@@ -27,7 +27,7 @@ from .errors import ConfigError
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parent
 PRESET_DIR = PACKAGE_DIR / "presets"
-PRESETS = ("ci", "tiny", "cpu", "paper")
+PRESETS = ("ci", "tiny", "cpu", "cpu-next", "paper")
 PRECISIONS = ("fp32", "bf16", "auto")  # see precision.py
 
 

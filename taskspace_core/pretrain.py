@@ -95,6 +95,12 @@ def lm_loss(model, blocks: torch.Tensor, precision: str = "fp32") -> torch.Tenso
     return linear_cross_entropy(hidden.flatten(0, 1), head.weight, targets, compute_dtype(precision))
 
 
+def validation_blocks(val_tokens: np.ndarray, cfg) -> torch.Tensor:
+    """(cfg.val_blocks, seq_len + 1): blocks spread evenly over the held-out books' stream."""
+    all_val = to_blocks(val_tokens, cfg.seq_len)
+    return all_val[np.linspace(0, len(all_val) - 1, min(cfg.val_blocks, len(all_val))).astype(int)]
+
+
 @torch.inference_mode()
 def validation_loss(model, val_blocks: torch.Tensor, batch_size: int) -> float:
     model.eval()
@@ -145,8 +151,7 @@ def pretrain(config: Config, size: str, out_dir: str | Path | None = None, log=p
     run_hash = pretrain_hash(config, size, corpus.corpus_hash)
 
     train_blocks = to_blocks(corpus.train_tokens, cfg.seq_len)
-    all_val = to_blocks(corpus.val_tokens, cfg.seq_len)
-    val_blocks = all_val[np.linspace(0, len(all_val) - 1, min(cfg.val_blocks, len(all_val))).astype(int)]
+    val_blocks = validation_blocks(corpus.val_tokens, cfg)
     steps_per_epoch = len(train_blocks) // cfg.batch_size
     if steps_per_epoch == 0:
         raise ConfigError(f"pretrain.batch_size={cfg.batch_size} exceeds the {len(train_blocks)} training blocks")

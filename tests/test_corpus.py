@@ -70,3 +70,44 @@ def test_tokenizer_round_trips_text_and_separates_books(ci_config):
     # the second call is served from the cache
     again = corpus.prepare_corpus(ci_config, log=lambda *_: pytest.fail("retrained"))
     assert again.tokenizer_dir == prepared.tokenizer_dir
+
+
+TEN_TIMES = corpus.REPO_ROOT / "data" / "corpus-13m"
+
+
+def test_ten_times_corpus_is_verified_and_ten_times_the_words():
+    """data/corpus-13m: xz files whose checksums match the manifest, >= 10x the words of data/corpus."""
+    rows = corpus.read_manifest(TEN_TIMES)
+    small = corpus.read_manifest(corpus.DEFAULT_CORPUS_DIR)
+    assert all(r["file"].endswith(".xz") for r in rows)
+    assert sum(int(r["body_words"]) for r in rows) >= 10 * sum(int(r["body_words"]) for r in small)
+    authors: dict[str, int] = {}
+    for r in rows:
+        authors[r["author"]] = authors.get(r["author"], 0) + int(r["body_words"])
+    assert max(authors.values()) / sum(authors.values()) < 0.15  # no author dominates
+    books, corpus_hash = corpus.load_books(TEN_TIMES)  # verifies every checksum
+    assert len(books) == len(rows) and len(corpus_hash) == 16
+
+
+def test_an_xz_book_that_does_not_match_its_checksum_is_an_error(tmp_path):
+    import lzma
+
+    rows = corpus.read_manifest(TEN_TIMES)[:1]
+    (tmp_path / "texts").mkdir()
+    header = (TEN_TIMES / "manifest.tsv").read_text().splitlines()[0]
+    (tmp_path / "manifest.tsv").write_text(header + "\n" + "\t".join(rows[0][k] for k in header.split("\t")) + "\n")
+    raw = lzma.decompress((TEN_TIMES / "texts" / rows[0]["file"]).read_bytes())
+    (tmp_path / "texts" / rows[0]["file"]).write_bytes(lzma.compress(raw[:-1]))
+    with pytest.raises(DataError, match=rf"{rows[0]['file']}.*checksum mismatch"):
+        corpus.load_books(tmp_path)
+
+
+def test_a_relative_corpus_dir_is_found_in_the_repository(ci_config, tmp_path, monkeypatch):
+    from taskspace_core.config import apply_overrides
+
+    monkeypatch.chdir(tmp_path)  # not the repository
+    config = apply_overrides(ci_config, {"data.corpus_dir": "data/corpus-13m"})
+    assert corpus.corpus_dir(config) == TEN_TIMES
+    other = tmp_path / "mine"
+    other.mkdir()
+    assert corpus.corpus_dir(apply_overrides(ci_config, {"data.corpus_dir": "mine"})).resolve() == other.resolve()

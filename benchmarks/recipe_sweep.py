@@ -1,0 +1,105 @@
+"""Short pretraining sweeps that choose a preset's recipe on validation loss (never on BLiMP).
+
+    python benchmarks/recipe_sweep.py --preset cpu-next --size small --name lr \\
+        --base pretrain.epochs=0.1 --variant pretrain.lr=1e-3 --variant pretrain.lr=2e-3 ...
+
+Each variant is the preset with ``--base`` and then its own dotted overrides
+(``key=value,key=value``), pretrained from scratch in a scratch work dir (the real
+``taskspace_core.pretrain`` loop, schedule and all) with checkpoints at the start and the end.
+Recorded per variant: validation loss in nats per token on the held-out books (the
+preset's ``tokenizer.val_books``, ``pretrain.val_blocks`` blocks), the same in bits per byte
+of text (comparable across vocabulary sizes), tokens seen, wall time and tokens/s. Results go
+to ``benchmarks/results/recipe_sweep_<preset>_<name>.json`` with provenance, one variant at a
+time, so an interrupted sweep resumes with the variants it has not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from transformers import AutoTokenizer
+
+from taskspace_core.config import apply_overrides, load_preset, to_dict
+from taskspace_core.corpus import prepare_corpus
+from taskspace_core.pretrain import pretrain, validation_blocks
+from taskspace_core.provenance import atomic_write_json, provenance
+
+HERE = Path(__file__).resolve().parent
+
+
+def parse_overrides(text: str) -> dict[str, str]:
+    pairs = [item.split("=", 1) for item in text.split(",") if item]
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def bytes_per_token(config) -> float:
+    """UTF-8 bytes per predicted token over the validation blocks the run scores."""
+    corpus = prepare_corpus(config, log=lambda *_: None)
+    tokenizer = AutoTokenizer.from_pretrained(corpus.tokenizer_dir)
+    blocks = validation_blocks(corpus.val_tokens, config.pretrain)[:, 1:]
+    n_bytes = sum(len(tokenizer.decode(row.tolist()).encode("utf-8")) for row in blocks)
+    return n_bytes / blocks.numel()
+
+
+def run_variant(config, size: str, scratch: Path) -> dict:
+    bpt = bytes_per_token(config)  # (first: a tokenizer problem shows before the training)
+    started = time.perf_counter()
+    done = pretrain(config, size, scratch / "model", log=lambda *_: None)
+    wall = time.perf_counter() - started
+    metas = [json.loads((d / "meta.json").read_text()) for d in done]
+    last = metas[-1]
+    return {"val_loss": last["val_loss"], "val_bits_per_byte": last["val_loss"] / math.log(2) / bpt,
+            "bytes_per_token": bpt, "tokens_seen": last["tokens_seen"], "n_parameters": last["n_parameters"],
+            "train_wall_s": last["wall_time_s"], "total_wall_s": round(wall, 1),
+            "tokens_per_s": last["tokens_seen"] / max(last["wall_time_s"], 1e-9),
+            "curve": [{"tokens": m["tokens_seen"], "val_loss": m["val_loss"]} for m in metas]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preset", default="cpu-next")
+    parser.add_argument("--size", default="small")
+    parser.add_argument("--name", required=True, help="names the results file")
+    parser.add_argument("--base", default="", help="overrides every variant shares: key=value,key=value")
+    parser.add_argument("--variant", action="append", required=True, help="one variant's overrides")
+    parser.add_argument("--work-dir", type=Path, default=None, help="keeps tokenizers between sweeps")
+    args = parser.parse_args()
+
+    out = HERE / "results" / f"recipe_sweep_{args.preset}_{args.name}.json"
+    rows = json.loads(out.read_text())["results"] if out.exists() else []
+    work = args.work_dir or Path(tempfile.gettempdir()) / "taskspace-sweeps"
+    base = {"work_dir": str(work), **parse_overrides(args.base)}
+    for variant in args.variant:
+        overrides = parse_overrides(variant)
+        if any(r["variant"] == overrides and r["size"] == args.size and r["base"] == base_key(base) for r in rows):
+            print(f"{variant}: done before, kept")
+            continue
+        config = apply_overrides(load_preset(args.preset), {**base, **overrides})
+        config = apply_overrides(config, {"pretrain.checkpoints": f"0,{config.pretrain.epochs:g}"})
+        scratch = Path(tempfile.mkdtemp(dir=work))
+        try:
+            row = {"size": args.size, "base": base_key(base), "variant": overrides, **run_variant(config, args.size, scratch),
+                   "config": to_dict(config)}
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        rows.append(row)
+        print(f"{args.size} {variant}: val loss {row['val_loss']:.4f} nats/token, {row['val_bits_per_byte']:.4f} "
+              f"bits/byte, {row['tokens_seen']:,} tokens, {row['tokens_per_s']:,.0f} tok/s, {row['train_wall_s']:.0f}s",
+              flush=True)
+        atomic_write_json(out, provenance(kind="benchmark", benchmark="recipe_sweep", preset=args.preset,
+                                          name=args.name, results=rows))
+    print(f"-> {out}")
+
+
+def base_key(base: dict) -> dict:
+    return {k: v for k, v in base.items() if k != "work_dir"}
+
+
+if __name__ == "__main__":
+    main()
