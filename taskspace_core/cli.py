@@ -381,6 +381,40 @@ def cmd_slides(args, extra) -> int:
     return 0
 
 
+def cmd_accuracy(args, extra) -> int:
+    config = _config(args, extra)
+    sizes = [args.size] if args.size else list(config.sizes)
+    for size in sizes:
+        config.size(size)
+    from .accuracy import accuracy_table, export_checkpoint_scores, load_checkpoint_scores
+    from .pretrain import checkpoint_dir, checkpoint_epoch, checkpoint_name, list_checkpoints
+    from .reference import export_checkpoints, write_index
+
+    root = config.reference_dir()
+    if root is None:
+        raise TaskspaceError("results_dir is empty: there is nowhere to write the scores")
+    finals = {}
+    for size in sizes:
+        if args.checkpoint == "all":
+            paths = list_checkpoints(config.run_dir() / "models" / size)
+        else:
+            paths = [checkpoint_dir(config, size, args.checkpoint, train_if_missing=False)]
+        for path in paths:
+            target = export_checkpoint_scores(config, path, root)
+            print(f"{config.preset}/{size}/{path.name}: {target}")
+        final = checkpoint_name(checkpoint_epoch(config, "final" if args.checkpoint == "all" else args.checkpoint))
+        scores = load_checkpoint_scores(root, size, final)
+        if scores is not None:
+            finals[f"{size} {final}"] = scores
+    export_checkpoints(config, root)
+    write_index(config, root)
+    if finals:
+        table = accuracy_table(finals, config.data.taxonomy)
+        print("BLiMP test accuracy (mean over paradigms) beside BLiMP's baselines (Warstadt et al. 2020):")
+        print(table.to_string(float_format=lambda v: f"{v:.3f}"))
+    return 0
+
+
 def cmd_run(args, extra) -> int:
     if extra:
         raise TaskspaceError(f"unrecognised arguments: {' '.join(extra)} (parameters go as -p NAME VALUE)")
@@ -459,6 +493,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_args(p, preset_required=True)
     p.add_argument("--book", action="store_true", help="build the book afterwards")
     p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("accuracy", help="score checkpoints on every paradigm's test split into results/<preset>, "
+                                        "and print their accuracy beside BLiMP's baselines")
+    _add_config_args(p, preset_required=True)
+    p.add_argument("--size", default=None, help="one size of the preset (default: all)")
+    p.add_argument("--checkpoint", default="all", help="'all' finished checkpoints (default), 'final' or an epoch")
+    p.set_defaults(func=cmd_accuracy)
 
     p = sub.add_parser("results", help="check that a preset's committed results are complete and intact")
     _add_config_args(p, preset_required=False)

@@ -1,0 +1,48 @@
+"""BLiMP accuracy of checkpoints: per-pair scores written once, read back, and set beside BLiMP's baselines."""
+
+import json
+
+import numpy as np
+import pytest
+
+from taskspace_core import accuracy
+from taskspace_core.cli import main
+
+
+def test_baselines_reproduce_blimps_overall_means():
+    table = accuracy.baselines()
+    # BLiMP's own summary row (data/blimp_baselines/README.md): 5-gram 0.612, LSTM 0.698, TXL 0.696, GPT-2 0.830
+    np.testing.assert_allclose(table.loc["overall"].to_numpy(), [0.612, 0.698, 0.696, 0.830], atol=6e-4)
+    assert len(table) == 13 and table.loc["ARG-S"].notna().all()  # 12 phenomena + overall
+    assert set(accuracy.baselines("13").index) >= {"S-SEL", "overall"}
+
+
+def test_checkpoint_scores_are_exported_once_and_give_the_accuracy(ci_config, ci_checkpoints, tmp_path):
+    final = ci_checkpoints[-1]
+    target = accuracy.export_checkpoint_scores(ci_config, final, tmp_path)
+    scores = accuracy.load_checkpoint_scores(tmp_path, "small", final.name)
+    assert target.is_file() and len(scores) == ci_config.data.n_test * len(ci_config.data.paradigms)
+    info = json.loads(target.with_name(f"{final.name}.blimp.json").read_text())
+    per_paradigm = accuracy.paradigm_accuracy(scores)
+    assert info["mean_accuracy"] == pytest.approx(per_paradigm.accuracy.mean())
+    assert info["scoring"]["precision"] == "fp32" and info["pretrain_hash"]
+    # the scores are the exact scorer's (6 decimals in the file)
+    direct = accuracy.score_checkpoint(ci_config, final)
+    np.testing.assert_allclose(scores.logp_good, direct.logp_good, atol=1e-6)
+    before = target.stat().st_mtime_ns
+    accuracy.export_checkpoint_scores(ci_config, final, tmp_path)  # the same checkpoint: not rescored
+    assert target.stat().st_mtime_ns == before
+    table = accuracy.accuracy_table({"small": scores})
+    assert table.loc["overall", "small"] == pytest.approx(per_paradigm.accuracy.mean())
+    assert table.loc["overall", "ngram"] == pytest.approx(0.612, abs=6e-4)
+
+
+def test_accuracy_command_writes_results_and_prints_the_table(ci_config, ci_checkpoints, tmp_path, capsys):
+    code = main(["accuracy", "--preset", "ci", "--size", "small", "--work_dir", ci_config.work_dir,
+                 "--results_dir", str(tmp_path)])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "overall" in out and "ngram" in out
+    written = sorted(p.name for p in (tmp_path / "ci" / "models" / "small").iterdir())
+    assert "epoch-1.blimp.csv.gz" in written and "epoch-1.json" in written and "train_log.csv" in written
+    assert (tmp_path / "ci" / "meta.json").is_file()
