@@ -75,6 +75,8 @@ class PretrainConfig:
     seq_len: int = 128
     batch_size: int = 32
     lr: float = 2e-3
+    # peak learning rate of particular sizes ({large: 1e-3}); a size not named here uses ``lr``
+    lr_by_size: Mapping[str, float] = field(default_factory=dict)
     min_lr_ratio: float = 0.1
     warmup_steps: int = 100
     weight_decay: float = 0.1
@@ -279,6 +281,10 @@ def _check_value(cls, key: str, value, where: str) -> None:
         raise ConfigError(f"{where}: must be in [0, 1), got {value}")
     if name == "PretrainConfig.min_lr_ratio" and not 0 <= value <= 1:
         raise ConfigError(f"{where}: must be in [0, 1], got {value}")
+    if name == "PretrainConfig.lr_by_size":
+        for size, lr in value.items():
+            if not (math.isfinite(lr) and lr > 0):
+                raise ConfigError(f"{where}.{size}: must be a finite number > 0, got {lr}")
 
 
 def check_device(value: str, where: str = "--device") -> str:
@@ -347,11 +353,13 @@ def load_preset(name: str, overrides: Mapping[str, Any] | None = None) -> Config
     return apply_overrides(config, overrides or {})
 
 
-def _check_book_sizes(config: Config) -> Config:
-    for f in dataclasses.fields(BookConfig):
-        chosen = getattr(config.book, f.name)
+def _check_size_names(config: Config) -> Config:
+    """Every size a field names (``book.*_size``, ``pretrain.lr_by_size``) is one of ``sizes``."""
+    named = [(f"book.{f.name}", getattr(config.book, f.name)) for f in dataclasses.fields(BookConfig)]
+    named += [(f"pretrain.lr_by_size.{size}", size) for size in config.pretrain.lr_by_size]
+    for where, chosen in named:
         if chosen and chosen not in config.sizes:
-            raise ConfigError(f"book.{f.name}: unknown size '{chosen}' for preset '{config.preset}' "
+            raise ConfigError(f"{where}: unknown size '{chosen}' for preset '{config.preset}' "
                               f"(choose from {', '.join(config.sizes)})")
     return config
 
@@ -361,17 +369,27 @@ def apply_overrides(config: Config, overrides: Mapping[str, Any]) -> Config:
     raw = to_dict(config)
     for path, value in overrides.items():
         parts = path.split(".")
-        node = raw
+        node, hint = raw, Config
         for i, part in enumerate(parts):
-            if not isinstance(node, dict) or part not in node:
+            # inside a mapping of scalars (e.g. pretrain.lr_by_size) a new key may be added
+            open_mapping = _is_mapping(hint) and not dataclasses.is_dataclass(typing.get_args(hint)[1])
+            if not isinstance(node, dict) or (part not in node and not open_mapping):
                 raise ConfigError(f"unknown config field '{path}'")
+            hint = typing.get_type_hints(hint)[part] if dataclasses.is_dataclass(hint) else typing.get_args(hint)[1]
             if i == len(parts) - 1:
-                if isinstance(node[part], dict):
+                if dataclasses.is_dataclass(hint) or (isinstance(node.get(part), dict) and not _is_mapping(hint)):
                     raise ConfigError(f"config field '{path}' is a section; set one of its fields")
+                if _is_mapping(hint) and not isinstance(value, Mapping):
+                    raise ConfigError(f"config field '{path}' is a mapping; set one of its entries "
+                                      f"('{path}.NAME VALUE') or give a mapping")
                 node[part] = value
             else:
                 node = node[part]
-    return _check_book_sizes(_build(Config, raw, "config"))
+    return _check_size_names(_build(Config, raw, "config"))
+
+
+def _is_mapping(hint) -> bool:
+    return typing.get_origin(hint) in (Mapping, dict, collections.abc.Mapping)
 
 
 def to_dict(obj) -> Any:

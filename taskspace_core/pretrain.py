@@ -17,6 +17,7 @@ retrained (the damaged one moved aside), never silently used.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -113,12 +114,22 @@ def validation_loss(model, val_blocks: torch.Tensor, batch_size: int) -> float:
     return total / count
 
 
+def size_recipe(config: Config, size: str):
+    """The pretraining config one size trains with: ``pretrain`` with that size's ``lr_by_size`` applied."""
+    cfg = config.pretrain
+    return dataclasses.replace(cfg, lr=cfg.lr_by_size.get(size, cfg.lr), lr_by_size={})
+
+
 def pretrain_hash(config: Config, size: str, corpus_hash: str) -> str:
-    """Identity of a pretraining run: everything that changes its weights (not max_steps/device)."""
-    p = asdict(config.pretrain)
-    for key in ("max_steps", "device", "log_every", "precision"):
+    """Identity of a pretraining run: everything that changes its weights (not max_steps/device).
+
+    Computed from :func:`size_recipe`, so the learning rate is the one this size trains with, and
+    fields that were added later (``lr_by_size``, ``precision`` at fp32) leave the hashes of runs
+    made before them unchanged."""
+    p = asdict(size_recipe(config, size))
+    for key in ("max_steps", "device", "log_every", "precision", "lr_by_size"):
         p.pop(key)
-    p.update(key_precision(config.pretrain))  # nothing for fp32: hashes from before the field stay valid
+    p.update(key_precision(config.pretrain))  # nothing for fp32
     return stable_hash({"spec": config.size(size), "pretrain": p, "tokenizer": config.tokenizer, "corpus": corpus_hash})
 
 
@@ -143,8 +154,8 @@ def pretrain(config: Config, size: str, out_dir: str | Path | None = None, log=p
     Returns the finished checkpoint directories in training order.
     """
     config = resolve_devices(config)
-    cfg = config.pretrain
     spec = config.size(size)
+    cfg = size_recipe(config, size)
     out_dir = Path(out_dir) if out_dir else config.run_dir() / "models" / size
     corpus = prepare_corpus(config, log=log)
     tokenizer = AutoTokenizer.from_pretrained(corpus.tokenizer_dir)
@@ -258,6 +269,7 @@ def _save_checkpoint(out_dir, model, tokenizer, optimizer, step, epoch, wall, ct
             wall_time_s=round(wall, 3),
             n_parameters=ctx["n_params"],
             precision=config.pretrain.precision,
+            peak_lr=size_recipe(config, ctx["size"]).lr,
             pretrain_hash=ctx["run_hash"],
             pretrain_version=PRETRAIN_VERSION,
             config=to_dict(config),

@@ -86,3 +86,22 @@ def test_bf16_pretraining_records_its_precision(ci_config, tmp_path):
     meta = json.loads((done[-1] / "meta.json").read_text())
     assert meta["precision"] == "bf16" and meta["config"]["pretrain"]["precision"] == "bf16"
     assert np.isfinite(meta["val_loss"])
+
+
+def test_lr_by_size_sets_one_sizes_learning_rate_and_its_identity(ci_config):
+    """A size named in pretrain.lr_by_size trains (and is keyed) exactly as if pretrain.lr were its value."""
+    from taskspace_core.pretrain import size_recipe
+
+    per_size = apply_overrides(ci_config, {"pretrain.lr_by_size": {"large": 1e-3}})
+    assert size_recipe(per_size, "large").lr == 1e-3 and size_recipe(per_size, "small").lr == ci_config.pretrain.lr
+    as_if = apply_overrides(ci_config, {"pretrain.lr": 1e-3})
+    assert pretrain_hash(per_size, "large", "c") == pretrain_hash(as_if, "large", "c")
+    assert pretrain_hash(per_size, "small", "c") == pretrain_hash(ci_config, "small", "c")
+    dotted = apply_overrides(ci_config, {"pretrain.lr_by_size.large": "1e-3"})  # as --pretrain.lr_by_size.large 1e-3
+    assert dotted.pretrain.lr_by_size == {"large": 1e-3}
+    with pytest.raises(ConfigError, match="is a mapping"):
+        apply_overrides(ci_config, {"pretrain.lr_by_size": "1e-3"})
+    with pytest.raises(ConfigError, match="pretrain.lr_by_size.huge: unknown size 'huge'"):
+        apply_overrides(ci_config, {"pretrain.lr_by_size": {"huge": 1e-3}})
+    with pytest.raises(ConfigError, match="lr_by_size.large: must be a finite number > 0"):
+        apply_overrides(ci_config, {"pretrain.lr_by_size": {"large": -1.0}})
