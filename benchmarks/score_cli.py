@@ -34,9 +34,11 @@ import json, sys, time
 import torch
 from minicons import scorer
 from taskspace_core import blimp
+from taskspace_core.config import load_preset
 model_dir, paradigms, split, out = sys.argv[1], sys.argv[2].split(","), sys.argv[3], sys.argv[4]
+d = load_preset("ci").data  # the split `taskspace score --preset ci` uses
 loaded = blimp.load_blimp(None, paradigms)
-pairs = [p for name in sorted(loaded) for p in blimp.select_pairs(loaded[name], split, 100, 200, 0, 0)]
+pairs = [p for name in sorted(loaded) for p in blimp.select_pairs(loaded[name], split, d.n_test, d.n_train, d.split_seed)]
 sentences = [p.good for p in pairs] + [p.bad for p in pairs]
 lm = scorer.IncrementalLMScorer(model_dir, "cpu", torch_dtype=torch.float32)
 scores = []
@@ -51,10 +53,12 @@ def make_model(directory: Path) -> None:
 
     from taskspace_core.config import ModelSpec, load_preset
     from taskspace_core.corpus import prepare_corpus
-    from taskspace_core.models import build_model, load_tokenizer
+    from transformers import AutoTokenizer
+
+    from taskspace_core.models import build_model
 
     config = load_preset("ci", {"work_dir": str(directory / "runs")})
-    tokenizer = load_tokenizer(prepare_corpus(config, log=lambda *_: None).tokenizer_dir)
+    tokenizer = AutoTokenizer.from_pretrained(prepare_corpus(config, log=lambda *_: None).tokenizer_dir)
     model = build_model(ModelSpec(d_model=512, n_layers=6, n_heads=8, d_mlp=1408, context=128), tokenizer, seed=0)
     model.to(torch.float32).save_pretrained(directory / "model")
     tokenizer.save_pretrained(directory / "model")

@@ -6,8 +6,11 @@ One concept per module:
 - ``blimp``       load + validate the 67 BLiMP paradigms, taxonomy, pair-level splits
 - ``corpus``      Gutenberg corpus preparation and byte-level BPE tokenizer training
 - ``models``      size registry -> HF config; load any HF causal LM
+- ``precision``   fp32 / bf16 / auto: resolution, autocast, what keys record
+- ``fused_loss``  chunked output projection + cross-entropy (no full logits) for bf16 pretraining
 - ``pretrain``    training loop, checkpoint schedule, resume
 - ``scoring``     exact, batched minimal-pair log-prob scorer
+- ``accuracy``    BLiMP accuracy of checkpoints (per-pair scores) beside BLiMP's published baselines
 - ``ftgd``        fine-tuning via gradient differentials (masked), and plain fine-tuning
 - ``probing``     transfer probing: eval1, per-paradigm fine-tune + eval2, the TaskSpace
 - ``distributed`` the per-paradigm jobs on Dask (LocalCluster or an existing cluster)

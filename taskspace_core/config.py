@@ -1,6 +1,6 @@
 """Configuration: frozen dataclasses, YAML presets, dotted overrides and stable hashes.
 
-A *preset* (``ci``, ``tiny``, ``cpu``, ``paper``) is one YAML file in ``presets/`` that fills
+A *preset* (``ci``, ``tiny``, ``cpu``, ``cpu-next``, ``paper``) is one YAML file in ``presets/`` that fills
 in a whole consistent :class:`Config`. Any field can then be overridden with a dotted path,
 e.g. ``pretrain.lr=1e-3`` or ``sizes.small.n_layers=3``; an unknown field or a value of the
 wrong type raises :class:`ConfigError` naming it. No config is ever ``exec``'d.
