@@ -60,13 +60,16 @@ def scores_path(root: Path, size: str, checkpoint_name: str) -> Path:
 
 def export_checkpoint_scores(config: Config, model_dir: Path, root: Path) -> Path:
     """Write ``model_dir``'s per-pair test scores under ``root`` (skipped when already there for
-    this very checkpoint: same pretraining hash and step), with a ``.json`` of provenance."""
+    this very checkpoint and scoring: same pretraining hash, step, BOS policy and split), with a
+    ``.json`` of provenance."""
     meta = json.loads((Path(model_dir) / "meta.json").read_text())
     target = scores_path(root, meta["size"], Path(model_dir).name)
     info = target.with_name(target.name.removesuffix(".csv.gz") + ".json")
+    scoring = {"bos": config.scoring.bos, "precision": "fp32", "split": "test", "n_test": config.data.n_test,
+               "seed": config.data.split_seed, "accuracy": "logp_good > logp_bad (ties wrong)"}
     if target.is_file() and info.is_file():
         old = json.loads(info.read_text())
-        if old.get("pretrain_hash") == meta["pretrain_hash"] and old.get("step") == meta["step"]:
+        if (old.get("pretrain_hash"), old.get("step"), old.get("scoring")) == (meta["pretrain_hash"], meta["step"], scoring):
             return target
     scores = score_checkpoint(config, model_dir)
     atomic_write_bytes(target, gzip.compress(scores.to_csv(index=False, float_format="%.6f").encode(), mtime=0))
@@ -74,8 +77,7 @@ def export_checkpoint_scores(config: Config, model_dir: Path, root: Path) -> Pat
     atomic_write_json(info, provenance(
         kind="blimp_scores", preset=config.preset, size=meta["size"], epoch=meta["epoch"], step=meta["step"],
         pretrain_hash=meta["pretrain_hash"], tokens_seen=meta["tokens_seen"], val_loss=meta["val_loss"],
-        scoring={"bos": config.scoring.bos, "precision": "fp32", "split": "test", "n_test": config.data.n_test,
-                 "seed": config.data.split_seed, "accuracy": "logp_good > logp_bad (ties wrong)"},
+        scoring=scoring,
         data_hash=blimp.data_hash(blimp.load_blimp(config.data.blimp_dir or None, sorted(set(scores.paradigm)))),
         n_pairs=len(scores), mean_accuracy=float(paradigm_accuracy(scores).accuracy.mean()),
         phenomenon_accuracy=summary.accuracy.round(4).to_dict(), config=to_dict(config)))
