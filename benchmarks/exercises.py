@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from taskspace_core.book import build_book, run_notebook
-from taskspace_core.config import load_preset
+from taskspace_core.config import load_preset, preset_hash
 from taskspace_core.exercises import EXERCISES
 from taskspace_core.provenance import atomic_write_json, provenance
 
@@ -59,9 +59,10 @@ def main() -> None:
             new_spaces = len(set((work / args.preset / "spaces").iterdir()) - before)
         records[exercise.id] = {"id": exercise.id, "notebook": exercise.notebook, "parameters": exercise.parameters,
                                 "seconds": round(seconds, 1), "new_spaces": new_spaces,
-                                "command": exercise.command(args.preset)}
+                                "command": exercise.command(args.preset), "preset_hash": preset_hash(args.preset)}
         print(f"{exercise.id}: {seconds:.0f}s, {new_spaces} new task space(s)", flush=True)
-        atomic_write_json(out, provenance(kind="exercise_timings", preset=args.preset, python=sys.version.split()[0],
+        atomic_write_json(out, provenance(kind="exercise_timings", preset=args.preset, preset_hash=preset_hash(args.preset),
+                                          python=sys.version.split()[0],
                                           start="the preset's book built once (checkpoints and default spaces)",
                                           exercises=list(records.values())))
     print(f"-> {out}")

@@ -10,7 +10,8 @@ decided on float32 gradients either way), and compares what the book reports of 
 - the transfer-similarity matrices (Pearson r of their off-diagonal entries; the bar is
   r >= 0.99);
 - the headline numbers (eval1 accuracy, mask shares, correlation with the hypothesis space and
-  its Mantel p, within/between means, self-transfer) and the per-phenomenon within-similarity;
+  its Mantel p, within/between means) and the per-phenomenon within-similarity, as the book
+  prints them (3 decimals): any that moves is listed;
 - claim 1's verdict (``claims.resembles_hypothesis``) and the number of phenomena at or above
   ``claims.HIGH_WITHIN`` (claim 2's count).
 
@@ -37,6 +38,7 @@ from taskspace_core.report import analyse
 HERE = Path(__file__).resolve().parent
 COMPARED = ("eval1_accuracy", "mask_share_mean", "mask_union_share", "hypothesis_pearson", "mantel_p",
             "partial_mantel_r", "within_mean", "between_mean")
+PRINTED_DECIMALS = 3  # the book prints correlations, similarities and accuracies to 3 decimals
 
 
 def main() -> None:
@@ -63,16 +65,25 @@ def main() -> None:
     verdicts = {k: claims.resembles_hypothesis(v["analysis"], k).verdict for k, v in runs.items()}
     high = {k: claims.n_high(v["analysis"].within) for k, v in runs.items()}
     headline = {key: {"fp32": a.headline[key], "bf16": b.headline[key]} for key in COMPARED}
-    same = r >= 0.99 and verdicts["fp32"] == verdicts["bf16"] and high["fp32"] == high["bf16"]
+    # "the same" as the book prints it: headline numbers and within-phenomenon means to 3 decimals
+    printed = lambda x: round(float(x), PRINTED_DECIMALS)  # noqa: E731
+    moved = sorted([key for key, pair in headline.items() if printed(pair["fp32"]) != printed(pair["bf16"])]
+                   + [f"within {p}" for p, pair in within.items() if printed(pair["fp32"]) != printed(pair["bf16"])])
+    same = r >= 0.99 and verdicts["fp32"] == verdicts["bf16"] and high["fp32"] == high["bf16"] and not moved
     result = {"preset": args.preset, "size": args.size, "checkpoint": path.name,
               "similarity_pearson_r": r, "claim1_verdict": verdicts, "n_phenomena_high": high,
-              "headline": headline, "within": within, "bf16_changes_nothing_reported": same,
+              "headline": headline, "within": within, "printed_numbers_that_move": moved,
+              "bf16_changes_nothing_reported": same,
               "keys": {k: v["space"].meta["key_hash"] for k, v in runs.items()},
+              # job_s: eval1 plus every fine-tune-and-eval2 job, as stored with the space (so a reload
+              # keeps it); wall_s: this invocation, near zero when the spaces were already stored
+              "job_s": {k: v["space"].meta["eval1_time_s"] + sum(v["space"].meta["job_time_s"].values())
+                        for k, v in runs.items()},
               "wall_s": {k: v["wall_s"] for k, v in runs.items()}}
     out = HERE / "results" / f"precision_space_{args.preset}_{args.size}.json"
     atomic_write_json(out, provenance(kind="benchmark", benchmark="precision_space", **result))
     print(f"similarity r = {r:.4f}; claim 1: {verdicts}; phenomena >= {claims.HIGH_WITHIN}: {high}; "
-          f"bf16 changes nothing reported: {same} -> {out}")
+          f"numbers that move as printed: {', '.join(moved) or 'none'}; bf16 changes nothing reported: {same} -> {out}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Speed of every stage of a task space, against this machine's matmul rate and against minicons.
 
     python benchmarks/speed.py [--preset cpu] [--sizes small,medium,large] [--checkpoint final] [--finetunes 4]
-                               [--minicons-pairs 1000] [--end-to-end tiny] [--out FILE.json]
+                               [--minicons-pairs 1000] [--end-to-end tiny [--end-to-end-keep DIR]]
+                               [--out FILE.json]
 
 Each measurement runs in a fresh process, so its peak memory (max RSS) is its own:
 
@@ -200,15 +201,25 @@ def finetune_stage(run: dict, size: str, checkpoint: str, n_finetunes: int) -> d
             "mask_share_mean": statistics.mean(shares), "n_paradigms_in_space": len(data.paradigms)}
 
 
-def end_to_end_stage(preset: str) -> dict:
-    """The main job from an empty work directory: pretrain, every task space the book needs, the book."""
-    with tempfile.TemporaryDirectory() as work:
+def end_to_end_stage(preset: str, keep: Path | None = None) -> dict:
+    """The main job from an empty work directory: pretrain, every task space the book needs, the book.
+
+    ``keep``: run in this (new or empty) directory and keep it, e.g. as the starting state of
+    ``exercises.py``; by default a temporary directory, deleted afterwards.
+    """
+    from taskspace_core.config import preset_hash
+
+    if keep is not None and keep.exists() and any(keep.iterdir()):
+        raise SystemExit(f"--end-to-end-keep: {keep} is not empty; the main job must start from nothing")
+    with tempfile.TemporaryDirectory() as scratch:
+        work = keep or Path(scratch)
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "taskspace_core.cli", "book", "--preset", preset,
-                               "--work-dir", work, "--out", str(Path(work) / "html")], cwd=REPO)
+                               "--work-dir", str(work), "--out", str(work / "html")], cwd=REPO)
         seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"preset": preset, "seconds": seconds, "returncode": done.returncode, "peak_rss_mb_largest_process": peak}
+    return {"preset": preset, "preset_hash": preset_hash(preset), "seconds": seconds,
+            "returncode": done.returncode, "peak_rss_mb_largest_process": peak}
 
 
 def _supports_packing(model) -> bool:
@@ -238,6 +249,8 @@ def main() -> None:
     parser.add_argument("--finetunes", type=int, default=4, help="paradigms to fine-tune per size")
     parser.add_argument("--minicons-pairs", type=int, default=1000)
     parser.add_argument("--end-to-end", default=None, metavar="PRESET", help="also time the main job of PRESET")
+    parser.add_argument("--end-to-end-keep", type=Path, default=None, metavar="DIR",
+                        help="run the main job in DIR (new or empty) and keep it, e.g. for exercises.py")
     parser.add_argument("--work-dir", default="runs", help="where the preset's checkpoints are (default: runs)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
@@ -275,7 +288,7 @@ def main() -> None:
                      "projected_space_s": projected})
     end_to_end = None
     if args.end_to_end:
-        end_to_end = end_to_end_stage(args.end_to_end)
+        end_to_end = end_to_end_stage(args.end_to_end, args.end_to_end_keep)
         print(f"{args.end_to_end} main job end to end: {end_to_end['seconds'] / 60:.1f} min "
               f"(exit {end_to_end['returncode']})", flush=True)
     out = args.out or HERE / "results" / f"speed_{args.preset}.json"

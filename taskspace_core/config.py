@@ -353,6 +353,15 @@ def load_preset(name: str, overrides: Mapping[str, Any] | None = None) -> Config
     return apply_overrides(config, overrides or {})
 
 
+def preset_hash(name: str) -> str:
+    """Hash of preset ``name`` as shipped (``work_dir`` and ``results_dir`` aside): a benchmark that
+    records it can tell whether it measured today's preset or an older version of it."""
+    raw = to_dict(load_preset(name))
+    for where in ("work_dir", "results_dir"):
+        raw.pop(where, None)
+    return stable_hash(raw)
+
+
 def _check_size_names(config: Config) -> Config:
     """Every size a field names (``book.*_size``, ``pretrain.lr_by_size``) is one of ``sizes``."""
     named = [(f"book.{f.name}", getattr(config.book, f.name)) for f in dataclasses.fields(BookConfig)]
