@@ -30,8 +30,8 @@ import numpy as np
 
 from taskspace_core import claims
 from taskspace_core.config import apply_overrides, load_preset, parse_dotted_args
-from taskspace_core.pretrain import checkpoint_dir
-from taskspace_core.probing import compute_space
+from taskspace_core.checkpoints import checkpoint_dir
+from taskspace_core.task_space import compute_space
 from taskspace_core.provenance import atomic_write_json, provenance
 from taskspace_core.report import analyse
 

@@ -20,8 +20,9 @@ from pathlib import Path
 
 from taskspace_core.config import load_preset, parse_dotted_args
 from taskspace_core.models import load_tokenizer
-from taskspace_core.pretrain import checkpoint_dir
-from taskspace_core.probing import compute_space, prepare_probe_data
+from taskspace_core.checkpoints import checkpoint_dir
+from taskspace_core.probing import prepare_probe_data
+from taskspace_core.task_space import compute_space
 from taskspace_core.provenance import atomic_write_json, provenance
 
 HERE = Path(__file__).resolve().parent

@@ -59,7 +59,7 @@ def _with_peak_rss(fn, *args):
 def _checkpoint(config, size: str, checkpoint: str) -> Path:
     """The model directory: ``final``, an epoch, or ``latest`` (the last one pretraining has written)."""
     from taskspace_core.errors import ConfigError
-    from taskspace_core.pretrain import checkpoint_dir
+    from taskspace_core.checkpoints import checkpoint_dir
 
     if checkpoint != "latest":
         return checkpoint_dir(config, size, checkpoint, train_if_missing=False)

@@ -8,21 +8,26 @@ One concept per module:
 - ``models``      size registry -> HF config; load any HF causal LM
 - ``precision``   fp32 / bf16 / auto: resolution, autocast, what keys record
 - ``fused_loss``  chunked output projection + cross-entropy (no full logits) for bf16 pretraining
-- ``pretrain``    training loop, checkpoint schedule, resume
+- ``pretrain``    training loop, checkpoint schedule, resume; what identifies a checkpoint
+- ``checkpoints`` find a checkpoint (run directory or committed copy), verify it, train it if missing
 - ``scoring``     exact, batched minimal-pair log-prob scorer
-- ``accuracy``    BLiMP accuracy of checkpoints (per-pair scores) beside BLiMP's published baselines
+- ``accuracy``    BLiMP accuracy of any model and of our checkpoints (per-pair scores), beside BLiMP's baselines
 - ``ftgd``        fine-tuning via gradient differentials (masked), and plain fine-tuning
-- ``probing``     transfer probing: eval1, per-paradigm fine-tune + eval2, the TaskSpace
-- ``distributed`` the per-paradigm jobs on Dask (LocalCluster or an existing cluster)
+- ``probing``     the jobs of transfer probing (eval1; per paradigm fine-tune + eval2) and their store key
+- ``executors``   where those jobs run: serially, in local processes, or on Dask
+- ``task_space``  the TaskSpace: transfers with bootstrap intervals, assembled from the stored jobs
 - ``similarity``  similarity matrices from transfers, FTGD masks and vocabulary
 - ``hypothesis``  the hypothesis space, Mantel tests, within-phenomenon tables
-- ``report``      a task space's analysis and the files the book reads
+- ``report``      a task space's analysis, the tables the chapters show, and the files the book reads
 - ``store``       content-addressed results store (atomic, hash-checked, resumable, one worker per job)
-- ``reference``   the committed reference results: what the book needs, export, checks
+- ``results``     committed results: export a space without weights, find it by key, load it; the cache
+- ``experiments`` the book's plan (which spaces each chapter needs), ``reproduce``, completeness checks
 - ``claims``      the rules that hold the paper's claims against our numbers
-- ``cost``        FLOP budgets of pretraining and task spaces
+- ``paper``       the paper's reported numbers (its within-phenomenon table) and our agreement with them
+- ``cost``        FLOP budgets of pretraining and task spaces, held against measured wall times
+- ``measurements`` the benchmark results the book reports (``benchmarks/results``)
 - ``provenance``  git commit, package versions, data hashes, atomic JSON writes
-- ``notebook``    what the book's notebooks share: parameters -> config, cached spaces, glue
+- ``notebook``    notebook parameters -> config, and glue between numbers and prose
 - ``plots``       static altair charts (vl-convert), so the book reads offline
 - ``book``        papermill execution of the notebooks and the Jupyter Book build
 - ``exercises``   the "Try it yourself" exercises the notebooks, seminar guide and benchmark share

@@ -20,13 +20,20 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 from pathlib import Path
 
 import pandas as pd
 
 from . import blimp
+from .checkpoints import checkpoint_dir, checkpoint_epoch
 from .config import REPO_ROOT, Config, to_dict
-from .provenance import atomic_write_bytes, atomic_write_json, provenance
+from .errors import ConfigError
+from .models import load_model, resolve_device, resolve_devices
+from .pretrain import checkpoint_name, list_checkpoints
+from .provenance import atomic_write_bytes, atomic_write_json, atomic_write_text, provenance
+from .results import export_checkpoints, write_index
+from .scoring import paradigm_summary, score_pairs
 
 BASELINES_FILE = REPO_ROOT / "data" / "blimp_baselines" / "models_summary.jsonl"
 BASELINE_MODELS = ("ngram", "lstm", "txl", "gpt2")
@@ -39,9 +46,6 @@ def score_checkpoint(config: Config, model_dir: str | Path) -> pd.DataFrame:
     Float32 (``scoring.precision`` is ignored here: accuracies are reported exactly), the
     preset's BOS policy and test split.
     """
-    from .models import load_model, resolve_device
-    from .scoring import score_pairs
-
     d = config.data
     paradigms = blimp.load_blimp(d.blimp_dir or None, blimp.selected_paradigms(d.paradigms, d.phenomena, d.taxonomy) or None)
     pairs = [p for name in sorted(paradigms)
@@ -52,6 +56,47 @@ def score_checkpoint(config: Config, model_dir: str | Path) -> pd.DataFrame:
                          config.scoring.pack_pairs, "fp32")
     scores.insert(1, "phenomenon", [blimp.phenomenon_of(p, d.taxonomy) for p in scores.paradigm])
     return scores
+
+
+def score_model(config: Config, model: str | Path, out: str | Path, revision: str | None = None,
+                paradigms: list[str] | None = None, split: str = "test", max_pairs: int | None = None,
+                ) -> tuple[pd.DataFrame, dict]:
+    """Score BLiMP pairs with any causal LM (``taskspace score``): ``out`` gets one CSV row per pair, and
+    ``<out stem>.meta.json`` its provenance. Returns the scores and that metadata.
+
+    Uses the config's scoring policy (``scoring.*``: BOS, batch tokens, pair packing, precision)
+    and BLiMP split (``data.*``); ``paradigms`` None scores all 67.
+    """
+    d = config.data
+    loaded = blimp.load_blimp(d.blimp_dir or None, paradigms)
+    pairs = [p for par in loaded.values()
+             for p in blimp.select_pairs(par, split, d.n_test, d.n_train, d.split_seed, max_pairs)]
+    config = resolve_devices(config)
+    s = config.scoring
+    lm, tokenizer = load_model(model, revision=revision, device=s.device)
+    started = time.perf_counter()
+    scores = score_pairs(lm, tokenizer, pairs, s.bos, s.batch_tokens, s.device, s.pack_pairs, s.precision)
+    wall = time.perf_counter() - started
+    scores.insert(2, "phenomenon", [blimp.phenomenon_of(p, d.taxonomy) for p in scores.paradigm])
+    scores["bos"] = s.bos
+
+    out = Path(out)
+    atomic_write_text(out, scores.to_csv(index=False, float_format="%.6f"))
+    meta_file = Path(model) / "meta.json"
+    model_meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
+    meta = provenance(
+        kind="pair_scores", model=str(model), revision=revision,
+        model_meta={k: model_meta.get(k) for k in ("preset", "size", "epoch", "step", "tokens_seen",
+                                                    "pretrain_hash", "git_commit", "data_hash")},
+        scoring={"bos": s.bos, "batch_tokens": s.batch_tokens, "pack_pairs": s.pack_pairs, "precision": s.precision,
+                 "score": "sum of token log-probs", "accuracy": "logp_good > logp_bad (ties wrong)"},
+        split={"split": split, "n_test": d.n_test, "n_train": d.n_train, "seed": d.split_seed, "max_pairs": max_pairs},
+        blimp_dir=str(blimp.blimp_dir(d.blimp_dir or None)), data_hash=blimp.data_hash(loaded),
+        paradigms=sorted(loaded), n_pairs=len(scores), wall_time_s=round(wall, 3),
+        summary=paradigm_summary(scores, d.taxonomy).reset_index().to_dict(orient="records"),
+    )
+    atomic_write_json(out.with_name(out.stem + ".meta.json"), meta)
+    return scores, meta
 
 
 def scores_path(root: Path, size: str, checkpoint_name: str) -> Path:
@@ -90,6 +135,31 @@ def load_checkpoint_scores(root: Path, size: str, checkpoint_name: str) -> pd.Da
     return pd.read_csv(path) if path.is_file() else None
 
 
+def final_scores(config: Config) -> dict[str, pd.DataFrame]:
+    """Committed per-pair test scores of each size's final checkpoint (sizes still training left out)."""
+    final = checkpoint_name(checkpoint_epoch(config, "final"))
+    found = {size: load_checkpoint_scores(config.reference_dir(), size, final) for size in config.sizes}
+    return {size: scores for size, scores in found.items() if scores is not None}
+
+
+def learning_curves(config: Config) -> pd.DataFrame:
+    """Per size and committed checkpoint that has scores: tokens seen (M), validation loss and mean
+    BLiMP test accuracy over paradigms (``size, tokens (M), val_loss, accuracy``)."""
+    root = config.reference_dir()
+    rows = []
+    for size in config.sizes:
+        for epoch in config.pretrain.checkpoints:
+            name = checkpoint_name(epoch)
+            meta_path = root / "models" / size / f"{name}.json"
+            scores = load_checkpoint_scores(root, size, name)
+            if scores is None or not meta_path.exists():
+                continue
+            meta = json.loads(meta_path.read_text())
+            rows.append({"size": size, "tokens (M)": meta["tokens_seen"] / 1e6, "val_loss": meta["val_loss"],
+                         "accuracy": paradigm_accuracy(scores).accuracy.mean()})
+    return pd.DataFrame(rows, columns=["size", "tokens (M)", "val_loss", "accuracy"])
+
+
 def paradigm_accuracy(scores: pd.DataFrame) -> pd.DataFrame:
     """Per paradigm: phenomenon, pairs, accuracy (ties count as wrong) and mean margin."""
     frame = scores.assign(correct=(scores.logp_good > scores.logp_bad).astype(float),
@@ -126,3 +196,32 @@ def accuracy_table(scores_by_model: dict[str, pd.DataFrame], taxonomy: str = "12
         column.loc["overall"] = per_paradigm.accuracy.mean()
         columns[name] = column
     return pd.DataFrame(columns).join(baselines(taxonomy), how="left")
+
+
+def export_accuracy(config: Config, sizes: list[str], checkpoint: str = "final", log=print) -> pd.DataFrame | None:
+    """Score checkpoints of ``sizes`` on the BLiMP test split and commit their per-pair scores
+    (``taskspace accuracy``), with every checkpoint's metadata and training curve.
+
+    ``checkpoint`` is ``"all"`` (every finished checkpoint in the run directory), ``"final"`` or
+    an epoch; the checkpoints must exist (nothing is trained here). Returns the final
+    checkpoints' accuracy table beside BLiMP's baselines (None if none is scored yet).
+    """
+    root = config.reference_dir()
+    if root is None:
+        raise ConfigError("results_dir is empty: there is nowhere to write the scores")
+    finals = {}
+    for size in sizes:
+        if checkpoint == "all":
+            paths = list_checkpoints(config.run_dir() / "models" / size)
+        else:
+            paths = [checkpoint_dir(config, size, checkpoint, train_if_missing=False)]
+        for path in paths:
+            target = export_checkpoint_scores(config, path, root)
+            log(f"{config.preset}/{size}/{path.name}: {target}")
+        final = checkpoint_name(checkpoint_epoch(config, "final" if checkpoint == "all" else checkpoint))
+        scores = load_checkpoint_scores(root, size, final)
+        if scores is not None:
+            finals[f"{size} {final}"] = scores
+    export_checkpoints(config, root)
+    write_index(config, root)
+    return accuracy_table(finals, config.data.taxonomy) if finals else None

@@ -17,10 +17,12 @@ import functools
 import gzip
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from .config import REPO_ROOT
 from .errors import ConfigError, DataError
@@ -307,3 +309,32 @@ def select_pairs(paradigm: Paradigm, split: str, n_test: int, n_train: int, seed
     else:
         raise ConfigError(f"unknown split '{split}' (choose test, train or all)")
     return pairs[:max_pairs] if max_pairs > 0 else pairs
+
+
+# --------------------------------------------------------------------------- how a pair's sentences differ
+
+_TOKEN = re.compile(r"[A-Za-z']+|[^\sA-Za-z']")  # words, and each punctuation mark on its own
+
+
+def difference_kind(good: str, bad: str) -> str:
+    """How two sentences of a minimal pair differ, word by word.
+
+    ``"insertion/deletion"`` (different lengths), ``"reordering"`` (the same words in another
+    order), or ``"substitution of N word(s)"`` (same length, N positions differ).
+    """
+    g, b = _TOKEN.findall(good), _TOKEN.findall(bad)
+    if len(g) != len(b):
+        return "insertion/deletion"
+    if sorted(g) == sorted(b):
+        return "reordering"
+    return f"substitution of {sum(x != y for x, y in zip(g, b))} word(s)"
+
+
+def difference_kinds(paradigms: dict[str, Paradigm], taxonomy: str = "12") -> pd.DataFrame:
+    """One row per pair: its ``phenomenon`` and :func:`difference_kind`, with substitutions of
+    three or more words pooled as ``"substitution of 3+ words"``."""
+    kinds = pd.DataFrame([{"phenomenon": phenomenon_of(name, taxonomy), "kind": difference_kind(p.good, p.bad)}
+                          for name, paradigm in paradigms.items() for p in paradigm.pairs])
+    kinds["kind"] = kinds.kind.str.replace(r"substitution of [3-9]\d* word\(s\)|substitution of \d{2,} word\(s\)",
+                                           "substitution of 3+ words", regex=True)
+    return kinds

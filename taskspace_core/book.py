@@ -20,10 +20,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import jupytext
+import nbformat
+import papermill
 import yaml
 
-from .config import REPO_ROOT, load_preset
+from . import blimp
+from .checkpoints import checkpoint_epoch
+from .config import CONFIG_SECTIONS, REPO_ROOT, load_preset
 from .errors import TaskspaceError
+from .notebook import notebook_config
 
 NOTEBOOKS = ("rq1_cross_task_knowledge", "rq2_model_size", "rq3_learning_dynamics", "claims",
              "critique_generality_scale")
@@ -39,9 +45,6 @@ class BookBuildError(TaskspaceError):
 def execute_notebook(name: str, out_dir: Path, parameters: dict, log: Callable[[str], None] = print,
                      folder: str = "notebooks") -> Path:
     """Convert ``<folder>/<name>.md`` to ipynb and execute it with papermill into ``out_dir``."""
-    import jupytext
-    import papermill
-
     source = REPO_ROOT / folder / f"{name}.md"
     out_dir.mkdir(parents=True, exist_ok=True)
     unexecuted = out_dir / f".{name}.input.ipynb"
@@ -63,8 +66,6 @@ def execute_notebook(name: str, out_dir: Path, parameters: dict, log: Callable[[
 
 def _hide_injected_parameters(executed: Path) -> None:
     """A page that hides its parameters cell (``remove-cell``) hides papermill's injected one too."""
-    import nbformat
-
     notebook = nbformat.read(executed, as_version=4)
     tags = [cell.metadata.get("tags", []) for cell in notebook.cells]
     if any("parameters" in t and "remove-cell" in t for t in tags):
@@ -107,8 +108,6 @@ def resolve_notebook(name: str) -> str:
 
 def notebook_parameters(name: str) -> dict[str, object]:
     """The defaults of a notebook's ``parameters`` cell, as Python values."""
-    import jupytext
-
     notebook = jupytext.read(REPO_ROOT / "notebooks" / f"{name}.md")
     cells = [c for c in notebook.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     if len(cells) != 1:
@@ -145,14 +144,9 @@ def parse_parameters(name: str, pairs: list[tuple[str, str]]) -> dict[str, objec
 
 def _check_config_parameters(parameters: dict[str, object]) -> None:
     """Build the config the notebook will build, so a bad value fails here in one line, not in the kernel."""
-    from .notebook import _SECTIONS, notebook_config
-    from .pretrain import checkpoint_epoch
-
     top_level = {"work_dir", "results_dir"}
-    fields = {k: v for k, v in parameters.items() if k in top_level or k.partition("_")[0] in _SECTIONS}
+    fields = {k: v for k, v in parameters.items() if k in top_level or k.partition("_")[0] in CONFIG_SECTIONS}
     config = notebook_config(str(parameters.get("preset", "cpu")), **fields)
-    from . import blimp
-
     d = config.data
     try:  # unknown paradigm or phenomenon names
         blimp.selected_paradigms(d.paradigms, d.phenomena, d.taxonomy)

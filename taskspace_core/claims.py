@@ -19,11 +19,18 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from .checkpoints import checkpoint_epochs
+from .config import Config
+from .models import spec_parameters
+from .paper import paper_within_table
 from .report import Analysis
+from .results import analysed_space
+from .task_space import TaskSpace
 
 HOLDS, PARTLY, FAILS, UNTESTABLE = "holds", "partly", "does not hold", "not testable"
 HIGH_WITHIN = 0.3  # a phenomenon whose paradigms are "highly similar" (the RQ1 chapter's pattern_high)
 ALPHA = 0.05
+UNION_TOLERANCE = 0.01  # a change in the masks' union (a share of all parameters) smaller than this is no change
 
 
 @dataclass(frozen=True)
@@ -123,7 +130,15 @@ def changes_early_then_settles(analyses: dict[float, Analysis]) -> Verdict:
                    f"(each step: {steps})", verdict)
 
 
-def region_grows(union_share: dict[float, float], tolerance: float = 0.01) -> Verdict:
+def union_direction(union_share: dict[float, float], tolerance: float = UNION_TOLERANCE) -> str:
+    """``"grows"``, ``"shrinks"`` or ``"stays about the same"``: the union of the masks at the last
+    checkpoint against the first, with the tolerance :func:`region_grows` uses."""
+    epochs = sorted(union_share)
+    change = union_share[epochs[-1]] - union_share[epochs[0]]
+    return "grows" if change > tolerance else ("shrinks" if change < -tolerance else "stays about the same")
+
+
+def region_grows(union_share: dict[float, float], tolerance: float = UNION_TOLERANCE) -> Verdict:
     """Claim 4. The union of all paradigms' masks over checkpoints: holds if it never shrinks by more
     than ``tolerance`` (a share of all parameters) from one checkpoint to the next and ends larger
     than it starts; partly if it ends larger but shrinks somewhere; otherwise fails."""
@@ -139,3 +154,31 @@ def region_grows(union_share: dict[float, float], tolerance: float = 0.01) -> Ve
     steady = all(b >= a - tolerance for a, b in zip(values, values[1:]))
     verdict = HOLDS if grows and steady else (PARTLY if grows else FAILS)
     return Verdict(claim, paper, rule, f"union of masks by epoch: {ours}", verdict)
+
+
+# --------------------------------------------------------------------------- all four, on a preset's spaces
+
+
+@dataclass
+class ClaimsEvidence:
+    """The four claims' verdicts and the task spaces behind them (the claims chapter and the slides)."""
+
+    verdicts: list  # of Verdict, in the paper's order
+    parameters_m: dict[str, float]  # size -> millions of parameters
+    final: dict[str, tuple[TaskSpace, Analysis]]  # every size at its final checkpoint
+    over_training: dict[float, tuple[TaskSpace, Analysis]]  # the dynamics size at every checkpoint
+
+
+def paper_claims(config: Config) -> ClaimsEvidence:
+    """Hold the paper's four claims against ``config``'s task spaces, by the rules above."""
+    rq1_size, dynamics_size = config.chapter_size("rq1"), config.chapter_size("dynamics")
+    params = {s: spec_parameters(config.size(s), config.tokenizer.vocab_size) / 1e6 for s in config.sizes}
+    final = {s: analysed_space(config, s) for s in config.sizes}
+    over_training = {e: analysed_space(config, dynamics_size, e) for e in checkpoint_epochs(config)}
+    verdicts = [
+        resembles_hypothesis(final[rq1_size][1], f"{rq1_size} ({params[rq1_size]:.2f}M)"),
+        grows_with_size({f"{s} {params[s]:.2f}M": an for s, (_, an) in final.items()}, paper_within_table()),
+        changes_early_then_settles({e: an for e, (_, an) in over_training.items()}),
+        region_grows({e: sp.mask_union_share for e, (sp, _) in over_training.items()}),
+    ]
+    return ClaimsEvidence(verdicts, params, final, over_training)

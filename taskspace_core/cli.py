@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -126,62 +127,19 @@ def cmd_pretrain(args, extra) -> int:
 
 
 def cmd_score(args, extra) -> int:
-    from . import blimp
-
-    model_meta = {}
-    meta_file = Path(args.model) / "meta.json"
-    if meta_file.is_file():
-        model_meta = json.loads(meta_file.read_text())
     if args.preset is None:
         args.preset = _model_preset(args.model)
     config = _config(args, extra)
     names = [n.strip() for n in args.paradigms.split(",") if n.strip()] if args.paradigms else None
-    paradigms = blimp.load_blimp(config.data.blimp_dir or None, names)
-    d = config.data
-    pairs = [p for par in paradigms.values()
-             for p in blimp.select_pairs(par, args.split, d.n_test, d.n_train, d.split_seed, args.max_pairs)]
-    from .models import load_model, resolve_devices
-    from .provenance import atomic_write_json, atomic_write_text, provenance
-    from .scoring import paradigm_summary, phenomenon_summary, score_pairs
+    from .accuracy import score_model
+    from .scoring import paradigm_summary, phenomenon_summary
 
-    config = resolve_devices(config)
-
-    model, tokenizer = load_model(args.model, revision=args.revision, device=config.scoring.device)
-
-    started = time.perf_counter()
-    scores = score_pairs(model, tokenizer, pairs, config.scoring.bos, config.scoring.batch_tokens,
-                         config.scoring.device, config.scoring.pack_pairs, config.scoring.precision)
-    wall = time.perf_counter() - started
-    scores.insert(2, "phenomenon", [blimp.phenomenon_of(p, d.taxonomy) for p in scores.paradigm])
-    scores["bos"] = config.scoring.bos
-
-    out = Path(args.out)
-    atomic_write_text(out, scores.to_csv(index=False, float_format="%.6f"))
-    per_paradigm = paradigm_summary(scores, d.taxonomy)
-    meta = provenance(
-        kind="pair_scores",
-        model=str(args.model),
-        revision=args.revision,
-        model_meta={k: model_meta.get(k) for k in ("preset", "size", "epoch", "step", "tokens_seen",
-                                                    "pretrain_hash", "git_commit", "data_hash")},
-        scoring={"bos": config.scoring.bos, "batch_tokens": config.scoring.batch_tokens,
-                 "pack_pairs": config.scoring.pack_pairs, "precision": config.scoring.precision,
-                 "score": "sum of token log-probs", "accuracy": "logp_good > logp_bad (ties wrong)"},
-        split={"split": args.split, "n_test": d.n_test, "n_train": d.n_train, "seed": d.split_seed,
-               "max_pairs": args.max_pairs},
-        blimp_dir=str(blimp.blimp_dir(config.data.blimp_dir or None)),
-        data_hash=blimp.data_hash(paradigms),
-        paradigms=sorted(paradigms),
-        n_pairs=len(scores),
-        wall_time_s=round(wall, 3),
-        summary=per_paradigm.reset_index().to_dict(orient="records"),
-    )
-    atomic_write_json(out.with_name(out.stem + ".meta.json"), meta)
-
-    summary = phenomenon_summary(scores, d.taxonomy)
-    print(f"{len(scores)} pairs from {len(paradigms)} paradigms scored in {wall:.1f}s (bos={config.scoring.bos})")
-    print(summary.to_string(float_format=lambda x: f"{x:.3f}"))
-    overall = per_paradigm.accuracy.mean()
+    scores, meta = score_model(config, args.model, args.out, args.revision, names, args.split, args.max_pairs)
+    out, taxonomy = Path(args.out), config.data.taxonomy
+    print(f"{len(scores)} pairs from {len(meta['paradigms'])} paradigms scored in {meta['wall_time_s']:.1f}s "
+          f"(bos={config.scoring.bos})")
+    print(phenomenon_summary(scores, taxonomy).to_string(float_format=lambda x: f"{x:.3f}"))
+    overall = paradigm_summary(scores, taxonomy).accuracy.mean()
     print(f"mean accuracy over paradigms: {overall:.3f}  ->  {out} (+ {out.stem}.meta.json)")
     return 0
 
@@ -195,51 +153,16 @@ def _model_preset(model: str) -> str | None:
 
 
 def cmd_ftgd(args, extra) -> int:
-    from . import blimp
-
     if args.preset is None:
         args.preset = _model_preset(args.model)
     for name in ("threshold", "steps", "lr", "method"):
         if getattr(args, name) is not None:
             extra = extra + [f"--ftgd.{name}", str(getattr(args, name))]
     config = _config(args, extra)
-    blimp.check_paradigms([args.paradigm])
-    eval_names = None if args.eval == "all" else [args.paradigm]
-    config = _with_paradigms(config, sorted(set(eval_names or blimp.PARADIGM_TERMS) | {args.paradigm}))
+    from .probing import finetune_one
 
-    from .ftgd import finetune
-    from .models import load_model, resolve_devices
-    from .probing import evaluate, prepare_probe_data
-    from .provenance import atomic_dir, atomic_write_json, provenance
-
-    config = resolve_devices(config)
-    model, tokenizer = load_model(args.model, revision=args.revision, device=config.ftgd.device)
-    data = prepare_probe_data(config, tokenizer)
-    before = evaluate(model, data, config)
-    started = time.perf_counter()
-    result = finetune(model, data.train[args.paradigm], config.ftgd, data.pad_id)
-    wall = time.perf_counter() - started
-    after = evaluate(model, data, config)
-
-    import pandas as pd
-
-    scores = pd.DataFrame({
-        "paradigm": [data.paradigms[i] for i in data.test_paradigm], "pair_id": data.test_pair_id,
-        "logp_good_before": before["logp_good"], "logp_bad_before": before["logp_bad"],
-        "logp_good_after": after["logp_good"], "logp_bad_after": after["logp_bad"],
-    })
-    masks = result.mask_table()
-    out = Path(args.out)
-    with atomic_dir(out) as tmp:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        scores.to_csv(tmp / "scores.csv", index=False, float_format="%.6f")
-        masks.to_csv(tmp / "mask_stats.csv", index=False)
-        atomic_write_json(tmp / "ftgd.json", provenance(
-            kind="ftgd", base_model=str(args.model), revision=args.revision, paradigm=args.paradigm,
-            config=_to_dict(config), data_hash=data.data_hash, finetune_time_s=round(wall, 3),
-            n_parameters=result.n_parameters, n_masked=result.n_masked, mask_share=result.mask_share,
-            log=result.log))
+    scores, result, wall = finetune_one(config, args.model, args.paradigm, args.out, args.revision,
+                                        evaluate_all=args.eval == "all")
     summary = scores.assign(before=scores.logp_good_before > scores.logp_bad_before,
                             after=scores.logp_good_after > scores.logp_bad_after,
                             margin_change=(scores.logp_good_after - scores.logp_bad_after)
@@ -251,20 +174,8 @@ def cmd_ftgd(args, extra) -> int:
           f"in {wall:.1f}s")
     print(f"accuracy before -> after ({args.eval}):")
     print(table.to_string(float_format=lambda x: f"{x:.3f}"))
-    print(f"tuned model, scores.csv, mask_stats.csv and ftgd.json -> {out}")
+    print(f"tuned model, scores.csv, mask_stats.csv and ftgd.json -> {args.out}")
     return 0
-
-
-def _with_paradigms(config, names):
-    from .config import apply_overrides
-
-    return apply_overrides(config, {"data.paradigms": list(names)})
-
-
-def _to_dict(config):
-    from .config import to_dict
-
-    return to_dict(config)
 
 
 def cmd_space(args, extra) -> int:
@@ -278,36 +189,17 @@ def cmd_space(args, extra) -> int:
     else:
         size = args.size or list(config.sizes)[-1]
         config.size(size)
-        from .pretrain import checkpoint_dir
+        from .checkpoints import checkpoint_dir
 
         model_path = checkpoint_dir(config, size, args.checkpoint)
         label = f"{config.preset}-{size}-{model_path.name}"
-    from .probing import compute_space
-    from .report import analyse, write_report
+    from .task_space import compute_space
+    from .report import analyse, describe, write_report
 
     space = compute_space(config, model_path, args.revision, label, progress=not args.no_progress)
     analysis = analyse(space, config)
     paths = write_report(space, analysis, config)
-    h = analysis.headline
-    print(f"task space of {model_path}: {h['n_paradigms']} paradigms; {space.meta['jobs_computed']} jobs computed, "
-          f"{space.meta['jobs_reused']} reused, {space.meta['wall_time_s']:.1f}s")
-    print(f"  method {config.ftgd.method}, mask {config.ftgd.mask_rule} "
-          f"(threshold {config.ftgd.threshold:g}, top_fraction {config.ftgd.top_fraction:g}); "
-          f"similarity {config.space.similarity} of {config.space.metric} transfers")
-    print(f"  eval1 accuracy {h['eval1_accuracy']:.3f}; parameters updated {h['mask_share_mean']:.2%} on average "
-          f"({h['mask_share_min']:.2%}-{h['mask_share_max']:.2%}), union {h['mask_union_share']:.2%}")
-    d = h["diagonal_transfer"]
-    o = h["off_diagonal_transfer"]
-    print(f"  mean diagonal transfer: accuracy {d['accuracy']:+.3f}, margin {d['margin']:+.3f}, "
-          f"effect {d['effect']:+.3f}; off-diagonal: accuracy {o['accuracy']:+.4f}, margin {o['margin']:+.4f}")
-    print(f"  vs hypothesis space: pearson {h['hypothesis_pearson']:+.3f}, spearman {h['hypothesis_spearman']:+.3f}, "
-          f"Mantel p {h['mantel_p']:.4f}; controlling for lexical overlap: r {h['partial_mantel_r']:+.3f}, "
-          f"p {h['partial_mantel_p']:.4f}")
-    if config.ftgd.method == "ftgd":  # plain fine-tuning frees every parameter: no masks to compare
-        print(f"  mask overlap vs hypothesis space: pearson {h['mask_overlap_pearson']:+.3f}, "
-              f"Mantel p {h['mask_overlap_mantel_p']:.4f}")
-    print("  within-phenomenon similarity:")
-    print(analysis.within.to_string(float_format=lambda x: f"{x:+.3f}"))
+    print(f"task space of {model_path}: " + describe(space, analysis, config))
     print(f"results in {space.store_dir}: " + ", ".join(p.name for p in paths.values()))
     return 0
 
@@ -315,8 +207,6 @@ def cmd_space(args, extra) -> int:
 def _notebook_device(args) -> None:
     """``--device`` of ``book`` and ``run``: checked here, then handed to the notebook kernels."""
     if args.device:
-        import os
-
         from .config import check_device
         from .notebook import DEVICE_VARIABLE
 
@@ -338,7 +228,7 @@ def cmd_book(args, extra) -> int:
 
 def cmd_reproduce(args, extra) -> int:
     config = _config(args, extra)
-    from .reference import reproduce
+    from .experiments import reproduce
 
     started = time.perf_counter()
     log = lambda message: print(message, flush=True)  # noqa: E731  (a log file sees each line at once)
@@ -358,7 +248,7 @@ def cmd_reproduce(args, extra) -> int:
 
 def cmd_results(args, extra) -> int:
     config = _config(args, extra)
-    from .reference import book_spaces, check_results
+    from .experiments import book_spaces, check_results
 
     problems = check_results(config)
     print(f"{config.reference_dir()}: {len(book_spaces(config))} task spaces expected; "
@@ -386,30 +276,10 @@ def cmd_accuracy(args, extra) -> int:
     sizes = [args.size] if args.size else list(config.sizes)
     for size in sizes:
         config.size(size)
-    from .accuracy import accuracy_table, export_checkpoint_scores, load_checkpoint_scores
-    from .pretrain import checkpoint_dir, checkpoint_epoch, checkpoint_name, list_checkpoints
-    from .reference import export_checkpoints, write_index
+    from .accuracy import export_accuracy
 
-    root = config.reference_dir()
-    if root is None:
-        raise TaskspaceError("results_dir is empty: there is nowhere to write the scores")
-    finals = {}
-    for size in sizes:
-        if args.checkpoint == "all":
-            paths = list_checkpoints(config.run_dir() / "models" / size)
-        else:
-            paths = [checkpoint_dir(config, size, args.checkpoint, train_if_missing=False)]
-        for path in paths:
-            target = export_checkpoint_scores(config, path, root)
-            print(f"{config.preset}/{size}/{path.name}: {target}")
-        final = checkpoint_name(checkpoint_epoch(config, "final" if args.checkpoint == "all" else args.checkpoint))
-        scores = load_checkpoint_scores(root, size, final)
-        if scores is not None:
-            finals[f"{size} {final}"] = scores
-    export_checkpoints(config, root)
-    write_index(config, root)
-    if finals:
-        table = accuracy_table(finals, config.data.taxonomy)
+    table = export_accuracy(config, sizes, args.checkpoint)
+    if table is not None:
         print("BLiMP test accuracy (mean over paradigms) beside BLiMP's baselines (Warstadt et al. 2020):")
         print(table.to_string(float_format=lambda v: f"{v:.3f}"))
     return 0

@@ -29,6 +29,7 @@ REPO_ROOT = PACKAGE_DIR.parent
 PRESET_DIR = PACKAGE_DIR / "presets"
 PRESETS = ("ci", "tiny", "cpu", "cpu-next", "paper")
 PRECISIONS = ("fp32", "bf16", "auto")  # see precision.py
+CONFIG_SECTIONS = ("data", "tokenizer", "pretrain", "scoring", "ftgd", "space")  # settable as <section>_<field>
 
 
 @dataclass(frozen=True)
@@ -395,6 +396,29 @@ def apply_overrides(config: Config, overrides: Mapping[str, Any]) -> Config:
             else:
                 node = node[part]
     return _check_size_names(_build(Config, raw, "config"))
+
+
+def parameter_overrides(**parameters) -> dict[str, object]:
+    """Flat parameter names -> dotted overrides: ``{"ftgd_threshold": 1e-3, "work_dir": "runs"}`` ->
+    ``{"ftgd.threshold": 1e-3, "work_dir": "runs"}``.
+
+    The notebooks' parameters (and the changes of a planned task space) use these flat names: the
+    config's section and field joined by an underscore. ``None`` means "the preset's value".
+    """
+    top_level = {f.name for f in dataclasses.fields(Config)}
+    overrides = {}
+    for name, value in parameters.items():
+        if value is None:
+            continue
+        if name in top_level:
+            overrides[name] = value
+            continue
+        section, _, field = name.partition("_")
+        if section not in CONFIG_SECTIONS or not field:
+            raise ConfigError(f"notebook parameter '{name}' is not a config field "
+                              f"(use <section>_<field> with section one of {', '.join(CONFIG_SECTIONS)})")
+        overrides[f"{section}.{field}"] = list(value) if isinstance(value, tuple) else value
+    return overrides
 
 
 def _is_mapping(hint) -> bool:

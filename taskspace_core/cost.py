@@ -20,12 +20,17 @@ by kernel launches and memory traffic long before they reach the FLOP rate.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
+from .checkpoints import find_checkpoint_meta
 from .config import Config
-from .models import spec_parameters
+from .experiments import book_spaces, space_costs
+from .models import checkpoint_identity, spec_parameters
+from .results import find_space
 
 
 @dataclass(frozen=True)
@@ -66,8 +71,6 @@ def pretrain_flops(config: Config, size: str, workload: Workload) -> float:
 
 def preset_budget(config: Config, workload: Workload) -> pd.DataFrame:
     """One row per size: pretraining PFLOP and the PFLOP of every task space the book asks for."""
-    from .reference import book_spaces
-
     requests = book_spaces(config)
     rows = []
     for size in config.sizes:
@@ -79,3 +82,45 @@ def preset_budget(config: Config, workload: Workload) -> pd.DataFrame:
     table = pd.DataFrame(rows).set_index("size")
     table["total PFLOP"] = table["pretraining PFLOP"] + table["task spaces PFLOP"]
     return table
+
+
+# --------------------------------------------------------------------------- against measurements
+
+
+def measured_workload(measured: Config, speed_file: Path) -> Workload:
+    """The workload measured on the shipped data: pretraining tokens per epoch from ``measured``'s
+    committed small checkpoint, scored tokens per pair from a ``benchmarks/speed.py`` run."""
+    meta = find_checkpoint_meta(measured, list(measured.sizes)[0], "final")
+    scored = json.loads(Path(speed_file).read_text())["sizes"][0]["scoring"]
+    return Workload(tokens_per_epoch=meta["tokens_seen"] / measured.pretrain.epochs,
+                    tokens_per_pair=scored["tokens"] / scored["pairs"])
+
+
+def achieved_rates(measured: Config, workload: Workload) -> pd.DataFrame:
+    """The FLOP accounting held against ``measured``'s committed wall times: per size, pretraining and
+    the default task space of the final checkpoint, with predicted TFLOP, measured minutes (job
+    time over the workers that ran side by side) and the achieved GFLOP/s."""
+    rows = []
+    metas = {s: find_checkpoint_meta(measured, s, "final") for s in measured.sizes}
+    for size, meta in metas.items():
+        rows.append({"work": f"{measured.preset}: pretrain {size}", "TFLOP": pretrain_flops(measured, size, workload) / 1e12,
+                     "measured minutes": meta["wall_time_s"] / 60, "workers": 1})
+    costs = space_costs(measured).set_index("store")
+    for size, meta in metas.items():
+        found = find_space(measured, checkpoint_identity(meta))
+        if found is not None and found.name in costs.index:
+            row = costs.loc[found.name]
+            rows.append({"work": f"{measured.preset}: task space {size} (FTGD)",
+                         "TFLOP": space_flops(measured, size, workload)["total"] / 1e12,
+                         "measured minutes": row["summed job time (min)"] / row["workers"], "workers": row["workers"]})
+    table = pd.DataFrame(rows).set_index("work")
+    table["achieved GFLOP/s"] = table["TFLOP"] * 1e3 / (table["measured minutes"] * 60)
+    return table
+
+
+def budget_in_time(config: Config, workload: Workload, gpu_tflops: float, cpu_gflops: float) -> pd.DataFrame:
+    """:func:`preset_budget` with GPU hours at an assumed sustained rate and CPU days at a measured one."""
+    budget = preset_budget(config, workload)
+    budget["GPU hours at assumed rate"] = budget["total PFLOP"] * 1e15 / (gpu_tflops * 1e12) / 3600
+    budget["CPU days at measured rate"] = budget["total PFLOP"] * 1e15 / (cpu_gflops * 1e9) / 86400
+    return budget

@@ -147,3 +147,42 @@ def compare(similarity: np.ndarray, paradigms: list[str], taxonomy: str = "12", 
         out["similarity_vs_control"] = correlations(similarity, control)["pearson"]
         out["partial_mantel_pearson"] = mantel(similarity, hypothesis, permutations, seed, "pearson", control)
     return out
+
+
+def within_pairs(similarity: np.ndarray, paradigms: list[str], phenomena: list[str]) -> pd.DataFrame:
+    """Every pair of paradigms of the same phenomenon with its similarity, one row each."""
+    rows = []
+    for i in range(len(paradigms)):
+        for j in range(i + 1, len(paradigms)):
+            if phenomena[i] == phenomena[j]:
+                rows.append({"phenomenon": phenomena[i], "paradigm_a": paradigms[i], "paradigm_b": paradigms[j],
+                             "similarity": similarity[i, j]})
+    return pd.DataFrame(rows)
+
+
+def classify_patterns(similarity: np.ndarray, paradigms: list[str], phenomena: list[str],
+                      high: float = 0.3, low: float = 0.0) -> pd.DataFrame:
+    """The paper's patterns, by a rule we state (the paper gives examples, not a rule).
+
+    Per phenomenon with at least two paradigms, over the similarities of its pairs:
+    - **A** (shared): the mean is at least ``high`` and no pair is below ``low``;
+    - **B** (partly shared, partly in conflict): some pair reaches ``high`` and some falls below ``low``;
+    - **C** (no visible relation): everything else, i.e. no pair reaches ``high``, or the pairs
+      are all weakly positive.
+    """
+    pairs = within_pairs(similarity, paradigms, phenomena)
+    rows = []
+    for phenomenon, group in pairs.groupby("phenomenon"):
+        values = group.similarity.to_numpy()
+        if values.mean() >= high and values.min() >= low:
+            pattern = "A"
+        elif values.max() >= high and values.min() < low:
+            pattern = "B"
+        else:
+            pattern = "C"
+        best, worst = group.loc[group.similarity.idxmax()], group.loc[group.similarity.idxmin()]
+        rows.append({"phenomenon": phenomenon, "pattern": pattern, "n_pairs": len(values), "mean": values.mean(),
+                     "min": values.min(), "max": values.max(),
+                     "most_similar": f"{best.paradigm_a} ~ {best.paradigm_b} ({best.similarity:+.2f})",
+                     "least_similar": f"{worst.paradigm_a} ~ {worst.paradigm_b} ({worst.similarity:+.2f})"})
+    return pd.DataFrame(rows).set_index("phenomenon")

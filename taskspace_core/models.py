@@ -15,7 +15,8 @@ import re
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
+from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
+from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
 from transformers.utils import logging as hf_logging
 
 from .config import ModelSpec
@@ -105,9 +106,6 @@ def _load(loader, name_or_path, revision, **extra):
 
 def check_causal_lm(name_or_path: str | Path, revision: str | None = None) -> None:
     """Raise :class:`ModelLoadError` unless ``name_or_path`` is a causal LM, reading only its config."""
-    from transformers import AutoConfig
-    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
-
     config = _load(AutoConfig.from_pretrained, name_or_path, revision)
     if config.model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
         raise ModelLoadError(f"'{name_or_path}' is not a causal language model (model_type '{config.model_type}' "

@@ -11,8 +11,10 @@ each with the tokenizer and a ``meta.json`` carrying config, hashes, provenance,
 validation loss and wall time. ``meta.json`` is written last, so a directory without it is
 not a finished checkpoint. Only the newest checkpoint keeps ``training_state.pt`` (optimizer
 state) for resuming. ``meta.json`` also holds the sha256 of every weight, config and tokenizer
-file: :func:`checkpoint_dir` checks them, and a damaged checkpoint is reported and its run
-retrained (the damaged one moved aside), never silently used.
+file, which :mod:`.checkpoints` checks before a checkpoint is used.
+
+This module writes checkpoints and defines what identifies one (:func:`pretrain_hash`,
+``PRETRAIN_VERSION``); :mod:`.checkpoints` finds, verifies and (if missing) trains them.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import dataclasses
 import json
 import math
 import time
-import warnings
 from dataclasses import asdict
 from pathlib import Path
 
@@ -39,7 +40,6 @@ from .models import build_model, count_parameters, resolve_devices
 from .precision import autocast, compute_dtype, key_precision
 from .provenance import atomic_dir, atomic_write_json, provenance, sha256_file
 from .scoring import decoder_and_head
-from .store import CorruptResultWarning
 
 TRAINING_STATE = "training_state.pt"
 # Bump when a change to the training code changes the weights a config produces: it is part of
@@ -137,15 +137,6 @@ def list_checkpoints(out_dir: Path) -> list[Path]:
     """Finished checkpoints in ``out_dir`` (those with meta.json), in training order."""
     done = [d for d in Path(out_dir).glob("epoch-*") if (d / "meta.json").is_file()]
     return sorted(done, key=lambda d: json.loads((d / "meta.json").read_text())["step"])
-
-
-def _move_aside(directory: Path) -> Path:
-    for n in range(1, 1000):
-        aside = directory.with_name(f"{directory.name}.damaged-{n}")
-        if not aside.exists():
-            directory.rename(aside)
-            return aside
-    raise RuntimeError(f"too many damaged copies of {directory}")
 
 
 def pretrain(config: Config, size: str, out_dir: str | Path | None = None, log=print) -> list[Path]:
@@ -290,62 +281,3 @@ def _file_hashes(directory: Path) -> dict[str, str]:
     """sha256 of a checkpoint's files, except its optimizer state (dropped later) and meta.json."""
     return {f.name: sha256_file(f) for f in sorted(Path(directory).iterdir())
             if f.is_file() and f.name not in (TRAINING_STATE, "meta.json")}
-
-
-def checkpoint_problems(path: str | Path) -> list[str]:
-    """What is wrong with a finished checkpoint's files: missing, or not the bytes ``meta.json`` recorded.
-
-    Checkpoints written before hashes were recorded (no ``files`` in meta) cannot be checked
-    and report nothing.
-    """
-    path = Path(path)
-    try:
-        meta = json.loads((path / "meta.json").read_text())
-    except (OSError, ValueError) as exc:
-        return [f"{path / 'meta.json'}: unreadable ({exc})"]
-    problems = []
-    for name, digest in meta.get("files", {}).items():
-        if not (path / name).is_file():
-            problems.append(f"{path / name}: missing")
-        elif sha256_file(path / name) != digest:
-            problems.append(f"{path / name}: sha256 does not match meta.json")
-    return problems
-
-
-def checkpoint_epoch(config: Config, checkpoint: str | float = "final") -> float:
-    """``"final"``, ``"epoch-0.5"`` or ``0.5`` -> the epoch, checked against ``pretrain.checkpoints``."""
-    epochs = sorted(config.pretrain.checkpoints)
-    if str(checkpoint) == "final":
-        return epochs[-1]
-    try:
-        epoch = float(str(checkpoint).removeprefix("epoch-"))
-    except ValueError:
-        raise ConfigError(f"checkpoint '{checkpoint}': use 'final' or an epoch number") from None
-    if epoch not in epochs:
-        raise ConfigError(f"checkpoint '{checkpoint}' is not in pretrain.checkpoints "
-                          f"({', '.join(f'{e:g}' for e in epochs)})")
-    return epoch
-
-
-def checkpoint_dir(config: Config, size: str, checkpoint: str | float = "final", train_if_missing: bool = True,
-                   log=print) -> Path:
-    """The directory of one checkpoint of ``size`` (``"final"`` or an epoch such as ``0.5``).
-
-    If it is missing and ``train_if_missing``, pretraining runs (or resumes) first.
-    """
-    config.size(size)
-    epoch = checkpoint_epoch(config, checkpoint)
-    path = config.run_dir() / "models" / size / checkpoint_name(epoch)
-    problems = checkpoint_problems(path) if (path / "meta.json").is_file() else []
-    if problems:
-        # Every checkpoint of a run shares its optimizer history, and only the newest keeps the
-        # optimizer state: the honest repair is to retrain the run (deterministic) after moving
-        # the damaged one aside, where it can still be inspected.
-        aside = _move_aside(path.parent)
-        warnings.warn(f"{path}: damaged checkpoint ({'; '.join(problems)}); moved {path.parent} to {aside} "
-                      "and retraining it", CorruptResultWarning, stacklevel=2)
-    if not (path / "meta.json").is_file():
-        if not train_if_missing:
-            raise ConfigError(f"checkpoint {path} does not exist; run `taskspace pretrain --preset {config.preset}`")
-        pretrain(config, size, log=log)
-    return path

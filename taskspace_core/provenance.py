@@ -74,14 +74,20 @@ def provenance(**extra: Any) -> dict[str, Any]:
     }
 
 
+def _write_all(fd: int, tmp: str, data: bytes) -> None:
+    """Write ``data`` to the open temporary file ``tmp`` and close it (the one place bytes hit the
+    disk, so the tests can make it fail as a full disk does)."""
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to a temporary sibling, then rename it over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+        _write_all(fd, tmp, data)
         os.replace(tmp, path)
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):

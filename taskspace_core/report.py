@@ -17,9 +17,9 @@ import pandas as pd
 from . import blimp
 from .config import Config, to_dict
 from .hypothesis import compare, hypothesis_matrix, within_phenomenon
-from .probing import TaskSpace
+from .task_space import TaskSpace
 from .provenance import atomic_write_bytes, atomic_write_json, provenance
-from .similarity import lexical_overlap, transfer_similarity
+from .similarity import lexical_overlap, offdiag_corr, transfer_similarity
 
 
 @dataclass
@@ -41,6 +41,25 @@ def layer_density(space: TaskSpace) -> pd.DataFrame:
     """Per source, layer and component: the share of parameters in the mask."""
     grouped = space.mask_tables.groupby(["source", "layer", "component"], as_index=False)[["numel", "n_masked"]].sum()
     return grouped.assign(density=grouped.n_masked / grouped.numel)
+
+
+def depth_profile(space: TaskSpace, n_layers: int) -> pd.DataFrame:
+    """Per layer: the share of its parameters in the masks (summed over sources), at a relative depth.
+
+    Blocks sit at (layer + 0.5) / n_layers; the embeddings (layer < 0) at -0.1 and the final
+    norm and head (layer >= n_layers) at 1.1, so one axis holds models of any depth.
+    """
+    dens = layer_density(space).groupby("layer", as_index=False)[["numel", "n_masked"]].sum()
+    dens = dens.assign(density=dens.n_masked / dens.numel)
+    depth = np.where(dens.layer < 0, -0.1, np.where(dens.layer >= n_layers, 1.1, (dens.layer + 0.5) / n_layers))
+    return dens.assign(depth=depth)
+
+
+def component_density(space: TaskSpace) -> pd.DataFrame:
+    """Per component (attention, MLP, embeddings, norms): parameters, masked entries (summed over
+    sources) and their share."""
+    component = layer_density(space).groupby("component", as_index=False)[["numel", "n_masked"]].sum()
+    return component.assign(density=component.n_masked / component.numel)
 
 
 def analyse(space: TaskSpace, config: Config) -> Analysis:
@@ -79,6 +98,41 @@ def analyse(space: TaskSpace, config: Config) -> Analysis:
                     comparison, mask_comparison, headline)
 
 
+def dynamics_table(spaces: dict[float, tuple[TaskSpace, Analysis]], meta: dict[float, dict]) -> pd.DataFrame:
+    """One row per checkpoint of one size (RQ3): tokens seen, the hypothesis correlation, how far the
+    similarity matrix moved since the previous checkpoint and from the final one (off-diagonal
+    Pearson r), and the masks' share, union and within/between-phenomenon overlap.
+
+    ``spaces`` and ``meta`` (each checkpoint's ``meta.json``) are keyed by epoch.
+    """
+    epochs = sorted(spaces)
+    final = spaces[epochs[-1]][1].similarity
+    rows = []
+    for i, e in enumerate(epochs):
+        an = spaces[e][1]
+        rows.append({
+            "epoch": e, "tokens seen": meta[e]["tokens_seen"],
+            "r with hypothesis": an.headline["hypothesis_pearson"], "Mantel p": an.headline["mantel_p"],
+            "vs previous checkpoint": offdiag_corr(spaces[epochs[i - 1]][1].similarity, an.similarity) if i else np.nan,
+            "vs final checkpoint": offdiag_corr(final, an.similarity),
+            "parameters updated (mean)": an.headline["mask_share_mean"],
+            "union of masks": an.headline["mask_union_share"],
+            "mask overlap within": an.mask_within.loc["within", "mean"],
+            "mask overlap between": an.mask_within.loc["between", "mean"],
+        })
+    return pd.DataFrame(rows).set_index("epoch")
+
+
+def headline_row(method: str, analysis: Analysis) -> dict[str, str]:
+    """One row of RQ1's FTGD-against-plain table: a space's headline numbers, formatted for reading."""
+    h = analysis.headline
+    return {"method": method, "parameters updated": f"{100 * h['mask_share_mean']:.1f}%",
+            "self-transfer (accuracy)": f"{h['diagonal_transfer']['accuracy']:+.3f}",
+            "off-diagonal transfer (margin)": f"{h['off_diagonal_transfer']['margin']:+.3f}",
+            "within mean": f"{h['within_mean']:+.3f}", "between mean": f"{h['between_mean']:+.3f}",
+            "r with hypothesis": f"{h['hypothesis_pearson']:+.3f}", "Mantel p": f"{h['mantel_p']:.4f}"}
+
+
 def write_report(space: TaskSpace, analysis: Analysis, config: Config) -> dict[str, Path]:
     """Write ``transfer.csv.gz``, ``within.csv``, ``masks.csv.gz`` and ``summary.json`` into the store."""
     files = {
@@ -98,3 +152,28 @@ def write_report(space: TaskSpace, analysis: Analysis, config: Config) -> dict[s
     paths["summary.json"] = space.store_dir / "summary.json"
     atomic_write_json(paths["summary.json"], summary)
     return paths
+
+
+def describe(space: TaskSpace, analysis: Analysis, config: Config) -> str:
+    """The headline numbers of one task space as a few lines of text (what ``taskspace space`` prints)."""
+    h = analysis.headline
+    d, o = h["diagonal_transfer"], h["off_diagonal_transfer"]
+    lines = [
+        f"{h['n_paradigms']} paradigms; {space.meta['jobs_computed']} jobs computed, "
+        f"{space.meta['jobs_reused']} reused, {space.meta['wall_time_s']:.1f}s",
+        f"  method {config.ftgd.method}, mask {config.ftgd.mask_rule} "
+        f"(threshold {config.ftgd.threshold:g}, top_fraction {config.ftgd.top_fraction:g}); "
+        f"similarity {config.space.similarity} of {config.space.metric} transfers",
+        f"  eval1 accuracy {h['eval1_accuracy']:.3f}; parameters updated {h['mask_share_mean']:.2%} on average "
+        f"({h['mask_share_min']:.2%}-{h['mask_share_max']:.2%}), union {h['mask_union_share']:.2%}",
+        f"  mean diagonal transfer: accuracy {d['accuracy']:+.3f}, margin {d['margin']:+.3f}, "
+        f"effect {d['effect']:+.3f}; off-diagonal: accuracy {o['accuracy']:+.4f}, margin {o['margin']:+.4f}",
+        f"  vs hypothesis space: pearson {h['hypothesis_pearson']:+.3f}, spearman {h['hypothesis_spearman']:+.3f}, "
+        f"Mantel p {h['mantel_p']:.4f}; controlling for lexical overlap: r {h['partial_mantel_r']:+.3f}, "
+        f"p {h['partial_mantel_p']:.4f}",
+    ]
+    if config.ftgd.method == "ftgd":  # plain fine-tuning frees every parameter: no masks to compare
+        lines.append(f"  mask overlap vs hypothesis space: pearson {h['mask_overlap_pearson']:+.3f}, "
+                     f"Mantel p {h['mask_overlap_mantel_p']:.4f}")
+    lines += ["  within-phenomenon similarity:", analysis.within.to_string(float_format=lambda x: f"{x:+.3f}")]
+    return "\n".join(lines)

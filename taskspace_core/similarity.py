@@ -95,3 +95,12 @@ def lexical_overlap(paradigms: dict[str, Paradigm], names: list[str]) -> np.ndar
         for q in range(p + 1, n):
             out[p, q] = out[q, p] = len(types[p] & types[q]) / max(len(types[p] | types[q]), 1)
     return out
+
+
+def offdiag_corr(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation of the off-diagonal entries of two square matrices (e.g. two task spaces)."""
+    mask = ~np.eye(a.shape[0], dtype=bool)
+    x, y = a[mask], b[mask]
+    if x.std() == 0 or y.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(x, y)[0, 1])

@@ -16,10 +16,12 @@ import shutil
 from pathlib import Path
 
 import altair as alt
+import vl_convert as vlc
 
 from . import claims, plots
+from .claims import ClaimsEvidence, paper_claims
 from .config import REPO_ROOT, Config
-from .notebook import ClaimsEvidence, notebook_config, paper_claims
+from .notebook import notebook_config
 from .provenance import atomic_write_text, git_commit
 
 ASSETS = Path(__file__).resolve().parent / "slides_assets" / "reveal"
@@ -27,8 +29,6 @@ PAPER_SHARE = "about 5%"  # the paper's statement of its FTGD mask share (see th
 
 
 def _svg(chart: alt.TopLevelMixin) -> str:
-    import vl_convert as vlc
-
     return vlc.vegalite_to_svg(chart.to_json())
 
 

@@ -7,6 +7,16 @@ import pytest
 
 from taskspace_core.config import load_preset
 
+# Tests that use these fixtures build a whole book, a reproduce run or a second task space:
+# they are marked slow, so that `pytest -m "not slow"` is the fast loop (README, Contributing).
+SLOW_FIXTURES = {"ci_book", "ci_reference", "ci_space_one_thread"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def ci_config(tmp_path_factory):
@@ -32,7 +42,7 @@ def ci_model(ci_checkpoints):
 @pytest.fixture(scope="session")
 def ci_space(ci_config, ci_checkpoints):
     """The `ci` task space (8 paradigms) of the small model's final checkpoint."""
-    from taskspace_core.probing import compute_space
+    from taskspace_core.task_space import compute_space
 
     return compute_space(ci_config, ci_checkpoints[-1], label="ci-small-final", log=lambda *_: None, progress=False)
 
@@ -41,7 +51,7 @@ def ci_space(ci_config, ci_checkpoints):
 def ci_reference(ci_config, tmp_path_factory):
     """`taskspace reproduce --preset ci` into a temporary results dir: (config, problems left)."""
     from taskspace_core.config import apply_overrides
-    from taskspace_core.reference import reproduce
+    from taskspace_core.experiments import reproduce
 
     config = apply_overrides(ci_config, {"results_dir": str(tmp_path_factory.mktemp("results"))})
     return config, reproduce(config, log=lambda *_: None)
@@ -63,7 +73,7 @@ def ci_book(ci_reference, tmp_path_factory):
 
 def assert_same_space(a, b):
     """Two task spaces are bit-identical: transfers, eval1/eval2 margins and masks."""
-    from taskspace_core.probing import METRICS
+    from taskspace_core.task_space import METRICS
 
     for metric in METRICS:
         assert np.array_equal(a.transfer[metric], b.transfer[metric]), metric
@@ -80,7 +90,7 @@ def ci_space_one_thread(ci_config, ci_checkpoints, tmp_path_factory):
     from another process, engine or run pin it: with it pinned, equal means equal.
     """
     from taskspace_core.config import apply_overrides
-    from taskspace_core.probing import compute_space
+    from taskspace_core.task_space import compute_space
 
     config = apply_overrides(ci_config, {"work_dir": str(tmp_path_factory.mktemp("one-thread")), "space.threads": 1})
     return compute_space(config, ci_checkpoints[-1], label="ci-small-final", log=lambda *_: None, progress=False)

@@ -4,16 +4,18 @@ Every case runs the real command line against a work dir that already holds a fi
 space, and compares every file in it (bytes) before and after.
 """
 
+import errno
 import gzip
 import hashlib
 import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from taskspace_core import blimp
+from taskspace_core import blimp, cli, provenance
 
 CI_PARADIGM = "anaphor_gender_agreement"  # one of the ci preset's paradigms
 
@@ -185,6 +187,7 @@ def half_finished_store(ci_space, work):
     return store
 
 
+@pytest.mark.slow
 def test_a_full_disk_stops_cleanly_and_keeps_every_finished_job(ci_space, ci_checkpoints, small_filesystem):
     import os
 
@@ -205,6 +208,36 @@ def test_a_full_disk_stops_cleanly_and_keeps_every_finished_job(ci_space, ci_che
     assert code == 0, err
     finished = sum(1 for name in after if name.endswith(".json") and name != "manifest.json")
     assert f"{len(ci_space.paradigms) + 1 - finished} jobs computed, {finished} reused" in out
+
+
+@pytest.mark.slow
+def test_a_disk_that_fills_mid_run_stops_cleanly_without_root(ci_space, ci_checkpoints, tmp_path, monkeypatch, capsys):
+    """The full-disk path of the test above, by injecting ENOSPC where the bytes are written: it
+    runs anywhere (no mount rights needed), in-process with the serial executor."""
+    work = tmp_path / "runs"
+    store = half_finished_store(ci_space, work)
+    (store / "summary.json").unlink(missing_ok=True)
+    before = snapshot(store)
+    write_all = provenance._write_all
+
+    def full_disk(fd, tmp, data):
+        if Path(tmp).is_relative_to(store) and ".npz." in Path(tmp).name:  # the first job's arrays
+            write_all(fd, tmp, data[: len(data) // 2])  # part of the bytes land, then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        write_all(fd, tmp, data)
+
+    monkeypatch.setattr(provenance, "_write_all", full_disk)
+    args = [*SPACE, "--model", str(ci_checkpoints[-1]), "--work-dir", str(work)]
+    line = the_error_line(cli.main(args), capsys.readouterr().err)
+    assert "No space left on device" in line and str(store) in line, line
+    after = snapshot(store)
+    assert all(after[name] == digest for name, digest in before.items())  # nothing finished was lost
+    assert not [name for name in after if name.endswith((".tmp", ".lock"))]  # nothing half-written left
+
+    monkeypatch.setattr(provenance, "_write_all", write_all)  # space freed: the same command resumes
+    assert cli.main(args) == 0
+    finished = sum(1 for name in after if name.endswith(".json") and name != "manifest.json")
+    assert f"{len(ci_space.paradigms) + 1 - finished} jobs computed, {finished} reused" in capsys.readouterr().out
 
 
 def test_a_read_only_store_is_reported_and_left_alone(ci_space, ci_checkpoints, tmp_path):

@@ -5,9 +5,12 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from taskspace_core.config import REPO_ROOT
 
 
+@pytest.mark.slow
 def test_speed_benchmark_runs_and_checks_scores_against_the_reference(ci_config, ci_checkpoints, tmp_path):
     out = tmp_path / "speed.json"
     done = subprocess.run(

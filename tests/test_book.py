@@ -8,7 +8,10 @@ import pytest
 
 from taskspace_core import plots
 from taskspace_core.errors import ConfigError
-from taskspace_core.notebook import classify_patterns, notebook_config, offdiag_corr, parameter_overrides
+from taskspace_core.config import parameter_overrides
+from taskspace_core.hypothesis import classify_patterns
+from taskspace_core.notebook import notebook_config
+from taskspace_core.similarity import offdiag_corr
 
 
 def test_notebook_parameters_map_onto_config_fields():
@@ -59,7 +62,7 @@ def test_heatmap_draws_every_cell_and_one_block_per_phenomenon():
 def test_ci_book_builds_offline_with_warnings_as_errors(ci_config, ci_book):
     """All four notebooks executed with papermill, the HTML built with warnings as errors."""
     from taskspace_core.book import NOTEBOOKS
-    from taskspace_core.notebook import task_space
+    from taskspace_core.results import analysed_space
 
     html = ci_book.parent
     src = html.parent / "src"
@@ -76,7 +79,7 @@ def test_ci_book_builds_offline_with_warnings_as_errors(ci_config, ci_book):
 
     # The prose quotes the stored result (myst-nb glue), not a typed-in number.
     rq1 = re.sub(r"<[^>]+>", "", (html / "notebooks" / "rq1_cross_task_knowledge.html").read_text())
-    _, analysis = task_space(ci_config)  # loads the space the notebook computed
+    _, analysis = analysed_space(ci_config)  # loads the space the notebook computed
     quoted = re.search(r"hypothesis space at Pearson\s+r = ([+-]\d\.\d{3})", rq1)
     assert quoted and quoted.group(1) == f"{analysis.headline['hypothesis_pearson']:+.3f}"
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from taskspace_core import claims
-from taskspace_core.notebook import paper_within_table
+from taskspace_core.paper import paper_within_table
 
 
 def fake_analysis(r=0.3, p=0.001, within=None, similarity=None):
@@ -61,3 +61,13 @@ def test_claim_4_asks_the_union_to_grow_without_shrinking():
     assert claims.region_grows({0: 0.1, 1: 0.5, 2: 0.3}).verdict == claims.PARTLY
     assert claims.region_grows({0: 0.3, 1: 0.2}).verdict == claims.FAILS
     assert claims.region_grows({0: 0.3}).verdict == claims.UNTESTABLE
+
+
+def test_union_direction_uses_the_tolerance_of_claim_4():
+    tol = claims.UNION_TOLERANCE
+    assert claims.union_direction({0: 0.10, 1: 0.10 + 2 * tol}) == "grows"
+    assert claims.union_direction({0: 0.10, 1: 0.10 - 2 * tol}) == "shrinks"
+    assert claims.union_direction({0: 0.10, 0.5: 0.5, 1: 0.10 + tol / 2}) == "stays about the same"
+    # the description and the verdict read the same change the same way
+    grown = {0: 0.10, 1: 0.10 + 2 * tol}
+    assert claims.region_grows(grown).verdict == claims.HOLDS and claims.union_direction(grown) == "grows"

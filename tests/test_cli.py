@@ -60,6 +60,7 @@ def test_bad_input_is_one_line(args, needles, tmp_path):
     assert_one_line_error(code, err, *needles)
 
 
+@pytest.mark.slow
 def test_pretrain_then_score_as_a_new_user(tmp_path, ci_checkpoints):
     code, out, err = run("pretrain", "--preset", "ci", "--size", "small", "--out", "ckpt",
                          "--pretrain.max_steps", "20", "--pretrain.checkpoints", "0,0.5,1", cwd=tmp_path)
@@ -85,6 +86,7 @@ def test_pretrain_then_score_as_a_new_user(tmp_path, ci_checkpoints):
     assert_one_line_error(code, err, "empty", "config.json")
 
 
+@pytest.mark.slow
 def test_space_computes_then_reuses_a_task_space(tmp_path):
     args = ("space", "--preset", "ci", "--size", "small", "--work-dir", str(tmp_path), "--no-progress",
             "--data.paradigms", "anaphor_gender_agreement,anaphor_number_agreement,npi_present_1")

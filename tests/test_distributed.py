@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from taskspace_core.config import apply_overrides
-from taskspace_core.probing import compute_space
+from taskspace_core.task_space import compute_space
 from taskspace_core.store import ResultStore
 
 from conftest import assert_same_space
@@ -100,6 +100,7 @@ def test_a_live_claim_blocks_until_the_result_appears(tmp_path):
     assert store.load("eval1")[1]["by"] == "other"
 
 
+@pytest.mark.slow
 def test_the_command_line_runs_a_sweep_on_a_localcluster(ci_checkpoints, tmp_path):
     import subprocess
     import sys

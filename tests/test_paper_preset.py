@@ -32,9 +32,10 @@ def paper_config(tmp_path_factory):
     return load_preset("paper", {"work_dir": str(tmp_path_factory.mktemp("paper")), **SMOKE})
 
 
+@pytest.mark.slow
 def test_the_paper_preset_pretrains_and_probes_on_cpu_with_a_step_cap(paper_config):
     from taskspace_core.pretrain import pretrain
-    from taskspace_core.probing import compute_space
+    from taskspace_core.task_space import compute_space
 
     started = time.perf_counter()
     checkpoints = pretrain(paper_config, "small", log=lambda *_: None)

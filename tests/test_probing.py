@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from taskspace_core.config import apply_overrides
-from taskspace_core.probing import METRICS, compute_space, evaluate, prepare_probe_data
+from taskspace_core.probing import evaluate, prepare_probe_data
+from taskspace_core.task_space import METRICS, compute_space
 from taskspace_core.report import analyse, layer_density, write_report
 
 from conftest import assert_same_space
@@ -73,6 +74,7 @@ def test_identical_config_hits_the_cache_changed_config_misses(ci_space, ci_conf
     assert missed.store_dir != ci_space.store_dir and missed.meta["jobs_computed"] == 3
 
 
+@pytest.mark.slow
 def test_an_interrupted_sweep_resumes_and_equals_the_uninterrupted_one(ci_space, ci_config, ci_checkpoints, tmp_path):
     import shutil
 

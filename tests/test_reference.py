@@ -11,9 +11,9 @@ import pytest
 
 from taskspace_core.config import apply_overrides, load_preset
 from taskspace_core.models import checkpoint_identity
-from taskspace_core.reference import (
-    book_spaces, check_results, checkpoint_meta, find_space, load_space, training_curve,
-)
+from taskspace_core.checkpoints import checkpoint_meta, training_curve
+from taskspace_core.experiments import book_spaces, check_results
+from taskspace_core.results import find_space, load_space
 from taskspace_core.store import CorruptResultWarning
 
 
@@ -30,8 +30,8 @@ def test_reproduce_exports_every_space_the_book_needs(ci_reference):
 
 def test_committed_space_equals_the_run_store(ci_reference):
     """The same numbers whichever route: store (full masks) or committed files (summaries)."""
-    from taskspace_core.probing import compute_space
-    from taskspace_core.pretrain import checkpoint_dir
+    from taskspace_core.task_space import compute_space
+    from taskspace_core.checkpoints import checkpoint_dir
 
     config, _ = ci_reference
     path = checkpoint_dir(config, "small", train_if_missing=False)
@@ -51,11 +51,11 @@ def test_committed_space_equals_the_run_store(ci_reference):
 
 
 def test_book_finds_results_without_weights(ci_reference, tmp_path):
-    from taskspace_core.notebook import task_space
+    from taskspace_core.results import analysed_space
 
     config, _ = ci_reference
     bare = apply_overrides(config, {"work_dir": str(tmp_path)})  # no models, no store
-    space, analysis = task_space(bare, "large", 0.5)
+    space, analysis = analysed_space(bare, "large", 0.5)
     assert space.meta["source"] == "reference" and analysis.headline["n_paradigms"] == 8
     assert checkpoint_meta(bare, "large", 0.5)["epoch"] == 0.5
     assert training_curve(bare, "small").step.is_monotonic_increasing

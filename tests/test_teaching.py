@@ -70,7 +70,8 @@ def test_ci_book_has_the_exercises_and_both_guides(ci_book):
 
 
 def test_the_slides_build_offline_from_the_books_results(ci_reference, tmp_path):
-    from taskspace_core.notebook import notebook_config, task_space
+    from taskspace_core.notebook import notebook_config
+    from taskspace_core.results import analysed_space
     from taskspace_core.slides import build_slides
 
     config, _ = ci_reference
@@ -85,7 +86,7 @@ def test_the_slides_build_offline_from_the_books_results(ci_reference, tmp_path)
     assert (index.parent / "reveal" / "reveal.js").stat().st_size > 50_000
     assert not (tmp_path / "empty-runs" / "ci" / "models").exists()  # drawn from the committed results
     # the deck quotes the same numbers as the book
-    _, analysis = task_space(notebook_config("ci", results_dir=config.results_dir,
+    _, analysis = analysed_space(notebook_config("ci", results_dir=config.results_dir,
                                              work_dir=str(tmp_path / "empty-runs")), config.chapter_size("rq1"))
     assert f"r = {analysis.headline['hypothesis_pearson']:+.3f} with the hypothesis space" in page
 

@@ -1,0 +1,216 @@
+"""The book's experiment plan: which task spaces each chapter needs, computing them, checking them.
+
+    book_spaces      every task space the chapters show under a preset (sizes, checkpoints, sweeps)
+    reproduce        pretrain every size, compute every planned space, export each as it lands
+    check_results    what is missing or broken in a preset's committed results
+    space_costs      the measured wall time of every stored space
+
+The plan comes from the preset (``book.*``), never from the notebooks' source: the chapters read
+the same fields, so the plan and the book cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .book import notebook_parameters
+from .checkpoints import checkpoint_dir, checkpoint_epoch, checkpoint_meta, expected_pretrain_hash, trained_here
+from .config import Config, apply_overrides, parameter_overrides, stable_hash
+from .errors import ConfigError
+from .models import checkpoint_identity
+from .pretrain import checkpoint_name, pretrain
+from .probing import probe_selection
+from .provenance import sha256_file
+from .results import INDEX, export_checkpoints, export_space, find_space, read_space, write_index
+from .task_space import compute_space
+
+
+# --------------------------------------------------------------------------- what the book needs
+
+
+@dataclass(frozen=True)
+class SpaceRequest:
+    """One task space a chapter asks for: a size, a checkpoint and notebook-style changes."""
+
+    size: str
+    checkpoint: str | float = "final"
+    changes: dict = field(default_factory=dict)  # e.g. {"ftgd_method": "plain"}
+    purpose: str = ""
+
+    def config(self, config: Config) -> Config:
+        return apply_overrides(config, parameter_overrides(**self.changes)) if self.changes else config
+
+    def describe(self) -> str:
+        changes = ", ".join(f"{k}={v}" for k, v in self.changes.items())
+        where = self.checkpoint if str(self.checkpoint) == "final" else f"epoch {float(self.checkpoint):g}"
+        return f"{self.size} @ {where}" + (f" ({changes})" if changes else "")
+
+
+def book_spaces(config: Config) -> list[SpaceRequest]:
+    """Every task space the book's chapters compute under ``config``, cheapest-to-most-used first.
+
+    The chapters' choices come from the preset (``book.*_size``) and from the notebooks' own
+    default parameters (the critique's thresholds, share and seeds), so this list and the book
+    cannot drift apart. Duplicates (e.g. threshold 1e-3 is the default space) appear once.
+    """
+    critique = notebook_parameters("critique_generality_scale")
+    sweep = config.chapter_size("sweep")
+    requests = [SpaceRequest(s, "final", {}, "RQ1/RQ2: final checkpoint of every size") for s in config.sizes]
+    requests.append(SpaceRequest(config.chapter_size("baseline"), "final", {"ftgd_method": "plain"},
+                                 "RQ1: plain fine-tuning baseline"))
+    dynamics = config.chapter_size("dynamics")
+    requests += [SpaceRequest(dynamics, e, {}, "RQ3: learning dynamics")
+                 for e in sorted(config.pretrain.checkpoints) if e != checkpoint_epoch(config, "final")]
+    requests += [SpaceRequest(sweep, "final", {"ftgd_mask_rule": "threshold", "ftgd_threshold": t},
+                              "critique: threshold sweep") for t in critique["thresholds"]]
+    requests.append(SpaceRequest(sweep, "final", {"ftgd_mask_rule": "top_fraction",
+                                                  "ftgd_top_fraction": critique["top_fraction"]},
+                                 "critique: fixed share instead of a threshold"))
+    requests += [SpaceRequest(sweep, "final", {"ftgd_seed": s}, "critique: FTGD seeds") for s in critique["seeds"]]
+    unique, seen = [], set()
+    for r in requests:
+        identity = (r.size, checkpoint_epoch(config, r.checkpoint), stable_hash(r.config(config)))
+        if identity not in seen:
+            seen.add(identity)
+            unique.append(r)
+    return unique
+
+
+# --------------------------------------------------------------------------- checking
+
+
+def check_results(config: Config) -> list[str]:
+    """Every problem with ``config``'s committed results: missing pieces and broken hashes.
+
+    Complete means: every size's every checkpoint (``meta.json``) and training curve, and every
+    :func:`book_spaces` space with all of this config's paradigms. Consistent means: every file
+    matches the sha256 in ``meta.json`` (and nothing unlisted is there), every space's manifest
+    hashes its key to its directory name and its files to their digests, and every checkpoint
+    was trained under this config.
+    """
+    root = config.reference_dir()
+    if root is None or not (root / INDEX).is_file():
+        return [f"{root}: no {INDEX}; run `taskspace reproduce --preset {config.preset}`"]
+    problems = []
+    index = json.loads((root / INDEX).read_text())
+    present = {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and p.name != INDEX}
+    for name in sorted(present - set(index["files"])):
+        problems.append(f"{root / name}: not listed in {INDEX}")
+    for name, digest in index["files"].items():
+        if name not in present:
+            problems.append(f"{root / name}: listed in {INDEX} but missing")
+        elif sha256_file(root / name) != digest:
+            problems.append(f"{root / name}: sha256 does not match {INDEX}")
+    paradigms, data_hash = probe_selection(config)
+    if index.get("blimp_data_hash") != data_hash:
+        problems.append(f"{root / INDEX}: BLiMP data hash {index.get('blimp_data_hash')} is not the shipped "
+                        f"data's {data_hash}")
+    for size in config.sizes:
+        for epoch in config.pretrain.checkpoints:
+            path = root / "models" / size / f"{checkpoint_name(epoch)}.json"
+            if not path.is_file():
+                problems.append(f"{path}: missing")
+            elif not trained_here(json.loads(path.read_text()), config, size):
+                problems.append(f"{path}: trained under another config or training code version "
+                                f"(pretrain hash is not {expected_pretrain_hash(config, size)})")
+        if not (root / "models" / size / "train_log.csv").is_file():
+            problems.append(f"{root / 'models' / size / 'train_log.csv'}: missing")
+    for request in book_spaces(config):
+        sub = request.config(config)
+        meta_path = root / "models" / request.size / f"{checkpoint_name(checkpoint_epoch(config, request.checkpoint))}.json"
+        if not meta_path.is_file():
+            continue  # reported above
+        found = find_space(sub, checkpoint_identity(json.loads(meta_path.read_text())))
+        if found is None:
+            problems.append(f"{root / 'spaces'}: no task space for {request.describe()} [{request.purpose}]")
+            continue
+        try:
+            manifest, arrays = read_space(found)
+            names, n_pairs = [str(p) for p in arrays["paradigms"]], arrays["eval2_margin"].shape
+        except (OSError, ValueError, KeyError) as exc:
+            problems.append(f"{found}: {exc}")
+            continue
+        if names != paradigms or manifest["key"]["paradigms"] != paradigms:
+            problems.append(f"{found}: holds {len(names)} paradigms, expected all {len(paradigms)}")
+        elif n_pairs != (len(paradigms), config.data.n_test * len(paradigms)):
+            problems.append(f"{found}: eval2 has shape {n_pairs}, expected "
+                            f"({len(paradigms)}, {config.data.n_test * len(paradigms)})")
+    return problems
+
+
+# --------------------------------------------------------------------------- the whole run
+
+
+def reproduce(config: Config, log: Callable[[str], None] = print) -> list[str]:
+    """Pretrain every size, compute every :func:`book_spaces` space, and export each as it completes.
+
+    Everything resumes: finished checkpoints and store jobs are reused, and a space already in
+    the committed results is not recomputed. Returns :func:`check_results`' problems (empty when
+    the committed results are complete).
+    """
+    root = config.reference_dir()
+    if root is None:
+        raise ConfigError("results_dir is empty: there is nowhere to export the reference results")
+    started = time.perf_counter()
+    for size in config.sizes:
+        t = time.perf_counter()
+        pretrain(config, size, log=log)
+        log(f"[{_clock(started)}] pretrained {size} ({time.perf_counter() - t:.0f}s this run)")
+    export_checkpoints(config, root)
+    write_index(config, root)
+    requests = book_spaces(config)
+    for i, request in enumerate(requests, 1):
+        sub = request.config(config)
+        identity = checkpoint_identity(checkpoint_meta(sub, request.size, request.checkpoint, log=log))
+        if find_space(sub, identity) is not None:
+            log(f"[{_clock(started)}] {i}/{len(requests)} {request.describe()}: already in {root}")
+            continue
+        t = time.perf_counter()
+        log(f"[{_clock(started)}] {i}/{len(requests)} {request.describe()} [{request.purpose}]: computing")
+        path = checkpoint_dir(sub, request.size, request.checkpoint, log=log)
+        space = compute_space(sub, path, label=f"{config.preset}-{request.size}-{path.name}", log=log, progress=False)
+        target = export_space(space, sub, root)
+        write_index(config, root)
+        log(f"[{_clock(started)}] {i}/{len(requests)} done in {time.perf_counter() - t:.0f}s -> {target}")
+    return check_results(config)
+
+
+def _clock(started: float) -> str:
+    seconds = int(time.perf_counter() - started)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def space_costs(config: Config) -> pd.DataFrame:
+    """Wall time of every stored task space of ``config.preset``: committed results and the run store.
+
+    One row per space: where it is, its paradigms and method, fine-tune and eval2 seconds per
+    paradigm, and the job time summed over all jobs (with ``space.workers`` worker processes
+    running jobs side by side, the elapsed time is about that sum divided by the workers).
+    """
+    manifests = []
+    root = config.reference_dir()
+    if root is not None:
+        manifests += [("committed", p) for p in sorted((root / "spaces").glob("*/manifest.json"))]
+    manifests += [("run store", p) for p in sorted((config.run_dir() / "spaces").glob("*/summary.json"))]
+    rows, seen = [], set()
+    for where, path in manifests:
+        record = json.loads(path.read_text())
+        if path.parent.name in seen:  # the same key in both places: the committed copy is listed
+            continue
+        seen.add(path.parent.name)
+        run = record.get("run", {})
+        jobs, fine = run.get("job_time_s", {}), run.get("finetune_time_s", {})
+        rows.append({
+            "store": path.parent.name, "where": where, "paradigms": len(record["key"]["paradigms"]),
+            "method": record["config"]["ftgd"]["method"],
+            "fine-tune s/paradigm": sum(fine.values()) / max(len(fine), 1),
+            "eval2 s/paradigm": (sum(jobs.values()) - sum(fine.values())) / max(len(jobs), 1),
+            "summed job time (min)": (sum(jobs.values()) + run.get("eval1_time_s", 0)) / 60,
+            "workers": record["config"]["space"]["workers"] if record["config"]["space"]["executor"] == "processes" else 1,
+        })
+    return pd.DataFrame(rows)

@@ -1,0 +1,104 @@
+"""The package's shape: no import cycles (function-level imports included), and imports at the top.
+
+A cycle hidden by a function-level import still ties two modules together: neither can be read,
+tested or replaced alone. So the graph here includes every ``import`` anywhere in a module.
+Function-level imports are allowed only for the optional Dask extra and in the CLI, which keeps
+``taskspace --help`` and argument errors fast by importing torch only for commands that need it.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import taskspace_core
+
+PACKAGE = Path(taskspace_core.__file__).parent
+OPTIONAL = {"distributed"}  # the taskspace[distributed] extra
+LAZY_MODULES = {"cli"}  # startup time: see the module docstring
+
+
+def _imports(path: Path) -> list[tuple[str, bool, int]]:
+    """``(imported module, at function level, line)`` for every import in a module of the package.
+
+    Package modules are named without the ``taskspace_core.`` prefix; others keep their top name.
+    """
+    tree = ast.parse(path.read_text())
+    nested = {id(n) for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+              for n in ast.walk(f) if isinstance(n, (ast.Import, ast.ImportFrom))}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 1 and node.module is None:  # from . import blimp, plots
+                names = [f"taskspace_core.{a.name}" for a in node.names]
+            elif node.level == 1:
+                names = [f"taskspace_core.{node.module}"]
+            else:
+                names = [node.module or ""]
+        else:
+            continue
+        for name in names:
+            short = name.removeprefix("taskspace_core.").split(".")[0] if name.startswith("taskspace_core.") \
+                else name.split(".")[0]
+            found.append((short if name.startswith("taskspace_core.") else f"external:{short}", id(node) in nested,
+                          node.lineno))
+    return found
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = {p.stem for p in PACKAGE.glob("*.py")}
+    return {m: {name for name, _, _ in _imports(PACKAGE / f"{m}.py") if name in modules and name != m}
+            for m in modules}
+
+
+def _find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node):
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        state[node] = 2
+        path.pop()
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (cycle := visit(start)):
+            return cycle
+    return None
+
+
+def test_the_package_has_no_import_cycle():
+    cycle = _find_cycle(_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_the_cycle_finder_finds_a_planted_cycle():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _find_cycle(graph) == ["a", "b", "c", "a"]
+    assert _find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_imports_sit_at_the_top_of_modules():
+    offenders = []
+    for path in sorted(PACKAGE.glob("*.py")):
+        if path.stem in LAZY_MODULES:
+            continue
+        for name, nested, line in _imports(path):
+            if nested and name.removeprefix("external:") not in OPTIONAL:
+                offenders.append(f"{path.name}:{line} imports {name} inside a function")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_the_import_scan_sees_function_level_imports(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text("import os\nfrom . import blimp\n\ndef f():\n    from .probing import x\n    import distributed\n")
+    assert sorted(_imports(module)) == [("blimp", False, 2), ("external:distributed", True, 6),
+                                        ("external:os", False, 1), ("probing", True, 5)]

@@ -1,0 +1,197 @@
+"""The computations the chapters show, each on inputs whose answer is known.
+
+The notebooks only load, call and plot; every number they show comes from one of these
+functions (see issue 16: no ``def`` in a notebook cell).
+"""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from taskspace_core import blimp
+from taskspace_core.accuracy import final_scores, learning_curves, paradigm_accuracy
+from taskspace_core.config import load_preset
+from taskspace_core.cost import Workload, achieved_rates, budget_in_time, measured_workload, preset_budget
+from taskspace_core.measurements import (
+    RESULTS_DIR, end_to_end_minutes, end_to_end_runs, matmul_ceilings, packing_saves, recipe_sweeps, speed_rows,
+    throughput,
+)
+from taskspace_core.paper import agreement_with_paper, paper_within_table
+from taskspace_core.report import component_density, depth_profile, dynamics_table, headline_row
+
+
+# --------------------------------------------------------------------------- BLiMP pairs
+
+
+@pytest.mark.parametrize("good, bad, kind", [
+    ("The cat sleeps.", "The cat sleep.", "substitution of 1 word(s)"),
+    ("Who did you see?", "Who you did see?", "reordering"),
+    ("She saw him.", "She saw.", "insertion/deletion"),
+    ("A dog ate the bone.", "A cats eats the bone.", "substitution of 2 word(s)"),
+    ("one two three four", "uno dos tres four", "substitution of 3 word(s)"),
+])
+def test_difference_kind_reads_a_pair_word_by_word(good, bad, kind):
+    assert blimp.difference_kind(good, bad) == kind
+
+
+def test_difference_kinds_cover_every_pair_and_pool_long_substitutions():
+    paradigms = blimp.load_blimp(None, ["anaphor_gender_agreement", "wh_questions_object_gap"])
+    kinds = blimp.difference_kinds(paradigms)
+    assert len(kinds) == sum(len(p.pairs) for p in paradigms.values())
+    assert set(kinds.phenomenon) == {"A-AGR", "FG-DEP"}
+    counts = kinds.kind.str.extract(r"substitution of (\d+) word", expand=False).dropna().astype(int)
+    assert counts.max() <= 2 and (kinds.kind == "substitution of 3+ words").any()  # 3 or more are pooled
+
+
+# --------------------------------------------------------------------------- masks
+
+
+def _space_with_masks():
+    # two sources; embeddings (layer -1), two blocks (0, 1) and the final norm (layer 2)
+    rows = []
+    for source in ("p", "q"):
+        rows += [{"source": source, "parameter": "embed", "layer": -1, "component": "embedding", "numel": 100, "n_masked": 10},
+                 {"source": source, "parameter": "l0.attn", "layer": 0, "component": "attention", "numel": 50, "n_masked": 25},
+                 {"source": source, "parameter": "l1.mlp", "layer": 1, "component": "mlp", "numel": 50, "n_masked": 5},
+                 {"source": source, "parameter": "norm", "layer": 2, "component": "norm", "numel": 10, "n_masked": 10}]
+    return SimpleNamespace(mask_tables=pd.DataFrame(rows))
+
+
+def test_depth_profile_puts_blocks_between_embeddings_and_the_final_norm():
+    profile = depth_profile(_space_with_masks(), n_layers=2).set_index("layer")
+    assert profile.depth.to_dict() == {-1: -0.1, 0: 0.25, 1: 0.75, 2: 1.1}
+    assert profile.density.to_dict() == {-1: 0.1, 0: 0.5, 1: 0.1, 2: 1.0}  # summed over both sources
+
+
+def test_component_density_is_the_masked_share_per_component():
+    density = component_density(_space_with_masks()).set_index("component").density
+    assert density.to_dict() == {"attention": 0.5, "embedding": 0.1, "mlp": 0.1, "norm": 1.0}
+
+
+# --------------------------------------------------------------------------- headlines over checkpoints
+
+
+def _analysis(similarity, r=0.2, share=0.3, union=0.5):
+    headline = {"hypothesis_pearson": r, "mantel_p": 0.01, "mask_share_mean": share, "mask_union_share": union,
+                "diagonal_transfer": {"accuracy": 0.25}, "off_diagonal_transfer": {"margin": -0.01},
+                "within_mean": 0.3, "between_mean": 0.1}
+    mask_within = pd.DataFrame({"mean": {"within": 0.4, "between": 0.2}})
+    return SimpleNamespace(similarity=similarity, headline=headline, mask_within=mask_within)
+
+
+def test_dynamics_table_compares_each_checkpoint_with_the_previous_and_the_final_one():
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(6, 6))
+    base = base + base.T
+    spaces = {0.0: (None, _analysis(base, union=0.2)), 0.5: (None, _analysis(-base, union=0.3)),
+              1.0: (None, _analysis(-base, union=0.4))}
+    meta = {e: {"tokens_seen": int(e * 1000)} for e in spaces}
+    table = dynamics_table(spaces, meta)
+    assert list(table.index) == [0.0, 0.5, 1.0]
+    assert np.isnan(table.loc[0.0, "vs previous checkpoint"])
+    assert table.loc[0.5, "vs previous checkpoint"] == pytest.approx(-1.0)
+    assert table.loc[1.0, "vs previous checkpoint"] == pytest.approx(1.0)
+    assert table["vs final checkpoint"].tolist() == pytest.approx([-1.0, 1.0, 1.0])
+    assert table["union of masks"].tolist() == [0.2, 0.3, 0.4]
+    assert table["mask overlap within"].tolist() == [0.4] * 3
+
+
+def test_headline_row_formats_one_space_for_reading():
+    row = headline_row("FTGD (small)", _analysis(np.eye(3), r=0.1234, share=0.05))
+    assert row["method"] == "FTGD (small)" and row["parameters updated"] == "5.0%"
+    assert row["r with hypothesis"] == "+0.123" and row["Mantel p"] == "0.0100"
+
+
+# --------------------------------------------------------------------------- the paper's table
+
+
+def test_agreement_with_paper_is_pearson_over_shared_phenomena():
+    paper = paper_within_table()
+    theirs = paper[paper.model == "LM203"].set_index("phenomenon")["mean"]
+    ours = pd.DataFrame({"mean": 2 * theirs + 1})  # a linear function of theirs: r = 1
+    ours.loc["within"], ours.loc["between"] = 0.5, 0.1  # summary rows are ignored
+    ours.loc["NOT-IN-PAPER"] = 9.0
+    r, table = agreement_with_paper(ours, "LM203", paper)
+    assert r == pytest.approx(1.0)
+    assert set(table.phenomenon) == set(theirs.index)
+    r_neg, _ = agreement_with_paper(pd.DataFrame({"mean": -theirs}), "LM203", paper)
+    assert r_neg == pytest.approx(-1.0)
+    r_few, _ = agreement_with_paper(pd.DataFrame({"mean": theirs.iloc[:2]}), "LM203", paper)
+    assert np.isnan(r_few)
+
+
+# --------------------------------------------------------------------------- BLiMP accuracy of committed models
+
+
+def test_final_scores_and_learning_curves_read_the_committed_tiny_models():
+    tiny = load_preset("tiny")
+    scored = final_scores(tiny)
+    assert set(scored) == set(tiny.sizes)
+    for size, scores in scored.items():
+        meta = json.loads((tiny.reference_dir() / "models" / size / "epoch-1.blimp.json").read_text())
+        assert paradigm_accuracy(scores).accuracy.mean() == pytest.approx(meta["mean_accuracy"])
+    curves = learning_curves(tiny)
+    assert len(curves) == len(tiny.sizes) * len(tiny.pretrain.checkpoints)
+    assert curves.groupby("size")["tokens (M)"].apply(lambda t: t.is_monotonic_increasing).all()
+    assert curves.accuracy.between(0.4, 0.7).all()
+
+
+# --------------------------------------------------------------------------- benchmark files
+
+
+def test_benchmark_readers_on_the_committed_results():
+    bench, peaks, table = throughput("cpu")
+    assert peaks["bf16"] > peaks["fp32"] > 0
+    assert set(table.precision) == {"fp32", "bf16"} and (table["tokens/s"] > 0).all()
+    rows = speed_rows(RESULTS_DIR / "speed_cpu.json", "after")
+    assert rows and all(r["engine"] == "after" and 0 < r["useful share of ceiling"] < 1 for r in rows)
+    assert speed_rows(RESULTS_DIR / "no_such_run.json", "x") == []
+    assert 0 < packing_saves(RESULTS_DIR / "speed_cpu.json") < 1
+    assert np.isnan(packing_saves(RESULTS_DIR / "no_such_run.json"))
+    assert min(matmul_ceilings()) > 0
+    runs = end_to_end_runs()
+    assert "tiny" in set(runs.preset) and (runs["exit code"] == 0).all()
+    assert end_to_end_minutes("tiny") == pytest.approx(
+        runs.loc[runs.file == "speed_tiny_end_to_end.json", "wall time (min)"].iloc[0])
+    for name, commit, table in recipe_sweeps():
+        assert (table.best == "◀").sum() >= 1
+        assert table.loc[table.best == "◀", "val bits/byte"].iloc[0] == table["val bits/byte"].min()
+
+
+def test_recipe_sweep_reader_marks_the_lowest_validation_loss(tmp_path):
+    runs = [{"size": "s", "base": {"lr": 1e-3}, "variant": {"lr": lr}, "n_parameters": 1e6, "tokens_seen": 1e6,
+             "val_loss": loss, "val_bits_per_byte": loss / 3, "tokens_per_s": 100.0}
+            for lr, loss in ((1e-3, 5.0), (2e-3, 4.5), (4e-3, 4.8))]
+    (tmp_path / "recipe_sweep_demo.json").write_text(json.dumps({"git_commit": "abcdef123", "results": runs}))
+    [(name, commit, table)] = recipe_sweeps(tmp_path)
+    assert (name, commit) == ("demo", "abcdef1")
+    assert table.best.tolist() == ["", "◀", ""]
+    assert table["runs with"].iloc[1] == "lr = 0.002"
+
+
+# --------------------------------------------------------------------------- cost accounting
+
+
+def test_cost_accounting_against_the_committed_cpu_run():
+    cpu = load_preset("cpu")
+    workload = measured_workload(cpu, RESULTS_DIR / "speed_cpu.json")
+    assert workload.tokens_per_epoch > 1e6 and 10 < workload.tokens_per_pair < 100
+    rates = achieved_rates(cpu, workload)
+    assert {f"cpu: pretrain {s}" for s in cpu.sizes} <= set(rates.index)
+    assert (rates["achieved GFLOP/s"] > 0).all()
+    # achieved = predicted work / measured time, so it can never exceed this machine's bf16 ceiling
+    assert (rates["achieved GFLOP/s"] < max(matmul_ceilings()) * 1.5).all()
+
+
+def test_budget_in_time_converts_flop_at_the_given_rates():
+    paper = load_preset("paper")
+    workload = Workload(tokens_per_epoch=1e7, tokens_per_pair=30)
+    budget = budget_in_time(paper, workload, gpu_tflops=10.0, cpu_gflops=100.0)
+    flop = preset_budget(paper, workload)["total PFLOP"] * 1e15
+    assert budget["GPU hours at assumed rate"].tolist() == pytest.approx((flop / 10e12 / 3600).tolist())
+    assert budget["CPU days at measured rate"].tolist() == pytest.approx((flop / 100e9 / 86400).tolist())
