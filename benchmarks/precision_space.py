@@ -26,13 +26,12 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
-
 from taskspace_core import claims
 from taskspace_core.config import apply_overrides, load_preset, parse_dotted_args
 from taskspace_core.checkpoints import checkpoint_dir
 from taskspace_core.task_space import compute_space
 from taskspace_core.provenance import atomic_write_json, provenance
+from taskspace_core.similarity import offdiag_pearson
 from taskspace_core.report import analyse
 
 HERE = Path(__file__).resolve().parent
@@ -58,13 +57,12 @@ def main() -> None:
         runs[precision] = {"space": space, "analysis": analysis, "config": config,
                            "wall_s": time.perf_counter() - started}
     a, b = runs["fp32"]["analysis"], runs["bf16"]["analysis"]
-    off = ~np.eye(len(a.similarity), dtype=bool)
-    r = float(np.corrcoef(a.similarity[off], b.similarity[off])[0, 1])
+    r = offdiag_pearson(a.similarity, b.similarity)
     within = {p: {"fp32": float(a.within.loc[p, "mean"]), "bf16": float(b.within.loc[p, "mean"])}
-              for p in a.within.index if p not in ("within", "between")}
+              for p in a.within.index}
     verdicts = {k: claims.resembles_hypothesis(v["analysis"], k).verdict for k, v in runs.items()}
     high = {k: claims.n_high(v["analysis"].within) for k, v in runs.items()}
-    headline = {key: {"fp32": a.headline[key], "bf16": b.headline[key]} for key in COMPARED}
+    headline = {key: {"fp32": getattr(a.headline, key), "bf16": getattr(b.headline, key)} for key in COMPARED}
     # "the same" as the book prints it: headline numbers and within-phenomenon means to 3 decimals
     printed = lambda x: round(float(x), PRINTED_DECIMALS)  # noqa: E731
     moved = sorted([key for key, pair in headline.items() if printed(pair["fp32"]) != printed(pair["bf16"])]

@@ -15,20 +15,33 @@ epoch 1) is ``"not testable"``, never a silent pass.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 
 import numpy as np
 import pandas as pd
 
 from .checkpoints import checkpoint_epochs
 from .config import Config
+from .hypothesis import HIGH_WITHIN
 from .models import spec_parameters
 from .paper import paper_within_table
 from .report import Analysis
 from .results import analysed_space
+from .similarity import offdiag_pearson
 from .task_space import TaskSpace
 
-HOLDS, PARTLY, FAILS, UNTESTABLE = "holds", "partly", "does not hold", "not testable"
-HIGH_WITHIN = 0.3  # a phenomenon whose paradigms are "highly similar" (the RQ1 chapter's pattern_high)
+
+
+class Status(StrEnum):
+    """A claim's verdict under its rule."""
+
+    HOLDS = "holds"
+    PARTLY = "partly"
+    FAILS = "does not hold"
+    UNTESTABLE = "not testable"
+
+
+HOLDS, PARTLY, FAILS, UNTESTABLE = Status.HOLDS, Status.PARTLY, Status.FAILS, Status.UNTESTABLE
 ALPHA = 0.05
 UNION_TOLERANCE = 0.01  # a change in the masks' union (a share of all parameters) smaller than this is no change
 
@@ -39,36 +52,38 @@ class Verdict:
     paper: str  # what the paper reports for it
     rule: str  # the test we apply
     ours: str  # our numbers, in one line
-    verdict: str  # HOLDS, PARTLY, FAILS or UNTESTABLE
+    verdict: Status
 
 
 def verdict_table(verdicts: list[Verdict]) -> pd.DataFrame:
-    return pd.DataFrame([asdict(v) for v in verdicts]).set_index("claim")
+    """One row per claim: the paper's evidence, our rule, our numbers and the verdict (as text)."""
+    rows = [{**asdict(v), "verdict": v.verdict.value} for v in verdicts]
+    return pd.DataFrame(rows).set_index("claim")
 
 
 def resembles_hypothesis(analysis: Analysis, label: str) -> Verdict:
     """Claim 1. Holds if the Mantel test of task space vs hypothesis space is positive at p < 0.05."""
     h = analysis.headline
-    r, p = h["hypothesis_pearson"], h["mantel_p"]
+    r, p = h.hypothesis_pearson, h.mantel_p
     verdict = HOLDS if r > 0 and p < ALPHA else FAILS
     return Verdict(
         claim="1. The task space resembles the hypothesis space",
         paper='"fairly similar" (no statistic given)',
         rule=f"Mantel test of the similarity matrix against the hypothesis space: r > 0 with p < {ALPHA}",
         ours=(f"{label}: r = {r:+.3f}, Mantel p = {p:.4f}; controlling for lexical overlap, partial "
-              f"r = {h['partial_mantel_r']:+.3f} (p = {h['partial_mantel_p']:.4f})"),
+              f"r = {h.partial_mantel_r:+.3f} (p = {h.partial_mantel_p:.4f})"),
         verdict=verdict,
     )
 
 
 def mean_over_phenomena(within: pd.DataFrame) -> float:
     """The average of the per-phenomenon mean similarities (the paper's table, averaged over its columns)."""
-    return float(within["mean"].drop(["within", "between"], errors="ignore").mean())
+    return float(within["mean"].mean())
 
 
 def n_high(within: pd.DataFrame, high: float = HIGH_WITHIN) -> int:
     """How many phenomena have a mean within-phenomenon similarity of at least ``high``."""
-    return int((within["mean"].drop(["within", "between"], errors="ignore") >= high).sum())
+    return int((within["mean"] >= high).sum())
 
 
 def grows_with_size(analyses: dict[str, Analysis], paper: pd.DataFrame) -> Verdict:
@@ -103,11 +118,7 @@ def _arrow(values: dict, fmt: str) -> str:
 
 def similarity_change(a: np.ndarray, b: np.ndarray) -> float:
     """1 − Pearson r of the off-diagonal entries of two similarity matrices (0: unchanged)."""
-    mask = ~np.eye(a.shape[0], dtype=bool)
-    x, y = a[mask], b[mask]
-    if x.std() == 0 or y.std() == 0:
-        return float("nan")
-    return float(1 - np.corrcoef(x, y)[0, 1])
+    return 1 - offdiag_pearson(a, b)
 
 
 def changes_early_then_settles(analyses: dict[float, Analysis]) -> Verdict:

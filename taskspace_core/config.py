@@ -32,16 +32,56 @@ PRECISIONS = ("fp32", "bf16", "auto")  # see precision.py
 CONFIG_SECTIONS = ("data", "tokenizer", "pretrain", "scoring", "ftgd", "space")  # settable as <section>_<field>
 
 
+# Constraints sit next to their fields, as dataclass field metadata, so renaming a field keeps its
+# check. They are enforced when a config is built (:func:`_check_value`), so a bad preset or
+# override fails with the field's dotted name before any work starts.
+def choice(default: str, options: tuple[str, ...]):
+    """A string field that must be one of ``options`` (``default`` among them)."""
+    assert default in options, (default, options)
+    return field(default=default, metadata={"choices": tuple(options)})
+
+
+def positive(default=dataclasses.MISSING):
+    """A number that must be > 0."""
+    return field(default=default, metadata={"check": "positive"})
+
+
+def non_negative(default):
+    """A number that must be >= 0."""
+    return field(default=default, metadata={"check": "non_negative"})
+
+
+def bounded(default, low: float, high: float, high_inclusive: bool):
+    """A number in [low, high] or [low, high)."""
+    return field(default=default, metadata={"range": (low, high, high_inclusive)})
+
+
+def fraction(default: float):
+    """A share in (0, 1]."""
+    return field(default=default, metadata={"check": "positive", "range": (0, 1, True)})
+
+
+def positive_values():
+    """A mapping whose every value must be a finite number > 0."""
+    return field(default_factory=dict, metadata={"check": "positive_values"})
+
+
+def device_field(default: str = "cpu"):
+    """A device name: cpu, cuda, cuda:N, mps or auto."""
+    return field(default=default, metadata={"device": True})
+
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """Where BLiMP and the corpus live, and how BLiMP pairs are split."""
 
     blimp_dir: str = ""  # "" = the copy vendored in the repo (data/blimp)
     corpus_dir: str = ""  # "" = the subset vendored in the repo (data/corpus)
-    taxonomy: str = "12"  # "12" phenomena (s-selection inside ARG-S) or "13" (BLiMP's labels)
+    taxonomy: str = choice("12", ("12", "13"))  # "12" phenomena (s-selection inside ARG-S) or "13" (BLiMP's labels)
     split_seed: int = 0
-    n_test: int = 100  # test pairs per paradigm (taken first, so they never depend on n_train)
-    n_train: int = 200  # training pairs per paradigm (for fine-tuning)
+    n_test: int = positive(100)  # test pairs per paradigm (taken first, so they never depend on n_train)
+    n_train: int = non_negative(200)  # training pairs per paradigm (for fine-tuning)
     paradigms: tuple[str, ...] = ()  # the paradigms a task space covers; () = all 67
     # phenomena (under ``taxonomy``, e.g. DN-AGR) whose paradigms are added to ``paradigms``;
     # both empty = all 67
@@ -52,102 +92,102 @@ class DataConfig:
 class TokenizerConfig:
     """Corpus split and byte-level BPE training."""
 
-    vocab_size: int = 8192
-    val_books: int = 2  # whole books held out for validation (the split is by book)
+    vocab_size: int = positive(8192)
+    val_books: int = non_negative(2)  # whole books held out for validation (the split is by book)
     corpus_seed: int = 0  # order of books, and which are held out
-    max_train_chars: int = 0  # 0 = the whole training split; >0 truncates it (ci preset)
+    max_train_chars: int = non_negative(0)  # 0 = the whole training split; >0 truncates it (ci preset)
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     """One entry of the size registry: a Llama-style decoder."""
 
-    d_model: int
-    n_layers: int
-    n_heads: int
-    d_mlp: int
-    context: int = 128
+    d_model: int = positive()
+    n_layers: int = positive()
+    n_heads: int = positive()
+    d_mlp: int = positive()
+    context: int = positive(128)
 
 
 @dataclass(frozen=True)
 class PretrainConfig:
     """AdamW with linear warm-up and cosine decay; checkpoints at fractions of epochs."""
 
-    seq_len: int = 128
-    batch_size: int = 32
-    lr: float = 2e-3
+    seq_len: int = positive(128)
+    batch_size: int = positive(32)
+    lr: float = positive(2e-3)
     # peak learning rate of particular sizes ({large: 1e-3}); a size not named here uses ``lr``
-    lr_by_size: Mapping[str, float] = field(default_factory=dict)
-    min_lr_ratio: float = 0.1
-    warmup_steps: int = 100
-    weight_decay: float = 0.1
-    beta1: float = 0.9
-    beta2: float = 0.95
-    grad_clip: float = 1.0
-    epochs: float = 2.0
+    lr_by_size: Mapping[str, float] = positive_values()
+    min_lr_ratio: float = bounded(0.1, 0, 1, True)
+    warmup_steps: int = non_negative(100)
+    weight_decay: float = non_negative(0.1)
+    beta1: float = bounded(0.9, 0, 1, False)
+    beta2: float = bounded(0.95, 0, 1, False)
+    grad_clip: float = non_negative(1.0)
+    epochs: float = non_negative(2.0)
     checkpoints: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0)  # in epochs; 0 = initialisation
     seed: int = 0
-    max_steps: int = 0  # >0 caps the run (smoke tests); the schedule keeps its full length
-    val_blocks: int = 64  # validation blocks (of seq_len tokens) scored at each checkpoint
-    log_every: int = 20
-    device: str = "cpu"
+    max_steps: int = non_negative(0)  # >0 caps the run (smoke tests); the schedule keeps its full length
+    val_blocks: int = non_negative(64)  # validation blocks (of seq_len tokens) scored at each checkpoint
+    log_every: int = positive(20)
+    device: str = device_field()
     # "fp32", "bf16" (autocast: bfloat16 matmuls, float32 master weights and optimizer state)
     # or "auto" (bf16 where the device has fast bfloat16 matmuls); part of the run's identity
-    precision: str = "fp32"
+    precision: str = choice("fp32", PRECISIONS)
 
 
 @dataclass(frozen=True)
 class ScoringConfig:
     """Minimal-pair scoring policy (recorded in every result)."""
 
-    bos: str = "prepend"  # "prepend": log p(s | BOS), every token scored; "none": first token unscored
-    batch_tokens: int = 2048  # tokens per evaluation batch; a batch holds sentences of one length
+    bos: str = choice("prepend", ("prepend", "none"))  # "prepend": log p(s | BOS), every token scored; "none": first token unscored
+    batch_tokens: int = positive(2048)  # tokens per evaluation batch; a batch holds sentences of one length
     pack_pairs: bool = True  # score a pair's shared prefix once (Llama-family models; others ignore it)
-    device: str = "cpu"
-    precision: str = "fp32"  # "fp32" (exact: the 1e-5 contract), "bf16" or "auto"; see precision.py
+    device: str = device_field()
+    precision: str = choice("fp32", PRECISIONS)  # "fp32" (exact: the 1e-5 contract), "bf16" or "auto"; see precision.py
 
 
 @dataclass(frozen=True)
 class FTGDConfig:
     """Fine-tuning on one paradigm's training pairs (see ``ftgd.py`` and book/methods.md)."""
 
-    method: str = "ftgd"  # "ftgd": masked gradient-differential tuning; "plain": LM loss on good sentences, no mask
-    mask_rule: str = "threshold"  # "threshold": |g_diff| >= threshold; "top_fraction": the largest |g_diff|
-    threshold: float = 1e-3  # the paper's value
-    top_fraction: float = 0.05  # share of parameters kept by mask_rule="top_fraction"
-    mask_from: str = "train"  # "train": differential over the whole training split, fixed;
+    method: str = choice("ftgd", ("ftgd", "plain"))  # "ftgd": masked gradient-differential tuning; "plain": LM loss on good sentences, no mask
+    mask_rule: str = choice("threshold", ("threshold", "top_fraction"))  # "threshold": |g_diff| >= threshold; "top_fraction": the largest |g_diff|
+    threshold: float = non_negative(1e-3)  # the paper's value
+    top_fraction: float = fraction(0.05)  # share of parameters kept by mask_rule="top_fraction"
+    mask_from: str = choice("train", ("train", "first_batch", "step"))  # "train": differential over the whole training split, fixed;
     #                           "first_batch": the first batch's, fixed; "step": recomputed every step
-    mask_reduction: str = "mean"  # per-pair differentials averaged ("mean") or summed ("sum") for the mask
-    objective: str = "logistic"  # "logistic": -log sigmoid(margin); "hinge": relu(hinge_margin - margin);
+    mask_reduction: str = choice("mean", ("mean", "sum"))  # per-pair differentials averaged ("mean") or summed ("sum") for the mask
+    objective: str = choice("logistic", ("logistic", "hinge", "differential"))  # "logistic": -log sigmoid(margin); "hinge": relu(hinge_margin - margin);
     #                              "differential": -margin (unbounded; bounded only by the step count)
-    hinge_margin: float = 1.0
-    optimizer: str = "sgd"  # "sgd" (no momentum), "adam" or "adamw"
-    lr: float = 5e-3
-    weight_decay: float = 0.0  # adamw only
-    steps: int = 20
-    batch_size: int = 32  # training pairs per step
+    hinge_margin: float = positive(1.0)
+    optimizer: str = choice("sgd", ("sgd", "adam", "adamw"))  # "sgd" (no momentum), "adam" or "adamw"
+    lr: float = positive(5e-3)
+    weight_decay: float = non_negative(0.0)  # adamw only
+    steps: int = positive(20)
+    batch_size: int = positive(32)  # training pairs per step
     seed: int = 0  # batch order
-    device: str = "cpu"
+    device: str = device_field()
     # forward/backward of the fine-tuning steps: "fp32", "bf16" or "auto" (the mask is always
     # decided on float32 gradients)
-    precision: str = "fp32"
+    precision: str = choice("fp32", PRECISIONS)
 
 
 @dataclass(frozen=True)
 class SpaceConfig:
     """How transfers become a task space and how it is compared with the hypothesis space."""
 
-    metric: str = "effect"  # transfer metric the similarity uses: "accuracy", "margin" or "effect"
-    similarity: str = "profile"  # "profile": mean of row and column correlations; "rows"; "columns"; "mutual"
-    bootstrap: int = 1000  # resamples of test pairs for the transfer CIs
-    permutations: int = 9999  # label permutations of the Mantel tests
+    metric: str = choice("effect", ("accuracy", "margin", "effect"))  # transfer metric the similarity uses: "accuracy", "margin" or "effect"
+    similarity: str = choice("profile", ("profile", "rows", "columns", "mutual"))  # "profile": mean of row and column correlations; "rows"; "columns"; "mutual"
+    bootstrap: int = non_negative(1000)  # resamples of test pairs for the transfer CIs
+    permutations: int = non_negative(9999)  # label permutations of the Mantel tests
     seed: int = 0
     # how the per-paradigm jobs run: "serial"; "processes" (local worker processes); "dask"
     # (Dask distributed: a LocalCluster of ``workers`` processes, or the cluster at ``scheduler``)
-    executor: str = "serial"
-    workers: int = 2
+    executor: str = choice("serial", ("serial", "processes", "dask"))
+    workers: int = positive(2)
     scheduler: str = ""  # address of a running Dask scheduler (e.g. tcp://10.0.0.5:8786); "" = start a LocalCluster
-    threads: int = 0  # torch threads per job; 0 = the cores divided among the workers (1 thread each when serial)
+    threads: int = non_negative(0)  # torch threads per job; 0 = the cores divided among the workers (1 thread each when serial)
 
 
 @dataclass(frozen=True)
@@ -232,60 +272,37 @@ def _build(cls, values: Mapping[str, Any], where: str):
         raise ConfigError(f"{where}: {exc}") from None
 
 
-# Allowed values of the string fields, and fields that must be > 0 or >= 0 (checked on build,
-# so a bad preset or override fails with the field's dotted name before any work starts).
-CHOICES = {
-    "DataConfig.taxonomy": ("12", "13"),
-    "ScoringConfig.bos": ("prepend", "none"),
-    "FTGDConfig.method": ("ftgd", "plain"),
-    "FTGDConfig.mask_rule": ("threshold", "top_fraction"),
-    "FTGDConfig.mask_from": ("train", "first_batch", "step"),
-    "FTGDConfig.mask_reduction": ("mean", "sum"),
-    "FTGDConfig.objective": ("logistic", "hinge", "differential"),
-    "FTGDConfig.optimizer": ("sgd", "adam", "adamw"),
-    "SpaceConfig.metric": ("accuracy", "margin", "effect"),
-    "SpaceConfig.similarity": ("profile", "rows", "columns", "mutual"),
-    "SpaceConfig.executor": ("serial", "processes", "dask"),
-    "PretrainConfig.precision": PRECISIONS,
-    "ScoringConfig.precision": PRECISIONS,
-    "FTGDConfig.precision": PRECISIONS,
-}
-DEVICE_FIELDS = {"PretrainConfig.device", "ScoringConfig.device", "FTGDConfig.device"}
-_DEVICE = re.compile(r"^(cpu|auto|mps|cuda(:\d+)?)$")
-POSITIVE = {"FTGDConfig.lr", "FTGDConfig.steps", "FTGDConfig.batch_size", "FTGDConfig.top_fraction",
-            "SpaceConfig.workers", "PretrainConfig.lr", "PretrainConfig.batch_size", "PretrainConfig.seq_len",
-            "ScoringConfig.batch_tokens", "TokenizerConfig.vocab_size", "DataConfig.n_test",
-            "ModelSpec.d_model", "ModelSpec.n_layers", "ModelSpec.n_heads", "ModelSpec.d_mlp", "ModelSpec.context",
-            "PretrainConfig.log_every", "FTGDConfig.hinge_margin"}
-NON_NEGATIVE = {"FTGDConfig.threshold", "FTGDConfig.weight_decay", "SpaceConfig.bootstrap",
-                "SpaceConfig.permutations", "DataConfig.n_train", "PretrainConfig.epochs", "SpaceConfig.threads",
-                "PretrainConfig.max_steps", "PretrainConfig.warmup_steps", "PretrainConfig.weight_decay",
-                "PretrainConfig.grad_clip", "PretrainConfig.val_blocks", "TokenizerConfig.max_train_chars",
-                "TokenizerConfig.val_books"}
-
-
 def _check_value(cls, key: str, value, where: str) -> None:
-    name = f"{cls.__name__}.{key}"
+    """Enforce the constraint in the metadata of field ``key`` of ``cls`` (see :func:`choice` and friends)."""
+    meta = {f.name: f.metadata for f in dataclasses.fields(cls)}[key]
     if isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(f"{where}: must be a finite number, got {value}")
-    if name in DEVICE_FIELDS:
+    if meta.get("device"):
         check_device(value, where)
-    if name in CHOICES and value not in CHOICES[name]:
-        raise ConfigError(f"{where}: '{value}' is not one of {', '.join(CHOICES[name])}")
-    if name in POSITIVE and not value > 0:
+    if "choices" in meta and value not in meta["choices"]:
+        raise ConfigError(f"{where}: '{value}' is not one of {', '.join(meta['choices'])}")
+    check = meta.get("check")
+    if check == "positive" and not value > 0:
         raise ConfigError(f"{where}: must be > 0, got {value}")
-    if name in NON_NEGATIVE and not value >= 0:
+    if check == "non_negative" and not value >= 0:
         raise ConfigError(f"{where}: must be >= 0, got {value}")
-    if name == "FTGDConfig.top_fraction" and value > 1:
-        raise ConfigError(f"{where}: must be a fraction in (0, 1], got {value}")
-    if name in ("PretrainConfig.beta1", "PretrainConfig.beta2") and not 0 <= value < 1:
-        raise ConfigError(f"{where}: must be in [0, 1), got {value}")
-    if name == "PretrainConfig.min_lr_ratio" and not 0 <= value <= 1:
-        raise ConfigError(f"{where}: must be in [0, 1], got {value}")
-    if name == "PretrainConfig.lr_by_size":
-        for size, lr in value.items():
-            if not (math.isfinite(lr) and lr > 0):
-                raise ConfigError(f"{where}.{size}: must be a finite number > 0, got {lr}")
+    if check == "positive_values":
+        for name, number in value.items():
+            if not (math.isfinite(number) and number > 0):
+                raise ConfigError(f"{where}.{name}: must be a finite number > 0, got {number}")
+    if "range" in meta:
+        low, high, high_inclusive = meta["range"]
+        if not (low <= value <= high if high_inclusive else low <= value < high):
+            what = "a fraction in (0, 1]" if check == "positive" else f"in [{low}, {high}{']' if high_inclusive else ')'}"
+            raise ConfigError(f"{where}: must be {what}, got {value}")
+
+
+def field_choices(cls, name: str) -> tuple[str, ...] | None:
+    """The allowed values of string field ``name`` of dataclass ``cls`` (None if any string goes)."""
+    return {f.name: f.metadata for f in dataclasses.fields(cls)}[name].get("choices")
+
+
+_DEVICE = re.compile(r"^(cpu|auto|mps|cuda(:\d+)?)$")
 
 
 def check_device(value: str, where: str = "--device") -> str:

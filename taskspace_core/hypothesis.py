@@ -17,10 +17,17 @@ Comparisons use only the off-diagonal entries (each unordered pair once):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from .blimp import phenomenon_of
+from .similarity import pearson
+
+# a phenomenon (or a pair of paradigms) at or above this similarity counts as "highly similar": the
+# claims' rule for claim 2, RQ1's pattern A/B (its notebook parameter pattern_high defaults to it)
+HIGH_WITHIN = 0.3
 
 
 def hypothesis_matrix(paradigms: list[str], taxonomy: str = "12") -> np.ndarray:
@@ -35,11 +42,9 @@ def off_diagonal(matrix: np.ndarray) -> np.ndarray:
 
 
 def correlations(similarity: np.ndarray, hypothesis: np.ndarray) -> dict[str, float]:
-    """Pearson and Spearman correlation of the off-diagonal entries."""
+    """Pearson and Spearman correlation of the off-diagonal entries (NaN when either is constant)."""
     s, h = off_diagonal(similarity), off_diagonal(hypothesis)
-    if s.std() == 0 or h.std() == 0:
-        return {"pearson": float("nan"), "spearman": float("nan")}
-    return {"pearson": float(np.corrcoef(s, h)[0, 1]), "spearman": float(np.corrcoef(rankdata(s), rankdata(h))[0, 1])}
+    return {"pearson": pearson(s, h), "spearman": pearson(rankdata(s), rankdata(h))}
 
 
 def rankdata(values: np.ndarray) -> np.ndarray:
@@ -76,8 +81,17 @@ def _standardised_association(rows: np.ndarray, h: np.ndarray, control: np.ndarr
     return np.where(ok, r, 0.0)
 
 
+@dataclass(frozen=True)
+class MantelResult:
+    """A Mantel test: the observed statistic, its one-sided p-value and the permutations behind it."""
+
+    r: float
+    p: float  # (1 + #{r_perm >= r}) / (1 + permutations); NaN with no permutations
+    permutations: int
+
+
 def mantel(similarity: np.ndarray, hypothesis: np.ndarray, permutations: int = 9999, seed: int = 0,
-           method: str = "pearson", control: np.ndarray | None = None, chunk: int = 500) -> dict[str, float]:
+           method: str = "pearson", control: np.ndarray | None = None, chunk: int = 500) -> MantelResult:
     """Mantel test (one-sided, H1: positive association); partial Mantel if ``control`` is given.
 
     Returns ``r`` (the observed statistic) and ``p`` = (1 + #{r_perm >= r}) / (1 + permutations).
@@ -95,7 +109,7 @@ def mantel(similarity: np.ndarray, hypothesis: np.ndarray, permutations: int = 9
     h = (h - h.mean()) / (h.std() or 1.0)
     observed = float(_standardised_association(similarity[iu][None], h, c)[0])
     if permutations <= 0:
-        return {"r": observed, "p": float("nan"), "permutations": 0}
+        return MantelResult(observed, float("nan"), 0)
     rng = np.random.default_rng(seed)
     perms = np.stack([rng.permutation(n) for _ in range(permutations)])  # (P, n): relabellings of paradigms
     exceed = 0
@@ -103,50 +117,76 @@ def mantel(similarity: np.ndarray, hypothesis: np.ndarray, permutations: int = 9
         p = perms[start : start + chunk]
         permuted = similarity[p[:, iu[0]], p[:, iu[1]]]  # (chunk, m): upper triangle of S[perm][:, perm]
         exceed += int((_standardised_association(permuted, h, c) >= observed - 1e-12).sum())
-    return {"r": observed, "p": (1 + exceed) / (1 + permutations), "permutations": permutations}
+    return MantelResult(observed, (1 + exceed) / (1 + permutations), permutations)
+
+
+def _pair_labels(paradigms: list[str], taxonomy: str):
+    """Each paradigm's phenomenon, the upper triangle's indices, and which of its pairs share one."""
+    labels = np.array([phenomenon_of(p, taxonomy) for p in paradigms])
+    iu = np.triu_indices(len(paradigms), k=1)
+    return labels, iu, labels[iu[0]] == labels[iu[1]]
+
+
+def _summary_row(name: str, n_paradigms: int, values: np.ndarray) -> dict:
+    return {"phenomenon": name, "n_paradigms": n_paradigms, "n_pairs": len(values),
+            "mean": values.mean() if len(values) else np.nan, "std": values.std() if len(values) else np.nan}
 
 
 def within_phenomenon(similarity: np.ndarray, paradigms: list[str], taxonomy: str = "12") -> pd.DataFrame:
-    """Per phenomenon: mean and std of the similarity over its pairs of paradigms.
+    """Per phenomenon: mean and std of the similarity over its pairs of paradigms (the paper's table).
 
-    One row per phenomenon (``n_paradigms``, ``n_pairs``, ``mean``, ``std``), then a row
-    ``between`` over all pairs from different phenomena and a row ``within`` over all pairs
-    from the same one. A phenomenon with two paradigms has a single pair, so its std is 0.
+    One row per phenomenon, indexed by its label: ``n_paradigms``, ``n_pairs``, ``mean``, ``std``.
+    A phenomenon with two paradigms has a single pair, so its std is 0; with one, NaN.
     """
-    labels = np.array([phenomenon_of(p, taxonomy) for p in paradigms])
-    iu = np.triu_indices(len(paradigms), k=1)
+    labels, iu, same = _pair_labels(paradigms, taxonomy)
     values = similarity[iu]
-    same = labels[iu[0]] == labels[iu[1]]
-    rows = []
-    for label in sorted(set(labels)):
-        pick = same & (labels[iu[0]] == label)
-        rows.append({"phenomenon": label, "n_paradigms": int((labels == label).sum()), "n_pairs": int(pick.sum()),
-                     "mean": values[pick].mean() if pick.any() else np.nan,
-                     "std": values[pick].std() if pick.any() else np.nan})
-    for name, pick in (("within", same), ("between", ~same)):
-        rows.append({"phenomenon": name, "n_paradigms": len(paradigms), "n_pairs": int(pick.sum()),
-                     "mean": values[pick].mean() if pick.any() else np.nan,
-                     "std": values[pick].std() if pick.any() else np.nan})
+    rows = [_summary_row(label, int((labels == label).sum()), values[same & (labels[iu[0]] == label)])
+            for label in sorted(set(labels))]
     return pd.DataFrame(rows).set_index("phenomenon")
 
 
+def within_between(similarity: np.ndarray, paradigms: list[str], taxonomy: str = "12") -> pd.DataFrame:
+    """Two rows, ``within`` (all pairs of paradigms from the same phenomenon) and ``between`` (all
+    pairs from different ones), with the columns of :func:`within_phenomenon`."""
+    _, iu, same = _pair_labels(paradigms, taxonomy)
+    values = similarity[iu]
+    rows = [_summary_row(name, len(paradigms), values[pick]) for name, pick in (("within", same), ("between", ~same))]
+    return pd.DataFrame(rows).set_index("phenomenon")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One similarity matrix against the hypothesis space (off-diagonal entries, each pair once)."""
+
+    pearson: float
+    spearman: float
+    mantel_pearson: MantelResult
+    mantel_spearman: MantelResult
+    within_mean: float  # mean similarity of pairs from the same phenomenon
+    between_mean: float  # ... and from different phenomena
+    # with a control matrix (lexical overlap): its own correlations, and the partial Mantel test
+    control_vs_hypothesis: float | None = None
+    similarity_vs_control: float | None = None
+    partial_mantel_pearson: MantelResult | None = None
+
+
 def compare(similarity: np.ndarray, paradigms: list[str], taxonomy: str = "12", permutations: int = 9999,
-            seed: int = 0, control: np.ndarray | None = None) -> dict:
-    """All comparisons of one similarity matrix with the hypothesis space, as a plain dict."""
+            seed: int = 0, control: np.ndarray | None = None) -> Comparison:
+    """All comparisons of one similarity matrix with the hypothesis space."""
     hypothesis = hypothesis_matrix(paradigms, taxonomy)
-    within = within_phenomenon(similarity, paradigms, taxonomy)
-    out = {
-        **correlations(similarity, hypothesis),
-        "mantel_pearson": mantel(similarity, hypothesis, permutations, seed, "pearson"),
-        "mantel_spearman": mantel(similarity, hypothesis, permutations, seed, "spearman"),
-        "within_mean": float(within.loc["within", "mean"]),
-        "between_mean": float(within.loc["between", "mean"]),
-    }
+    summary = within_between(similarity, paradigms, taxonomy)
+    correlation = correlations(similarity, hypothesis)
+    controlled = {}
     if control is not None:
-        out["control_vs_hypothesis"] = correlations(control, hypothesis)["pearson"]
-        out["similarity_vs_control"] = correlations(similarity, control)["pearson"]
-        out["partial_mantel_pearson"] = mantel(similarity, hypothesis, permutations, seed, "pearson", control)
-    return out
+        controlled = {"control_vs_hypothesis": correlations(control, hypothesis)["pearson"],
+                      "similarity_vs_control": correlations(similarity, control)["pearson"],
+                      "partial_mantel_pearson": mantel(similarity, hypothesis, permutations, seed, "pearson", control)}
+    return Comparison(
+        pearson=correlation["pearson"], spearman=correlation["spearman"],
+        mantel_pearson=mantel(similarity, hypothesis, permutations, seed, "pearson"),
+        mantel_spearman=mantel(similarity, hypothesis, permutations, seed, "spearman"),
+        within_mean=float(summary.loc["within", "mean"]), between_mean=float(summary.loc["between", "mean"]),
+        **controlled)
 
 
 def within_pairs(similarity: np.ndarray, paradigms: list[str], phenomena: list[str]) -> pd.DataFrame:
@@ -161,7 +201,7 @@ def within_pairs(similarity: np.ndarray, paradigms: list[str], phenomena: list[s
 
 
 def classify_patterns(similarity: np.ndarray, paradigms: list[str], phenomena: list[str],
-                      high: float = 0.3, low: float = 0.0) -> pd.DataFrame:
+                      high: float = HIGH_WITHIN, low: float = 0.0) -> pd.DataFrame:
     """The paper's patterns, by a rule we state (the paper gives examples, not a rule).
 
     Per phenomenon with at least two paradigms, over the similarities of its pairs:

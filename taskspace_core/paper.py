@@ -6,10 +6,10 @@ them beside ours (never as a target); see ``data/paper/README.md`` for their sou
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from .config import REPO_ROOT
+from .similarity import pearson
 
 PAPER_WITHIN = REPO_ROOT / "data" / "paper" / "within_phenomenon.csv"
 
@@ -28,9 +28,9 @@ def agreement_with_paper(within: pd.DataFrame, paper_model: str = "LM203",
     when fewer than three phenomena are shared.
     """
     paper = paper_within_table() if paper is None else paper
-    ours = within["mean"].drop(["within", "between"], errors="ignore")
+    ours = within["mean"]
     theirs = paper[paper.model == paper_model].set_index("phenomenon")["mean"]
     common = ours.index.intersection(theirs.index)
-    r = float(np.corrcoef(ours[common], theirs[common])[0, 1]) if len(common) > 2 else float("nan")
+    r = pearson(ours[common].to_numpy(), theirs[common].to_numpy()) if len(common) > 2 else float("nan")
     table = pd.DataFrame({"ours": ours[common], f"paper ({paper_model})": theirs[common]}).reset_index()
     return r, table

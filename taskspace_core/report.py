@@ -16,13 +16,36 @@ import pandas as pd
 
 from . import blimp
 from .config import Config, to_dict
-from .hypothesis import compare, hypothesis_matrix, within_phenomenon
+from .hypothesis import Comparison, compare, hypothesis_matrix, within_between, within_phenomenon
 from .task_space import TaskSpace
 from .provenance import atomic_write_bytes, atomic_write_json, provenance
-from .similarity import lexical_overlap, offdiag_corr, transfer_similarity
+from .similarity import lexical_overlap, offdiag_pearson, transfer_similarity
 
 
-@dataclass
+@dataclass(frozen=True)
+class Headline:
+    """The few numbers of one task space that the CLI prints and the book quotes."""
+
+    n_paradigms: int
+    eval1_accuracy: float  # mean over paradigms of the base model's test accuracy
+    mask_share_mean: float  # share of parameters in a source's FTGD mask: mean, min, max over sources
+    mask_share_min: float
+    mask_share_max: float
+    mask_union_share: float  # share of parameters in at least one mask
+    diagonal_transfer: dict[str, float]  # metric -> mean self-transfer T[p, p]
+    off_diagonal_transfer: dict[str, float]  # metric -> mean T[p, q], p != q
+    hypothesis_pearson: float  # transfer similarity vs the hypothesis space
+    hypothesis_spearman: float
+    mantel_p: float
+    partial_mantel_r: float  # ... controlling for lexical overlap
+    partial_mantel_p: float
+    within_mean: float  # mean similarity within phenomena, and between them
+    between_mean: float
+    mask_overlap_pearson: float  # mask overlap (Jaccard) vs the hypothesis space
+    mask_overlap_mantel_p: float
+
+
+@dataclass(frozen=True)
 class Analysis:
     """Similarity matrices of one task space and their comparison with the hypothesis space."""
 
@@ -30,11 +53,17 @@ class Analysis:
     mask_overlap: np.ndarray  # (n, n) Jaccard of FTGD masks
     lexical: np.ndarray  # (n, n) Jaccard of word types (the control)
     hypothesis: np.ndarray  # (n, n) same phenomenon = 1
-    within: pd.DataFrame  # per phenomenon mean/std of ``similarity``, + within / between rows
-    mask_within: pd.DataFrame  # the same for ``mask_overlap``
-    comparison: dict  # transfer similarity vs hypothesis space (with the lexical control)
-    mask_comparison: dict  # mask overlap vs hypothesis space
-    headline: dict  # the few numbers the CLI prints and the book quotes
+    within: pd.DataFrame  # per phenomenon: mean/std of ``similarity`` over its pairs of paradigms
+    within_summary: pd.DataFrame  # rows "within" and "between": all same-phenomenon pairs, all others
+    mask_within: pd.DataFrame  # the same two tables for ``mask_overlap``
+    mask_within_summary: pd.DataFrame
+    comparison: Comparison  # transfer similarity vs hypothesis space (with the lexical control)
+    mask_comparison: Comparison  # mask overlap vs hypothesis space
+    headline: Headline
+
+    def within_table(self) -> pd.DataFrame:
+        """The per-phenomenon table with the ``within`` and ``between`` rows under it (the files' layout)."""
+        return pd.concat([self.within, self.within_summary])
 
 
 def layer_density(space: TaskSpace) -> pd.DataFrame:
@@ -74,27 +103,28 @@ def analyse(space: TaskSpace, config: Config) -> Analysis:
     mask_comparison = compare(overlap, names, taxonomy, s.permutations, s.seed, control=lexical)
     diagonal = {m: float(np.mean(np.diag(space.transfer[m]))) for m in space.transfer}
     off = ~np.eye(len(names), dtype=bool)
-    headline = {
-        "n_paradigms": len(names),
-        "eval1_accuracy": float(space.eval1.accuracy.mean()),
-        "mask_share_mean": float(space.mask_share.mean()),
-        "mask_share_min": float(space.mask_share.min()),
-        "mask_share_max": float(space.mask_share.max()),
-        "mask_union_share": space.mask_union_share,
-        "diagonal_transfer": diagonal,
-        "off_diagonal_transfer": {m: float(space.transfer[m][off].mean()) for m in space.transfer},
-        "hypothesis_pearson": comparison["pearson"],
-        "hypothesis_spearman": comparison["spearman"],
-        "mantel_p": comparison["mantel_pearson"]["p"],
-        "partial_mantel_r": comparison["partial_mantel_pearson"]["r"],
-        "partial_mantel_p": comparison["partial_mantel_pearson"]["p"],
-        "within_mean": comparison["within_mean"],
-        "between_mean": comparison["between_mean"],
-        "mask_overlap_pearson": mask_comparison["pearson"],
-        "mask_overlap_mantel_p": mask_comparison["mantel_pearson"]["p"],
-    }
+    headline = Headline(
+        n_paradigms=len(names),
+        eval1_accuracy=float(space.eval1.accuracy.mean()),
+        mask_share_mean=float(space.mask_share.mean()),
+        mask_share_min=float(space.mask_share.min()),
+        mask_share_max=float(space.mask_share.max()),
+        mask_union_share=space.mask_union_share,
+        diagonal_transfer=diagonal,
+        off_diagonal_transfer={m: float(space.transfer[m][off].mean()) for m in space.transfer},
+        hypothesis_pearson=comparison.pearson,
+        hypothesis_spearman=comparison.spearman,
+        mantel_p=comparison.mantel_pearson.p,
+        partial_mantel_r=comparison.partial_mantel_pearson.r,
+        partial_mantel_p=comparison.partial_mantel_pearson.p,
+        within_mean=comparison.within_mean,
+        between_mean=comparison.between_mean,
+        mask_overlap_pearson=mask_comparison.pearson,
+        mask_overlap_mantel_p=mask_comparison.mantel_pearson.p,
+    )
     return Analysis(similarity, overlap, lexical, hypothesis_matrix(names, taxonomy),
-                    within_phenomenon(similarity, names, taxonomy), within_phenomenon(overlap, names, taxonomy),
+                    within_phenomenon(similarity, names, taxonomy), within_between(similarity, names, taxonomy),
+                    within_phenomenon(overlap, names, taxonomy), within_between(overlap, names, taxonomy),
                     comparison, mask_comparison, headline)
 
 
@@ -112,13 +142,13 @@ def dynamics_table(spaces: dict[float, tuple[TaskSpace, Analysis]], meta: dict[f
         an = spaces[e][1]
         rows.append({
             "epoch": e, "tokens seen": meta[e]["tokens_seen"],
-            "r with hypothesis": an.headline["hypothesis_pearson"], "Mantel p": an.headline["mantel_p"],
-            "vs previous checkpoint": offdiag_corr(spaces[epochs[i - 1]][1].similarity, an.similarity) if i else np.nan,
-            "vs final checkpoint": offdiag_corr(final, an.similarity),
-            "parameters updated (mean)": an.headline["mask_share_mean"],
-            "union of masks": an.headline["mask_union_share"],
-            "mask overlap within": an.mask_within.loc["within", "mean"],
-            "mask overlap between": an.mask_within.loc["between", "mean"],
+            "r with hypothesis": an.headline.hypothesis_pearson, "Mantel p": an.headline.mantel_p,
+            "vs previous checkpoint": offdiag_pearson(spaces[epochs[i - 1]][1].similarity, an.similarity) if i else np.nan,
+            "vs final checkpoint": offdiag_pearson(final, an.similarity),
+            "parameters updated (mean)": an.headline.mask_share_mean,
+            "union of masks": an.headline.mask_union_share,
+            "mask overlap within": an.mask_within_summary.loc["within", "mean"],
+            "mask overlap between": an.mask_within_summary.loc["between", "mean"],
         })
     return pd.DataFrame(rows).set_index("epoch")
 
@@ -126,18 +156,18 @@ def dynamics_table(spaces: dict[float, tuple[TaskSpace, Analysis]], meta: dict[f
 def headline_row(method: str, analysis: Analysis) -> dict[str, str]:
     """One row of RQ1's FTGD-against-plain table: a space's headline numbers, formatted for reading."""
     h = analysis.headline
-    return {"method": method, "parameters updated": f"{100 * h['mask_share_mean']:.1f}%",
-            "self-transfer (accuracy)": f"{h['diagonal_transfer']['accuracy']:+.3f}",
-            "off-diagonal transfer (margin)": f"{h['off_diagonal_transfer']['margin']:+.3f}",
-            "within mean": f"{h['within_mean']:+.3f}", "between mean": f"{h['between_mean']:+.3f}",
-            "r with hypothesis": f"{h['hypothesis_pearson']:+.3f}", "Mantel p": f"{h['mantel_p']:.4f}"}
+    return {"method": method, "parameters updated": f"{100 * h.mask_share_mean:.1f}%",
+            "self-transfer (accuracy)": f"{h.diagonal_transfer['accuracy']:+.3f}",
+            "off-diagonal transfer (margin)": f"{h.off_diagonal_transfer['margin']:+.3f}",
+            "within mean": f"{h.within_mean:+.3f}", "between mean": f"{h.between_mean:+.3f}",
+            "r with hypothesis": f"{h.hypothesis_pearson:+.3f}", "Mantel p": f"{h.mantel_p:.4f}"}
 
 
 def write_report(space: TaskSpace, analysis: Analysis, config: Config) -> dict[str, Path]:
     """Write ``transfer.csv.gz``, ``within.csv``, ``masks.csv.gz`` and ``summary.json`` into the store."""
     files = {
         "transfer.csv.gz": space.table().to_csv(index=False, float_format="%.6g"),
-        "within.csv": analysis.within.to_csv(float_format="%.6g"),
+        "within.csv": analysis.within_table().to_csv(float_format="%.6g"),
         "masks.csv.gz": layer_density(space).to_csv(index=False, float_format="%.6g"),
     }
     paths = {}
@@ -146,8 +176,8 @@ def write_report(space: TaskSpace, analysis: Analysis, config: Config) -> dict[s
         paths[filename] = space.store_dir / filename
         atomic_write_bytes(paths[filename], gzip.compress(data, mtime=0) if filename.endswith(".gz") else data)
     summary = provenance(kind="task_space_summary", key=space.meta.get("key"), key_hash=space.meta.get("key_hash"),
-                         space=asdict(config.space), config=to_dict(config), headline=analysis.headline,
-                         comparison=analysis.comparison, mask_comparison=analysis.mask_comparison,
+                         space=asdict(config.space), config=to_dict(config), headline=asdict(analysis.headline),
+                         comparison=asdict(analysis.comparison), mask_comparison=asdict(analysis.mask_comparison),
                          run=space.meta)
     paths["summary.json"] = space.store_dir / "summary.json"
     atomic_write_json(paths["summary.json"], summary)
@@ -157,23 +187,23 @@ def write_report(space: TaskSpace, analysis: Analysis, config: Config) -> dict[s
 def describe(space: TaskSpace, analysis: Analysis, config: Config) -> str:
     """The headline numbers of one task space as a few lines of text (what ``taskspace space`` prints)."""
     h = analysis.headline
-    d, o = h["diagonal_transfer"], h["off_diagonal_transfer"]
+    d, o = h.diagonal_transfer, h.off_diagonal_transfer
     lines = [
-        f"{h['n_paradigms']} paradigms; {space.meta['jobs_computed']} jobs computed, "
+        f"{h.n_paradigms} paradigms; {space.meta['jobs_computed']} jobs computed, "
         f"{space.meta['jobs_reused']} reused, {space.meta['wall_time_s']:.1f}s",
         f"  method {config.ftgd.method}, mask {config.ftgd.mask_rule} "
         f"(threshold {config.ftgd.threshold:g}, top_fraction {config.ftgd.top_fraction:g}); "
         f"similarity {config.space.similarity} of {config.space.metric} transfers",
-        f"  eval1 accuracy {h['eval1_accuracy']:.3f}; parameters updated {h['mask_share_mean']:.2%} on average "
-        f"({h['mask_share_min']:.2%}-{h['mask_share_max']:.2%}), union {h['mask_union_share']:.2%}",
+        f"  eval1 accuracy {h.eval1_accuracy:.3f}; parameters updated {h.mask_share_mean:.2%} on average "
+        f"({h.mask_share_min:.2%}-{h.mask_share_max:.2%}), union {h.mask_union_share:.2%}",
         f"  mean diagonal transfer: accuracy {d['accuracy']:+.3f}, margin {d['margin']:+.3f}, "
         f"effect {d['effect']:+.3f}; off-diagonal: accuracy {o['accuracy']:+.4f}, margin {o['margin']:+.4f}",
-        f"  vs hypothesis space: pearson {h['hypothesis_pearson']:+.3f}, spearman {h['hypothesis_spearman']:+.3f}, "
-        f"Mantel p {h['mantel_p']:.4f}; controlling for lexical overlap: r {h['partial_mantel_r']:+.3f}, "
-        f"p {h['partial_mantel_p']:.4f}",
+        f"  vs hypothesis space: pearson {h.hypothesis_pearson:+.3f}, spearman {h.hypothesis_spearman:+.3f}, "
+        f"Mantel p {h.mantel_p:.4f}; controlling for lexical overlap: r {h.partial_mantel_r:+.3f}, "
+        f"p {h.partial_mantel_p:.4f}",
     ]
     if config.ftgd.method == "ftgd":  # plain fine-tuning frees every parameter: no masks to compare
-        lines.append(f"  mask overlap vs hypothesis space: pearson {h['mask_overlap_pearson']:+.3f}, "
-                     f"Mantel p {h['mask_overlap_mantel_p']:.4f}")
-    lines += ["  within-phenomenon similarity:", analysis.within.to_string(float_format=lambda x: f"{x:+.3f}")]
+        lines.append(f"  mask overlap vs hypothesis space: pearson {h.mask_overlap_pearson:+.3f}, "
+                     f"Mantel p {h.mask_overlap_mantel_p:.4f}")
+    lines += ["  within-phenomenon similarity:", analysis.within_table().to_string(float_format=lambda x: f"{x:+.3f}")]
     return "\n".join(lines)

@@ -32,6 +32,7 @@ import gzip
 import io
 import json
 import warnings
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -159,7 +160,7 @@ def export_space(space: TaskSpace, config: Config, root: Path) -> Path:
     analysis = analyse(space, config)
     text = {"mask_tables.csv.gz": space.mask_tables.to_csv(index=False),
             "transfer.csv.gz": space.table().to_csv(index=False, float_format="%.6g"),
-            "within.csv": analysis.within.to_csv(float_format="%.6g")}
+            "within.csv": analysis.within_table().to_csv(float_format="%.6g")}
     files = {"scores.npz": buffer.getvalue(),
              **{name: gzip.compress(t.encode(), mtime=0) if name.endswith(".gz") else t.encode()
                 for name, t in text.items()}}
@@ -170,7 +171,7 @@ def export_space(space: TaskSpace, config: Config, root: Path) -> Path:
             (tmp / name).write_bytes(data)
         atomic_write_json(tmp / "manifest.json", provenance(
             kind="reference_space", key=space.meta["key"], key_hash=space.meta["key_hash"],
-            config=to_dict(config), run=run, headline=analysis.headline,
+            config=to_dict(config), run=run, headline=asdict(analysis.headline),
             files={name: sha256_bytes(data) for name, data in files.items()}))
     return target
 

@@ -97,10 +97,15 @@ def lexical_overlap(paradigms: dict[str, Paradigm], names: list[str]) -> np.ndar
     return out
 
 
-def offdiag_corr(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson correlation of the off-diagonal entries of two square matrices (e.g. two task spaces)."""
-    mask = ~np.eye(a.shape[0], dtype=bool)
-    x, y = a[mask], b[mask]
-    if x.std() == 0 or y.std() == 0:
+def pearson(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson correlation of two vectors; NaN when either is constant (undefined, not zero)."""
+    if np.std(x) == 0 or np.std(y) == 0:
         return float("nan")
     return float(np.corrcoef(x, y)[0, 1])
+
+
+def offdiag_pearson(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation of the off-diagonal entries of two square matrices (e.g. two task spaces'
+    similarity matrices); NaN when either has constant off-diagonal entries."""
+    mask = ~np.eye(a.shape[0], dtype=bool)
+    return pearson(a[mask], b[mask])

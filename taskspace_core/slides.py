@@ -21,6 +21,7 @@ import vl_convert as vlc
 from . import claims, plots
 from .claims import ClaimsEvidence, paper_claims
 from .config import REPO_ROOT, Config
+from .hypothesis import HIGH_WITHIN
 from .notebook import notebook_config
 from .provenance import atomic_write_text, git_commit
 
@@ -69,22 +70,22 @@ def slide_sections(config: Config, evidence: ClaimsEvidence) -> list[str]:
                  _svg(plots.matrix_heatmap(analysis.similarity, space.paradigms, space.phenomena,
                                            "Task-space similarity, hypothesis blocks outlined",
                                            value="similarity", domain=(-1, 1), size=330))
-                 + f"<p>r = {h['hypothesis_pearson']:+.3f} with the hypothesis space (Mantel p = "
-                   f"{h['mantel_p']:.4f}); controlling for shared words r = {h['partial_mantel_r']:+.3f}</p>"),
+                 + f"<p>r = {h.hypothesis_pearson:+.3f} with the hypothesis space (Mantel p = "
+                   f"{h.mantel_p:.4f}); controlling for shared words r = {h.partial_mantel_r:+.3f}</p>"),
     ]
-    size_rows = [[f"{s} ({evidence.parameters_m[s]:.2f}M)", f"{an.headline['eval1_accuracy']:.3f}",
+    size_rows = [[f"{s} ({evidence.parameters_m[s]:.2f}M)", f"{an.headline.eval1_accuracy:.3f}",
                   f"{claims.mean_over_phenomena(an.within):+.3f}", str(claims.n_high(an.within))]
                  for s, (_, an) in evidence.final.items()]
     epochs = list(evidence.over_training)
-    dynamics_rows = [[f"{e:g}", f"{an.headline['hypothesis_pearson']:+.3f}",
+    dynamics_rows = [[f"{e:g}", f"{an.headline.hypothesis_pearson:+.3f}",
                       f"{100 * sp.mask_union_share:.1f}%"] for e, (sp, an) in evidence.over_training.items()]
     sections.append(_section("Size and dynamics", _table(size_rows, [
-        "size", "BLiMP accuracy", "within-phenomenon (mean)", "phenomena ≥ 0.3"])
+        "size", "BLiMP accuracy", "within-phenomenon (mean)", f"phenomena ≥ {HIGH_WITHIN}"])
         + f"<p><small>the paper: {html.escape(evidence.verdicts[1].paper)}</small></p>"
         + f"<p><small>over training ({config.chapter_size('dynamics')} model, epochs {epochs[0]:g}–{epochs[-1]:g})</small></p>"
         + _table(dynamics_rows, ["epoch", "r with hypothesis", "union of masks"])))
-    verdict_rows = [[v.claim, v.verdict] for v in evidence.verdicts]
-    share = 100 * h["mask_share_mean"]
+    verdict_rows = [[v.claim, v.verdict.value] for v in evidence.verdicts]
+    share = 100 * h.mask_share_mean
     sections.append(_section("The paper's claims, held against our run", _table(verdict_rows, ["claim", "here"])))
     sections.append(_section("The critique", "<ul>"
                              f"<li>At the paper's threshold FTGD updates {share:.1f}% of the {rq1_size} model's "

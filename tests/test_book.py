@@ -11,7 +11,7 @@ from taskspace_core.errors import ConfigError
 from taskspace_core.config import parameter_overrides
 from taskspace_core.hypothesis import classify_patterns
 from taskspace_core.notebook import notebook_config
-from taskspace_core.similarity import offdiag_corr
+from taskspace_core.similarity import offdiag_pearson
 
 
 def test_notebook_parameters_map_onto_config_fields():
@@ -44,10 +44,10 @@ def test_patterns_follow_the_stated_rule():
     assert table.loc["B", "most_similar"].startswith("b1 ~ b2") and "b1 ~ b3" in table.loc["B", "least_similar"]
 
 
-def test_offdiag_corr_ignores_the_diagonal():
+def test_offdiag_pearson_ignores_the_diagonal():
     a = np.array([[9.0, 1, 2], [1, -9, 3], [2, 3, 0]])
     b = a * 2 + np.diag([5.0, 5, 5])
-    assert offdiag_corr(a, b) == pytest.approx(1.0)
+    assert offdiag_pearson(a, b) == pytest.approx(1.0)
 
 
 def test_heatmap_draws_every_cell_and_one_block_per_phenomenon():
@@ -81,7 +81,7 @@ def test_ci_book_builds_offline_with_warnings_as_errors(ci_config, ci_book):
     rq1 = re.sub(r"<[^>]+>", "", (html / "notebooks" / "rq1_cross_task_knowledge.html").read_text())
     _, analysis = analysed_space(ci_config)  # loads the space the notebook computed
     quoted = re.search(r"hypothesis space at Pearson\s+r = ([+-]\d\.\d{3})", rq1)
-    assert quoted and quoted.group(1) == f"{analysis.headline['hypothesis_pearson']:+.3f}"
+    assert quoted and quoted.group(1) == f"{analysis.headline.hypothesis_pearson:+.3f}"
 
 
 def test_run_checks_parameters_before_executing(tmp_path):

@@ -13,8 +13,8 @@ from taskspace_core.paper import paper_within_table
 
 def fake_analysis(r=0.3, p=0.001, within=None, similarity=None):
     within = pd.DataFrame({"mean": within or {"A": 0.1, "B": 0.2}})
-    return SimpleNamespace(headline={"hypothesis_pearson": r, "mantel_p": p, "partial_mantel_r": r / 2,
-                                     "partial_mantel_p": p * 2}, within=within, similarity=similarity)
+    headline = SimpleNamespace(hypothesis_pearson=r, mantel_p=p, partial_mantel_r=r / 2, partial_mantel_p=p * 2)
+    return SimpleNamespace(headline=headline, within=within, similarity=similarity)
 
 
 def test_claim_1_needs_a_positive_significant_mantel_test():
@@ -25,8 +25,7 @@ def test_claim_1_needs_a_positive_significant_mantel_test():
 
 def test_claim_2_reads_both_signs_for_ours_and_the_papers():
     paper = paper_within_table()
-    rising = {"s": fake_analysis(within={"A": 0.1, "B": 0.2, "within": 9}),
-              "l": fake_analysis(within={"A": 0.35, "B": 0.4, "between": -9})}
+    rising = {"s": fake_analysis(within={"A": 0.1, "B": 0.2}), "l": fake_analysis(within={"A": 0.35, "B": 0.4})}
     verdict = claims.grows_with_size(rising, paper)
     assert verdict.verdict == claims.HOLDS and "+0.150 (s) → +0.375 (l)" in verdict.ours
     assert "0 (s) → 2 (l)" in verdict.ours
@@ -71,3 +70,13 @@ def test_union_direction_uses_the_tolerance_of_claim_4():
     # the description and the verdict read the same change the same way
     grown = {0: 0.10, 1: 0.10 + 2 * tol}
     assert claims.region_grows(grown).verdict == claims.HOLDS and claims.union_direction(grown) == "grows"
+
+
+def test_the_high_similarity_threshold_is_one_number():
+    from taskspace_core.book import notebook_parameters
+    from taskspace_core.hypothesis import HIGH_WITHIN, classify_patterns
+
+    # RQ1's papermill parameter must stay a literal (for -p type checks); it must equal the package's
+    assert notebook_parameters("rq1_cross_task_knowledge")["pattern_high"] == HIGH_WITHIN
+    similarity = np.full((2, 2), HIGH_WITHIN)
+    assert classify_patterns(similarity, ["a", "b"], ["X", "X"]).loc["X", "pattern"] == "A"

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from taskspace_core.config import (
-    CHOICES, Config, _build, apply_overrides, load_preset, parse_dotted_args, stable_hash, to_dict,
+    Config, _build, field_choices, apply_overrides, load_preset, parse_dotted_args, stable_hash, to_dict,
 )
 from taskspace_core.errors import ConfigError
 
@@ -81,9 +81,9 @@ def valid_value(path):
     """A strategy of values the field at ``path`` must accept, written as on the command line."""
     current = LEAVES[path]
     section, _, name = path.rpartition(".")
-    choice_key = f"{type(getattr(BASE, section)).__name__}.{name}" if section and "." not in section else None
-    if choice_key in CHOICES:
-        return st.sampled_from(CHOICES[choice_key])
+    choices = field_choices(type(getattr(BASE, section)), name) if section and "." not in section else None
+    if choices:
+        return st.sampled_from(choices)
     if name == "device":
         return st.sampled_from(["cpu", "cuda", "cuda:1", "auto", "mps"])
     if isinstance(current, bool):

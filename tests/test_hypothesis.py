@@ -5,7 +5,7 @@ import pytest
 
 from taskspace_core import blimp
 from taskspace_core.hypothesis import (
-    compare, correlations, hypothesis_matrix, mantel, off_diagonal, rankdata, within_phenomenon,
+    compare, correlations, hypothesis_matrix, mantel, off_diagonal, rankdata, within_between, within_phenomenon,
 )
 from taskspace_core.similarity import lexical_overlap, mask_jaccard, transfer_similarity
 
@@ -34,18 +34,18 @@ def test_hypothesis_matrix_groups_paradigms_by_phenomenon():
 def test_mantel_large_p_on_noise_small_p_on_planted_blocks():
     h = hypothesis_matrix(NAMES)
     noise = random_symmetric(67, seed=1)
-    assert mantel(noise, h, permutations=999, seed=0)["p"] > 0.05
+    assert mantel(noise, h, permutations=999, seed=0).p > 0.05
     planted = 0.5 * h + random_symmetric(67, seed=2) * 0.5
     result = mantel(planted, h, permutations=999, seed=0)
-    assert result["r"] > 0.3 and result["p"] == pytest.approx(1 / 1000)
+    assert result.r > 0.3 and result.p == pytest.approx(1 / 1000)
     spearman = mantel(planted, h, permutations=199, seed=0, method="spearman")
-    assert spearman["p"] < 0.01
-    assert spearman["r"] == pytest.approx(correlations(planted, h)["spearman"], abs=1e-9)
+    assert spearman.p < 0.01
+    assert spearman.r == pytest.approx(correlations(planted, h)["spearman"], abs=1e-9)
 
 
 def test_mantel_observed_statistic_is_the_pearson_correlation():
     h, s = hypothesis_matrix(NAMES), random_symmetric(67, seed=3)
-    assert mantel(s, h, permutations=0)["r"] == pytest.approx(correlations(s, h)["pearson"], abs=1e-12)
+    assert mantel(s, h, permutations=0).r == pytest.approx(correlations(s, h)["pearson"], abs=1e-12)
 
 
 def test_partial_mantel_removes_what_the_control_explains():
@@ -54,9 +54,9 @@ def test_partial_mantel_removes_what_the_control_explains():
     explained = 2 * lexical + 1  # a similarity that is only the control
     plain = mantel(explained, h, permutations=99)
     partial = mantel(explained, h, permutations=99, control=lexical)
-    assert plain["r"] > 0.8 and partial["r"] == pytest.approx(0.0, abs=1e-9) and partial["p"] > 0.2
+    assert plain.r > 0.8 and partial.r == pytest.approx(0.0, abs=1e-9) and partial.p > 0.2
     beyond = lexical + 0.5 * h  # structure by phenomenon beyond the control
-    assert mantel(beyond, h, permutations=199, control=lexical)["p"] < 0.01
+    assert mantel(beyond, h, permutations=199, control=lexical).p < 0.01
 
 
 def test_within_phenomenon_table_on_a_planted_matrix():
@@ -67,10 +67,15 @@ def test_within_phenomenon_table_on_a_planted_matrix():
     table = within_phenomenon(s, NAMES)
     assert table.loc["A-AGR", "mean"] == pytest.approx(0.2) and table.loc["A-AGR", "std"] == 0
     assert table.loc["DN-AGR", "n_paradigms"] == 8 and table.loc["DN-AGR", "n_pairs"] == 28
-    assert table.loc["DN-AGR", "mean"] == pytest.approx(0.6) and table.loc["between", "mean"] == pytest.approx(-0.1)
-    assert list(table.index[:12]) == sorted(blimp.phenomena("12"))
-    summary = compare(s, NAMES, permutations=99, control=lexical_overlap(blimp.load_blimp(paradigms=NAMES), NAMES))
-    assert summary["within_mean"] > summary["between_mean"] and summary["pearson"] > 0.9
+    assert table.loc["DN-AGR", "mean"] == pytest.approx(0.6)
+    assert list(table.index) == sorted(blimp.phenomena("12"))  # phenomena only: no summary rows to drop
+    summary = within_between(s, NAMES)
+    assert list(summary.index) == ["within", "between"] and summary.loc["between", "mean"] == pytest.approx(-0.1)
+    assert summary.loc["within", "n_pairs"] + summary.loc["between", "n_pairs"] == len(NAMES) * (len(NAMES) - 1) // 2
+    comparison = compare(s, NAMES, permutations=99, control=lexical_overlap(blimp.load_blimp(paradigms=NAMES), NAMES))
+    assert comparison.within_mean == pytest.approx(summary.loc["within", "mean"])
+    assert comparison.within_mean > comparison.between_mean and comparison.pearson > 0.9
+    assert comparison.partial_mantel_pearson.p < 0.05
 
 
 def test_rankdata_averages_ties():

@@ -108,10 +108,12 @@ def test_analysis_and_report_files(ci_space, ci_config):
     n = len(ci_space.paradigms)
     for matrix in (analysis.similarity, analysis.mask_overlap, analysis.lexical, analysis.hypothesis):
         assert matrix.shape == (n, n) and np.allclose(matrix, matrix.T)
-    assert {"A-AGR", "DN-AGR", "NPI-L", "SV-AGR", "within", "between"} == set(analysis.within.index)
+    assert {"A-AGR", "DN-AGR", "NPI-L", "SV-AGR"} == set(analysis.within.index)
+    assert list(analysis.within_summary.index) == ["within", "between"]
+    assert list(analysis.within_table().index) == [*analysis.within.index, "within", "between"]
     h = analysis.headline
-    assert 0 < h["mask_share_mean"] <= h["mask_union_share"] <= 1
-    assert 0 < h["mantel_p"] <= 1 and -1 <= h["hypothesis_pearson"] <= 1
+    assert 0 < h.mask_share_mean <= h.mask_union_share <= 1
+    assert 0 < h.mantel_p <= 1 and -1 <= h.hypothesis_pearson <= 1
     paths = write_report(ci_space, analysis, ci_config)
     import json
 

@@ -56,7 +56,7 @@ def test_book_finds_results_without_weights(ci_reference, tmp_path):
     config, _ = ci_reference
     bare = apply_overrides(config, {"work_dir": str(tmp_path)})  # no models, no store
     space, analysis = analysed_space(bare, "large", 0.5)
-    assert space.meta["source"] == "reference" and analysis.headline["n_paradigms"] == 8
+    assert space.meta["source"] == "reference" and analysis.headline.n_paradigms == 8
     assert checkpoint_meta(bare, "large", 0.5)["epoch"] == 0.5
     assert training_curve(bare, "small").step.is_monotonic_increasing
     assert not (tmp_path / "ci").exists()  # nothing trained, nothing written

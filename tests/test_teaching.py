@@ -88,7 +88,7 @@ def test_the_slides_build_offline_from_the_books_results(ci_reference, tmp_path)
     # the deck quotes the same numbers as the book
     _, analysis = analysed_space(notebook_config("ci", results_dir=config.results_dir,
                                              work_dir=str(tmp_path / "empty-runs")), config.chapter_size("rq1"))
-    assert f"r = {analysis.headline['hypothesis_pearson']:+.3f} with the hypothesis space" in page
+    assert f"r = {analysis.headline.hypothesis_pearson:+.3f} with the hypothesis space" in page
 
 
 def test_slides_command_rejects_a_bad_preset():
