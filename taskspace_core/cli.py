@@ -21,6 +21,13 @@ Every command that computes takes ``--device cpu|cuda|cuda:N|mps|auto``; ``space
 and ``reproduce`` take ``--workers N`` (a Dask LocalCluster) or ``--scheduler ADDRESS`` (an
 existing Dask cluster) for the per-paradigm jobs (``pip install 'taskspace[distributed]'``).
 
+Each ``cmd_*`` parses its arguments, calls one library function and prints what it returns;
+the work itself lives in the package (``accuracy.score_model``, ``probing.finetune_one``,
+``task_space.compute_space``, ``experiments.reproduce``, ...). Most of this module's length is the
+argument parser. Commands import the package lazily, inside each ``cmd_*``, so that
+``taskspace --help`` and a mistyped argument answer at once instead of after torch loads; this is
+the one module allowed function-level imports of the package (``tests/test_architecture.py``).
+
 Bad input (unknown paradigm, phenomenon, preset, size or config field; a value of the wrong
 type or out of range; an unreadable or non-causal-LM model directory; a malformed data file; a
 full or read-only output directory) ends with a one-line ``taskspace: error: ...`` and exit

@@ -5,8 +5,9 @@
     check_results    what is missing or broken in a preset's committed results
     space_costs      the measured wall time of every stored space
 
-The plan comes from the preset (``book.*``), never from the notebooks' source: the chapters read
-the same fields, so the plan and the book cannot drift apart.
+Which size each chapter studies comes from the preset (``book.*``). The critique's sweep values
+(thresholds, share, seeds) are still read from that notebook's parameters cell, so the plan and
+the book cannot drift apart; moving them into the config is the next step (issue 16).
 """
 
 from __future__ import annotations

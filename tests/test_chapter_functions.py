@@ -194,3 +194,24 @@ def test_budget_in_time_converts_flop_at_the_given_rates():
     flop = preset_budget(paper, workload)["total PFLOP"] * 1e15
     assert budget["GPU hours at assumed rate"].tolist() == pytest.approx((flop / 10e12 / 3600).tolist())
     assert budget["CPU days at measured rate"].tolist() == pytest.approx((flop / 100e9 / 86400).tolist())
+
+
+def test_flop_counts_scale_with_the_work_they_count():
+    from taskspace_core.config import apply_overrides
+    from taskspace_core.cost import pretrain_flops, space_flops
+    from taskspace_core.models import spec_parameters
+
+    cpu = load_preset("cpu")
+    workload = Workload(tokens_per_epoch=1e6, tokens_per_pair=30)
+    base = space_flops(cpu, "small", workload)
+    assert base["total"] == pytest.approx(sum(v for k, v in base.items() if k != "total"))
+    doubled = space_flops(apply_overrides(cpu, {"data.n_test": 2 * cpu.data.n_test}), "small", workload)
+    assert doubled["eval (eval1 + eval2)"] == pytest.approx(2 * base["eval (eval1 + eval2)"])
+    assert doubled["FTGD mask"] == pytest.approx(base["FTGD mask"])  # the mask comes from the training split
+    plain = space_flops(apply_overrides(cpu, {"ftgd.method": "plain"}), "small", workload)
+    assert plain["FTGD mask"] == 0 and plain["fine-tuning steps"] == pytest.approx(base["fine-tuning steps"] / 2)
+    # pretraining: about 6 N per token (forward 2N, backward 4N) plus attention, for every epoch
+    n = spec_parameters(cpu.size("small"), cpu.tokenizer.vocab_size)
+    per_token = pretrain_flops(cpu, "small", workload) / (workload.tokens_per_epoch * cpu.pretrain.epochs)
+    assert 6 * n < per_token < 6.5 * n
+    assert pretrain_flops(cpu, "large", workload) > pretrain_flops(cpu, "small", workload)
