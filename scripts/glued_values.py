@@ -27,9 +27,10 @@ def glued_values(build: Path) -> dict[str, str]:
         notebook = nbformat.read(path, as_version=4)
         for cell in notebook.cells:
             for output in cell.get("outputs", []):
-                name = output.get("metadata", {}).get("scrapbook", {}).get("name")
-                if name:
-                    values[f"{path.stem}:{name}"] = output.get("data", {}).get("text/plain", "")
+                record = output.get("metadata", {}).get("scrapbook", {})
+                if record.get("name"):
+                    prefix = record.get("mime_prefix", "")
+                    values[f"{path.stem}:{record['name']}"] = output.get("data", {}).get(f"{prefix}text/plain", "")
     return values
 
 
