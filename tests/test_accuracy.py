@@ -17,6 +17,7 @@ def test_baselines_reproduce_blimps_overall_means():
     assert set(accuracy.baselines("13").index) >= {"S-SEL", "overall"}
 
 
+@pytest.mark.slow
 def test_checkpoint_scores_are_exported_once_and_give_the_accuracy(ci_config, ci_checkpoints, tmp_path):
     final = ci_checkpoints[-1]
     target = accuracy.export_checkpoint_scores(ci_config, final, tmp_path)

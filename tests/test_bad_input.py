@@ -103,6 +103,7 @@ def test_bad_config_values(work_dir, args, needles):
     (_malformed, [f"{CI_PARADIGM}.jsonl", "line 7"]),
     (_missing_field, [f"{CI_PARADIGM}.jsonl", "line 12", "sentence_bad"]),
 ])
+@pytest.mark.slow
 def test_bad_data_files(work_dir, ci_checkpoints, tmp_path, edit, needles):
     data = blimp_copy(tmp_path, edit)
     before = snapshot(work_dir)
@@ -112,6 +113,7 @@ def test_bad_data_files(work_dir, ci_checkpoints, tmp_path, edit, needles):
     assert snapshot(work_dir) == before
 
 
+@pytest.mark.slow
 def test_device_that_is_not_there(work_dir, ci_checkpoints):
     pytest.importorskip("torch")
     import torch
@@ -134,6 +136,7 @@ def _vit_config(directory):
     (lambda d: (d / "config.json").write_text("{ not json"), ["config.json"]),  # an unreadable config
     (_vit_config, ["not a causal language model", "'vit'"]),  # a model, but not a causal LM
 ])
+@pytest.mark.slow
 def test_model_directories_that_are_not_causal_lms(work_dir, ci_checkpoints, tmp_path, make, needles):
     model = tmp_path / "model"
     model.mkdir()
@@ -156,6 +159,7 @@ def test_model_directories_that_are_not_causal_lms(work_dir, ci_checkpoints, tmp
     (("no_such", "1"), ["no_such"]),
     (("data_phenomena", '["S-V-AGR"]'), ["unknown phenomenon 'S-V-AGR'", "SV-AGR"]),
 ])
+@pytest.mark.slow
 def test_notebook_parameters_of_the_wrong_type_or_value(tmp_path, parameter, needles):
     line = the_error_line(*run("run", "rq1", "-p", *parameter, "--out", str(tmp_path / "x.ipynb"))[::2])
     assert all(needle in line for needle in needles), line
@@ -240,6 +244,7 @@ def test_a_disk_that_fills_mid_run_stops_cleanly_without_root(ci_space, ci_check
     assert f"{len(ci_space.paradigms) + 1 - finished} jobs computed, {finished} reused" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_a_read_only_store_is_reported_and_left_alone(ci_space, ci_checkpoints, tmp_path):
     import os
 
@@ -270,6 +275,7 @@ def test_a_read_only_store_is_reported_and_left_alone(ci_space, ci_checkpoints, 
                 path.chmod(path.stat().st_mode | 0o200)
 
 
+@pytest.mark.slow
 def test_book_and_run_reject_a_bad_device_before_any_kernel(tmp_path):
     line = the_error_line(*run("run", "rq1", "--device", "tpu", "--out", str(tmp_path / "x.ipynb"))[::2])
     assert "--device" in line and "'tpu'" in line

@@ -55,6 +55,7 @@ def test_data_exits_nonzero_on_malformed_file(tmp_path):
     (["pretrain", "--preset", "ci", "--pretrain.lr", "fast"], ["pretrain.lr"]),
     (["score", "--model", "no/such/dir", "--out", "x.csv"], ["no/such/dir"]),
 ])
+@pytest.mark.slow
 def test_bad_input_is_one_line(args, needles, tmp_path):
     code, _, err = run(*args, cwd=tmp_path)
     assert_one_line_error(code, err, *needles)
@@ -99,6 +100,7 @@ def test_space_computes_then_reuses_a_task_space(tmp_path):
     assert code == 0 and "0 jobs computed, 4 reused" in out
 
 
+@pytest.mark.slow
 def test_ftgd_writes_a_tuned_model_with_its_mask_and_scores(ci_checkpoints, tmp_path):
     out_dir = tmp_path / "tuned"
     code, out, err = run("ftgd", "--model", str(ci_checkpoints[-1]), "--paradigm", "anaphor_number_agreement",
@@ -125,6 +127,7 @@ def test_ftgd_writes_a_tuned_model_with_its_mask_and_scores(ci_checkpoints, tmp_
     (("space", "--preset", "ci", "--checkpoint", "7"), ("checkpoint", "7")),
     (("ftgd", "--model", "/nonexistent/model", "--paradigm", "wh_island", "--out", "x"), ("/nonexistent/model",)),
 ])
+@pytest.mark.slow
 def test_space_and_ftgd_bad_input_is_one_line(tmp_path, args, needles):
     code, _, err = run(*args, "--work-dir", str(tmp_path)) if args[0] == "space" else run(*args)
     assert_one_line_error(code, err, *needles)

@@ -95,6 +95,7 @@ def test_a_sweep_killed_at_random_moments_resumes_recomputing_nothing(ci_space_o
     print(f"\nkills (after n jobs, exit code, jobs stored): {kills}; final run: {computed} computed, {reused} reused")
 
 
+@pytest.mark.slow
 def test_a_damaged_checkpoint_is_reported_and_retrained(ci_config, ci_checkpoints, tmp_path):
     config = apply_overrides(ci_config, {"work_dir": str(tmp_path)})
     run = tmp_path / "ci" / "models" / "small"

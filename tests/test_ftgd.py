@@ -92,6 +92,7 @@ def test_restore_puts_base_weights_back_bit_for_bit(ci_model, pairs):
     assert all(torch.equal(p, b) for p, b in zip(params_of(model), base))
 
 
+@pytest.mark.slow
 def test_ftgd_raises_the_tuned_paradigms_margin(ci_model, pairs):
     """On a small trained model, FTGD on a paradigm improves that paradigm's held-out test pairs."""
     from taskspace_core.ftgd import pair_margins

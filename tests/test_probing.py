@@ -125,6 +125,7 @@ def test_analysis_and_report_files(ci_space, ci_config):
     assert len(pd.read_csv(paths["transfer.csv.gz"])) == n * n * 3
 
 
+@pytest.mark.slow
 def test_packed_and_one_length_evaluation_agree(ci_config, ci_model):
     """scoring.pack_pairs only changes how the work is batched, not the scores."""
     model, tokenizer = ci_model

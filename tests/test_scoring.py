@@ -22,7 +22,7 @@ def sentences():
 
 
 @pytest.mark.parametrize("bos", ["prepend", "none"])
-@pytest.mark.parametrize("batch_tokens", [1, 24, 2048])
+@pytest.mark.parametrize("batch_tokens", [pytest.param(1, marks=pytest.mark.slow), 24, 2048])
 def test_batched_scores_equal_one_at_a_time_reference(ci_model, sentences, bos, batch_tokens):
     model, tokenizer = ci_model
     batched = score_sentences(model, tokenizer, sentences, bos=bos, batch_tokens=batch_tokens, per_token=True)

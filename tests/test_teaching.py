@@ -91,6 +91,7 @@ def test_the_slides_build_offline_from_the_books_results(ci_reference, tmp_path)
     assert f"r = {analysis.headline.hypothesis_pearson:+.3f} with the hypothesis space" in page
 
 
+@pytest.mark.slow
 def test_slides_command_rejects_a_bad_preset():
     import subprocess
     import sys
@@ -100,6 +101,7 @@ def test_slides_command_rejects_a_bad_preset():
     assert proc.returncode == 2 and "unknown preset 'paperr'" in proc.stderr
 
 
+@pytest.mark.slow
 def test_launch_buttons_point_at_the_launch_branch_and_vanish_without_a_github_remote(tmp_path):
     import shutil
     import subprocess
