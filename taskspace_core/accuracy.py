@@ -7,7 +7,7 @@ below that line mostly measures what its fine-tunes install. This module
 - scores a checkpoint on every paradigm's test split, exactly (float32, the scorer's 1e-5
   contract) and keeps the per-pair log-probs, so that any accuracy is recomputed from them
   (:func:`score_checkpoint`, :func:`export_checkpoint_scores`);
-- summarises them per paradigm and phenomenon (:func:`phenomenon_accuracy`);
+- summarises them per paradigm and phenomenon (:func:`~taskspace_core.scoring.phenomenon_summary`);
 - reads BLiMP's published per-paradigm accuracies of a 5-gram model, an LSTM, Transformer-XL
   and GPT-2 (``data/blimp_baselines``, CC BY 4.0) and averages them the same way
   (:func:`baselines`), so the two are compared like for like.
@@ -33,7 +33,7 @@ from .models import load_model, resolve_device, resolve_devices
 from .pretrain import checkpoint_name, list_checkpoints
 from .provenance import atomic_write_bytes, atomic_write_json, atomic_write_text, provenance
 from .results import export_checkpoints, write_index
-from .scoring import paradigm_summary, score_pairs
+from .scoring import paradigm_summary, phenomenon_summary, score_pairs
 
 BASELINES_FILE = REPO_ROOT / "data" / "blimp_baselines" / "models_summary.jsonl"
 BASELINE_MODELS = ("ngram", "lstm", "txl", "gpt2")
@@ -118,13 +118,13 @@ def export_checkpoint_scores(config: Config, model_dir: Path, root: Path) -> Pat
             return target
     scores = score_checkpoint(config, model_dir)
     atomic_write_bytes(target, gzip.compress(scores.to_csv(index=False, float_format="%.6f").encode(), mtime=0))
-    summary = phenomenon_accuracy(scores)
+    summary = phenomenon_summary(scores, config.data.taxonomy)
     atomic_write_json(info, provenance(
         kind="blimp_scores", preset=config.preset, size=meta["size"], epoch=meta["epoch"], step=meta["step"],
         pretrain_hash=meta["pretrain_hash"], tokens_seen=meta["tokens_seen"], val_loss=meta["val_loss"],
         scoring=scoring,
         data_hash=blimp.data_hash(blimp.load_blimp(config.data.blimp_dir or None, sorted(set(scores.paradigm)))),
-        n_pairs=len(scores), mean_accuracy=float(paradigm_accuracy(scores).accuracy.mean()),
+        n_pairs=len(scores), mean_accuracy=float(paradigm_summary(scores, config.data.taxonomy).accuracy.mean()),
         phenomenon_accuracy=summary.accuracy.round(4).to_dict(), config=to_dict(config)))
     return target
 
@@ -156,22 +156,8 @@ def learning_curves(config: Config) -> pd.DataFrame:
                 continue
             meta = json.loads(meta_path.read_text())
             rows.append({"size": size, "tokens (M)": meta["tokens_seen"] / 1e6, "val_loss": meta["val_loss"],
-                         "accuracy": paradigm_accuracy(scores).accuracy.mean()})
+                         "accuracy": paradigm_summary(scores, config.data.taxonomy).accuracy.mean()})
     return pd.DataFrame(rows, columns=["size", "tokens (M)", "val_loss", "accuracy"])
-
-
-def paradigm_accuracy(scores: pd.DataFrame) -> pd.DataFrame:
-    """Per paradigm: phenomenon, pairs, accuracy (ties count as wrong) and mean margin."""
-    frame = scores.assign(correct=(scores.logp_good > scores.logp_bad).astype(float),
-                          margin=scores.logp_good - scores.logp_bad)
-    return frame.groupby("paradigm").agg(phenomenon=("phenomenon", "first"), n_pairs=("pair_id", "size"),
-                                         accuracy=("correct", "mean"), mean_margin=("margin", "mean"))
-
-
-def phenomenon_accuracy(scores: pd.DataFrame) -> pd.DataFrame:
-    """Per phenomenon: the mean over its paradigms of accuracy (as BLiMP averages), and how many."""
-    per_paradigm = paradigm_accuracy(scores)
-    return per_paradigm.groupby("phenomenon").agg(paradigms=("n_pairs", "size"), accuracy=("accuracy", "mean"))
 
 
 def baselines(taxonomy: str = "12", path: Path = BASELINES_FILE) -> pd.DataFrame:
@@ -191,7 +177,7 @@ def accuracy_table(scores_by_model: dict[str, pd.DataFrame], taxonomy: str = "12
     """Per phenomenon (and ``overall``, the mean over paradigms): our models' accuracies beside BLiMP's baselines."""
     columns = {}
     for name, scores in scores_by_model.items():
-        per_paradigm = paradigm_accuracy(scores)
+        per_paradigm = paradigm_summary(scores, taxonomy)
         column = per_paradigm.groupby("phenomenon").accuracy.mean()
         column.loc["overall"] = per_paradigm.accuracy.mean()
         columns[name] = column

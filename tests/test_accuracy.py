@@ -7,6 +7,7 @@ import pytest
 
 from taskspace_core import accuracy
 from taskspace_core.cli import main
+from taskspace_core.scoring import paradigm_summary
 
 
 def test_baselines_reproduce_blimps_overall_means():
@@ -24,7 +25,7 @@ def test_checkpoint_scores_are_exported_once_and_give_the_accuracy(ci_config, ci
     scores = accuracy.load_checkpoint_scores(tmp_path, "small", final.name)
     assert target.is_file() and len(scores) == ci_config.data.n_test * len(ci_config.data.paradigms)
     info = json.loads(target.with_name(f"{final.name}.blimp.json").read_text())
-    per_paradigm = accuracy.paradigm_accuracy(scores)
+    per_paradigm = paradigm_summary(scores)
     assert info["mean_accuracy"] == pytest.approx(per_paradigm.accuracy.mean())
     assert info["scoring"]["precision"] == "fp32" and info["pretrain_hash"]
     # the scores are the exact scorer's (6 decimals in the file)

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from taskspace_core import blimp
-from taskspace_core.accuracy import final_scores, learning_curves, paradigm_accuracy
+from taskspace_core.accuracy import final_scores, learning_curves
 from taskspace_core.config import load_preset
 from taskspace_core.cost import Workload, achieved_rates, budget_in_time, measured_workload, preset_budget
 from taskspace_core.measurements import (
@@ -23,6 +23,7 @@ from taskspace_core.measurements import (
 )
 from taskspace_core.paper import agreement_with_paper, paper_within_table
 from taskspace_core.report import component_density, depth_profile, dynamics_table, headline_row
+from taskspace_core.scoring import paradigm_summary
 
 
 # --------------------------------------------------------------------------- BLiMP pairs
@@ -133,7 +134,7 @@ def test_final_scores_and_learning_curves_read_the_committed_tiny_models():
     assert set(scored) == set(tiny.sizes)
     for size, scores in scored.items():
         meta = json.loads((tiny.reference_dir() / "models" / size / "epoch-1.blimp.json").read_text())
-        assert paradigm_accuracy(scores).accuracy.mean() == pytest.approx(meta["mean_accuracy"])
+        assert paradigm_summary(scores).accuracy.mean() == pytest.approx(meta["mean_accuracy"])
     curves = learning_curves(tiny)
     assert len(curves) == len(tiny.sizes) * len(tiny.pretrain.checkpoints)
     assert curves.groupby("size")["tokens (M)"].apply(lambda t: t.is_monotonic_increasing).all()
