@@ -25,9 +25,12 @@ def test_bootstrap_intervals_cover_the_true_mean_change_about_95_percent_of_the_
         _, transfer, low, high = transfers(names, margins, config)
         covered.append((low["margin"] <= true_change) & (true_change <= high["margin"]))
         estimates.append(transfer["margin"])
-    coverage = np.mean(covered, axis=0)  # (2, 2): per cell, over replicates
-    assert np.all((coverage > 0.88) & (coverage < 0.995)), coverage
-    assert np.mean(covered) > 0.91, np.mean(covered)
+    # (2, 2): per cell, over replicates. Observed 0.90-0.95 (0.92 overall): the percentile bootstrap
+    # runs a little narrow at 60 pairs. The bounds sit about 5 standard errors (0.018 per cell, 0.009
+    # overall) below 0.94, so another random stream cannot trip them, while 80% intervals would.
+    coverage = np.mean(covered, axis=0)
+    assert np.all((coverage > 0.85) & (coverage < 0.995)), coverage
+    assert np.mean(covered) > 0.89, np.mean(covered)
     # the point estimate is unbiased for the mean change
     assert np.allclose(np.mean(estimates, axis=0), true_change, atol=0.05)
 
