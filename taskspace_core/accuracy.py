@@ -29,7 +29,7 @@ from . import blimp
 from .checkpoints import checkpoint_dir, checkpoint_epoch
 from .config import REPO_ROOT, Config, to_dict
 from .errors import ConfigError
-from .models import load_model, resolve_device, resolve_devices
+from .models import load_model, resolve_devices
 from .pretrain import checkpoint_name, list_checkpoints
 from .provenance import atomic_write_bytes, atomic_write_json, atomic_write_text, provenance
 from .results import export_checkpoints, write_index
@@ -40,6 +40,20 @@ BASELINE_MODELS = ("ngram", "lstm", "txl", "gpt2")
 SCORES_SUFFIX = ".blimp.csv.gz"
 
 
+def _score_blimp(config: Config, model: str | Path, names: list[str] | None, split: str, precision: str,
+                 max_pairs: int = 0, revision: str | None = None):
+    """Score the ``split`` pairs of paradigms ``names`` (None: all 67, in that order) with the config's
+    scoring policy at ``precision``: ``(scores, the loaded paradigms, seconds spent scoring)``."""
+    d, s = config.data, resolve_devices(config).scoring
+    loaded = blimp.load_blimp(d.blimp_dir or None, names)
+    pairs = [p for paradigm in loaded.values()
+             for p in blimp.select_pairs(paradigm, split, d.n_test, d.n_train, d.split_seed, max_pairs)]
+    lm, tokenizer = load_model(model, revision=revision, device=s.device)
+    started = time.perf_counter()
+    scores = score_pairs(lm, tokenizer, pairs, s.bos, s.batch_tokens, s.device, s.pack_pairs, precision)
+    return scores, loaded, time.perf_counter() - started
+
+
 def score_checkpoint(config: Config, model_dir: str | Path) -> pd.DataFrame:
     """Per test pair of every selected paradigm: ``paradigm, phenomenon, pair_id, logp_good, logp_bad, ...``.
 
@@ -47,19 +61,14 @@ def score_checkpoint(config: Config, model_dir: str | Path) -> pd.DataFrame:
     preset's BOS policy and test split.
     """
     d = config.data
-    paradigms = blimp.load_blimp(d.blimp_dir or None, blimp.selected_paradigms(d.paradigms, d.phenomena, d.taxonomy) or None)
-    pairs = [p for name in sorted(paradigms)
-             for p in blimp.select_pairs(paradigms[name], "test", d.n_test, d.n_train, d.split_seed)]
-    device = resolve_device(config.scoring.device)
-    model, tokenizer = load_model(model_dir, device=device)
-    scores = score_pairs(model, tokenizer, pairs, config.scoring.bos, config.scoring.batch_tokens, device,
-                         config.scoring.pack_pairs, "fp32")
+    names = sorted(blimp.selected_paradigms(d.paradigms, d.phenomena, d.taxonomy)) or None
+    scores, _, _ = _score_blimp(config, model_dir, names, "test", "fp32")
     scores.insert(1, "phenomenon", [blimp.phenomenon_of(p, d.taxonomy) for p in scores.paradigm])
     return scores
 
 
 def score_model(config: Config, model: str | Path, out: str | Path, revision: str | None = None,
-                paradigms: list[str] | None = None, split: str = "test", max_pairs: int | None = None,
+                paradigms: list[str] | None = None, split: str = "test", max_pairs: int = 0,
                 ) -> tuple[pd.DataFrame, dict]:
     """Score BLiMP pairs with any causal LM (``taskspace score``): ``out`` gets one CSV row per pair, and
     ``<out stem>.meta.json`` its provenance. Returns the scores and that metadata.
@@ -67,16 +76,9 @@ def score_model(config: Config, model: str | Path, out: str | Path, revision: st
     Uses the config's scoring policy (``scoring.*``: BOS, batch tokens, pair packing, precision)
     and BLiMP split (``data.*``); ``paradigms`` None scores all 67.
     """
-    d = config.data
-    loaded = blimp.load_blimp(d.blimp_dir or None, paradigms)
-    pairs = [p for par in loaded.values()
-             for p in blimp.select_pairs(par, split, d.n_test, d.n_train, d.split_seed, max_pairs)]
-    config = resolve_devices(config)
-    s = config.scoring
-    lm, tokenizer = load_model(model, revision=revision, device=s.device)
-    started = time.perf_counter()
-    scores = score_pairs(lm, tokenizer, pairs, s.bos, s.batch_tokens, s.device, s.pack_pairs, s.precision)
-    wall = time.perf_counter() - started
+    config = resolve_devices(config)  # the precision recorded below is the one used ("auto" resolved)
+    d, s = config.data, config.scoring
+    scores, loaded, wall = _score_blimp(config, model, paradigms, split, s.precision, max_pairs, revision)
     scores.insert(2, "phenomenon", [blimp.phenomenon_of(p, d.taxonomy) for p in scores.paradigm])
     scores["bos"] = s.bos
 

@@ -33,7 +33,7 @@ from .store import CorruptResultWarning
 
 def checkpoint_epoch(config: Config, checkpoint: str | float = "final") -> float:
     """``"final"``, ``"epoch-0.5"`` or ``0.5`` -> the epoch, checked against ``pretrain.checkpoints``."""
-    epochs = sorted(config.pretrain.checkpoints)
+    epochs = checkpoint_epochs(config)
     if str(checkpoint) == "final":
         return epochs[-1]
     try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections.abc
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -42,7 +43,8 @@ CONFIG_SECTIONS = ("data", "tokenizer", "pretrain", "scoring", "ftgd", "space") 
 # override fails with the field's dotted name before any work starts.
 def choice(default: str, options: tuple[str, ...]):
     """A string field that must be one of ``options`` (``default`` among them)."""
-    assert default in options, (default, options)
+    if default not in options:
+        raise ValueError(f"default '{default}' is not one of {options}")
     return field(default=default, metadata={"choices": tuple(options)})
 
 
@@ -279,7 +281,7 @@ def _build(cls, values: Mapping[str, Any], where: str):
 
 def _check_value(cls, key: str, value, where: str) -> None:
     """Enforce the constraint in the metadata of field ``key`` of ``cls`` (see :func:`choice` and friends)."""
-    meta = {f.name: f.metadata for f in dataclasses.fields(cls)}[key]
+    meta = _field_metadata(cls)[key]
     if isinstance(value, float) and not math.isfinite(value):
         raise ConfigError(f"{where}: must be a finite number, got {value}")
     if meta.get("device"):
@@ -302,9 +304,14 @@ def _check_value(cls, key: str, value, where: str) -> None:
             raise ConfigError(f"{where}: must be {what}, got {value}")
 
 
+@functools.cache
+def _field_metadata(cls) -> dict[str, Mapping]:
+    return {f.name: f.metadata for f in dataclasses.fields(cls)}
+
+
 def field_choices(cls, name: str) -> tuple[str, ...] | None:
     """The allowed values of string field ``name`` of dataclass ``cls`` (None if any string goes)."""
-    return {f.name: f.metadata for f in dataclasses.fields(cls)}[name].get("choices")
+    return _field_metadata(cls)[name].get("choices")
 
 
 _DEVICE = re.compile(r"^(cpu|auto|mps|cuda(:\d+)?)$")

@@ -44,10 +44,6 @@ def glue(name: str, value) -> None:
     myst_glue(name, value, display=False)
 
 
-def largest_size(config: Config) -> str:
-    return list(config.sizes)[-1]
-
-
 def mean_std(table: pd.DataFrame) -> pd.Series:
     """'0.12 ± 0.34' strings from a frame with ``mean`` and ``std`` columns."""
     return table.apply(lambda r: "" if pd.isna(r["mean"]) else f"{r['mean']:.2f} ± {r['std']:.2f}", axis=1)

@@ -66,10 +66,15 @@ class Analysis:
         return pd.concat([self.within, self.within_summary])
 
 
+def _masked_share(space: TaskSpace, by: list[str]) -> pd.DataFrame:
+    """Parameters and masked entries summed over the mask table's rows per ``by``, and their share."""
+    grouped = space.mask_tables.groupby(by, as_index=False)[["numel", "n_masked"]].sum()
+    return grouped.assign(density=grouped.n_masked / grouped.numel)
+
+
 def layer_density(space: TaskSpace) -> pd.DataFrame:
     """Per source, layer and component: the share of parameters in the mask."""
-    grouped = space.mask_tables.groupby(["source", "layer", "component"], as_index=False)[["numel", "n_masked"]].sum()
-    return grouped.assign(density=grouped.n_masked / grouped.numel)
+    return _masked_share(space, ["source", "layer", "component"])
 
 
 def depth_profile(space: TaskSpace, n_layers: int) -> pd.DataFrame:
@@ -78,8 +83,7 @@ def depth_profile(space: TaskSpace, n_layers: int) -> pd.DataFrame:
     Blocks sit at (layer + 0.5) / n_layers; the embeddings (layer < 0) at -0.1 and the final
     norm and head (layer >= n_layers) at 1.1, so one axis holds models of any depth.
     """
-    dens = layer_density(space).groupby("layer", as_index=False)[["numel", "n_masked"]].sum()
-    dens = dens.assign(density=dens.n_masked / dens.numel)
+    dens = _masked_share(space, ["layer"])
     depth = np.where(dens.layer < 0, -0.1, np.where(dens.layer >= n_layers, 1.1, (dens.layer + 0.5) / n_layers))
     return dens.assign(depth=depth)
 
@@ -87,8 +91,7 @@ def depth_profile(space: TaskSpace, n_layers: int) -> pd.DataFrame:
 def component_density(space: TaskSpace) -> pd.DataFrame:
     """Per component (attention, MLP, embeddings, norms): parameters, masked entries (summed over
     sources) and their share."""
-    component = layer_density(space).groupby("component", as_index=False)[["numel", "n_masked"]].sum()
-    return component.assign(density=component.n_masked / component.numel)
+    return _masked_share(space, ["component"])
 
 
 def analyse(space: TaskSpace, config: Config) -> Analysis:

@@ -48,3 +48,11 @@ def test_accuracy_command_writes_results_and_prints_the_table(ci_config, ci_chec
     written = sorted(p.name for p in (tmp_path / "ci" / "models" / "small").iterdir())
     assert "epoch-1.blimp.csv.gz" in written and "epoch-1.json" in written and "train_log.csv" in written
     assert (tmp_path / "ci" / "meta.json").is_file()
+
+
+def test_score_model_called_as_a_library_function_with_its_defaults(ci_config, ci_checkpoints, tmp_path):
+    scores, meta = accuracy.score_model(ci_config, ci_checkpoints[-1], tmp_path / "s.csv",
+                                        paradigms=["anaphor_gender_agreement"])
+    assert len(scores) == ci_config.data.n_test == meta["n_pairs"]
+    assert set(scores.phenomenon) == {"A-AGR"} and meta["scoring"]["precision"] == "fp32"
+    assert (tmp_path / "s.meta.json").is_file() and (tmp_path / "s.csv").is_file()

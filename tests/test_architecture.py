@@ -40,10 +40,9 @@ def _imports(path: Path) -> list[tuple[str, bool, int]]:
         else:
             continue
         for name in names:
-            short = name.removeprefix("taskspace_core.").split(".")[0] if name.startswith("taskspace_core.") \
-                else name.split(".")[0]
-            found.append((short if name.startswith("taskspace_core.") else f"external:{short}", id(node) in nested,
-                          node.lineno))
+            ours = name.startswith("taskspace_core.")
+            top = name.removeprefix("taskspace_core.").split(".")[0]
+            found.append((top if ours else f"external:{top}", id(node) in nested, node.lineno))
     return found
 
 
