@@ -44,13 +44,14 @@ def _score_blimp(config: Config, model: str | Path, names: list[str] | None, spl
                  max_pairs: int = 0, revision: str | None = None):
     """Score the ``split`` pairs of paradigms ``names`` (None: all 67, in that order) with the config's
     scoring policy at ``precision``: ``(scores, the loaded paradigms, seconds spent scoring)``."""
-    d, s = config.data, resolve_devices(config).scoring
+    config = resolve_devices(config)
+    d, s, device = config.data, config.scoring, config.device
     loaded = blimp.load_blimp(d.blimp_dir or None, names)
     pairs = [p for paradigm in loaded.values()
              for p in blimp.select_pairs(paradigm, split, d.n_test, d.n_train, d.split_seed, max_pairs)]
-    lm, tokenizer = load_model(model, revision=revision, device=s.device)
+    lm, tokenizer = load_model(model, revision=revision, device=device)
     started = time.perf_counter()
-    scores = score_pairs(lm, tokenizer, pairs, s.bos, s.batch_tokens, s.device, s.pack_pairs, precision)
+    scores = score_pairs(lm, tokenizer, pairs, s.bos, s.batch_tokens, device, s.pack_pairs, precision)
     return scores, loaded, time.perf_counter() - started
 
 

@@ -75,7 +75,7 @@ def _config(args, extra: list[str], default_preset: str = "cpu"):
     if args.data_dir:
         overrides["data.blimp_dir"] = args.data_dir
     if getattr(args, "device", None):
-        overrides.update({f"{section}.device": args.device for section in ("pretrain", "scoring", "ftgd")})
+        overrides["device"] = args.device
     if getattr(args, "workers", None) or getattr(args, "scheduler", None):
         overrides["space.executor"] = "dask"
         if args.workers:

@@ -35,7 +35,7 @@ REPO_ROOT = PACKAGE_DIR.parent
 PRESET_DIR = PACKAGE_DIR / "presets"
 PRESETS = ("ci", "tiny", "cpu", "cpu-next", "paper")
 PRECISIONS = ("fp32", "bf16", "auto")  # see precision.py
-CONFIG_SECTIONS = ("data", "tokenizer", "pretrain", "scoring", "ftgd", "space")  # settable as <section>_<field>
+CONFIG_SECTIONS = ("data", "tokenizer", "pretrain", "scoring", "ftgd", "space", "book")  # settable as <section>_<field>
 
 
 # Constraints sit next to their fields, as dataclass field metadata, so renaming a field keeps its
@@ -66,6 +66,11 @@ def bounded(default, low: float, high: float, high_inclusive: bool):
 def fraction(default: float):
     """A share in (0, 1]."""
     return field(default=default, metadata={"check": "positive", "range": (0, 1, True)})
+
+
+def non_negative_each(default: tuple):
+    """A tuple of numbers, each >= 0."""
+    return field(default=default, metadata={"check": "non_negative_each"})
 
 
 def positive_values():
@@ -137,7 +142,6 @@ class PretrainConfig:
     max_steps: int = non_negative(0)  # >0 caps the run (smoke tests); the schedule keeps its full length
     val_blocks: int = non_negative(64)  # validation blocks (of seq_len tokens) scored at each checkpoint
     log_every: int = positive(20)
-    device: str = device_field()
     # "fp32", "bf16" (autocast: bfloat16 matmuls, float32 master weights and optimizer state)
     # or "auto" (bf16 where the device has fast bfloat16 matmuls); part of the run's identity
     precision: str = choice("fp32", PRECISIONS)
@@ -150,7 +154,6 @@ class ScoringConfig:
     bos: str = choice("prepend", ("prepend", "none"))  # "prepend": log p(s | BOS), every token scored; "none": first token unscored
     batch_tokens: int = positive(2048)  # tokens per evaluation batch; a batch holds sentences of one length
     pack_pairs: bool = True  # score a pair's shared prefix once (Llama-family models; others ignore it)
-    device: str = device_field()
     precision: str = choice("fp32", PRECISIONS)  # "fp32" (exact: the 1e-5 contract), "bf16" or "auto"; see precision.py
 
 
@@ -174,7 +177,6 @@ class FTGDConfig:
     steps: int = positive(20)
     batch_size: int = positive(32)  # training pairs per step
     seed: int = 0  # batch order
-    device: str = device_field()
     # forward/backward of the fine-tuning steps: "fp32", "bf16" or "auto" (the mask is always
     # decided on float32 gradients)
     precision: str = choice("fp32", PRECISIONS)
@@ -199,16 +201,20 @@ class SpaceConfig:
 
 @dataclass(frozen=True)
 class BookConfig:
-    """Which model size each chapter studies (``""``: the chapter's default, noted per field).
+    """The book's experiment plan: which model size each chapter studies (``""``: the chapter's
+    default, noted per field) and what the critique sweeps.
 
     A preset sets these to fit its compute budget; the choice never changes a result, only which
-    results the book shows (see :func:`chapter_size`).
+    results the book shows (see :func:`chapter_size` and ``experiments.book_spaces``).
     """
 
     rq1_size: str = ""  # RQ1's task space; "": the largest size
     baseline_size: str = ""  # RQ1's plain fine-tuning baseline (next to FTGD on the same size); "": rq1_size
     dynamics_size: str = ""  # RQ3 and the critique's profile over training; "": the largest size
     sweep_size: str = ""  # the critique's threshold and seed sweeps; "": the smallest size
+    sweep_thresholds: tuple[float, ...] = non_negative_each((1e-4, 1e-3, 1e-2))  # FTGD thresholds the critique sweeps (the paper's is 1e-3)
+    sweep_top_fraction: float = fraction(0.05)  # the share-fixing mask rule the critique compares with the thresholds
+    sweep_seeds: tuple[int, ...] = (0, 1, 2)  # FTGD batch-order seeds: the critique's and the claims' noise floor
 
 
 @dataclass(frozen=True)
@@ -220,6 +226,9 @@ class Config:
     # committed reference results, looked up before anything is computed; a relative path is
     # relative to the repository root; "" turns the lookup off
     results_dir: str = "results"
+    # where pretraining, scoring and fine-tuning run; never part of a result's identity (see
+    # models.resolve_devices); "auto" picks cuda, then mps, then cpu
+    device: str = device_field()
     data: DataConfig = field(default_factory=DataConfig)
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
@@ -293,6 +302,8 @@ def _check_value(cls, key: str, value, where: str) -> None:
         raise ConfigError(f"{where}: must be > 0, got {value}")
     if check == "non_negative" and not value >= 0:
         raise ConfigError(f"{where}: must be >= 0, got {value}")
+    if check == "non_negative_each" and not all(math.isfinite(v) and v >= 0 for v in value):
+        raise ConfigError(f"{where}: every value must be a finite number >= 0, got {list(value)}")
     if check == "positive_values":
         for name, number in value.items():
             if not (math.isfinite(number) and number > 0):
@@ -394,7 +405,8 @@ def preset_hash(name: str) -> str:
 
 def _check_size_names(config: Config) -> Config:
     """Every size a field names (``book.*_size``, ``pretrain.lr_by_size``) is one of ``sizes``."""
-    named = [(f"book.{f.name}", getattr(config.book, f.name)) for f in dataclasses.fields(BookConfig)]
+    named = [(f"book.{f.name}", getattr(config.book, f.name)) for f in dataclasses.fields(BookConfig)
+             if f.name.endswith("_size")]
     named += [(f"pretrain.lr_by_size.{size}", size) for size in config.pretrain.lr_by_size]
     for where, chosen in named:
         if chosen and chosen not in config.sizes:

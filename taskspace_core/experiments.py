@@ -5,9 +5,9 @@
     check_results    what is missing or broken in a preset's committed results
     space_costs      the measured wall time of every stored space
 
-Which size each chapter studies comes from the preset (``book.*``). The critique's sweep values
-(thresholds, share, seeds) are still read from that notebook's parameters cell, so the plan and
-the book cannot drift apart; moving them into the config is the next step (issue 16).
+The plan is the preset's ``book`` section (:class:`~taskspace_core.config.BookConfig`): which size
+each chapter studies and what the critique sweeps. The notebooks read the same section, so the
+plan and the book cannot drift apart.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .book import notebook_parameters
 from .checkpoints import checkpoint_dir, checkpoint_epoch, checkpoint_meta, expected_pretrain_hash, trained_here
 from .config import Config, apply_overrides, parameter_overrides, stable_hash
 from .errors import ConfigError
@@ -55,12 +54,11 @@ class SpaceRequest:
 def book_spaces(config: Config) -> list[SpaceRequest]:
     """Every task space the book's chapters compute under ``config``, cheapest-to-most-used first.
 
-    The chapters' choices come from the preset (``book.*_size``) and from the notebooks' own
-    default parameters (the critique's thresholds, share and seeds), so this list and the book
-    cannot drift apart. Duplicates (e.g. threshold 1e-3 is the default space) appear once.
+    The chapters' choices come from the preset's ``book`` section (sizes per chapter, the
+    critique's thresholds, share and seeds), which the notebooks read too, so this list and the
+    book cannot drift apart. Duplicates (e.g. threshold 1e-3 is the default space) appear once.
     """
-    critique = notebook_parameters("critique_generality_scale")
-    sweep = config.chapter_size("sweep")
+    plan, sweep = config.book, config.chapter_size("sweep")
     requests = [SpaceRequest(s, "final", {}, "RQ1/RQ2: final checkpoint of every size") for s in config.sizes]
     requests.append(SpaceRequest(config.chapter_size("baseline"), "final", {"ftgd_method": "plain"},
                                  "RQ1: plain fine-tuning baseline"))
@@ -68,11 +66,11 @@ def book_spaces(config: Config) -> list[SpaceRequest]:
     requests += [SpaceRequest(dynamics, e, {}, "RQ3: learning dynamics")
                  for e in sorted(config.pretrain.checkpoints) if e != checkpoint_epoch(config, "final")]
     requests += [SpaceRequest(sweep, "final", {"ftgd_mask_rule": "threshold", "ftgd_threshold": t},
-                              "critique: threshold sweep") for t in critique["thresholds"]]
+                              "critique: threshold sweep") for t in plan.sweep_thresholds]
     requests.append(SpaceRequest(sweep, "final", {"ftgd_mask_rule": "top_fraction",
-                                                  "ftgd_top_fraction": critique["top_fraction"]},
+                                                  "ftgd_top_fraction": plan.sweep_top_fraction},
                                  "critique: fixed share instead of a threshold"))
-    requests += [SpaceRequest(sweep, "final", {"ftgd_seed": s}, "critique: FTGD seeds") for s in critique["seeds"]]
+    requests += [SpaceRequest(sweep, "final", {"ftgd_seed": s}, "critique: FTGD seeds") for s in plan.sweep_seeds]
     unique, seen = [], set()
     for r in requests:
         identity = (r.size, checkpoint_epoch(config, r.checkpoint), stable_hash(r.config(config)))

@@ -118,7 +118,7 @@ def parameter_group(name: str) -> tuple[int, str]:
     return 10_000, "head"
 
 
-def pair_margins(model, pairs: PairIds, pad_id: int, device: str) -> torch.Tensor:
+def pair_margins(model, pairs: PairIds, pad_id: int, device: str | torch.device) -> torch.Tensor:
     """(n_pairs,) log p(good) - log p(bad), differentiable; one forward pass over 2 x n_pairs rows."""
     input_ids, attention = pad_batch(pairs.good + pairs.bad, pad_id, device)
     logp = token_logprobs(model, input_ids, attention).sum(1)  # (2n,)
@@ -126,7 +126,7 @@ def pair_margins(model, pairs: PairIds, pad_id: int, device: str) -> torch.Tenso
     return logp[:n] - logp[n:]
 
 
-def good_nll(model, pairs: PairIds, pad_id: int, device: str) -> torch.Tensor:
+def good_nll(model, pairs: PairIds, pad_id: int, device: str | torch.device) -> torch.Tensor:
     """(n_pairs,) negative log-likelihood of the good sentences (the plain fine-tuning loss)."""
     input_ids, attention = pad_batch(pairs.good, pad_id, device)
     return -token_logprobs(model, input_ids, attention).sum(1)
@@ -149,7 +149,7 @@ def differential_gradient(model, params: list[torch.Tensor], pairs: PairIds, cfg
     scale = 1.0 / len(pairs) if cfg.mask_reduction == "mean" else 1.0
     for start in range(0, len(pairs), cfg.batch_size):  # chunks bound memory; gradients accumulate
         chunk = pairs.subset(range(start, min(start + cfg.batch_size, len(pairs))))
-        loss = -pair_margins(model, chunk, pad_id, cfg.device).sum() * scale
+        loss = -pair_margins(model, chunk, pad_id, params[0].device).sum() * scale
         loss.backward()
     grads = [p.grad.detach().clone() if p.grad is not None else torch.zeros_like(p) for p in params]
     for p in params:
@@ -189,14 +189,16 @@ def finetune(model, train: PairIds, cfg: FTGDConfig, pad_id: int) -> FineTuneRes
     """Fine-tune ``model`` in place on one paradigm's training pairs; return the mask and log.
 
     The model is kept in eval mode (no dropout), so a fine-tune is a deterministic function of
-    the base weights, the pairs and ``cfg``. ``cfg.precision`` must be resolved (``fp32`` or
-    ``bf16``); the mask is always taken from float32 gradients.
+    the base weights, the pairs and ``cfg``; it runs on the device the model is on.
+    ``cfg.precision`` must be resolved (``fp32`` or ``bf16``); the mask is always taken from
+    float32 gradients.
     """
     if len(train) == 0:
         raise ValueError("FTGD needs at least one training pair (data.n_train is 0?)")
     model.eval()
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     names, params = [n for n, _ in named], [p for _, p in named]
+    device = params[0].device  # fine-tuning runs where the model is
     batches = batch_schedule(len(train), cfg.steps, cfg.batch_size, cfg.seed)
     plain = cfg.method == "plain"
 
@@ -221,12 +223,12 @@ def finetune(model, train: PairIds, cfg: FTGDConfig, pad_id: int) -> FineTuneRes
         else:
             mask = fixed_mask
         optimizer.zero_grad(set_to_none=True)
-        with autocast(cfg.precision, cfg.device):  # the mask above is decided on float32 gradients
+        with autocast(cfg.precision, device):  # the mask above is decided on float32 gradients
             if plain:
-                loss = good_nll(model, batch, pad_id, cfg.device).mean()
+                loss = good_nll(model, batch, pad_id, device).mean()
                 margin = float("nan")
             else:
-                margins = pair_margins(model, batch, pad_id, cfg.device)
+                margins = pair_margins(model, batch, pad_id, device)
                 loss = objective(margins.float(), cfg)
                 margin = float(margins.detach().mean())
         loss.backward()

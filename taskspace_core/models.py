@@ -146,19 +146,17 @@ def resolve_device(name: str) -> str:
 
 
 def resolve_devices(config):
-    """``config`` with every ``device`` field (pretrain, scoring, ftgd) resolved by :func:`resolve_device`,
-    and each section's ``precision`` resolved for its device (``auto`` -> ``bf16`` or ``fp32``).
+    """``config`` with its ``device`` resolved by :func:`resolve_device`, and the ``precision`` of
+    pretraining, scoring and fine-tuning resolved for that device (``auto`` -> ``bf16`` or ``fp32``).
 
     Resolution happens where the work runs (a Dask worker on a GPU node resolves ``auto`` to its
     GPU). Devices are not part of any result's identity; a resolved precision other than fp32 is.
     """
-    sections = {}
-    for name in ("pretrain", "scoring", "ftgd"):
-        section = getattr(config, name)
-        device = resolve_device(section.device)
-        sections[name] = dataclasses.replace(section, device=device,
-                                             precision=resolve_precision(section.precision, device))
-    return dataclasses.replace(config, **sections)
+    device = resolve_device(config.device)
+    sections = {name: dataclasses.replace(getattr(config, name),
+                                          precision=resolve_precision(getattr(config, name).precision, device))
+                for name in ("pretrain", "scoring", "ftgd")}
+    return dataclasses.replace(config, device=device, **sections)
 
 
 def checkpoint_identity(meta: dict) -> dict:

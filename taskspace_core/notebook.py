@@ -28,7 +28,7 @@ def notebook_config(preset: str, **parameters) -> Config:
     """The config a notebook runs under: a preset plus its parameters."""
     overrides = parameter_overrides(**parameters)
     if os.environ.get(DEVICE_VARIABLE):  # `taskspace book/run --device D` sets it for the kernels
-        overrides.update({f"{s}.device": os.environ[DEVICE_VARIABLE] for s in ("pretrain", "scoring", "ftgd")})
+        overrides["device"] = os.environ[DEVICE_VARIABLE]
     try:
         return load_preset(preset, overrides)
     except ConfigError as exc:  # name the culprit as the notebook spells it: ftgd_threshold, not config.ftgd.threshold

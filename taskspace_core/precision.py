@@ -73,8 +73,9 @@ def compute_dtype(precision: str) -> torch.dtype:
     return torch.bfloat16 if precision == "bf16" else torch.float32
 
 
-def key_precision(section) -> dict:
-    """What a key records of a config section's precision (resolved): nothing for fp32, the exact
-    default, so keys of results computed before precision existed stay valid; else ``{"precision": ...}``."""
-    precision = resolve_precision(section.precision, section.device)
+def key_precision(section, device: str) -> dict:
+    """What a key records of a config section's precision (resolved for ``device``): nothing for
+    fp32, the exact default, so keys of results computed before precision existed stay valid; else
+    ``{"precision": ...}``."""
+    precision = resolve_precision(section.precision, device)
     return {} if precision == "fp32" else {"precision": precision}

@@ -121,15 +121,15 @@ def size_recipe(config: Config, size: str):
 
 
 def pretrain_hash(config: Config, size: str, corpus_hash: str) -> str:
-    """Identity of a pretraining run: everything that changes its weights (not max_steps/device).
+    """Identity of a pretraining run: everything that changes its weights (not max_steps, logging or the device).
 
     Computed from :func:`size_recipe`, so the learning rate is the one this size trains with, and
     fields that were added later (``lr_by_size``, ``precision`` at fp32) leave the hashes of runs
     made before them unchanged."""
     p = asdict(size_recipe(config, size))
-    for key in ("max_steps", "device", "log_every", "precision", "lr_by_size"):
+    for key in ("max_steps", "log_every", "precision", "lr_by_size"):
         p.pop(key)
-    p.update(key_precision(config.pretrain))  # nothing for fp32
+    p.update(key_precision(config.pretrain, config.device))  # nothing for fp32
     return stable_hash({"spec": config.size(size), "pretrain": p, "tokenizer": config.tokenizer, "corpus": corpus_hash})
 
 
@@ -153,7 +153,7 @@ def pretrain(config: Config, size: str, out_dir: str | Path | None = None, log=p
     run_hash = pretrain_hash(config, size, corpus.corpus_hash)
 
     train_blocks = to_blocks(corpus.train_tokens, cfg.seq_len)
-    val_blocks = validation_blocks(corpus.val_tokens, cfg)
+    val_blocks = validation_blocks(corpus.val_tokens, cfg).to(config.device)  # scored where the model is
     steps_per_epoch = len(train_blocks) // cfg.batch_size
     if steps_per_epoch == 0:
         raise ConfigError(f"pretrain.batch_size={cfg.batch_size} exceeds the {len(train_blocks)} training blocks")
@@ -163,7 +163,7 @@ def pretrain(config: Config, size: str, out_dir: str | Path | None = None, log=p
         raise ConfigError(f"pretrain.checkpoints: {max(cfg.checkpoints)} is beyond pretrain.epochs={cfg.epochs}")
     last_step = min(total_steps, cfg.max_steps) if cfg.max_steps > 0 else total_steps
 
-    model = build_model(spec, tokenizer, cfg.seed).to(cfg.device)
+    model = build_model(spec, tokenizer, cfg.seed).to(config.device)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     optimizer = torch.optim.AdamW(
@@ -184,7 +184,7 @@ def pretrain(config: Config, size: str, out_dir: str | Path | None = None, log=p
         if meta["step"] < last_step and not state_file.exists():
             raise ConfigError(f"cannot resume: {state_file} is missing")
         if state_file.exists():
-            state = torch.load(state_file, map_location=cfg.device, weights_only=False)
+            state = torch.load(state_file, map_location=config.device, weights_only=False)
             model.load_state_dict(LlamaForCausalLM.from_pretrained(done[-1]).state_dict())
             optimizer.load_state_dict(state["optimizer"])
         step, wall = meta["step"], meta["wall_time_s"]
@@ -209,7 +209,7 @@ def pretrain(config: Config, size: str, out_dir: str | Path | None = None, log=p
             for group in optimizer.param_groups:
                 group["lr"] = lr
             idx = batch_indices(step, len(train_blocks), cfg.batch_size, cfg.seed)
-            loss = lm_loss(model, train_blocks[idx].to(cfg.device), cfg.precision)
+            loss = lm_loss(model, train_blocks[idx].to(config.device), cfg.precision)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip > 0:

@@ -89,11 +89,11 @@ def prepare_probe_data(config: Config, tokenizer) -> ProbeData:
 def evaluate(model, data: ProbeData, config: Config) -> dict[str, np.ndarray]:
     """Summed log-probs of every test pair: ``{"logp_good": (n,), "logp_bad": (n,)}``."""
     n = len(data.test)
-    with autocast(config.scoring.precision, config.scoring.device):
+    with autocast(config.scoring.precision, config.device):
         if config.scoring.pack_pairs and supports_packing(model):
-            scores = score_packed(model, data.test_packed, config.scoring.device)
+            scores = score_packed(model, data.test_packed, config.device)
         else:
-            scores = score_plan(model, data.test_plan, config.scoring.device)
+            scores = score_plan(model, data.test_plan, config.device)
     return {"logp_good": scores.total[:n], "logp_bad": scores.total[n:]}
 
 
@@ -108,9 +108,9 @@ def space_key(config: Config, identity: dict, data_hash: str, paradigms: list[st
     """
     d = config.data
     ftgd = asdict(config.ftgd)
-    for field_name in ("device", "precision"):
-        ftgd.pop(field_name)
-    ftgd.update(key_precision(config.ftgd))
+    ftgd.pop("precision")
+    ftgd.update(key_precision(config.ftgd, config.device))
+    scoring = key_precision(config.scoring, config.device)  # {} at fp32, so older keys stay valid
     return {
         "probe_version": PROBE_VERSION,
         "model": identity,
@@ -118,7 +118,7 @@ def space_key(config: Config, identity: dict, data_hash: str, paradigms: list[st
         "paradigms": paradigms,
         "split": {"n_test": d.n_test, "n_train": d.n_train, "seed": d.split_seed},
         "bos": config.scoring.bos,
-        **({"scoring": key_precision(config.scoring)} if key_precision(config.scoring) else {}),
+        **({"scoring": scoring} if scoring else {}),
         "ftgd": ftgd,
     }
 
@@ -150,7 +150,7 @@ class ProbeWorker:
 
     def __init__(self, config: Config, model_path: str | Path, revision: str | None, label: str):
         self.config = config = resolve_devices(config)
-        self.model, self.tokenizer = load_model(model_path, revision, device=config.ftgd.device)
+        self.model, self.tokenizer = load_model(model_path, revision, device=config.device)
         self.data = prepare_probe_data(config, self.tokenizer)
         self.store = open_store(config, model_path, revision, self.data, label)
         self.base = snapshot(self.model)
@@ -173,7 +173,7 @@ class ProbeWorker:
         return provenance(kind=kind, key=self.store.key, key_hash=self.store.key_hash,
                           model=self.model_path, revision=self.revision, wall_time_s=round(wall, 3),
                           computed_by={"host": socket.gethostname(), "pid": os.getpid(),
-                                       "torch_threads": torch.get_num_threads(), "device": self.config.ftgd.device},
+                                       "torch_threads": torch.get_num_threads(), "device": self.config.device},
                           **extra)
 
     def eval1(self) -> str:
@@ -221,7 +221,7 @@ def finetune_one(config: Config, model_path: str | Path, paradigm: str, out: str
     blimp.check_paradigms([paradigm])
     names = sorted(set(blimp.PARADIGM_TERMS) | {paradigm}) if evaluate_all else [paradigm]
     config = resolve_devices(apply_overrides(config, {"data.paradigms": names}))
-    model, tokenizer = load_model(model_path, revision=revision, device=config.ftgd.device)
+    model, tokenizer = load_model(model_path, revision=revision, device=config.device)
     data = prepare_probe_data(config, tokenizer)
     before = evaluate(model, data, config)
     started = time.perf_counter()

@@ -92,15 +92,18 @@ def test_run_checks_parameters_before_executing(tmp_path):
     assert resolve_notebook("notebooks/critique_generality_scale.md") == "critique_generality_scale"
     with pytest.raises(TaskspaceError, match="unknown notebook 'rq9'"):
         resolve_notebook("rq9")
-    assert parse_parameters("critique_generality_scale", [("seeds", "[0, 5]"), ("top_fraction", "0.1")]) == {
-        "seeds": [0, 5], "top_fraction": 0.1}
+    assert parse_parameters("critique_generality_scale", [("book_sweep_seeds", "[0, 5]"),
+                                                          ("book_sweep_top_fraction", "0.1")]) == {
+        "book_sweep_seeds": [0, 5], "book_sweep_top_fraction": 0.1}
     assert parse_parameters("rq1_cross_task_knowledge", [("ftgd_threshold", "1e-2")]) == {"ftgd_threshold": 0.01}
     with pytest.raises(TaskspaceError, match="no parameter 'ftgd_treshold'"):
         parse_parameters("rq1_cross_task_knowledge", [("ftgd_treshold", "1")])
     with pytest.raises(TaskspaceError, match="'pattern_high' expects float"):
         parse_parameters("rq1_cross_task_knowledge", [("pattern_high", "high")])
-    with pytest.raises(TaskspaceError, match="'thresholds' expects list"):
-        parse_parameters("critique_generality_scale", [("thresholds", "0.1")])
+    with pytest.raises(TaskspaceError, match="parameter book_sweep_thresholds .*finite number >= 0"):
+        parse_parameters("critique_generality_scale", [("book_sweep_thresholds", "[0.1, -1]")])
+    with pytest.raises(TaskspaceError, match="no parameter 'thresholds'"):  # renamed to the config field
+        parse_parameters("critique_generality_scale", [("thresholds", "[0.1]")])
     # a string parameter keeps its text, so an epoch is a valid checkpoint
     assert parse_parameters("rq1_cross_task_knowledge", [("checkpoint", "0.5")]) == {"checkpoint": "0.5"}
 

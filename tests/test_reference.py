@@ -95,7 +95,7 @@ def test_committed_cpu_reference_results_are_complete_and_intact():
     assert check_results(config) == []
 
 
-def test_book_space_list_follows_the_preset_and_the_notebooks():
+def test_book_space_list_follows_the_presets_book_section():
     config = load_preset("cpu")
     requests = book_spaces(config)
     assert {r.size for r in requests if r.purpose.startswith("RQ3")} == {"small"}
@@ -104,6 +104,24 @@ def test_book_space_list_follows_the_preset_and_the_notebooks():
     assert {r.size for r in book_spaces(bigger) if r.purpose.startswith("RQ3")} == {"large"}
     with pytest.raises(Exception, match="book.sweep_size: unknown size 'huge'"):
         apply_overrides(config, {"book.sweep_size": "huge"})
+
+    def sweep(requests):
+        return sorted((r.purpose, tuple(sorted(r.changes.items()))) for r in requests if r.purpose.startswith("critique"))
+
+    assert sweep(requests) == sorted(
+        [("critique: threshold sweep", (("ftgd_mask_rule", "threshold"), ("ftgd_threshold", t))) for t in (1e-4, 1e-2)]
+        + [("critique: fixed share instead of a threshold", (("ftgd_mask_rule", "top_fraction"), ("ftgd_top_fraction", 0.05)))]
+        + [("critique: FTGD seeds", (("ftgd_seed", s),)) for s in (1, 2)])  # 1e-3 and seed 0: the default space
+    other = apply_overrides(config, {"book.sweep_thresholds": [1e-3, 3e-3], "book.sweep_seeds": [0, 7],
+                                     "book.sweep_top_fraction": 0.1})
+    assert sweep(book_spaces(other)) == sorted(
+        [("critique: threshold sweep", (("ftgd_mask_rule", "threshold"), ("ftgd_threshold", 3e-3)))]
+        + [("critique: fixed share instead of a threshold", (("ftgd_mask_rule", "top_fraction"), ("ftgd_top_fraction", 0.1)))]
+        + [("critique: FTGD seeds", (("ftgd_seed", 7),))])
+    with pytest.raises(Exception, match=r"book.sweep_thresholds: every value must be a finite number >= 0"):
+        apply_overrides(config, {"book.sweep_thresholds": [1e-3, -1]})
+    with pytest.raises(Exception, match=r"book.sweep_top_fraction: must be a fraction"):
+        apply_overrides(config, {"book.sweep_top_fraction": 2})
 
 
 def test_results_command_reports_and_exits_non_zero_on_problems(ci_reference, tmp_path, capsys):
