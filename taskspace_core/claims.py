@@ -14,6 +14,7 @@ epoch 1) is ``"not testable"``, never a silent pass.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
@@ -59,6 +60,40 @@ def verdict_table(verdicts: list[Verdict]) -> pd.DataFrame:
     """One row per claim: the paper's evidence, our rule, our numbers and the verdict (as text)."""
     rows = [{**asdict(v), "verdict": v.verdict.value} for v in verdicts]
     return pd.DataFrame(rows).set_index("claim")
+
+
+@dataclass(frozen=True)
+class SeedSpread:
+    """How far one checkpoint's task space moves when only the FTGD seed (batch order) changes."""
+
+    agreement: float  # mean off-diagonal Pearson r between the seeds' similarity matrices (nan with one seed)
+    change: float  # mean Δ = 1 − r between two seeds' matrices: the noise floor of claim 3's measure
+    hypothesis_r_mean: float  # the hypothesis correlation, mean over seeds
+    hypothesis_r_std: float  # ... and its population std (ddof=0) over seeds
+    within_mean_sd: float  # sample std (ddof=1) over seeds of the mean within-phenomenon similarity
+    within: pd.DataFrame  # phenomenon x "seed <s>" mean within-similarity, plus "std over seeds" (ddof=0)
+
+
+def seed_spread(by_seed: dict[int, Analysis]) -> SeedSpread:
+    """The :class:`SeedSpread` of the analyses of one checkpoint fine-tuned with different FTGD seeds."""
+    analyses = list(by_seed.values())
+    pairs = [offdiag_pearson(a.similarity, b.similarity) for a, b in itertools.combinations(analyses, 2)]
+    r_h = [an.headline.hypothesis_pearson for an in analyses]
+    within = pd.DataFrame({f"seed {s}": an.within_table()["mean"] for s, an in by_seed.items()})
+    within["std over seeds"] = within.std(axis=1, ddof=0)
+    means = [mean_over_phenomena(an.within) for an in analyses]
+    return SeedSpread(agreement=float(np.mean(pairs)) if pairs else float("nan"),
+                      change=float(np.mean([1 - r for r in pairs])) if pairs else float("nan"),
+                      hypothesis_r_mean=float(np.mean(r_h)), hypothesis_r_std=float(np.std(r_h)),
+                      within_mean_sd=float(np.std(means, ddof=1)) if len(means) > 1 else float("nan"),
+                      within=within)
+
+
+def largest_size_step(final: dict[str, Analysis]) -> float:
+    """The largest change of the mean within-phenomenon similarity between neighbouring sizes
+    (``final`` in size order; nan with one size)."""
+    means = [mean_over_phenomena(an.within) for an in final.values()]
+    return max((abs(b - a) for a, b in zip(means, means[1:])), default=float("nan"))
 
 
 def resembles_hypothesis(analysis: Analysis, label: str) -> Verdict:

@@ -5,7 +5,7 @@ in a whole consistent :class:`Config`. Any field can then be overridden with a d
 e.g. ``pretrain.lr=1e-3`` or ``sizes.small.n_layers=3``; an unknown field or a value of the
 wrong type raises :class:`ConfigError` naming it. No config is ever ``exec``'d.
 
-This module is longer than the others (about 480 lines) because it is the whole schema: every
+This module is longer than the others (about 500 lines) because it is the whole schema: every
 field of every section with its default, its constraint and a comment on what it does, next to
 the few functions that build, override and hash it. Split, a reader would have to hold two
 files open to see what a field may be.

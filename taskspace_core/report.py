@@ -156,6 +156,28 @@ def dynamics_table(spaces: dict[float, tuple[TaskSpace, Analysis]], meta: dict[f
     return pd.DataFrame(rows).set_index("epoch")
 
 
+def setting_table(default: Analysis, settings: dict[str, Analysis]) -> pd.DataFrame:
+    """One row per FTGD setting of one checkpoint (the critique's threshold sweep): the share of
+    parameters updated, the masks' union, self-transfer, the hypothesis correlation with its Mantel
+    p, and the agreement (off-diagonal Pearson r) of the setting's similarity matrix with ``default``'s."""
+    rows = []
+    for name, an in settings.items():
+        h = an.headline
+        rows.append({"setting": name, "parameters updated": h.mask_share_mean, "union of masks": h.mask_union_share,
+                     "self-transfer (acc)": h.diagonal_transfer["accuracy"],
+                     "r with hypothesis": h.hypothesis_pearson, "Mantel p": h.mantel_p,
+                     "agreement with default": offdiag_pearson(default.similarity, an.similarity)})
+    return pd.DataFrame(rows).set_index("setting")
+
+
+def scale_trend(analyses: dict[str, Analysis], parameters_m: dict[str, float]) -> pd.DataFrame:
+    """One row per model size: its parameters (millions), the hypothesis correlation and the gap
+    between mean within- and between-phenomenon similarity."""
+    return pd.DataFrame([{"size": s, "parameters (M)": parameters_m[s], "r with hypothesis": an.headline.hypothesis_pearson,
+                          "within - between": an.headline.within_mean - an.headline.between_mean}
+                         for s, an in analyses.items()]).set_index("size")
+
+
 def headline_row(method: str, analysis: Analysis) -> dict[str, str]:
     """One row of RQ1's FTGD-against-plain table: a space's headline numbers, formatted for reading."""
     h = analysis.headline

@@ -22,7 +22,10 @@ from taskspace_core.measurements import (
     throughput,
 )
 from taskspace_core.paper import agreement_with_paper, paper_within_table
-from taskspace_core.report import component_density, depth_profile, dynamics_table, headline_row
+from taskspace_core.claims import largest_size_step, seed_spread
+from taskspace_core.report import (
+    component_density, depth_profile, dynamics_table, headline_row, scale_trend, setting_table,
+)
 from taskspace_core.scoring import paradigm_summary
 
 
@@ -100,6 +103,52 @@ def test_dynamics_table_compares_each_checkpoint_with_the_previous_and_the_final
     assert table["vs final checkpoint"].tolist() == pytest.approx([-1.0, 1.0, 1.0])
     assert table["union of masks"].tolist() == [0.2, 0.3, 0.4]
     assert table["mask overlap within"].tolist() == [0.4] * 3
+
+
+def _with_within(analysis, means):
+    """``analysis`` with a per-phenomenon within table whose means are ``means`` ({phenomenon: mean})."""
+    analysis.within = pd.DataFrame({"mean": means})
+    analysis.within_table = lambda: analysis.within
+    return analysis
+
+
+def test_setting_table_measures_each_setting_against_the_default():
+    rng = np.random.default_rng(1)
+    base = rng.normal(size=(5, 5))
+    base = base + base.T
+    table = setting_table(_analysis(base), {"same": _analysis(base, share=0.05), "flipped": _analysis(-base, r=-0.3)})
+    assert list(table.index) == ["same", "flipped"]
+    assert table["agreement with default"].tolist() == pytest.approx([1.0, -1.0])
+    assert table.loc["same", "parameters updated"] == 0.05 and table.loc["flipped", "r with hypothesis"] == -0.3
+
+
+def test_seed_spread_is_the_noise_floor_of_one_checkpoint():
+    rng = np.random.default_rng(2)
+    base = rng.normal(size=(5, 5))
+    base = base + base.T
+    noisy = base + rng.normal(scale=0.5, size=(5, 5))
+    by_seed = {0: _with_within(_analysis(base, r=0.1), {"A": 0.2, "B": 0.4}),
+               1: _with_within(_analysis(base, r=0.3), {"A": 0.4, "B": 0.4}),
+               2: _with_within(_analysis(noisy + noisy.T, r=0.2), {"A": 0.3, "B": 0.1})}
+    spread = seed_spread(by_seed)
+    assert 0 < spread.agreement < 1 and spread.change == pytest.approx(1 - spread.agreement)
+    assert spread.hypothesis_r_mean == pytest.approx(0.2) and spread.hypothesis_r_std == pytest.approx(np.std([0.1, 0.3, 0.2]))
+    assert spread.within_mean_sd == pytest.approx(np.std([0.3, 0.4, 0.2], ddof=1))  # means over phenomena per seed
+    assert list(spread.within.columns) == ["seed 0", "seed 1", "seed 2", "std over seeds"]
+    assert spread.within.loc["B", "std over seeds"] == pytest.approx(np.std([0.4, 0.4, 0.1]))
+    one = seed_spread({0: by_seed[0]})
+    assert np.isnan(one.agreement) and np.isnan(one.within_mean_sd) and one.hypothesis_r_std == 0
+
+
+def test_largest_size_step_and_scale_trend_follow_size_order():
+    final = {"s": _with_within(_analysis(np.eye(3), r=0.1), {"A": 0.1}),
+             "m": _with_within(_analysis(np.eye(3), r=0.2), {"A": 0.5}),
+             "l": _with_within(_analysis(np.eye(3), r=0.3), {"A": 0.3})}
+    assert largest_size_step(final) == pytest.approx(0.4)
+    assert np.isnan(largest_size_step({"s": final["s"]}))
+    trend = scale_trend(final, {"s": 1.0, "m": 2.0, "l": 4.0})
+    assert list(trend.index) == ["s", "m", "l"] and trend["parameters (M)"].tolist() == [1.0, 2.0, 4.0]
+    assert trend["within - between"].tolist() == pytest.approx([0.2] * 3)
 
 
 def test_headline_row_formats_one_space_for_reading():
