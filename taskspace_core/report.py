@@ -156,6 +156,33 @@ def dynamics_table(spaces: dict[float, tuple[TaskSpace, Analysis]], meta: dict[f
     return pd.DataFrame(rows).set_index("epoch")
 
 
+def accuracy_by_phenomenon(spaces: dict, column: str) -> pd.DataFrame:
+    """eval1 (base-model) accuracy per phenomenon of several spaces, long: ``column``, phenomenon,
+    accuracy; ``spaces`` maps a label (a size, an epoch) that fills ``column`` to a :class:`TaskSpace`."""
+    return pd.concat([sp.eval1.assign(phenomenon=sp.phenomena).groupby("phenomenon", as_index=False).accuracy.mean()
+                      .assign(**{column: label}) for label, sp in spaces.items()], ignore_index=True)
+
+
+def size_table(analyses: dict[str, Analysis], parameters_m: dict[str, float]) -> pd.DataFrame:
+    """RQ2's table, one row per size: parameters (millions) and the headline numbers of its space."""
+    rows = []
+    for s, an in analyses.items():
+        h = an.headline
+        rows.append({"size": s, "parameters (M)": parameters_m[s], "r (Pearson)": h.hypothesis_pearson,
+                     "Spearman": h.hypothesis_spearman, "Mantel p": h.mantel_p,
+                     "partial r | lexical": h.partial_mantel_r, "within mean": h.within_mean,
+                     "between mean": h.between_mean, "parameters updated": h.mask_share_mean,
+                     "self-transfer (acc)": h.diagonal_transfer["accuracy"]})
+    return pd.DataFrame(rows).set_index("size")
+
+
+def trend(values: pd.Series) -> str:
+    """``"rises"``, ``"falls"`` or ``"is not monotonic"``: how ``values`` move in their order."""
+    if values.is_monotonic_increasing:
+        return "rises"
+    return "falls" if values.is_monotonic_decreasing else "is not monotonic"
+
+
 def setting_table(default: Analysis, settings: dict[str, Analysis]) -> pd.DataFrame:
     """One row per FTGD setting of one checkpoint (the critique's threshold sweep): the share of
     parameters updated, the masks' union, self-transfer, the hypothesis correlation with its Mantel

@@ -24,7 +24,8 @@ from taskspace_core.measurements import (
 from taskspace_core.paper import agreement_with_paper, paper_within_table
 from taskspace_core.claims import largest_size_step, seed_spread
 from taskspace_core.report import (
-    component_density, depth_profile, dynamics_table, headline_row, scale_trend, setting_table,
+    accuracy_by_phenomenon, component_density, depth_profile, dynamics_table, headline_row, scale_trend, setting_table,
+    size_table, trend,
 )
 from taskspace_core.scoring import paradigm_summary
 
@@ -149,6 +150,27 @@ def test_largest_size_step_and_scale_trend_follow_size_order():
     trend = scale_trend(final, {"s": 1.0, "m": 2.0, "l": 4.0})
     assert list(trend.index) == ["s", "m", "l"] and trend["parameters (M)"].tolist() == [1.0, 2.0, 4.0]
     assert trend["within - between"].tolist() == pytest.approx([0.2] * 3)
+
+
+def test_accuracy_by_phenomenon_averages_each_spaces_base_accuracy():
+    space = SimpleNamespace(eval1=pd.DataFrame({"accuracy": [1.0, 0.0, 0.5, 1.0]}), phenomena=["A", "A", "B", "B"])
+    worse = SimpleNamespace(eval1=pd.DataFrame({"accuracy": [0.0, 0.0, 0.5, 0.5]}), phenomena=["A", "A", "B", "B"])
+    table = accuracy_by_phenomenon({0.5: space, 1.0: worse}, "epoch")
+    assert table.to_dict("records") == [{"phenomenon": "A", "accuracy": 0.5, "epoch": 0.5},
+                                        {"phenomenon": "B", "accuracy": 0.75, "epoch": 0.5},
+                                        {"phenomenon": "A", "accuracy": 0.0, "epoch": 1.0},
+                                        {"phenomenon": "B", "accuracy": 0.5, "epoch": 1.0}]
+
+
+def test_size_table_and_trend():
+    analyses = {"s": _analysis(np.eye(3), r=0.1), "m": _analysis(np.eye(3), r=0.3)}
+    for an in analyses.values():
+        an.headline.hypothesis_spearman, an.headline.partial_mantel_r = 0.0, 0.0
+    table = size_table(analyses, {"s": 1.5, "m": 3.0})
+    assert list(table.index) == ["s", "m"] and table["r (Pearson)"].tolist() == [0.1, 0.3]
+    assert table.loc["m", "parameters (M)"] == 3.0 and table.loc["s", "self-transfer (acc)"] == 0.25
+    assert trend(table["r (Pearson)"]) == "rises"
+    assert trend(pd.Series([0.3, 0.2, 0.2])) == "falls" and trend(pd.Series([0.1, 0.3, 0.2])) == "is not monotonic"
 
 
 def test_headline_row_formats_one_space_for_reading():
