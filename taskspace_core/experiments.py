@@ -4,6 +4,8 @@
     reproduce        pretrain every size, compute every planned space, export each as it lands
     check_results    what is missing or broken in a preset's committed results
     space_costs      the measured wall time of every stored space
+    run_stages       a preset's measured cost per stage (pretraining each size, each space)
+    preset_overview  one row per preset: sizes, epochs, checkpoints, paradigms, pairs
 
 The plan is the preset's ``book`` section (:class:`~taskspace_core.config.BookConfig`): which size
 each chapter studies and what the critique sweeps. The notebooks read the same section, so the
@@ -19,10 +21,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .checkpoints import checkpoint_dir, checkpoint_epoch, checkpoint_meta, expected_pretrain_hash, trained_here
-from .config import Config, apply_overrides, parameter_overrides, stable_hash
+from .checkpoints import (
+    checkpoint_dir, checkpoint_epoch, checkpoint_meta, expected_pretrain_hash, find_checkpoint_meta, trained_here,
+)
+from .config import PRESETS, Config, apply_overrides, load_preset, parameter_overrides, stable_hash
 from .errors import ConfigError
-from .models import checkpoint_identity
+from .models import checkpoint_identity, spec_parameters
 from .pretrain import checkpoint_name, pretrain
 from .probing import probe_selection
 from .provenance import sha256_file
@@ -213,3 +217,33 @@ def space_costs(config: Config) -> pd.DataFrame:
             "workers": record["config"]["space"]["workers"] if record["config"]["space"]["executor"] == "processes" else 1,
         })
     return pd.DataFrame(rows)
+
+
+def run_stages(config: Config) -> pd.DataFrame:
+    """What ``config``'s run has cost so far, one row per stage: pretraining each size (from the
+    final checkpoint's ``meta.json``) and computing each stored space (:func:`space_costs`, its
+    summed job time divided by the workers that ran side by side). Columns: stage, minutes, detail."""
+    stages = []
+    for size in config.sizes:
+        meta = find_checkpoint_meta(config, size, "final")
+        if meta:
+            stages.append({"stage": f"pretrain {size}", "minutes": meta["wall_time_s"] / 60,
+                           "detail": f"{meta['tokens_seen'] / 1e6:.2f}M tokens, validation perplexity {meta['val_ppl']:.1f}"})
+    for _, row in space_costs(config).iterrows():
+        stages.append({"stage": row["store"], "minutes": row["summed job time (min)"] / row["workers"],
+                       "detail": f"{row['method']}, {row['where']}; per paradigm: fine-tune "
+                                 f"{row['fine-tune s/paradigm']:.1f} s, eval2 {row['eval2 s/paradigm']:.1f} s"})
+    return pd.DataFrame(stages, columns=["stage", "minutes", "detail"])
+
+
+def preset_overview(names: tuple[str, ...] = PRESETS) -> pd.DataFrame:
+    """One row per shipped preset: its sizes (millions of parameters), epochs, checkpoints, how many
+    paradigms it covers and its test / train pairs per paradigm."""
+    rows = []
+    for name in names:
+        pc = load_preset(name)
+        rows.append({"preset": name, "sizes (M parameters)": ", ".join(
+            f"{s} {spec_parameters(sp, pc.tokenizer.vocab_size) / 1e6:.2f}" for s, sp in pc.sizes.items()),
+            "epochs": pc.pretrain.epochs, "checkpoints": ", ".join(f"{e:g}" for e in pc.pretrain.checkpoints),
+            "paradigms": len(pc.data.paradigms) or 67, "test / train pairs": f"{pc.data.n_test} / {pc.data.n_train}"})
+    return pd.DataFrame(rows).set_index("preset")

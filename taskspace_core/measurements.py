@@ -35,6 +35,13 @@ def throughput(name: str, results_dir: Path = RESULTS_DIR) -> tuple[dict, dict[s
     return bench, peaks, table
 
 
+def throughput_change(before: pd.DataFrame, now: pd.DataFrame) -> pd.DataFrame:
+    """``now`` (a :func:`throughput` table) with ``before tokens/s`` (the same size in ``before``)
+    and ``speed-up`` (now over before) columns."""
+    both = now.merge(before[["size", "tokens/s"]].rename(columns={"tokens/s": "before tokens/s"}), on="size")
+    return both.assign(**{"speed-up": both["tokens/s"] / both["before tokens/s"]})
+
+
 def speed_rows(path: Path, label: str) -> list[dict]:
     """One row per size of a ``benchmarks/speed.py`` run (none if the file is missing): scoring
     throughput, its share of the run's matmul ceiling (useful: scored tokens; executed: positions

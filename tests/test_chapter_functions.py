@@ -19,8 +19,9 @@ from taskspace_core.config import load_preset
 from taskspace_core.cost import Workload, achieved_rates, budget_in_time, measured_workload, preset_budget
 from taskspace_core.measurements import (
     RESULTS_DIR, end_to_end_minutes, end_to_end_runs, matmul_ceilings, packing_saves, recipe_sweeps, speed_rows,
-    throughput,
+    throughput, throughput_change,
 )
+from taskspace_core.experiments import preset_overview, run_stages
 from taskspace_core.paper import agreement_with_paper, paper_within_table
 from taskspace_core.claims import largest_size_step, seed_spread
 from taskspace_core.report import (
@@ -219,6 +220,9 @@ def test_benchmark_readers_on_the_committed_results():
     bench, peaks, table = throughput("cpu")
     assert peaks["bf16"] > peaks["fp32"] > 0
     assert set(table.precision) == {"fp32", "bf16"} and (table["tokens/s"] > 0).all()
+    change = throughput_change(throughput("cpu_before")[2], table)
+    assert len(change) == len(table)
+    assert change["speed-up"].tolist() == pytest.approx((change["tokens/s"] / change["before tokens/s"]).tolist())
     rows = speed_rows(RESULTS_DIR / "speed_cpu.json", "after")
     assert rows and all(r["engine"] == "after" and 0 < r["useful share of ceiling"] < 1 for r in rows)
     assert speed_rows(RESULTS_DIR / "no_such_run.json", "x") == []
@@ -257,6 +261,21 @@ def test_cost_accounting_against_the_committed_cpu_run():
     assert (rates["achieved GFLOP/s"] > 0).all()
     # achieved = predicted work / measured time, so it can never exceed this machine's bf16 ceiling
     assert (rates["achieved GFLOP/s"] < max(matmul_ceilings()) * 1.5).all()
+
+
+def test_run_stages_list_pretraining_and_every_stored_space_of_the_committed_cpu_run(tmp_path):
+    cpu = load_preset("cpu", {"work_dir": str(tmp_path)})  # no run store: only what is committed
+    stages = run_stages(cpu)
+    assert [f"pretrain {s}" for s in cpu.sizes] == stages.stage.iloc[:len(cpu.sizes)].tolist()
+    assert len(stages) == len(cpu.sizes) + len(list((cpu.reference_dir() / "spaces").glob("*/manifest.json")))
+    assert (stages.minutes > 0).all()
+    assert run_stages(load_preset("cpu", {"work_dir": str(tmp_path), "results_dir": ""})).empty
+
+
+def test_preset_overview_has_one_row_per_preset():
+    table = preset_overview(("ci", "paper"))
+    assert list(table.index) == ["ci", "paper"]
+    assert table.loc["paper", "paradigms"] == 67 and table.loc["paper", "sizes (M parameters)"].count(",") == 2
 
 
 def test_budget_in_time_converts_flop_at_the_given_rates():
