@@ -30,7 +30,7 @@ from .checkpoints import checkpoint_dir, checkpoint_epoch
 from .config import REPO_ROOT, Config, to_dict
 from .errors import ConfigError
 from .models import load_model, resolve_devices
-from .pretrain import checkpoint_name, list_checkpoints
+from .pretrain import checkpoint_name, list_checkpoints, models_dir, run_name
 from .provenance import atomic_write_bytes, atomic_write_json, atomic_write_text, provenance
 from .results import export_checkpoints, write_index
 from .scoring import paradigm_summary, phenomenon_summary, score_pairs
@@ -102,8 +102,9 @@ def score_model(config: Config, model: str | Path, out: str | Path, revision: st
     return scores, meta
 
 
-def scores_path(root: Path, size: str, checkpoint_name: str) -> Path:
-    return Path(root) / "models" / size / f"{checkpoint_name}{SCORES_SUFFIX}"
+def scores_path(root: Path, run: str, checkpoint_name: str) -> Path:
+    """Where ``root`` keeps the per-pair scores of one checkpoint of run ``run`` (see ``pretrain.run_name``)."""
+    return Path(root) / "models" / run / f"{checkpoint_name}{SCORES_SUFFIX}"
 
 
 def export_checkpoint_scores(config: Config, model_dir: Path, root: Path) -> Path:
@@ -111,7 +112,7 @@ def export_checkpoint_scores(config: Config, model_dir: Path, root: Path) -> Pat
     this very checkpoint and scoring: same pretraining hash, step, BOS policy and split), with a
     ``.json`` of provenance."""
     meta = json.loads((Path(model_dir) / "meta.json").read_text())
-    target = scores_path(root, meta["size"], Path(model_dir).name)
+    target = scores_path(root, Path(model_dir).parent.name, Path(model_dir).name)  # models/<run>/epoch-E
     info = target.with_name(target.name.removesuffix(".csv.gz") + ".json")
     scoring = {"bos": config.scoring.bos, "precision": "fp32", "split": "test", "n_test": config.data.n_test,
                "seed": config.data.split_seed, "accuracy": "logp_good > logp_bad (ties wrong)"}
@@ -132,16 +133,16 @@ def export_checkpoint_scores(config: Config, model_dir: Path, root: Path) -> Pat
     return target
 
 
-def load_checkpoint_scores(root: Path, size: str, checkpoint_name: str) -> pd.DataFrame | None:
-    """Committed per-pair scores of one checkpoint, or None."""
-    path = scores_path(root, size, checkpoint_name)
+def load_checkpoint_scores(root: Path, run: str, checkpoint_name: str) -> pd.DataFrame | None:
+    """Committed per-pair scores of one checkpoint of run ``run``, or None."""
+    path = scores_path(root, run, checkpoint_name)
     return pd.read_csv(path) if path.is_file() else None
 
 
 def final_scores(config: Config) -> dict[str, pd.DataFrame]:
     """Committed per-pair test scores of each size's final checkpoint (sizes still training left out)."""
     final = checkpoint_name(checkpoint_epoch(config, "final"))
-    found = {size: load_checkpoint_scores(config.reference_dir(), size, final) for size in config.sizes}
+    found = {size: load_checkpoint_scores(config.reference_dir(), run_name(config, size), final) for size in config.sizes}
     return {size: scores for size, scores in found.items() if scores is not None}
 
 
@@ -153,8 +154,8 @@ def learning_curves(config: Config) -> pd.DataFrame:
     for size in config.sizes:
         for epoch in config.pretrain.checkpoints:
             name = checkpoint_name(epoch)
-            meta_path = root / "models" / size / f"{name}.json"
-            scores = load_checkpoint_scores(root, size, name)
+            meta_path = models_dir(root, config, size) / f"{name}.json"
+            scores = load_checkpoint_scores(root, run_name(config, size), name)
             if scores is None or not meta_path.exists():
                 continue
             meta = json.loads(meta_path.read_text())
@@ -201,14 +202,14 @@ def export_accuracy(config: Config, sizes: list[str], checkpoint: str = "final",
     finals = {}
     for size in sizes:
         if checkpoint == "all":
-            paths = list_checkpoints(config.run_dir() / "models" / size)
+            paths = list_checkpoints(models_dir(config.run_dir(), config, size))
         else:
             paths = [checkpoint_dir(config, size, checkpoint, train_if_missing=False)]
         for path in paths:
             target = export_checkpoint_scores(config, path, root)
             log(f"{config.preset}/{size}/{path.name}: {target}")
         final = checkpoint_name(checkpoint_epoch(config, "final" if checkpoint == "all" else checkpoint))
-        scores = load_checkpoint_scores(root, size, final)
+        scores = load_checkpoint_scores(root, run_name(config, size), final)
         if scores is not None:
             finals[f"{size} {final}"] = scores
     export_checkpoints(config, root)

@@ -2,8 +2,9 @@
 
 A checkpoint of size ``S`` at epoch ``E`` of a preset lives in the run directory
 (``<work_dir>/<preset>/models/S/epoch-E/``, weights and ``meta.json``, written by
-:mod:`.pretrain`). The committed results (``results/<preset>/models/S/epoch-E.json``) keep a
-copy of its ``meta.json`` without weights: enough to find its task spaces, never to compute one.
+:mod:`.pretrain`; a replicate with ``pretrain.seed`` k > 0 in ``models/S-seedk/``). The committed
+results (``results/<preset>/models/S/epoch-E.json``) keep a copy of its ``meta.json`` without
+weights: enough to find its task spaces, never to compute one.
 
     checkpoint_epoch       "final" / "epoch-0.5" / 0.5 -> the epoch, checked against the preset
     find_checkpoint_meta   meta.json from the run directory, else the committed copy (no training)
@@ -26,7 +27,7 @@ from .config import Config
 from .corpus import corpus_dir, load_books
 from .errors import ConfigError
 from .models import checkpoint_identity
-from .pretrain import PRETRAIN_VERSION, checkpoint_name, pretrain, pretrain_hash
+from .pretrain import PRETRAIN_VERSION, checkpoint_name, models_dir, pretrain, pretrain_hash
 from .provenance import sha256_file
 from .store import CorruptResultWarning
 
@@ -92,7 +93,7 @@ def checkpoint_dir(config: Config, size: str, checkpoint: str | float = "final",
     """
     config.size(size)
     epoch = checkpoint_epoch(config, checkpoint)
-    path = config.run_dir() / "models" / size / checkpoint_name(epoch)
+    path = models_dir(config.run_dir(), config, size) / checkpoint_name(epoch)
     problems = checkpoint_problems(path) if (path / "meta.json").is_file() else []
     if problems:
         # Every checkpoint of a run shares its optimizer history, and only the newest keeps the
@@ -111,9 +112,9 @@ def checkpoint_dir(config: Config, size: str, checkpoint: str | float = "final",
 # --------------------------------------------------------------------------- finding metadata
 
 
-def _committed_models(config: Config) -> Path | None:
+def _committed_run(config: Config, size: str) -> Path | None:
     root = config.reference_dir()
-    return root / "models" if root else None
+    return models_dir(root, config, size) if root else None
 
 
 def find_checkpoint_meta(config: Config, size: str, checkpoint: str | float = "final") -> dict | None:
@@ -124,11 +125,11 @@ def find_checkpoint_meta(config: Config, size: str, checkpoint: str | float = "f
     """
     config.size(size)
     name = checkpoint_name(checkpoint_epoch(config, checkpoint))
-    local = config.run_dir() / "models" / size / name / "meta.json"
+    local = models_dir(config.run_dir(), config, size) / name / "meta.json"
     if local.is_file():
         return json.loads(local.read_text())
-    models = _committed_models(config)
-    committed = models / size / f"{name}.json" if models else None
+    committed_run = _committed_run(config, size)
+    committed = committed_run / f"{name}.json" if committed_run else None
     if committed is not None and committed.is_file():
         meta = json.loads(committed.read_text())
         if trained_here(meta, config, size):
@@ -165,14 +166,14 @@ def _corpus_hash(directory: str) -> str:
 
 def training_curve(config: Config, size: str) -> pd.DataFrame:
     """The training loss curve of ``size`` (step, loss, lr, tokens): run directory, else committed copy."""
-    local = config.run_dir() / "models" / size / "train_log.jsonl"
+    local = models_dir(config.run_dir(), config, size) / "train_log.jsonl"
     if local.is_file():
         return dedupe_curve(pd.read_json(local, lines=True))
-    models = _committed_models(config)
-    if models and (models / size / "train_log.csv").is_file():
-        return pd.read_csv(models / size / "train_log.csv")
+    committed_run = _committed_run(config, size)
+    if committed_run and (committed_run / "train_log.csv").is_file():
+        return pd.read_csv(committed_run / "train_log.csv")
     raise ConfigError(f"no training log for size '{size}' of preset '{config.preset}' "
-                      f"(looked in {local} and {models})")
+                      f"(looked in {local} and {committed_run})")
 
 
 def dedupe_curve(curve: pd.DataFrame) -> pd.DataFrame:

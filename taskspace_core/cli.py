@@ -120,13 +120,13 @@ def cmd_pretrain(args, extra) -> int:
     sizes = [args.size] if args.size else list(config.sizes)
     for size in sizes:
         config.size(size)  # validate every name before training anything
-    from .pretrain import pretrain  # heavy import (torch, transformers) after validation
+    from .pretrain import models_dir, pretrain  # heavy import (torch, transformers) after validation
 
     for size in sizes:
         if args.out:
             out = Path(args.out) if args.size else Path(args.out) / size
         else:
-            out = config.run_dir() / "models" / size
+            out = models_dir(config.run_dir(), config, size)
         checkpoints = pretrain(config, size, out)
         print(f"{config.preset}/{size}: {len(checkpoints)} checkpoints in {out}: "
               + ", ".join(c.name for c in checkpoints))

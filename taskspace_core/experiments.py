@@ -27,7 +27,7 @@ from .checkpoints import (
 from .config import PRESETS, Config, apply_overrides, load_preset, parameter_overrides, stable_hash
 from .errors import ConfigError
 from .models import checkpoint_identity, spec_parameters
-from .pretrain import checkpoint_name, pretrain
+from .pretrain import checkpoint_name, models_dir, pretrain
 from .probing import probe_selection
 from .provenance import sha256_file
 from .results import INDEX, export_checkpoints, export_space, find_space, read_space, write_index
@@ -115,17 +115,17 @@ def check_results(config: Config) -> list[str]:
                         f"data's {data_hash}")
     for size in config.sizes:
         for epoch in config.pretrain.checkpoints:
-            path = root / "models" / size / f"{checkpoint_name(epoch)}.json"
+            path = models_dir(root, config, size) / f"{checkpoint_name(epoch)}.json"
             if not path.is_file():
                 problems.append(f"{path}: missing")
             elif not trained_here(json.loads(path.read_text()), config, size):
                 problems.append(f"{path}: trained under another config or training code version "
                                 f"(pretrain hash is not {expected_pretrain_hash(config, size)})")
-        if not (root / "models" / size / "train_log.csv").is_file():
-            problems.append(f"{root / 'models' / size / 'train_log.csv'}: missing")
+        if not (models_dir(root, config, size) / "train_log.csv").is_file():
+            problems.append(f"{models_dir(root, config, size) / 'train_log.csv'}: missing")
     for request in book_spaces(config):
         sub = request.config(config)
-        meta_path = root / "models" / request.size / f"{checkpoint_name(checkpoint_epoch(config, request.checkpoint))}.json"
+        meta_path = models_dir(root, sub, request.size) / f"{checkpoint_name(checkpoint_epoch(config, request.checkpoint))}.json"
         if not meta_path.is_file():
             continue  # reported above
         found = find_space(sub, checkpoint_identity(json.loads(meta_path.read_text())))

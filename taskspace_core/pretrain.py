@@ -51,6 +51,19 @@ def checkpoint_name(epoch: float) -> str:
     return f"epoch-{epoch:g}"
 
 
+def run_name(config: Config, size: str) -> str:
+    """The directory name of one pretraining run of ``size``: the size itself at ``pretrain.seed``
+    0, else the size and its seed (``small-seed1``), so replicates sit beside the run they repeat."""
+    seed = config.pretrain.seed
+    return size if seed == 0 else f"{size}-seed{seed}"
+
+
+def models_dir(root: str | Path, config: Config, size: str) -> Path:
+    """Where ``root`` (a run directory or committed results) keeps the run of ``size``:
+    ``root/models/<run_name>``."""
+    return Path(root) / "models" / run_name(config, size)
+
+
 def learning_rate(step: int, total_steps: int, cfg) -> float:
     """Linear warm-up to ``cfg.lr``, then cosine decay to ``cfg.lr * cfg.min_lr_ratio``."""
     if step < cfg.warmup_steps:
@@ -147,7 +160,7 @@ def pretrain(config: Config, size: str, out_dir: str | Path | None = None, log=p
     config = resolve_devices(config)
     spec = config.size(size)
     cfg = size_recipe(config, size)
-    out_dir = Path(out_dir) if out_dir else config.run_dir() / "models" / size
+    out_dir = Path(out_dir) if out_dir else models_dir(config.run_dir(), config, size)
     corpus = prepare_corpus(config, log=log)
     tokenizer = AutoTokenizer.from_pretrained(corpus.tokenizer_dir)
     run_hash = pretrain_hash(config, size, corpus.corpus_hash)

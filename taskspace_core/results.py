@@ -42,6 +42,7 @@ from . import blimp
 from .checkpoints import checkpoint_dir, checkpoint_meta, dedupe_curve
 from .config import Config, parameter_overrides, apply_overrides, stable_hash, to_dict
 from .models import checkpoint_identity
+from .pretrain import models_dir
 from .probing import probe_selection, space_key
 from .provenance import atomic_dir, atomic_write_json, atomic_write_text, provenance, sha256_bytes, sha256_file
 from .report import Analysis, analyse, write_report
@@ -180,14 +181,14 @@ def export_checkpoints(config: Config, root: Path) -> list[Path]:
     """Copy every finished checkpoint's ``meta.json`` and each size's training curve into ``root/models``."""
     written = []
     for size in config.sizes:
-        source = config.run_dir() / "models" / size
+        source, committed = models_dir(config.run_dir(), config, size), models_dir(root, config, size)
         for meta in sorted(source.glob("epoch-*/meta.json")):
-            target = Path(root) / "models" / size / f"{meta.parent.name}.json"
+            target = committed / f"{meta.parent.name}.json"
             atomic_write_text(target, meta.read_text())
             written.append(target)
         if (source / "train_log.jsonl").is_file():
             curve = dedupe_curve(pd.read_json(source / "train_log.jsonl", lines=True))
-            target = Path(root) / "models" / size / "train_log.csv"
+            target = committed / "train_log.csv"
             atomic_write_text(target, curve.to_csv(index=False))
             written.append(target)
     return written
