@@ -9,8 +9,9 @@ Comparisons use only the off-diagonal entries (each unordered pair once):
 - a **Mantel test**: the p-value of that correlation under random relabelling of the paradigms
   (rows and columns of S permuted together), which respects the dependence between entries
   that share a paradigm; a plain correlation test would not;
-- a **partial Mantel test** of S against H controlling for a third matrix (lexical overlap):
-  is the task space organised by phenomenon beyond the vocabulary paradigms share?
+- a **partial Mantel test** of S against H controlling for one or more further matrices
+  (lexical overlap; lexical and critical-word overlap together): is the task space organised
+  by phenomenon beyond the vocabulary paradigms share?
 - **within-phenomenon similarity**: per phenomenon, the mean ± std of S over its pairs of
   paradigms, in the layout of the paper's table, plus the between-phenomenon mean.
 """
@@ -61,8 +62,14 @@ def _ranks(matrix: np.ndarray) -> np.ndarray:
 
 
 def _residual_rows(rows: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Each row of ``rows`` (k, m) minus its least-squares fit on ``x`` (m,), with intercept."""
+    """Each row of ``rows`` (k, m) minus its least-squares fit on ``x``, with intercept: ``x`` is one
+    control (m,) or several side by side (m, c)."""
     centred = rows - rows.mean(1, keepdims=True)
+    if x.ndim == 2:
+        xc = x - x.mean(0)
+        # (k, c) coefficients; pinv: a constant or duplicated control explains nothing more
+        beta = (centred @ xc) @ np.linalg.pinv(xc.T @ xc)
+        return centred - beta @ xc.T
     xc = x - x.mean()
     denominator = xc @ xc
     if denominator == 0:  # a constant control explains nothing beyond the intercept
@@ -91,19 +98,24 @@ class MantelResult:
 
 
 def mantel(similarity: np.ndarray, hypothesis: np.ndarray, permutations: int = 9999, seed: int = 0,
-           method: str = "pearson", control: np.ndarray | None = None, chunk: int = 500) -> MantelResult:
-    """Mantel test (one-sided, H1: positive association); partial Mantel if ``control`` is given.
+           method: str = "pearson", control: np.ndarray | list[np.ndarray] | None = None,
+           chunk: int = 500) -> MantelResult:
+    """Mantel test (one-sided, H1: positive association); partial Mantel if ``control`` is given
+    (one (n, n) matrix, or a list of them, all controlled for together).
 
     Returns ``r`` (the observed statistic) and ``p`` = (1 + #{r_perm >= r}) / (1 + permutations).
     Permutations are evaluated ``chunk`` at a time as one array operation.
     """
+    controls = [] if control is None else (list(control) if isinstance(control, list) else [control])
     if method == "spearman":
         similarity, hypothesis = _ranks(similarity), _ranks(hypothesis)
-        control = _ranks(control) if control is not None else None
+        controls = [_ranks(m) for m in controls]
     n = similarity.shape[0]
     iu = np.triu_indices(n, k=1)
     h = hypothesis[iu].astype(float)
-    c = control[iu].astype(float) if control is not None else None
+    c = None  # the controls' off-diagonal entries: (pairs,) for one, (pairs, controls) for several
+    if controls:
+        c = controls[0][iu].astype(float) if len(controls) == 1 else np.stack([m[iu].astype(float) for m in controls], 1)
     if c is not None:
         h = _residual_rows(h[None], c)[0]
     h = (h - h.mean()) / (h.std() or 1.0)

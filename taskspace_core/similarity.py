@@ -13,10 +13,15 @@ Transfer similarity (``space.similarity``), with T[p, q] the transfer from tunin
 - ``mutual``: (T[p, q] + T[q, p]) / 2, the direct transfer both ways (in the metric's units).
 
 A correlation with a constant vector (no variation: no information) counts as 0.
+
+Two vocabulary controls, for the partial Mantel tests: ``lexical_overlap`` (the word types two
+paradigms share) and ``critical_overlap`` (the words that actually differ inside their pairs).
 """
 
 from __future__ import annotations
 
+import collections
+import difflib
 import re
 
 import numpy as np
@@ -94,6 +99,39 @@ def lexical_overlap(paradigms: dict[str, Paradigm], names: list[str]) -> np.ndar
     for p in range(n):
         for q in range(p + 1, n):
             out[p, q] = out[q, p] = len(types[p] & types[q]) / max(len(types[p] | types[q]), 1)
+    return out
+
+
+def critical_words(good: str, bad: str) -> list[str]:
+    """The words (lower-cased) where the two sentences of a minimal pair differ: everything inside
+    the non-matching stretches of a word-level alignment (difflib), from both sentences. A
+    substitution gives both words, a reordering the words that moved, an insertion the inserted ones."""
+    g, b = _WORD.findall(good.lower()), _WORD.findall(bad.lower())
+    words = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=g, b=b, autojunk=False).get_opcodes():
+        if tag != "equal":
+            words += g[i1:i2] + b[j1:j2]
+    return words
+
+
+def critical_counts(paradigm: Paradigm) -> collections.Counter:
+    """How often each word is critical (:func:`critical_words`) over all of a paradigm's pairs."""
+    return collections.Counter(w for pair in paradigm.pairs for w in critical_words(pair.good, pair.bad))
+
+
+def critical_overlap(paradigms: dict[str, Paradigm], names: list[str]) -> np.ndarray:
+    """(n, n) weighted Jaccard (sum of minima over sum of maxima) of the paradigms' critical-word
+    counts: the control for two paradigms that turn on the same tokens (e.g. *himself* / *herself*),
+    whatever else their sentences share. Counts, not sets: a word critical in every pair weighs
+    more than one critical once."""
+    counts = [critical_counts(paradigms[name]) for name in names]
+    n = len(names)
+    out = np.eye(n)
+    for p in range(n):
+        for q in range(p + 1, n):
+            shared = sum(min(c, counts[q][w]) for w, c in counts[p].items() if w in counts[q])
+            total = sum(counts[p].values()) + sum(counts[q].values()) - shared
+            out[p, q] = out[q, p] = shared / total if total else 0.0
     return out
 
 

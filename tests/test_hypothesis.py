@@ -7,7 +7,9 @@ from taskspace_core import blimp
 from taskspace_core.hypothesis import (
     compare, correlations, hypothesis_matrix, mantel, off_diagonal, rankdata, within_between, within_phenomenon,
 )
-from taskspace_core.similarity import lexical_overlap, mask_jaccard, transfer_similarity
+from taskspace_core.similarity import (
+    critical_overlap, critical_words, lexical_overlap, mask_jaccard, transfer_similarity,
+)
 
 NAMES = sorted(blimp.PARADIGM_TERMS)
 
@@ -57,6 +59,48 @@ def test_partial_mantel_removes_what_the_control_explains():
     assert plain.r > 0.8 and partial.r == pytest.approx(0.0, abs=1e-9) and partial.p > 0.2
     beyond = lexical + 0.5 * h  # structure by phenomenon beyond the control
     assert mantel(beyond, h, permutations=199, control=lexical).p < 0.01
+
+
+def test_partial_mantel_on_two_controls_removes_what_either_explains():
+    h = hypothesis_matrix(NAMES)
+    lexical = 0.6 * h + 0.4 * random_symmetric(67, seed=5)
+    critical = 0.6 * h + 0.4 * random_symmetric(67, seed=6)
+    explained = lexical + 2 * critical  # only the two controls
+    assert mantel(explained, h, permutations=99, control=lexical).r > 0.3  # one control leaves the other
+    both = mantel(explained, h, permutations=99, control=[lexical, critical])
+    assert both.r == pytest.approx(0.0, abs=1e-9) and both.p > 0.2
+    beyond = explained + 0.5 * h
+    assert mantel(beyond, h, permutations=199, control=[lexical, critical]).p < 0.01
+    # one control in a list is the same test as that control alone; a duplicated control changes nothing
+    single = mantel(beyond, h, permutations=99, control=lexical)
+    assert mantel(beyond, h, permutations=99, control=[lexical]) == single
+    assert mantel(beyond, h, permutations=99, control=[lexical, lexical]).r == pytest.approx(single.r, abs=1e-9)
+    # Spearman: the controls are ranked too, so a control that is only the ranks explains everything
+    ranks_only = np.zeros((67, 67))
+    ranks_only[np.triu_indices(67, 1)] = rankdata(off_diagonal(lexical))
+    ranks_only = ranks_only + ranks_only.T
+    assert mantel(ranks_only, h, permutations=0, method="spearman", control=[lexical, critical]).r == pytest.approx(0, abs=1e-9)
+
+
+@pytest.mark.parametrize("good, bad, words", [
+    ("The cat sleeps.", "The cat sleep.", ["sleeps", "sleep"]),
+    ("She saw him.", "She saw.", ["him"]),
+    ("Who did you see?", "Who you did see?", ["you", "you"]),  # the word that moved
+    ("Many girls insulted themselves.", "Many girls insulted herself.", ["themselves", "herself"]),
+])
+def test_critical_words_are_where_a_pair_differs(good, bad, words):
+    assert critical_words(good, bad) == words
+
+
+def test_critical_overlap_weighs_the_words_pairs_turn_on():
+    paradigms = blimp.load_blimp(paradigms=["anaphor_gender_agreement", "anaphor_number_agreement",
+                                            "regular_plural_subject_verb_agreement_1"])
+    names = list(paradigms)
+    overlap = critical_overlap(paradigms, names)
+    assert np.array_equal(overlap, overlap.T) and np.all(np.diag(overlap) == 1)
+    assert ((overlap >= 0) & (overlap <= 1)).all()
+    # the two anaphor paradigms both turn on reflexives; subject-verb agreement on verb forms
+    assert overlap[0, 1] > 0.1 > overlap[0, 2]
 
 
 def test_within_phenomenon_table_on_a_planted_matrix():
