@@ -140,8 +140,10 @@ def _pair_labels(paradigms: list[str], taxonomy: str):
 
 
 def _summary_row(name: str, n_paradigms: int, values: np.ndarray) -> dict:
-    return {"phenomenon": name, "n_paradigms": n_paradigms, "n_pairs": len(values),
-            "mean": values.mean() if len(values) else np.nan, "std": values.std() if len(values) else np.nan}
+    """``values``: (pairs,) or (k, pairs), k values per pair of paradigms, pooled for mean and std."""
+    pooled = values.ravel()
+    return {"phenomenon": name, "n_paradigms": n_paradigms, "n_pairs": values.shape[-1],
+            "mean": pooled.mean() if len(pooled) else np.nan, "std": pooled.std() if len(pooled) else np.nan}
 
 
 def within_phenomenon(similarity: np.ndarray, paradigms: list[str], taxonomy: str = "12") -> pd.DataFrame:
@@ -149,10 +151,12 @@ def within_phenomenon(similarity: np.ndarray, paradigms: list[str], taxonomy: st
 
     One row per phenomenon, indexed by its label: ``n_paradigms``, ``n_pairs``, ``mean``, ``std``.
     A phenomenon with two paradigms has a single pair, so its std is 0; with one, NaN.
+    ``similarity`` may also be a stack (k, n, n) of matrices, e.g. the row- and the column-profile
+    similarity: each pair then gives k values, all pooled, so a two-paradigm phenomenon has a std.
     """
     labels, iu, same = _pair_labels(paradigms, taxonomy)
-    values = similarity[iu]
-    rows = [_summary_row(label, int((labels == label).sum()), values[same & (labels[iu[0]] == label)])
+    values = similarity[..., iu[0], iu[1]]  # (pairs,) or (k, pairs)
+    rows = [_summary_row(label, int((labels == label).sum()), values[..., same & (labels[iu[0]] == label)])
             for label in sorted(set(labels))]
     return pd.DataFrame(rows).set_index("phenomenon")
 
@@ -180,10 +184,16 @@ class Comparison:
     control_vs_hypothesis: float | None = None
     similarity_vs_control: float | None = None
     partial_mantel_pearson: MantelResult | None = None
+    # with a second control (critical-word overlap) as well: its correlations, and the partial
+    # Mantel test controlling for both controls together
+    second_control_vs_hypothesis: float | None = None
+    similarity_vs_second_control: float | None = None
+    partial_mantel_both: MantelResult | None = None
 
 
 def compare(similarity: np.ndarray, paradigms: list[str], taxonomy: str = "12", permutations: int = 9999,
-            seed: int = 0, control: np.ndarray | None = None) -> Comparison:
+            seed: int = 0, control: np.ndarray | None = None,
+            second_control: np.ndarray | None = None) -> Comparison:
     """All comparisons of one similarity matrix with the hypothesis space."""
     hypothesis = hypothesis_matrix(paradigms, taxonomy)
     summary = within_between(similarity, paradigms, taxonomy)
@@ -193,6 +203,11 @@ def compare(similarity: np.ndarray, paradigms: list[str], taxonomy: str = "12", 
         controlled = {"control_vs_hypothesis": correlations(control, hypothesis)["pearson"],
                       "similarity_vs_control": correlations(similarity, control)["pearson"],
                       "partial_mantel_pearson": mantel(similarity, hypothesis, permutations, seed, "pearson", control)}
+    if control is not None and second_control is not None:
+        controlled |= {"second_control_vs_hypothesis": correlations(second_control, hypothesis)["pearson"],
+                       "similarity_vs_second_control": correlations(similarity, second_control)["pearson"],
+                       "partial_mantel_both": mantel(similarity, hypothesis, permutations, seed, "pearson",
+                                                     [control, second_control])}
     return Comparison(
         pearson=correlation["pearson"], spearman=correlation["spearman"],
         mantel_pearson=mantel(similarity, hypothesis, permutations, seed, "pearson"),

@@ -7,6 +7,7 @@ the job results, each file carrying the config and store key it came from.
 
 from __future__ import annotations
 
+import functools
 import gzip
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from .config import Config, to_dict
 from .hypothesis import Comparison, compare, hypothesis_matrix, within_between, within_phenomenon
 from .task_space import TaskSpace
 from .provenance import atomic_write_bytes, atomic_write_json, provenance
-from .similarity import lexical_overlap, offdiag_pearson, transfer_similarity
+from .similarity import critical_overlap, lexical_overlap, offdiag_pearson, transfer_similarity
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class Headline:
     mantel_p: float
     partial_mantel_r: float  # ... controlling for lexical overlap
     partial_mantel_p: float
+    partial_mantel_both_r: float  # ... controlling for lexical and critical-word overlap together
+    partial_mantel_both_p: float
     within_mean: float  # mean similarity within phenomena, and between them
     between_mean: float
     mask_overlap_pearson: float  # mask overlap (Jaccard) vs the hypothesis space
@@ -52,14 +55,18 @@ class Analysis:
     similarity: np.ndarray  # (n, n) from transfers, per config.space (metric, similarity)
     mask_overlap: np.ndarray  # (n, n) Jaccard of FTGD masks
     lexical: np.ndarray  # (n, n) Jaccard of word types (the control)
+    critical: np.ndarray  # (n, n) weighted Jaccard of the words the pairs differ in (the second control)
     hypothesis: np.ndarray  # (n, n) same phenomenon = 1
     within: pd.DataFrame  # per phenomenon: mean/std of ``similarity`` over its pairs of paradigms
     within_summary: pd.DataFrame  # rows "within" and "between": all same-phenomenon pairs, all others
     mask_within: pd.DataFrame  # the same two tables for ``mask_overlap``
     mask_within_summary: pd.DataFrame
-    comparison: Comparison  # transfer similarity vs hypothesis space (with the lexical control)
+    comparison: Comparison  # transfer similarity vs hypothesis space (with both controls)
     mask_comparison: Comparison  # mask overlap vs hypothesis space
     headline: Headline
+    # the sensitivity variant: per phenomenon, the row-profile and the column-profile similarity
+    # of each pair pooled (two values a pair, so a two-paradigm phenomenon has a std too)
+    directional_within: pd.DataFrame
 
     def within_table(self) -> pd.DataFrame:
         """The per-phenomenon table with the ``within`` and ``between`` rows under it (the files' layout)."""
@@ -99,10 +106,9 @@ def analyse(space: TaskSpace, config: Config) -> Analysis:
     s, taxonomy = config.space, config.data.taxonomy
     names = space.paradigms
     similarity = transfer_similarity(space.transfer[s.metric], s.similarity)
-    paradigms = blimp.load_blimp(config.data.blimp_dir or None, names)
-    lexical = lexical_overlap(paradigms, names)
+    lexical, critical = vocabulary_controls(config.data.blimp_dir, tuple(names))
     overlap = space.mask_overlap
-    comparison = compare(similarity, names, taxonomy, s.permutations, s.seed, control=lexical)
+    comparison = compare(similarity, names, taxonomy, s.permutations, s.seed, control=lexical, second_control=critical)
     mask_comparison = compare(overlap, names, taxonomy, s.permutations, s.seed, control=lexical)
     diagonal = {m: float(np.mean(np.diag(space.transfer[m]))) for m in space.transfer}
     off = ~np.eye(len(names), dtype=bool)
@@ -120,15 +126,27 @@ def analyse(space: TaskSpace, config: Config) -> Analysis:
         mantel_p=comparison.mantel_pearson.p,
         partial_mantel_r=comparison.partial_mantel_pearson.r,
         partial_mantel_p=comparison.partial_mantel_pearson.p,
+        partial_mantel_both_r=comparison.partial_mantel_both.r,
+        partial_mantel_both_p=comparison.partial_mantel_both.p,
         within_mean=comparison.within_mean,
         between_mean=comparison.between_mean,
         mask_overlap_pearson=mask_comparison.pearson,
         mask_overlap_mantel_p=mask_comparison.mantel_pearson.p,
     )
-    return Analysis(similarity, overlap, lexical, hypothesis_matrix(names, taxonomy),
+    directional = np.stack([transfer_similarity(space.transfer[s.metric], kind) for kind in ("rows", "columns")])
+    return Analysis(similarity, overlap, lexical, critical, hypothesis_matrix(names, taxonomy),
                     within_phenomenon(similarity, names, taxonomy), within_between(similarity, names, taxonomy),
                     within_phenomenon(overlap, names, taxonomy), within_between(overlap, names, taxonomy),
-                    comparison, mask_comparison, headline)
+                    comparison, mask_comparison, headline, within_phenomenon(directional, names, taxonomy))
+
+
+@functools.lru_cache(maxsize=4)  # one book build analyses many spaces of the same paradigms
+def vocabulary_controls(blimp_dir: str, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The two controls of the partial Mantel tests, (n, n) each: lexical and critical-word overlap."""
+    paradigms = blimp.load_blimp(blimp_dir or None, list(names))
+    lexical, critical = lexical_overlap(paradigms, list(names)), critical_overlap(paradigms, list(names))
+    lexical.flags.writeable = critical.flags.writeable = False  # shared between analyses: read-only
+    return lexical, critical
 
 
 def dynamics_table(spaces: dict[float, tuple[TaskSpace, Analysis]], meta: dict[float, dict]) -> pd.DataFrame:

@@ -103,6 +103,16 @@ def test_critical_overlap_weighs_the_words_pairs_turn_on():
     assert overlap[0, 1] > 0.1 > overlap[0, 2]
 
 
+def test_a_stack_of_similarities_pools_its_values_so_two_paradigm_phenomena_have_a_std():
+    h = hypothesis_matrix(NAMES)
+    rows, columns = np.where(h == 1, 0.6, 0.0), np.where(h == 1, 0.2, 0.0)
+    table = within_phenomenon(np.stack([rows, columns]), NAMES)
+    assert table.loc["ELLIP", "n_pairs"] == 1 and table.loc["ELLIP", "mean"] == pytest.approx(0.4)
+    assert table.loc["ELLIP", "std"] == pytest.approx(0.2)  # two values for its one pair
+    assert table.loc["DN-AGR", "n_pairs"] == 28
+    assert within_phenomenon(rows, NAMES).loc["ELLIP", "std"] == 0  # one matrix: one value a pair
+
+
 def test_within_phenomenon_table_on_a_planted_matrix():
     h = hypothesis_matrix(NAMES)
     s = np.where(h == 1, 0.6, -0.1)

@@ -106,14 +106,19 @@ def test_local_processes_give_the_serial_result(ci_space_one_thread, ci_config, 
 def test_analysis_and_report_files(ci_space, ci_config):
     analysis = analyse(ci_space, ci_config)
     n = len(ci_space.paradigms)
-    for matrix in (analysis.similarity, analysis.mask_overlap, analysis.lexical, analysis.hypothesis):
+    for matrix in (analysis.similarity, analysis.mask_overlap, analysis.lexical, analysis.critical, analysis.hypothesis):
         assert matrix.shape == (n, n) and np.allclose(matrix, matrix.T)
     assert {"A-AGR", "DN-AGR", "NPI-L", "SV-AGR"} == set(analysis.within.index)
+    # the directional variant pools two values a pair: same phenomena and pairs, its own means
+    directional = analysis.directional_within
+    assert list(directional.index) == list(analysis.within.index)
+    assert directional.n_pairs.tolist() == analysis.within.n_pairs.tolist()
     assert list(analysis.within_summary.index) == ["within", "between"]
     assert list(analysis.within_table().index) == [*analysis.within.index, "within", "between"]
     h = analysis.headline
     assert 0 < h.mask_share_mean <= h.mask_union_share <= 1
     assert 0 < h.mantel_p <= 1 and -1 <= h.hypothesis_pearson <= 1
+    assert 0 < h.partial_mantel_both_p <= 1 and -1 <= h.partial_mantel_both_r <= 1
     paths = write_report(ci_space, analysis, ci_config)
     import json
 
