@@ -22,6 +22,7 @@ One concept per module:
 - ``store``       content-addressed results store (atomic, hash-checked, resumable, one worker per job)
 - ``results``     committed results: export a space without weights, find it by key, load it; the cache
 - ``experiments`` the book's plan (the spaces each chapter needs, from the config's ``book`` section), ``reproduce``, completeness checks, cost per stage
+- ``replicates``  one number over replicate runs (seeds, splits): its mean and band, and differences against it
 - ``claims``      the rules that hold the paper's claims against our numbers
 - ``paper``       the paper's reported numbers (its within-phenomenon table) and our agreement with them
 - ``cost``        FLOP budgets of pretraining and task spaces, held against measured wall times

@@ -26,6 +26,7 @@ from .config import Config
 from .hypothesis import HIGH_WITHIN
 from .models import spec_parameters
 from .paper import paper_within_table
+from .replicates import Difference, Estimate, band_for, difference_status
 from .report import Analysis
 from .results import analysed_space
 from .similarity import offdiag_pearson
@@ -39,11 +40,14 @@ class Status(StrEnum):
     HOLDS = "holds"
     PARTLY = "partly"
     FAILS = "does not hold"
+    INCONCLUSIVE = "inconclusive"  # the difference lies inside the replicate band (or none was measured)
     UNTESTABLE = "not testable"
 
 
 HOLDS, PARTLY, FAILS, UNTESTABLE = Status.HOLDS, Status.PARTLY, Status.FAILS, Status.UNTESTABLE
+INCONCLUSIVE = Status.INCONCLUSIVE
 ALPHA = 0.05
+EARLY_SHARE = 0.05  # claim 3's "early": the paper's epoch 1 of 20, the first 5% of training
 UNION_TOLERANCE = 0.01  # a change in the masks' union (a share of all parameters) smaller than this is no change
 
 
@@ -228,3 +232,121 @@ def paper_claims(config: Config) -> ClaimsEvidence:
         region_grows({e: sp.mask_union_share for e, (sp, _) in over_training.items()}),
     ]
     return ClaimsEvidence(verdicts, params, final, over_training)
+
+
+# --------------------------------------------------------------------------- the rules against replicates
+#
+# The rules above read one run per size. The rules below, written before the replicate runs
+# existed (issue 17), read every number against the spread of replicate runs (replicates.py):
+# a difference inside the band is "inconclusive", never "holds" or "does not hold".
+
+
+def beats_untrained(trained_r: Estimate, trained_p: Estimate, untrained_r: Estimate, band: float,
+                    label: str) -> Verdict:
+    """Claim 1 against the null. Holds if the Mantel test is positive at p < ALPHA in every trained
+    replicate and the trained r exceeds the untrained model's (same size, epoch 0) by more than
+    ``band``; does not hold if a replicate is not significant or the untrained r is higher by more
+    than the band; inconclusive in between (or with no band)."""
+    claim = "1. The task space resembles the hypothesis space, beyond what an untrained network shows"
+    paper = '"fairly similar" (no statistic given, no untrained baseline)'
+    rule = (f"Mantel r > 0 with p < {ALPHA} in every trained replicate, and r(trained) − r(untrained) "
+            "larger than the replicate band")
+    if not trained_r.values or not untrained_r.values:
+        return Verdict(claim, paper, rule, f"{label}: no trained or no untrained space", UNTESTABLE)
+    difference = trained_r.mean - untrained_r.mean
+    ours = (f"{label}: r = {trained_r.describe()} trained, {untrained_r.describe()} untrained; "
+            f"difference {difference:+.3f}, band {band:.3f}; Mantel p ≤ {max(trained_p.values):.4f}")
+    significant = all(r > 0 for r in trained_r.values) and all(p < ALPHA for p in trained_p.values)
+    status = difference_status(difference, band)
+    if not significant or status is Difference.BELOW:
+        return Verdict(claim, paper, rule, ours, FAILS)
+    return Verdict(claim, paper, rule, ours, HOLDS if status is Difference.ABOVE else INCONCLUSIVE)
+
+
+def step_statuses(estimates: dict[str, Estimate]) -> list[tuple[str, str, float, float, Difference]]:
+    """Each step between neighbouring entries of ``estimates`` (in order): ``(a, b, b − a, band,
+    status)``, with the band the wider of the two (:func:`~.replicates.band_for` for one run)."""
+    measured = list(estimates.values())
+    names = list(estimates)
+    steps = []
+    for a, b in zip(names, names[1:]):
+        band = max(band_for(estimates[a], measured), band_for(estimates[b], measured))
+        difference = estimates[b].mean - estimates[a].mean
+        steps.append((a, b, difference, band, difference_status(difference, band)))
+    return steps
+
+
+def grows_with_size_beyond_band(means: dict[str, Estimate], paper: pd.DataFrame, masks: str) -> Verdict:
+    """Claim 2 against replicates, for one mask rule (``masks``: how the spaces were computed).
+    ``means``: per size (in size order) the mean within-phenomenon similarity over phenomena, one
+    value per replicate. Holds if every size step rises by more than its band; does not hold if
+    some step falls by more than its band; inconclusive otherwise."""
+    paper_means = {m: float(g["mean"].mean()) for m, g in paper.groupby("model", sort=False)}
+    claim = f"2. Larger models show more within-phenomenon similarity ({masks})"
+    rule = "every size step rises by more than the replicate band (the wider of its two sizes')"
+    if len(means) < 2:
+        return Verdict(claim, _arrow(paper_means, "{:+.3f}"), rule, "one size", UNTESTABLE)
+    steps = step_statuses(means)
+    ours = "; ".join(f"{a} → {b}: {d:+.3f} (band {band:.3f}, {status.value})" for a, b, d, band, status in steps)
+    ours = f"mean over phenomena {' → '.join(f'{e.describe()} ({s})' for s, e in means.items())}; {ours}"
+    statuses = [status for *_, status in steps]
+    if Difference.BELOW in statuses:
+        verdict = FAILS
+    else:
+        verdict = HOLDS if all(s is Difference.ABOVE for s in statuses) else INCONCLUSIVE
+    return Verdict(claim, f"mean over phenomena {_arrow(paper_means, '{:+.3f}')}", rule, ours, verdict)
+
+
+def early_checkpoint(epochs: list[float], share: float = EARLY_SHARE) -> float | None:
+    """The first checkpoint after initialisation at or past ``share`` of training (the paper's
+    epoch 1 of 20 is 5%); None if there is none before the final one."""
+    epochs = sorted(epochs)
+    later = [e for e in epochs[1:-1] if e >= share * epochs[-1]]
+    return later[0] if later else None
+
+
+def settles_beyond_noise(analyses: dict[float, Analysis], noise: float) -> Verdict:
+    """Claim 3 against the measurement noise. With Δ = 1 − r between two similarity matrices,
+    early = Δ(initialisation → :func:`early_checkpoint`), late = Δ(that → final), and ``noise``
+    the Δ between replicate spaces of one checkpoint (data-split seeds): holds if the early change
+    exceeds the noise and the late one is under half the early one or within the noise; does not
+    hold if the late change is at least half the early one and above the noise; inconclusive if
+    the early change is within the noise or no noise was measured."""
+    epochs = sorted(analyses)
+    early_epoch = early_checkpoint(epochs)
+    claim = "3. The task space changes a lot early in training, and little afterwards"
+    paper = "epoch 0 → 1 (of 20): large change; epoch 1 → 20: almost none (figures, no statistic given)"
+    rule = (f"early = Δ(0 → first checkpoint at ≥ {EARLY_SHARE:.0%} of training), late = Δ(that → final); "
+            "holds if early > noise and (late < ½ early or late ≤ noise), noise = Δ between split-seed replicates")
+    if early_epoch is None or epochs[0] != 0:
+        return Verdict(claim, paper, rule, f"checkpoints {', '.join(f'{e:g}' for e in epochs)}: none early "
+                       "and before the final one", UNTESTABLE)
+    early = similarity_change(analyses[0].similarity, analyses[early_epoch].similarity)
+    late = similarity_change(analyses[early_epoch].similarity, analyses[epochs[-1]].similarity)
+    ours = (f"Δ(0 → {early_epoch:g}) = {early:.2f}, Δ({early_epoch:g} → {epochs[-1]:g}) = {late:.2f}, "
+            f"noise {noise:.2f}")
+    if np.isnan(noise) or early <= noise:
+        return Verdict(claim, paper, rule, ours, INCONCLUSIVE)
+    return Verdict(claim, paper, rule, ours, HOLDS if late < 0.5 * early or late <= noise else FAILS)
+
+
+def region_grows_beyond_band(union_share: dict[float, float], band: float, masks: str) -> Verdict:
+    """Claim 4 against replicates, for one mask rule: the union of the masks over checkpoints, and
+    ``band`` its range over pretraining-seed replicates at one checkpoint. Holds if it ends larger
+    than it starts by more than the band and never shrinks by more than the band a step; partly if
+    it ends larger but shrinks somewhere; does not hold if it ends smaller by more than the band;
+    inconclusive otherwise."""
+    epochs = sorted(union_share)
+    values = [union_share[e] for e in epochs]
+    claim = f"4. The region of parameters used (the union of the FTGD masks) grows during training ({masks})"
+    paper = "grows gradually (figure, no statistic given)"
+    rule = "the union ends larger than it starts by more than the replicate band, never shrinking by more a step"
+    if len(values) < 2:
+        return Verdict(claim, paper, rule, "one checkpoint", UNTESTABLE)
+    ours = (f"union by epoch: {', '.join(f'{e:g}: {v:.1%}' for e, v in zip(epochs, values))}; "
+            f"band {band:.1%}")
+    overall = difference_status(values[-1] - values[0], band)
+    shrinks = any(difference_status(b - a, band) is Difference.BELOW for a, b in zip(values, values[1:]))
+    if overall is Difference.ABOVE:
+        return Verdict(claim, paper, rule, ours, PARTLY if shrinks else HOLDS)
+    return Verdict(claim, paper, rule, ours, FAILS if overall is Difference.BELOW else INCONCLUSIVE)
