@@ -22,7 +22,7 @@ from taskspace_core.measurements import (
     throughput, throughput_change,
 )
 from taskspace_core.experiments import preset_overview, run_stages
-from taskspace_core.paper import agreement_with_paper, paper_within_table
+from taskspace_core.paper import agreement_table, agreement_with_paper, paper_within_table
 from taskspace_core.claims import largest_size_step, seed_spread
 from taskspace_core.report import (
     accuracy_by_phenomenon, component_density, depth_profile, dynamics_table, headline_row, scale_trend, setting_table,
@@ -195,6 +195,19 @@ def test_agreement_with_paper_is_pearson_over_shared_phenomena():
     assert r_neg == pytest.approx(-1.0)
     r_few, _ = agreement_with_paper(pd.DataFrame({"mean": theirs.iloc[:2]}), "LM203", paper)
     assert np.isnan(r_few)
+
+
+def test_agreement_table_with_and_without_the_two_paradigm_phenomena():
+    paper = paper_within_table()
+    theirs = paper[paper.model == "LM203"].set_index("phenomenon")["mean"]
+    sizes = {"A-AGR": 2, "ELLIP": 2, "IRR-F": 2}  # BLiMP's two-paradigm phenomena (12-phenomenon taxonomy)
+    n_paradigms = [sizes.get(p, 5) for p in theirs.index]
+    # agrees with LM203 except on the two-paradigm phenomena, where it is far off
+    ours = pd.DataFrame({"mean": theirs.where([n >= 3 for n in n_paradigms], -5.0), "n_paradigms": n_paradigms})
+    table = agreement_table({"ours": ours, "same": pd.DataFrame({"mean": theirs, "n_paradigms": n_paradigms})}, paper)
+    assert list(table.columns) == [c for m in dict.fromkeys(paper.model) for c in (m, f"{m} (3+ paradigms)")]
+    assert table.loc["ours", "LM203 (3+ paradigms)"] == pytest.approx(1.0) and table.loc["ours", "LM203"] < 0.9
+    assert table.loc["same", "LM203"] == pytest.approx(1.0)
 
 
 # --------------------------------------------------------------------------- BLiMP accuracy of committed models
