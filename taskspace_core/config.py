@@ -202,7 +202,8 @@ class SpaceConfig:
 @dataclass(frozen=True)
 class BookConfig:
     """The book's experiment plan: which model size each chapter studies (``""``: the chapter's
-    default, noted per field) and what the critique sweeps.
+    default, noted per field), what the critique sweeps, and which null baselines, replicates and
+    sparse-mask spaces back the claims (all off by default).
 
     A preset sets these to fit its compute budget; the choice never changes a result, only which
     results the book shows (see :func:`chapter_size` and ``experiments.book_spaces``).
@@ -215,6 +216,20 @@ class BookConfig:
     sweep_thresholds: tuple[float, ...] = non_negative_each((1e-4, 1e-3, 1e-2))  # FTGD thresholds the critique sweeps (the paper's is 1e-3)
     sweep_top_fraction: float = fraction(0.05)  # the share-fixing mask rule the critique compares with the thresholds
     sweep_seeds: tuple[int, ...] = (0, 1, 2)  # FTGD batch-order seeds: the critique's and the claims' noise floor
+    # the untrained (epoch-0) space of every size: the null a trained model's numbers are read against
+    null_baselines: bool = False
+    # pretraining-seed replicates: runs of these sizes with each of these extra ``pretrain.seed``
+    # values, each with its space at these checkpoints ("final" and/or epochs, e.g. [final, 0])
+    replicate_sizes: tuple[str, ...] = ()
+    pretrain_seeds: tuple[int, ...] = ()
+    replicate_checkpoints: tuple[str, ...] = ("final",)
+    # data-split replicates: the final space of ``split_size`` ("": the sweep size) with each of
+    # these extra ``data.split_seed`` values (other FTGD training pairs, so other masks)
+    split_seeds: tuple[int, ...] = ()
+    split_size: str = ""
+    # > 0: every size's final space and every checkpoint of the dynamics size also with the
+    # top-fraction mask rule at this share (the paper's "about 5%" as a fixed share); 0: off
+    sparse_fraction: float = bounded(0.0, 0, 1, True)
 
 
 @dataclass(frozen=True)
@@ -256,7 +271,7 @@ class Config:
         return (root if root.is_absolute() else REPO_ROOT / root) / self.preset
 
     def chapter_size(self, chapter: str) -> str:
-        """The size a chapter studies: ``rq1``, ``baseline``, ``dynamics`` or ``sweep`` (see :class:`BookConfig`)."""
+        """The size a chapter studies: ``rq1``, ``baseline``, ``dynamics``, ``sweep`` or ``split`` (see :class:`BookConfig`)."""
         names = list(self.sizes)
         chosen = getattr(self.book, f"{chapter}_size")
         if chosen:
@@ -264,6 +279,8 @@ class Config:
             return chosen
         if chapter == "baseline":
             return self.chapter_size("rq1")
+        if chapter == "split":
+            return self.chapter_size("sweep")
         return names[0] if chapter == "sweep" else names[-1]
 
 
@@ -407,6 +424,7 @@ def _check_size_names(config: Config) -> Config:
     """Every size a field names (``book.*_size``, ``pretrain.lr_by_size``) is one of ``sizes``."""
     named = [(f"book.{f.name}", getattr(config.book, f.name)) for f in dataclasses.fields(BookConfig)
              if f.name.endswith("_size")]
+    named += [(f"book.replicate_sizes.{size}", size) for size in config.book.replicate_sizes]
     named += [(f"pretrain.lr_by_size.{size}", size) for size in config.pretrain.lr_by_size]
     for where, chosen in named:
         if chosen and chosen not in config.sizes:

@@ -28,7 +28,7 @@ import pandas as pd
 
 from .checkpoints import find_checkpoint_meta
 from .config import Config
-from .experiments import book_spaces, space_costs
+from .experiments import book_spaces, pretraining_runs, space_costs
 from .models import checkpoint_identity, spec_parameters
 from .results import find_space
 
@@ -70,14 +70,18 @@ def pretrain_flops(config: Config, size: str, workload: Workload) -> float:
 
 
 def preset_budget(config: Config, workload: Workload) -> pd.DataFrame:
-    """One row per size: pretraining PFLOP and the PFLOP of every task space the book asks for."""
+    """One row per size: its pretraining runs (replicates included) and their PFLOP, and the
+    number and PFLOP of every task space the book asks for of it."""
     requests = book_spaces(config)
+    runs = pretraining_runs(config)
     rows = []
     for size in config.sizes:
         mine = [r for r in requests if r.size == size]
         spaces = sum(space_flops(r.config(config), size, workload)["total"] for r in mine)
+        n_runs = sum(1 for _, s in runs if s == size)
         rows.append({"size": size, "parameters (M)": spec_parameters(config.size(size), config.tokenizer.vocab_size) / 1e6,
-                     "pretraining PFLOP": pretrain_flops(config, size, workload) / 1e15,
+                     "pretraining runs": n_runs,
+                     "pretraining PFLOP": n_runs * pretrain_flops(config, size, workload) / 1e15,
                      "task spaces": len(mine), "task spaces PFLOP": spaces / 1e15})
     table = pd.DataFrame(rows).set_index("size")
     table["total PFLOP"] = table["pretraining PFLOP"] + table["task spaces PFLOP"]

@@ -27,7 +27,7 @@ from .checkpoints import (
 from .config import PRESETS, Config, apply_overrides, load_preset, parameter_overrides, stable_hash
 from .errors import ConfigError
 from .models import checkpoint_identity, spec_parameters
-from .pretrain import checkpoint_name, models_dir, pretrain
+from .pretrain import checkpoint_name, models_dir, pretrain, run_name
 from .probing import probe_selection
 from .provenance import sha256_file
 from .results import INDEX, export_checkpoints, export_space, find_space, read_space, write_index
@@ -56,19 +56,30 @@ class SpaceRequest:
 
 
 def book_spaces(config: Config) -> list[SpaceRequest]:
-    """Every task space the book's chapters compute under ``config``, cheapest-to-most-used first.
+    """Every task space the book's chapters compute under ``config``, the claims' evidence first
+    (so an interrupted :func:`reproduce` has computed what matters most).
 
-    The chapters' choices come from the preset's ``book`` section (sizes per chapter, the
-    critique's thresholds, share and seeds), which the notebooks read too, so this list and the
+    The plan is the preset's ``book`` section (sizes per chapter, the critique's sweeps, null
+    baselines, replicates, sparse masks), which the notebooks read too, so this list and the
     book cannot drift apart. Duplicates (e.g. threshold 1e-3 is the default space) appear once.
     """
-    plan, sweep = config.book, config.chapter_size("sweep")
+    plan, sweep, dynamics = config.book, config.chapter_size("sweep"), config.chapter_size("dynamics")
+    epochs = sorted(config.pretrain.checkpoints)
+    sparse = {"ftgd_mask_rule": "top_fraction", "ftgd_top_fraction": plan.sparse_fraction}
     requests = [SpaceRequest(s, "final", {}, "RQ1/RQ2: final checkpoint of every size") for s in config.sizes]
+    if plan.null_baselines:
+        requests += [SpaceRequest(s, 0.0, {}, "null: the untrained network") for s in config.sizes]
+    requests += [SpaceRequest(s, checkpoint, {"pretrain_seed": seed}, "replicates: pretraining seed")
+                 for s in plan.replicate_sizes for seed in plan.pretrain_seeds for checkpoint in plan.replicate_checkpoints]
+    requests += [SpaceRequest(config.chapter_size("split"), "final", {"data_split_seed": seed}, "replicates: data split")
+                 for seed in plan.split_seeds]
+    if plan.sparse_fraction:
+        requests += [SpaceRequest(s, "final", sparse, "sparse masks: every size") for s in config.sizes]
     requests.append(SpaceRequest(config.chapter_size("baseline"), "final", {"ftgd_method": "plain"},
                                  "RQ1: plain fine-tuning baseline"))
-    dynamics = config.chapter_size("dynamics")
-    requests += [SpaceRequest(dynamics, e, {}, "RQ3: learning dynamics")
-                 for e in sorted(config.pretrain.checkpoints) if e != checkpoint_epoch(config, "final")]
+    requests += [SpaceRequest(dynamics, e, {}, "RQ3: learning dynamics") for e in epochs]
+    if plan.sparse_fraction:
+        requests += [SpaceRequest(dynamics, e, sparse, "sparse masks: learning dynamics") for e in epochs]
     requests += [SpaceRequest(sweep, "final", {"ftgd_mask_rule": "threshold", "ftgd_threshold": t},
                               "critique: threshold sweep") for t in plan.sweep_thresholds]
     requests.append(SpaceRequest(sweep, "final", {"ftgd_mask_rule": "top_fraction",
@@ -84,14 +95,23 @@ def book_spaces(config: Config) -> list[SpaceRequest]:
     return unique
 
 
+def pretraining_runs(config: Config) -> list[tuple[Config, str]]:
+    """Every pretraining run the plan needs, as ``(config, size)``: each size at the preset's
+    seed, then the pretraining-seed replicates (``book.replicate_sizes`` x ``book.pretrain_seeds``)."""
+    runs = [(config, size) for size in config.sizes]
+    for size in config.book.replicate_sizes:
+        runs += [(apply_overrides(config, {"pretrain.seed": seed}), size) for seed in config.book.pretrain_seeds]
+    return runs
+
+
 # --------------------------------------------------------------------------- checking
 
 
 def check_results(config: Config) -> list[str]:
     """Every problem with ``config``'s committed results: missing pieces and broken hashes.
 
-    Complete means: every size's every checkpoint (``meta.json``) and training curve, and every
-    :func:`book_spaces` space with all of this config's paradigms. Consistent means: every file
+    Complete means: every :func:`pretraining_runs` run's every checkpoint (``meta.json``) and
+    training curve, and every :func:`book_spaces` space with all of this config's paradigms. Consistent means: every file
     matches the sha256 in ``meta.json`` (and nothing unlisted is there), every space's manifest
     hashes its key to its directory name and its files to their digests, and every checkpoint
     was trained under this config.
@@ -113,16 +133,17 @@ def check_results(config: Config) -> list[str]:
     if index.get("blimp_data_hash") != data_hash:
         problems.append(f"{root / INDEX}: BLiMP data hash {index.get('blimp_data_hash')} is not the shipped "
                         f"data's {data_hash}")
-    for size in config.sizes:
-        for epoch in config.pretrain.checkpoints:
-            path = models_dir(root, config, size) / f"{checkpoint_name(epoch)}.json"
+    for run, size in pretraining_runs(config):
+        committed = models_dir(root, run, size)
+        for epoch in run.pretrain.checkpoints:
+            path = committed / f"{checkpoint_name(epoch)}.json"
             if not path.is_file():
                 problems.append(f"{path}: missing")
-            elif not trained_here(json.loads(path.read_text()), config, size):
+            elif not trained_here(json.loads(path.read_text()), run, size):
                 problems.append(f"{path}: trained under another config or training code version "
-                                f"(pretrain hash is not {expected_pretrain_hash(config, size)})")
-        if not (models_dir(root, config, size) / "train_log.csv").is_file():
-            problems.append(f"{models_dir(root, config, size) / 'train_log.csv'}: missing")
+                                f"(pretrain hash is not {expected_pretrain_hash(run, size)})")
+        if not (committed / "train_log.csv").is_file():
+            problems.append(f"{committed / 'train_log.csv'}: missing")
     for request in book_spaces(config):
         sub = request.config(config)
         meta_path = models_dir(root, sub, request.size) / f"{checkpoint_name(checkpoint_epoch(config, request.checkpoint))}.json"
@@ -160,11 +181,11 @@ def reproduce(config: Config, log: Callable[[str], None] = print) -> list[str]:
     if root is None:
         raise ConfigError("results_dir is empty: there is nowhere to export the reference results")
     started = time.perf_counter()
-    for size in config.sizes:
+    for run, size in pretraining_runs(config):
         t = time.perf_counter()
-        pretrain(config, size, log=log)
-        log(f"[{_clock(started)}] pretrained {size} ({time.perf_counter() - t:.0f}s this run)")
-    export_checkpoints(config, root)
+        pretrain(run, size, log=log)
+        log(f"[{_clock(started)}] pretrained {run_name(run, size)} ({time.perf_counter() - t:.0f}s this run)")
+        export_checkpoints(run, root, [size])
     write_index(config, root)
     requests = book_spaces(config)
     for i, request in enumerate(requests, 1):
@@ -176,7 +197,8 @@ def reproduce(config: Config, log: Callable[[str], None] = print) -> list[str]:
         t = time.perf_counter()
         log(f"[{_clock(started)}] {i}/{len(requests)} {request.describe()} [{request.purpose}]: computing")
         path = checkpoint_dir(sub, request.size, request.checkpoint, log=log)
-        space = compute_space(sub, path, label=f"{config.preset}-{request.size}-{path.name}", log=log, progress=False)
+        label = f"{config.preset}-{run_name(sub, request.size)}-{path.name}"
+        space = compute_space(sub, path, label=label, log=log, progress=False)
         target = export_space(space, sub, root)
         write_index(config, root)
         log(f"[{_clock(started)}] {i}/{len(requests)} done in {time.perf_counter() - t:.0f}s -> {target}")
@@ -220,14 +242,14 @@ def space_costs(config: Config) -> pd.DataFrame:
 
 
 def run_stages(config: Config) -> pd.DataFrame:
-    """What ``config``'s run has cost so far, one row per stage: pretraining each size (from the
-    final checkpoint's ``meta.json``) and computing each stored space (:func:`space_costs`, its
+    """What ``config``'s run has cost so far, one row per stage: each pretraining run (from its
+    final checkpoint's ``meta.json``; replicates included) and computing each stored space (:func:`space_costs`, its
     summed job time divided by the workers that ran side by side). Columns: stage, minutes, detail."""
     stages = []
-    for size in config.sizes:
-        meta = find_checkpoint_meta(config, size, "final")
+    for run, size in pretraining_runs(config):
+        meta = find_checkpoint_meta(run, size, "final")
         if meta:
-            stages.append({"stage": f"pretrain {size}", "minutes": meta["wall_time_s"] / 60,
+            stages.append({"stage": f"pretrain {run_name(run, size)}", "minutes": meta["wall_time_s"] / 60,
                            "detail": f"{meta['tokens_seen'] / 1e6:.2f}M tokens, validation perplexity {meta['val_ppl']:.1f}"})
     for _, row in space_costs(config).iterrows():
         stages.append({"stage": row["store"], "minutes": row["summed job time (min)"] / row["workers"],

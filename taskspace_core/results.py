@@ -177,10 +177,11 @@ def export_space(space: TaskSpace, config: Config, root: Path) -> Path:
     return target
 
 
-def export_checkpoints(config: Config, root: Path) -> list[Path]:
-    """Copy every finished checkpoint's ``meta.json`` and each size's training curve into ``root/models``."""
+def export_checkpoints(config: Config, root: Path, sizes: list[str] | None = None) -> list[Path]:
+    """Copy every finished checkpoint's ``meta.json`` and the training curve of each of ``sizes``
+    (None: every size) under ``config`` (its pretraining seed picks the run) into ``root/models``."""
     written = []
-    for size in config.sizes:
+    for size in config.sizes if sizes is None else sizes:
         source, committed = models_dir(config.run_dir(), config, size), models_dir(root, config, size)
         for meta in sorted(source.glob("epoch-*/meta.json")):
             target = committed / f"{meta.parent.name}.json"

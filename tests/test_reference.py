@@ -124,6 +124,40 @@ def test_book_space_list_follows_the_presets_book_section():
         apply_overrides(config, {"book.sweep_top_fraction": 2})
 
 
+def test_the_plan_adds_nulls_replicates_and_sparse_masks_evidence_first():
+    from taskspace_core.experiments import pretraining_runs
+
+    config = load_preset("cpu-next")
+    assert not any(r.purpose.startswith(("null", "replicates", "sparse")) for r in book_spaces(config))  # all off
+    assert [(run.pretrain.seed, size) for run, size in pretraining_runs(config)] == [(0, s) for s in config.sizes]
+    plan = apply_overrides(config, {"book.null_baselines": True, "book.replicate_sizes": ["small", "medium"],
+                                    "book.pretrain_seeds": [1, 2], "book.replicate_checkpoints": ["final", "0"],
+                                    "book.split_seeds": [3], "book.sparse_fraction": 0.05})
+    requests = book_spaces(plan)
+    purposes = [r.purpose for r in requests]
+    first = {p: purposes.index(p) for p in dict.fromkeys(purposes)}
+    assert list(first)[:5] == ["RQ1/RQ2: final checkpoint of every size", "null: the untrained network",
+                               "replicates: pretraining seed", "replicates: data split", "sparse masks: every size"]
+    nulls = [(r.size, r.checkpoint) for r in requests if r.purpose.startswith("null")]
+    assert nulls == [(s, 0.0) for s in plan.sizes]
+    dynamics = [r.checkpoint for r in requests if r.purpose == "RQ3: learning dynamics"]
+    assert dynamics == [0.025, 0.05, 0.1, 0.2, 0.35]  # epoch 0 is the null, the final one RQ1's
+    replicates = [(r.size, r.checkpoint, r.changes["pretrain_seed"]) for r in requests if r.purpose == "replicates: pretraining seed"]
+    assert len(replicates) == 2 * 2 * 2 and ("medium", "0", 2) in replicates
+    assert [r.changes for r in requests if r.purpose == "replicates: data split"] == [{"data_split_seed": 3}]
+    sparse = [r for r in requests if r.purpose.startswith("sparse")]
+    assert {r.size for r in sparse if r.purpose.endswith("every size")} == set(plan.sizes)
+    assert all(r.changes == {"ftgd_mask_rule": "top_fraction", "ftgd_top_fraction": 0.05} for r in sparse)
+    # the critique's own top-5% space of the sweep size is the sparse one: listed once
+    assert not any(r.purpose.startswith("critique: fixed share") for r in requests)
+    runs = [(run.pretrain.seed, size) for run, size in pretraining_runs(plan)]
+    assert runs == [(0, "small"), (0, "medium"), (0, "large"), (1, "small"), (2, "small"), (1, "medium"), (2, "medium")]
+    with pytest.raises(Exception, match="book.replicate_sizes.huge: unknown size 'huge'"):
+        apply_overrides(config, {"book.replicate_sizes": ["huge"]})
+    with pytest.raises(Exception, match="book.sparse_fraction"):
+        apply_overrides(config, {"book.sparse_fraction": 1.5})
+
+
 def test_results_command_reports_and_exits_non_zero_on_problems(ci_reference, tmp_path, capsys):
     from taskspace_core.cli import main
 
