@@ -7,6 +7,7 @@ results (``results/<preset>/models/S/epoch-E.json``) keep a copy of its ``meta.j
 weights: enough to find its task spaces, never to compute one.
 
     checkpoint_epoch       "final" / "epoch-0.5" / 0.5 -> the epoch, checked against the preset
+    dynamics_epochs        the checkpoints RQ3 studies (a preset may pick some of them)
     find_checkpoint_meta   meta.json from the run directory, else the committed copy (no training)
     checkpoint_meta        the same, pretraining first if neither exists
     checkpoint_dir         the weights' directory: verified, retrained if damaged, trained if missing
@@ -50,6 +51,13 @@ def checkpoint_epoch(config: Config, checkpoint: str | float = "final") -> float
 def checkpoint_epochs(config: Config) -> list[float]:
     """Every checkpoint of the preset, in training order (0 = initialisation)."""
     return sorted(config.pretrain.checkpoints)
+
+
+def dynamics_epochs(config: Config) -> list[float]:
+    """The checkpoints the learning-dynamics chapter studies (``book.dynamics_checkpoints``; every
+    checkpoint when empty), in training order, each checked against ``pretrain.checkpoints``."""
+    chosen = config.book.dynamics_checkpoints
+    return sorted({checkpoint_epoch(config, e) for e in chosen}) if chosen else checkpoint_epochs(config)
 
 
 # --------------------------------------------------------------------------- verifying

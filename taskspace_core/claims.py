@@ -21,7 +21,7 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
-from .checkpoints import checkpoint_epochs
+from .checkpoints import dynamics_epochs
 from .config import Config
 from .hypothesis import HIGH_WITHIN
 from .models import spec_parameters
@@ -224,7 +224,7 @@ def paper_claims(config: Config) -> ClaimsEvidence:
     rq1_size, dynamics_size = config.chapter_size("rq1"), config.chapter_size("dynamics")
     params = {s: spec_parameters(config.size(s), config.tokenizer.vocab_size) / 1e6 for s in config.sizes}
     final = {s: analysed_space(config, s) for s in config.sizes}
-    over_training = {e: analysed_space(config, dynamics_size, e) for e in checkpoint_epochs(config)}
+    over_training = {e: analysed_space(config, dynamics_size, e) for e in dynamics_epochs(config)}
     verdicts = [
         resembles_hypothesis(final[rq1_size][1], f"{rq1_size} ({params[rq1_size]:.2f}M)"),
         grows_with_size({f"{s} {params[s]:.2f}M": an for s, (_, an) in final.items()}, paper_within_table()),

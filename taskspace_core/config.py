@@ -212,6 +212,7 @@ class BookConfig:
     rq1_size: str = ""  # RQ1's task space; "": the largest size
     baseline_size: str = ""  # RQ1's plain fine-tuning baseline (next to FTGD on the same size); "": rq1_size
     dynamics_size: str = ""  # RQ3 and the critique's profile over training; "": the largest size
+    dynamics_checkpoints: tuple[float, ...] = ()  # the epochs RQ3 studies; (): every checkpoint
     sweep_size: str = ""  # the critique's threshold and seed sweeps; "": the smallest size
     sweep_thresholds: tuple[float, ...] = non_negative_each((1e-4, 1e-3, 1e-2))  # FTGD thresholds the critique sweeps (the paper's is 1e-3)
     sweep_top_fraction: float = fraction(0.05)  # the share-fixing mask rule the critique compares with the thresholds

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .checkpoints import (
-    checkpoint_dir, checkpoint_epoch, checkpoint_meta, expected_pretrain_hash, find_checkpoint_meta, trained_here,
+    dynamics_epochs, checkpoint_dir, checkpoint_epoch, checkpoint_meta, expected_pretrain_hash, find_checkpoint_meta, trained_here,
 )
 from .config import PRESETS, Config, apply_overrides, load_preset, parameter_overrides, stable_hash
 from .errors import ConfigError
@@ -64,7 +64,7 @@ def book_spaces(config: Config) -> list[SpaceRequest]:
     book cannot drift apart. Duplicates (e.g. threshold 1e-3 is the default space) appear once.
     """
     plan, sweep, dynamics = config.book, config.chapter_size("sweep"), config.chapter_size("dynamics")
-    epochs = sorted(config.pretrain.checkpoints)
+    epochs = dynamics_epochs(config)
     sparse = {"ftgd_mask_rule": "top_fraction", "ftgd_top_fraction": plan.sparse_fraction}
     requests = [SpaceRequest(s, "final", {}, "RQ1/RQ2: final checkpoint of every size") for s in config.sizes]
     if plan.null_baselines:

@@ -152,6 +152,14 @@ def test_the_plan_adds_nulls_replicates_and_sparse_masks_evidence_first():
     assert not any(r.purpose.startswith("critique: fixed share") for r in requests)
     runs = [(run.pretrain.seed, size) for run, size in pretraining_runs(plan)]
     assert runs == [(0, "small"), (0, "medium"), (0, "large"), (1, "small"), (2, "small"), (1, "medium"), (2, "medium")]
+    picked = apply_overrides(plan, {"book.dynamics_checkpoints": [0.5, 0, 0.05]})
+    from taskspace_core.checkpoints import dynamics_epochs
+
+    assert dynamics_epochs(picked) == [0, 0.05, 0.5] and dynamics_epochs(plan) == list(plan.pretrain.checkpoints)
+    assert [r.checkpoint for r in book_spaces(picked) if r.purpose == "RQ3: learning dynamics"] == [0.05]
+    assert [r.checkpoint for r in book_spaces(picked) if r.purpose == "sparse masks: learning dynamics"] == [0, 0.05]
+    with pytest.raises(Exception, match="checkpoint '0.3' is not in pretrain.checkpoints"):
+        dynamics_epochs(apply_overrides(plan, {"book.dynamics_checkpoints": [0.3]}))
     with pytest.raises(Exception, match="book.replicate_sizes.huge: unknown size 'huge'"):
         apply_overrides(config, {"book.replicate_sizes": ["huge"]})
     with pytest.raises(Exception, match="book.sparse_fraction"):
