@@ -30,6 +30,7 @@ from .checkpoints import find_checkpoint_meta
 from .config import Config
 from .experiments import book_spaces, pretraining_runs, space_costs
 from .models import checkpoint_identity, spec_parameters
+from .pretrain import run_name
 from .results import find_space
 
 
@@ -128,3 +129,33 @@ def budget_in_time(config: Config, workload: Workload, gpu_tflops: float, cpu_gf
     budget["GPU hours at assumed rate"] = budget["total PFLOP"] * 1e15 / (gpu_tflops * 1e12) / 3600
     budget["CPU days at measured rate"] = budget["total PFLOP"] * 1e15 / (cpu_gflops * 1e9) / 86400
     return budget
+
+
+def pretrain_rates(config: Config, workload: Workload) -> dict[str, float]:
+    """Achieved GFLOP/s of each size's pretraining under ``config``: predicted FLOP over the wall
+    time its final checkpoint recorded (sizes not trained yet are left out)."""
+    rates = {}
+    for size in config.sizes:
+        meta = find_checkpoint_meta(config, size, "final")
+        if meta and meta.get("wall_time_s"):
+            rates[size] = pretrain_flops(config, size, workload) / meta["wall_time_s"] / 1e9
+    return rates
+
+
+def run_plan(config: Config, workload: Workload, space_gflops: float, pretrain_gflops: dict[str, float]) -> pd.DataFrame:
+    """The whole of ``taskspace reproduce`` under ``config``, in its order: one row per pretraining
+    run (:func:`~.experiments.pretraining_runs`) and per planned space (:func:`~.experiments.book_spaces`)
+    with its predicted TFLOP, its projected hours at the given rates (a size's pretraining rate,
+    one rate for every space) and the running total."""
+    rows = []
+    for run, size in pretraining_runs(config):
+        flops = pretrain_flops(run, size, workload)
+        rows.append({"stage": f"pretrain {run_name(run, size)}", "purpose": "pretraining", "TFLOP": flops / 1e12,
+                     "hours": flops / (pretrain_gflops[size] * 1e9) / 3600})
+    for request in book_spaces(config):
+        flops = space_flops(request.config(config), request.size, workload)["total"]
+        rows.append({"stage": request.describe(), "purpose": request.purpose, "TFLOP": flops / 1e12,
+                     "hours": flops / (space_gflops * 1e9) / 3600})
+    table = pd.DataFrame(rows)
+    table["cumulative hours"] = table["hours"].cumsum()
+    return table

@@ -300,6 +300,26 @@ def test_budget_in_time_converts_flop_at_the_given_rates():
     assert budget["CPU days at measured rate"].tolist() == pytest.approx((flop / 100e9 / 86400).tolist())
 
 
+def test_run_plan_lists_pretraining_then_every_space_with_a_running_total():
+    from taskspace_core.config import apply_overrides
+    from taskspace_core.cost import pretrain_flops, pretrain_rates, run_plan, space_flops
+    from taskspace_core.experiments import book_spaces
+
+    nxt = load_preset("cpu-next")
+    workload = Workload(tokens_per_epoch=1.8e7, tokens_per_pair=26)
+    rates = pretrain_rates(nxt, workload)  # from the committed cpu-next checkpoints' wall times
+    assert set(rates) == set(nxt.sizes) and all(50 < r < 500 for r in rates.values())
+    plan = apply_overrides(nxt, {"book.replicate_sizes": ["small"], "book.pretrain_seeds": [1]})
+    table = run_plan(plan, workload, space_gflops=100.0, pretrain_gflops=rates)
+    requests = book_spaces(plan)
+    assert table.stage.tolist()[:4] == ["pretrain small", "pretrain medium", "pretrain large", "pretrain small-seed1"]
+    assert len(table) == 4 + len(requests) and table.stage.tolist()[4:] == [r.describe() for r in requests]
+    assert table.hours.iloc[3] == pytest.approx(pretrain_flops(plan, "small", workload) / (rates["small"] * 1e9) / 3600)
+    last = requests[-1]
+    assert table.hours.iloc[-1] == pytest.approx(space_flops(last.config(plan), last.size, workload)["total"] / 100e9 / 3600)
+    assert table["cumulative hours"].iloc[-1] == pytest.approx(table.hours.sum())
+
+
 def test_flop_counts_scale_with_the_work_they_count():
     from taskspace_core.config import apply_overrides
     from taskspace_core.cost import pretrain_flops, space_flops
