@@ -17,7 +17,7 @@ import pandas as pd
 
 from .config import REPO_ROOT
 
-PRESET = "tiny"  # the preset exercises run under: a first full run of about 27 minutes, then minutes each
+PRESET = "tiny"  # the preset exercises run under: a first full run of about 29 minutes, then minutes each
 TIMINGS = REPO_ROOT / "benchmarks" / "results" / f"exercises_{PRESET}.json"
 
 
