@@ -263,10 +263,12 @@ def beats_untrained(trained_r: Estimate, trained_p: Estimate, untrained_r: Estim
     return Verdict(claim, paper, rule, ours, HOLDS if status is Difference.ABOVE else INCONCLUSIVE)
 
 
-def step_statuses(estimates: dict[str, Estimate]) -> list[tuple[str, str, float, float, Difference]]:
+def step_statuses(estimates: dict[str, Estimate], measured: list[Estimate] | None = None,
+                  ) -> list[tuple[str, str, float, float, Difference]]:
     """Each step between neighbouring entries of ``estimates`` (in order): ``(a, b, b − a, band,
-    status)``, with the band the wider of the two (:func:`~.replicates.band_for` for one run)."""
-    measured = list(estimates.values())
+    status)``, with the band the wider of the two (:func:`~.replicates.band_for`, borrowing from
+    ``measured``, by default ``estimates`` themselves, for a run without replicates)."""
+    measured = list(estimates.values()) if measured is None else measured
     names = list(estimates)
     steps = []
     for a, b in zip(names, names[1:]):
@@ -276,17 +278,19 @@ def step_statuses(estimates: dict[str, Estimate]) -> list[tuple[str, str, float,
     return steps
 
 
-def grows_with_size_beyond_band(means: dict[str, Estimate], paper: pd.DataFrame, masks: str) -> Verdict:
+def grows_with_size_beyond_band(means: dict[str, Estimate], paper: pd.DataFrame, masks: str,
+                                measured: list[Estimate] | None = None) -> Verdict:
     """Claim 2 against replicates, for one mask rule (``masks``: how the spaces were computed).
     ``means``: per size (in size order) the mean within-phenomenon similarity over phenomena, one
-    value per replicate. Holds if every size step rises by more than its band; does not hold if
-    some step falls by more than its band; inconclusive otherwise."""
+    value per replicate; ``measured``: where a size without replicates borrows its band (default:
+    ``means``). Holds if every size step rises by more than its band; does not hold if some step
+    falls by more than its band; inconclusive otherwise."""
     paper_means = {m: float(g["mean"].mean()) for m, g in paper.groupby("model", sort=False)}
     claim = f"2. Larger models show more within-phenomenon similarity ({masks})"
     rule = "every size step rises by more than the replicate band (the wider of its two sizes')"
     if len(means) < 2:
         return Verdict(claim, _arrow(paper_means, "{:+.3f}"), rule, "one size", UNTESTABLE)
-    steps = step_statuses(means)
+    steps = step_statuses(means, measured)
     ours = "; ".join(f"{a} → {b}: {d:+.3f} (band {band:.3f}, {status.value})" for a, b, d, band, status in steps)
     ours = f"mean over phenomena {' → '.join(f'{e.describe()} ({s})' for s, e in means.items())}; {ours}"
     statuses = [status for *_, status in steps]
@@ -350,3 +354,73 @@ def region_grows_beyond_band(union_share: dict[float, float], band: float, masks
     if overall is Difference.ABOVE:
         return Verdict(claim, paper, rule, ours, PARTLY if shrinks else HOLDS)
     return Verdict(claim, paper, rule, ours, FAILS if overall is Difference.BELOW else INCONCLUSIVE)
+
+
+@dataclass
+class ReplicatedEvidence:
+    """The claims read against the untrained network and replicates, and the spaces behind them.
+    Spaces are ``(TaskSpace, Analysis)``; lists hold seed 0 first, then the replicates."""
+
+    verdicts: list  # of Verdict
+    parameters_m: dict[str, float]
+    final: dict[str, list]  # size -> its final spaces, one per pretraining seed
+    untrained: dict[str, tuple]  # size -> its epoch-0 space
+    sparse_final: dict[str, tuple]  # size -> its final space under the top-fraction mask rule
+    splits: list  # the split size's final spaces, one per data-split seed
+    over_training: dict[float, tuple]  # the dynamics size at the chapter's checkpoints
+    sparse_over_training: dict[float, tuple]
+
+
+def _estimate(spaces: list, value) -> Estimate:
+    return Estimate(tuple(float(value(space, analysis)) for space, analysis in spaces))
+
+
+def replicated_claims(config: Config) -> ReplicatedEvidence:
+    """Hold the paper's claims against ``config``'s plan of null baselines, replicates and sparse
+    masks (``book.*``), by the rules against replicates above. Every band is the range over
+    pretraining seeds (replicates.py); a size without replicates borrows the widest band
+    measured; the noise of claim 3 is the mean Δ between data-split replicates."""
+    plan = config.book
+    params = {s: spec_parameters(config.size(s), config.tokenizer.vocab_size) / 1e6 for s in config.sizes}
+    sparse = {"ftgd_mask_rule": "top_fraction", "ftgd_top_fraction": plan.sparse_fraction}
+    final = {s: [analysed_space(config, s)] + ([analysed_space(config, s, pretrain_seed=k) for k in plan.pretrain_seeds]
+                                               if s in plan.replicate_sizes else []) for s in config.sizes}
+    untrained = {s: analysed_space(config, s, 0.0) for s in config.sizes} if plan.null_baselines else {}
+    sparse_final = {s: analysed_space(config, s, **sparse) for s in config.sizes} if plan.sparse_fraction else {}
+    split_size, dynamics_size = config.chapter_size("split"), config.chapter_size("dynamics")
+    splits = [analysed_space(config, split_size)] + [analysed_space(config, split_size, data_split_seed=k)
+                                                     for k in plan.split_seeds]
+    epochs = dynamics_epochs(config)
+    over_training = {e: analysed_space(config, dynamics_size, e) for e in epochs}
+    sparse_over_training = ({e: analysed_space(config, dynamics_size, e, **sparse) for e in epochs}
+                            if plan.sparse_fraction else {})
+
+    def r(space, analysis):
+        return analysis.headline.hypothesis_pearson
+
+    trained_r = {s: _estimate(spaces, r) for s, spaces in final.items()}
+    verdicts = [beats_untrained(trained_r[s], _estimate(final[s], lambda sp, an: an.headline.mantel_p),
+                                _estimate([untrained[s]], r) if s in untrained else Estimate(()),
+                                band_for(trained_r[s], list(trained_r.values())), f"{s} ({params[s]:.2f}M)")
+                for s in config.sizes]
+    within = {f"{s} {params[s]:.2f}M": _estimate(spaces, lambda sp, an: mean_over_phenomena(an.within))
+              for s, spaces in final.items()}
+    paper = paper_within_table()
+    threshold = f"threshold {config.ftgd.threshold:g}" if config.ftgd.mask_rule == "threshold" else "the preset's masks"
+    verdicts.append(grows_with_size_beyond_band(within, paper, threshold))
+    if sparse_final:
+        sparse_within = {f"{s} {params[s]:.2f}M": _estimate([sparse_final[s]], lambda sp, an: mean_over_phenomena(an.within))
+                         for s in config.sizes}
+        verdicts.append(grows_with_size_beyond_band(sparse_within, paper, f"top {plan.sparse_fraction:.0%}",
+                                                    measured=list(within.values())))
+    noise = float(np.mean([similarity_change(a.similarity, b.similarity)
+                           for (_, a), (_, b) in itertools.combinations(splits, 2)])) if len(splits) > 1 else float("nan")
+    verdicts.append(settles_beyond_noise({e: an for e, (_, an) in over_training.items()}, noise))
+    union_band = _estimate(final[dynamics_size], lambda sp, an: sp.mask_union_share).band
+    verdicts.append(region_grows_beyond_band({e: sp.mask_union_share for e, (sp, _) in over_training.items()},
+                                             union_band, threshold))
+    if sparse_over_training:
+        verdicts.append(region_grows_beyond_band({e: sp.mask_union_share for e, (sp, _) in sparse_over_training.items()},
+                                                 union_band, f"top {plan.sparse_fraction:.0%}"))
+    return ReplicatedEvidence(verdicts, params, final, untrained, sparse_final, splits, over_training,
+                              sparse_over_training)

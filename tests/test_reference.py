@@ -178,3 +178,30 @@ def test_results_command_reports_and_exits_non_zero_on_problems(ci_reference, tm
     assert "complete, every hash matches" in capsys.readouterr().out
     assert main([*args, "--results-dir", str(tmp_path / "nowhere")]) == 1
     assert "run `taskspace reproduce --preset ci`" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_reproduce_with_nulls_replicates_and_sparse_masks_feeds_the_claims(ci_reference, tmp_path):
+    """The whole issue-17 plan on the `ci` models: reproduce pretrains the replicate, computes and
+    exports every planned space, reports complete, and the claims read them without weights."""
+    from taskspace_core import claims
+    from taskspace_core.experiments import reproduce
+
+    base, _ = ci_reference
+    config = apply_overrides(base, {
+        "results_dir": str(tmp_path / "results"), "book.null_baselines": True, "book.replicate_sizes": ["small"],
+        "book.pretrain_seeds": [1], "book.split_seeds": [1], "book.sparse_fraction": 0.05,
+        "book.dynamics_checkpoints": [0, 1]})
+    assert reproduce(config, log=lambda *_: None) == []
+    root = config.reference_dir()
+    assert (root / "models" / "small-seed1" / "epoch-1.json").is_file()
+    assert (root / "models" / "small-seed1" / "train_log.csv").is_file()
+    assert len(list((root / "spaces").iterdir())) == len(book_spaces(config))
+    # the book reads them from the committed copy, with no run directory at all
+    evidence = claims.replicated_claims(apply_overrides(config, {"work_dir": str(tmp_path / "empty")}))
+    assert not (tmp_path / "empty" / "ci" / "models").exists()
+    assert [len(spaces) for spaces in evidence.final.values()] == [2, 1]  # small has its seed-1 replicate
+    assert set(evidence.untrained) == set(evidence.sparse_final) == set(config.sizes) and len(evidence.splits) == 2
+    assert [v.claim[:2] for v in evidence.verdicts] == ["1.", "1.", "2.", "2.", "3.", "4.", "4."]
+    assert all(v.verdict in claims.Status for v in evidence.verdicts)
+    assert "top 5%" in evidence.verdicts[3].claim and "2 runs" in evidence.verdicts[2].ours
