@@ -24,6 +24,7 @@ One concept per module:
 - ``experiments`` the book's plan (the spaces each chapter needs, from the config's ``book`` section), ``reproduce``, completeness checks, cost per stage
 - ``replicates``  one number over replicate runs (seeds, splits): its mean and band, and differences against it
 - ``claims``      the rules that hold the paper's claims against our numbers
+- ``evidence``    a preset's spaces loaded and held against those rules (one run per size, or replicates)
 - ``paper``       the paper's reported numbers (its within-phenomenon table) and our agreement with them
 - ``cost``        FLOP budgets of pretraining and task spaces, held against measured wall times
 - ``measurements`` the benchmark results the book reports (``benchmarks/results``)

@@ -19,7 +19,7 @@ import altair as alt
 import vl_convert as vlc
 
 from . import claims, plots
-from .claims import ClaimsEvidence, paper_claims
+from .evidence import ClaimsEvidence, paper_claims
 from .config import REPO_ROOT, Config
 from .hypothesis import HIGH_WITHIN
 from .notebook import notebook_config

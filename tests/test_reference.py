@@ -185,6 +185,7 @@ def test_reproduce_with_nulls_replicates_and_sparse_masks_feeds_the_claims(ci_re
     """The whole issue-17 plan on the `ci` models: reproduce pretrains the replicate, computes and
     exports every planned space, reports complete, and the claims read them without weights."""
     from taskspace_core import claims
+    from taskspace_core.evidence import replicated_claims
     from taskspace_core.experiments import reproduce
 
     base, _ = ci_reference
@@ -198,7 +199,7 @@ def test_reproduce_with_nulls_replicates_and_sparse_masks_feeds_the_claims(ci_re
     assert (root / "models" / "small-seed1" / "train_log.csv").is_file()
     assert len(list((root / "spaces").iterdir())) == len(book_spaces(config))
     # the book reads them from the committed copy, with no run directory at all
-    evidence = claims.replicated_claims(apply_overrides(config, {"work_dir": str(tmp_path / "empty")}))
+    evidence = replicated_claims(apply_overrides(config, {"work_dir": str(tmp_path / "empty")}))
     assert not (tmp_path / "empty" / "ci" / "models").exists()
     assert [len(spaces) for spaces in evidence.final.values()] == [2, 1]  # small has its seed-1 replicate
     assert set(evidence.untrained) == set(evidence.sparse_final) == set(config.sizes) and len(evidence.splits) == 2
