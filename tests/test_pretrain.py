@@ -47,17 +47,22 @@ def test_same_seed_same_model_other_seed_other_model(ci_config, ci_checkpoints, 
                            weights(ci_checkpoints[0])["model.embed_tokens.weight"])
 
 
-def test_a_pretraining_seed_replicate_is_its_own_run_beside_the_first(ci_config, ci_checkpoints):
+def test_a_pretraining_seed_replicate_is_its_own_run_beside_the_first(ci_config, ci_checkpoints, tmp_path):
+    import shutil
+
     from taskspace_core.checkpoints import checkpoint_dir, find_checkpoint_meta
     from taskspace_core.pretrain import models_dir, run_name
 
-    replicate = apply_overrides(ci_config, {"pretrain.seed": 1, "pretrain.max_steps": 5, "pretrain.checkpoints": "0,1"})
-    assert (run_name(ci_config, "small"), run_name(replicate, "small")) == ("small", "small-seed1")
+    # a copy of the session's run directory, so the short replicate trained here stays out of it
+    shutil.copytree(ci_checkpoints[0].parent, tmp_path / "ci" / "models" / "small")
+    first = apply_overrides(ci_config, {"work_dir": str(tmp_path)})
+    replicate = apply_overrides(first, {"pretrain.seed": 1, "pretrain.max_steps": 5, "pretrain.checkpoints": "0,1"})
+    assert (run_name(first, "small"), run_name(replicate, "small")) == ("small", "small-seed1")
     assert models_dir(ci_config.run_dir(), ci_config, "small") == ci_checkpoints[0].parent  # seed 0 keeps its name
     assert find_checkpoint_meta(replicate, "small", 0) is None  # seed 0's checkpoints are not this run's
     path = checkpoint_dir(replicate, "small", 0, log=lambda *_: None)  # trains the replicate where it belongs
-    assert path == ci_config.run_dir() / "models" / "small-seed1" / "epoch-0"
-    assert find_checkpoint_meta(replicate, "small", 0)["pretrain_hash"] != find_checkpoint_meta(ci_config, "small", 0)["pretrain_hash"]
+    assert path == tmp_path / "ci" / "models" / "small-seed1" / "epoch-0"
+    assert find_checkpoint_meta(replicate, "small", 0)["pretrain_hash"] != find_checkpoint_meta(first, "small", 0)["pretrain_hash"]
 
 
 def test_resume_refuses_another_config(ci_config, ci_checkpoints):
