@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .checkpoints import (
-    dynamics_epochs, checkpoint_dir, checkpoint_epoch, checkpoint_meta, expected_pretrain_hash, find_checkpoint_meta, trained_here,
+    checkpoint_dir, checkpoint_epoch, checkpoint_meta, dynamics_epochs, expected_pretrain_hash, find_checkpoint_meta,
+    trained_here,
 )
 from .config import PRESETS, Config, apply_overrides, load_preset, parameter_overrides, stable_hash
 from .errors import ConfigError

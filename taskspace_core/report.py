@@ -105,7 +105,11 @@ def analyse(space: TaskSpace, config: Config) -> Analysis:
     """Every comparison of ``space`` under ``config.space`` (metric, similarity, permutations)."""
     s, taxonomy = config.space, config.data.taxonomy
     names = space.paradigms
-    similarity = transfer_similarity(space.transfer[s.metric], s.similarity)
+    transfer = space.transfer[s.metric]
+    # (2, n, n) row- and column-profile similarity: the directional variant, and their mean is
+    # the default "profile" similarity, so each is computed once
+    directional = np.stack([transfer_similarity(transfer, kind) for kind in ("rows", "columns")])
+    similarity = directional.mean(0) if s.similarity == "profile" else transfer_similarity(transfer, s.similarity)
     lexical, critical = vocabulary_controls(config.data.blimp_dir, tuple(names))
     overlap = space.mask_overlap
     comparison = compare(similarity, names, taxonomy, s.permutations, s.seed, control=lexical, second_control=critical)
@@ -133,7 +137,6 @@ def analyse(space: TaskSpace, config: Config) -> Analysis:
         mask_overlap_pearson=mask_comparison.pearson,
         mask_overlap_mantel_p=mask_comparison.mantel_pearson.p,
     )
-    directional = np.stack([transfer_similarity(space.transfer[s.metric], kind) for kind in ("rows", "columns")])
     return Analysis(similarity, overlap, lexical, critical, hypothesis_matrix(names, taxonomy),
                     within_phenomenon(similarity, names, taxonomy), within_between(similarity, names, taxonomy),
                     within_phenomenon(overlap, names, taxonomy), within_between(overlap, names, taxonomy),
@@ -216,11 +219,11 @@ def setting_table(default: Analysis, settings: dict[str, Analysis]) -> pd.DataFr
 
 
 def scale_trend(analyses: dict[str, Analysis], parameters_m: dict[str, float]) -> pd.DataFrame:
-    """One row per model size: its parameters (millions), the hypothesis correlation and the gap
-    between mean within- and between-phenomenon similarity."""
-    return pd.DataFrame([{"size": s, "parameters (M)": parameters_m[s], "r with hypothesis": an.headline.hypothesis_pearson,
-                          "within - between": an.headline.within_mean - an.headline.between_mean}
-                         for s, an in analyses.items()]).set_index("size")
+    """One row per model size (from :func:`size_table`): its parameters (millions), the hypothesis
+    correlation and the gap between mean within- and between-phenomenon similarity."""
+    table = size_table(analyses, parameters_m)
+    return pd.DataFrame({"parameters (M)": table["parameters (M)"], "r with hypothesis": table["r (Pearson)"],
+                         "within - between": table["within mean"] - table["between mean"]})
 
 
 def headline_row(method: str, analysis: Analysis) -> dict[str, str]:

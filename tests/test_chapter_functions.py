@@ -83,7 +83,8 @@ def test_component_density_is_the_masked_share_per_component():
 
 
 def _analysis(similarity, r=0.2, share=0.3, union=0.5):
-    headline = SimpleNamespace(hypothesis_pearson=r, mantel_p=0.01, mask_share_mean=share, mask_union_share=union,
+    headline = SimpleNamespace(hypothesis_pearson=r, hypothesis_spearman=r, partial_mantel_r=r, mantel_p=0.01,
+                               mask_share_mean=share, mask_union_share=union,
                                diagonal_transfer={"accuracy": 0.25}, off_diagonal_transfer={"margin": -0.01},
                                within_mean=0.3, between_mean=0.1)
     mask_within_summary = pd.DataFrame({"mean": {"within": 0.4, "between": 0.2}})
