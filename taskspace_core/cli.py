@@ -255,9 +255,11 @@ def cmd_reproduce(args, extra) -> int:
 
 def cmd_results(args, extra) -> int:
     config = _config(args, extra)
-    from .experiments import book_spaces, check_results
+    from .experiments import book_spaces, check_results, memoise_results
 
-    problems = check_results(config)
+    if args.fill_memo:
+        memoise_results(config, fill=True)
+    problems = check_results(config) + memoise_results(config)
     print(f"{config.reference_dir()}: {len(book_spaces(config))} task spaces expected; "
           + ("complete, every hash matches" if not problems else f"{len(problems)} problem(s):"))
     for problem in problems:
@@ -380,6 +382,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("results", help="check that a preset's committed results are complete and intact")
     _add_config_args(p, preset_required=False)
+    p.add_argument("--fill-memo", action="store_true",
+                   help="compute the committed spaces' Mantel tests into results/<preset>/memo.json first")
     p.set_defaults(func=cmd_results)
 
     p = sub.add_parser("run", help="re-execute one notebook with papermill parameters")

@@ -3,6 +3,7 @@
     book_spaces      every task space the chapters show under a preset (sizes, checkpoints, sweeps)
     reproduce        pretrain every size, compute every planned space, export each as it lands
     check_results    what is missing or broken in a preset's committed results
+    memoise_results  the committed memo of every committed space's Mantel tests: check or fill it
     space_costs      the measured wall time of every stored space
     run_stages       a preset's measured cost per stage (pretraining each size, each space)
     preset_overview  one row per preset: sizes, epochs, checkpoints, paradigms, pairs
@@ -31,7 +32,9 @@ from .models import checkpoint_identity, spec_parameters
 from .pretrain import checkpoint_name, models_dir, pretrain, run_name
 from .probing import probe_selection
 from .provenance import sha256_file
-from .results import INDEX, export_checkpoints, export_space, find_space, read_space, write_index
+from .memo import MEMO_FILE, Memo
+from .report import analyse
+from .results import INDEX, export_checkpoints, export_space, find_space, load_space, read_space, write_index
 from .task_space import compute_space
 
 
@@ -166,6 +169,32 @@ def check_results(config: Config) -> list[str]:
             problems.append(f"{found}: eval2 has shape {n_pairs}, expected "
                             f"({len(paradigms)}, {config.data.n_test * len(paradigms)})")
     return problems
+
+
+def memoise_results(config: Config, fill: bool = False) -> list[str]:
+    """The committed spaces whose Mantel tests are not in the committed memo (``memo.json``, see
+    memo.py), so that rendering them would re-run the permutations. With ``fill``, compute the
+    missing ones into the memo and rewrite the index instead (minutes, no model needed)."""
+    root = config.reference_dir()
+    if root is None or not (root / "spaces").is_dir():
+        return []
+    missing = []
+    for request in book_spaces(config):
+        sub = request.config(config)
+        meta = find_checkpoint_meta(sub, request.size, request.checkpoint)
+        found = find_space(sub, checkpoint_identity(meta)) if meta is not None else None
+        space = load_space(found, sub) if found is not None else None
+        if space is None:
+            continue  # check_results reports it
+        memo = Memo([] if fill else [root / MEMO_FILE], root / MEMO_FILE if fill else None, strict=not fill)
+        try:
+            analyse(space, sub, memo)
+        except KeyError:
+            missing.append(f"{found}: its Mantel tests are not in {root / MEMO_FILE} "
+                           f"(`taskspace results --preset {config.preset} --fill-memo`)")
+    if fill:
+        write_index(config, root)
+    return missing
 
 
 # --------------------------------------------------------------------------- the whole run

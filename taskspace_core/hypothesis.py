@@ -18,12 +18,14 @@ Comparisons use only the off-diagonal entries (each unordered pair once):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 
 from .blimp import phenomenon_of
+from .memo import Memo, code_fingerprint, memo_key
 from .similarity import pearson
 
 # a phenomenon (or a pair of paradigms) at or above this similarity counts as "highly similar": the
@@ -132,6 +134,21 @@ def mantel(similarity: np.ndarray, hypothesis: np.ndarray, permutations: int = 9
     return MantelResult(observed, (1 + exceed) / (1 + permutations), permutations)
 
 
+@functools.cache
+def _mantel_code() -> str:
+    return code_fingerprint(mantel, _standardised_association, _residual_rows, _ranks)
+
+
+def memoised_mantel(memo: Memo | None, similarity: np.ndarray, hypothesis: np.ndarray, permutations: int,
+                    seed: int, method: str, control: np.ndarray | list[np.ndarray] | None = None) -> MantelResult:
+    """:func:`mantel`, looked up in ``memo`` (see memo.py) by its inputs and its code; computed on a miss."""
+    if memo is None:
+        return mantel(similarity, hypothesis, permutations, seed, method, control)
+    key = memo_key("mantel", _mantel_code(), similarity, hypothesis, permutations, seed, method, control)
+    return MantelResult(**memo.get(key, lambda: asdict(mantel(similarity, hypothesis, permutations, seed, method,
+                                                                    control)), what="a Mantel test"))
+
+
 def _pair_labels(paradigms: list[str], taxonomy: str):
     """Each paradigm's phenomenon, the upper triangle's indices, and which of its pairs share one."""
     labels = np.array([phenomenon_of(p, taxonomy) for p in paradigms])
@@ -193,8 +210,9 @@ class Comparison:
 
 def compare(similarity: np.ndarray, paradigms: list[str], taxonomy: str = "12", permutations: int = 9999,
             seed: int = 0, control: np.ndarray | None = None,
-            second_control: np.ndarray | None = None) -> Comparison:
-    """All comparisons of one similarity matrix with the hypothesis space."""
+            second_control: np.ndarray | None = None, memo: Memo | None = None) -> Comparison:
+    """All comparisons of one similarity matrix with the hypothesis space (Mantel tests looked up
+    in ``memo`` when one is given)."""
     hypothesis = hypothesis_matrix(paradigms, taxonomy)
     summary = within_between(similarity, paradigms, taxonomy)
     correlation = correlations(similarity, hypothesis)
@@ -202,16 +220,17 @@ def compare(similarity: np.ndarray, paradigms: list[str], taxonomy: str = "12", 
     if control is not None:
         controlled = {"control_vs_hypothesis": correlations(control, hypothesis)["pearson"],
                       "similarity_vs_control": correlations(similarity, control)["pearson"],
-                      "partial_mantel_pearson": mantel(similarity, hypothesis, permutations, seed, "pearson", control)}
+                      "partial_mantel_pearson": memoised_mantel(memo, similarity, hypothesis, permutations, seed,
+                                                                 "pearson", control)}
     if control is not None and second_control is not None:
         controlled |= {"second_control_vs_hypothesis": correlations(second_control, hypothesis)["pearson"],
                        "similarity_vs_second_control": correlations(similarity, second_control)["pearson"],
-                       "partial_mantel_both": mantel(similarity, hypothesis, permutations, seed, "pearson",
-                                                     [control, second_control])}
+                       "partial_mantel_both": memoised_mantel(memo, similarity, hypothesis, permutations, seed,
+                                                              "pearson", [control, second_control])}
     return Comparison(
         pearson=correlation["pearson"], spearman=correlation["spearman"],
-        mantel_pearson=mantel(similarity, hypothesis, permutations, seed, "pearson"),
-        mantel_spearman=mantel(similarity, hypothesis, permutations, seed, "spearman"),
+        mantel_pearson=memoised_mantel(memo, similarity, hypothesis, permutations, seed, "pearson"),
+        mantel_spearman=memoised_mantel(memo, similarity, hypothesis, permutations, seed, "spearman"),
         within_mean=float(summary.loc["within", "mean"]), between_mean=float(summary.loc["between", "mean"]),
         **controlled)
 

@@ -18,6 +18,7 @@ import pandas as pd
 from . import blimp
 from .config import Config, to_dict
 from .hypothesis import Comparison, compare, hypothesis_matrix, within_between, within_phenomenon
+from .memo import Memo
 from .task_space import TaskSpace
 from .provenance import atomic_write_bytes, atomic_write_json, provenance
 from .similarity import critical_overlap, lexical_overlap, offdiag_pearson, transfer_similarity
@@ -101,8 +102,9 @@ def component_density(space: TaskSpace) -> pd.DataFrame:
     return _masked_share(space, ["component"])
 
 
-def analyse(space: TaskSpace, config: Config) -> Analysis:
-    """Every comparison of ``space`` under ``config.space`` (metric, similarity, permutations)."""
+def analyse(space: TaskSpace, config: Config, memo: Memo | None = None) -> Analysis:
+    """Every comparison of ``space`` under ``config.space`` (metric, similarity, permutations);
+    the Mantel tests are looked up in ``memo`` when one is given (see memo.py), and it is flushed."""
     s, taxonomy = config.space, config.data.taxonomy
     names = space.paradigms
     transfer = space.transfer[s.metric]
@@ -112,8 +114,11 @@ def analyse(space: TaskSpace, config: Config) -> Analysis:
     similarity = directional.mean(0) if s.similarity == "profile" else transfer_similarity(transfer, s.similarity)
     lexical, critical = vocabulary_controls(config.data.blimp_dir, tuple(names))
     overlap = space.mask_overlap
-    comparison = compare(similarity, names, taxonomy, s.permutations, s.seed, control=lexical, second_control=critical)
-    mask_comparison = compare(overlap, names, taxonomy, s.permutations, s.seed, control=lexical)
+    comparison = compare(similarity, names, taxonomy, s.permutations, s.seed, control=lexical, second_control=critical,
+                         memo=memo)
+    mask_comparison = compare(overlap, names, taxonomy, s.permutations, s.seed, control=lexical, memo=memo)
+    if memo is not None:
+        memo.flush()
     diagonal = {m: float(np.mean(np.diag(space.transfer[m]))) for m in space.transfer}
     off = ~np.eye(len(names), dtype=bool)
     headline = Headline(

@@ -5,6 +5,7 @@ space the book's chapters ask for (:mod:`.experiments`) and exports each one, on
 into ``results/<preset>/``::
 
     meta.json                        provenance, and the sha256 of every file below
+    memo.json                        every space's Mantel tests, keyed by their inputs (memo.py)
     models/<size>/epoch-<E>.json     each checkpoint's meta.json: pretraining hash and code
                                      version, config, corpus and tokenizer hashes, tokens seen,
                                      validation loss, wall time
@@ -41,6 +42,7 @@ import pandas as pd
 from . import blimp
 from .checkpoints import checkpoint_dir, checkpoint_meta, dedupe_curve
 from .config import Config, parameter_overrides, apply_overrides, stable_hash, to_dict
+from .memo import MEMO_FILE, Memo
 from .models import checkpoint_identity
 from .pretrain import models_dir
 from .probing import probe_selection, space_key
@@ -95,16 +97,17 @@ def load_space(directory: Path, config: Config) -> TaskSpace | None:
     names = [str(p) for p in arrays["paradigms"]]
     margins = PairMargins(arrays["eval1_margin"], arrays["eval2_margin"], arrays["test_paradigm"],
                           arrays["test_pair_id"])
-    eval1, transfer, low, high = transfers(names, margins, config)
+    eval1, transfer = transfers(names, margins)
     steps = arrays["objective"].shape[1]
     logs = pd.DataFrame({"source": np.repeat(names, steps), "step": np.tile(np.arange(1, steps + 1), len(names)),
                          "objective": arrays["objective"].ravel(), "batch_margin": arrays["batch_margin"].ravel()})
     space = TaskSpace(
         paradigms=names, phenomena=[blimp.phenomenon_of(p, config.data.taxonomy) for p in names],
-        transfer=transfer, ci_low=low, ci_high=high, eval1=eval1, margins=margins,
+        transfer=transfer, eval1=eval1, margins=margins,
         mask_share=pd.Series(arrays["mask_share"], index=names, name="mask_share"),
         mask_overlap=arrays["mask_overlap"], mask_union_share=float(arrays["mask_union_share"]),
         mask_tables=tables, finetune_log=logs, store_dir=directory, masks=None,
+        bootstrap=config.space.bootstrap, bootstrap_seed=config.space.seed,
     )
     space.meta = {**manifest["run"], "key": manifest["key"], "key_hash": manifest["key_hash"], "jobs_computed": 0,
                   "source": "reference"}
@@ -137,7 +140,8 @@ def _check_manifest(directory: Path, manifest: dict) -> None:
 
 
 def export_space(space: TaskSpace, config: Config, root: Path) -> Path:
-    """Write ``space`` (assembled from a run store) into ``root/spaces/<store dir name>/``, atomically."""
+    """Write ``space`` (assembled from a run store) into ``root/spaces/<store dir name>/``, atomically,
+    and its Mantel tests into ``root/memo.json`` (memo.py), so the book never re-runs them."""
     if space.meta.get("source") == "reference":
         raise ValueError(f"{space.store_dir} is already a reference result")
     names = space.paradigms
@@ -158,7 +162,7 @@ def export_space(space: TaskSpace, config: Config, root: Path) -> Path:
         objective=per_source("objective").reshape(len(names), steps),
         batch_margin=per_source("batch_margin").reshape(len(names), steps),
     )
-    analysis = analyse(space, config)
+    analysis = analyse(space, config, Memo(writable=Path(root) / MEMO_FILE))
     text = {"mask_tables.csv.gz": space.mask_tables.to_csv(index=False),
             "transfer.csv.gz": space.table().to_csv(index=False, float_format="%.6g"),
             "within.csv": analysis.within_table().to_csv(float_format="%.6g")}
@@ -217,12 +221,27 @@ def analysed_space(config: Config, size: str | None = None, checkpoint: str | fl
     ``size`` defaults to the largest. ``changes`` are notebook-style parameters on top of
     ``config`` (e.g. ``ftgd_method="plain"``, see :func:`~taskspace_core.config.parameter_overrides`).
     A space found in the committed results needs no weights; any other is loaded from the run
-    store or computed, and its report tables are written next to it.
+    store or computed, and its report tables are written next to it. The Mantel tests come from
+    :func:`analysis_memo`; within one process a space asked for twice is analysed once.
     """
     if changes:
         config = apply_overrides(config, parameter_overrides(**changes))
-    space = load_or_compute_space(config, size or list(config.sizes)[-1], checkpoint, log=lambda *_: None)
-    analysis = analyse(space, config)
-    if space.meta.get("source") != "reference":  # committed results are never written to
-        write_report(space, analysis, config)
-    return space, analysis
+    size = size or list(config.sizes)[-1]
+    cache_key = (stable_hash(to_dict(config)), size, str(checkpoint))
+    if cache_key not in _ANALYSED:
+        space = load_or_compute_space(config, size, checkpoint, log=lambda *_: None)
+        analysis = analyse(space, config, analysis_memo(config))
+        if space.meta.get("source") != "reference":  # committed results are never written to
+            write_report(space, analysis, config)
+        _ANALYSED[cache_key] = space, analysis
+    return _ANALYSED[cache_key]
+
+
+_ANALYSED: dict[tuple, tuple[TaskSpace, Analysis]] = {}  # one process's analysed spaces (a chapter asks twice)
+
+
+def analysis_memo(config: Config, strict: bool = False) -> Memo:
+    """The memo of ``config``'s analyses (memo.py): the committed results' (read only) and the run
+    store's, which takes new entries."""
+    root = config.reference_dir()
+    return Memo([root / MEMO_FILE] if root is not None else [], config.run_dir() / MEMO_FILE, strict=strict)

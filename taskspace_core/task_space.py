@@ -4,13 +4,16 @@
 
 :func:`compute_space` runs the missing jobs (:mod:`.probing`) through the configured executor
 (:mod:`.executors`) and assembles the stored per-pair scores and masks into a
-:class:`TaskSpace`. :func:`transfers` turns per-pair margins into the transfer matrices and
-their bootstrap intervals; a space rebuilt from committed results (:mod:`.results`) goes
-through the same function, so both routes give the same numbers.
+:class:`TaskSpace`. :func:`transfers` turns per-pair margins into the transfer matrices, and
+:func:`bootstrap_intervals` into their 95% intervals (computed when first asked for: the book
+never shows them, and the bootstrap is the slowest part of loading a space). A space rebuilt
+from committed results (:mod:`.results`) goes through the same functions, so both routes give
+the same numbers.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,8 +62,6 @@ class TaskSpace:
     paradigms: list[str]
     phenomena: list[str]  # per paradigm, under config.data.taxonomy
     transfer: dict[str, np.ndarray]  # metric -> (n, n): row = fine-tuned source, column = target
-    ci_low: dict[str, np.ndarray]
-    ci_high: dict[str, np.ndarray]
     eval1: pd.DataFrame  # per paradigm: accuracy, margin, margin_sd, n_test
     margins: PairMargins  # the per-pair scores every number above is computed from
     mask_share: pd.Series  # per source: share of parameters in its FTGD mask
@@ -71,6 +72,22 @@ class TaskSpace:
     store_dir: Path
     masks: np.ndarray | None = None  # (n, n_parameters) bool, when assembled from a run store
     meta: dict = field(default_factory=dict)
+    bootstrap: int = 0  # resamples of test pairs behind ci_low/ci_high (config.space.bootstrap) ...
+    bootstrap_seed: int = 0  # ... and their seed (config.space.seed)
+
+    @functools.cached_property
+    def _intervals(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        return bootstrap_intervals(self.margins, len(self.paradigms), self.bootstrap, self.bootstrap_seed)
+
+    @property
+    def ci_low(self) -> dict[str, np.ndarray]:
+        """metric -> (n, n) lower end of the 95% percentile-bootstrap interval of each transfer (NaN without bootstrap)."""
+        return self._intervals[0]
+
+    @property
+    def ci_high(self) -> dict[str, np.ndarray]:
+        """metric -> (n, n) upper end of the interval."""
+        return self._intervals[1]
 
     def table(self) -> pd.DataFrame:
         """Long form: ``source, target, metric, value, ci_low, ci_high``."""
@@ -87,35 +104,63 @@ class TaskSpace:
         return pd.concat(frames, ignore_index=True)
 
 
-def transfers(names: list[str], margins: PairMargins, config: Config):
-    """eval1 per paradigm, and the transfer matrices with bootstrap CIs, from per-pair margins.
-
-    Returns ``(eval1_table, transfer, ci_low, ci_high)``; the last three map metric -> (n, n).
-    """
-    n = len(names)
+def _paired_differences(margins: PairMargins):
+    """Per-pair float64 margins before fine-tuning, and the per-pair changes (n_src, n_pairs) of
+    each metric's quantity: correctness and margin."""
     margin1, margin2 = margins.eval1.astype(np.float64), margins.eval2.astype(np.float64)
     correct1, correct2 = (margin1 > 0).astype(float), (margin2 > 0).astype(float)
-    d_margin, d_correct = margin2 - margin1, correct2 - correct1  # (n_src, n_pairs): paired differences
+    return margin1, correct1, margin2 - margin1, correct2 - correct1
 
-    rng = np.random.default_rng(config.space.seed)
+
+def _margin_sd(margin1: np.ndarray, cols: np.ndarray) -> float:
+    """The sd of one target's margins before fine-tuning: the effect size's unit."""
+    sd = margin1[cols].std(ddof=1) if len(cols) > 1 else 0.0
+    return max(sd, 1e-8)  # a paradigm whose margins are all equal: effect = margin change / tiny
+
+
+def _metric_differences(margin1, d_margin, d_correct, cols) -> dict[str, np.ndarray]:
+    """metric -> (n_src, n_q): each source's change on the test pairs ``cols`` of one target."""
+    sd = _margin_sd(margin1, cols)
+    return {"accuracy": d_correct[:, cols], "margin": d_margin[:, cols], "effect": d_margin[:, cols] / sd}
+
+
+def transfers(names: list[str], margins: PairMargins):
+    """eval1 per paradigm, and the transfer matrices, from per-pair margins.
+
+    Returns ``(eval1_table, transfer)``; ``transfer`` maps metric -> (n, n).
+    """
+    n = len(names)
+    margin1, correct1, d_margin, d_correct = _paired_differences(margins)
     transfer = {m: np.zeros((n, n)) for m in METRICS}
-    low = {m: np.full((n, n), np.nan) for m in METRICS}
-    high = {m: np.full((n, n), np.nan) for m in METRICS}
     rows = []
     for q in range(n):
         cols = np.flatnonzero(margins.test_paradigm == q)
-        sd = margin1[cols].std(ddof=1) if len(cols) > 1 else 0.0
-        sd = max(sd, 1e-8)  # a paradigm whose margins are all equal: effect = margin change / tiny
         rows.append({"paradigm": names[q], "accuracy": correct1[cols].mean(), "margin": margin1[cols].mean(),
-                     "margin_sd": sd, "n_test": len(cols)})
-        per_metric = {"accuracy": d_correct[:, cols], "margin": d_margin[:, cols], "effect": d_margin[:, cols] / sd}
-        boot = rng.integers(0, len(cols), size=(config.space.bootstrap, len(cols))) if config.space.bootstrap else None
-        for metric, diffs in per_metric.items():  # diffs: (n_src, n_q)
+                     "margin_sd": _margin_sd(margin1, cols), "n_test": len(cols)})
+        for metric, diffs in _metric_differences(margin1, d_margin, d_correct, cols).items():
             transfer[metric][:, q] = diffs.mean(1)
-            if boot is not None:
-                means = diffs[:, boot].mean(-1)  # (n_src, B): bootstrap means over resampled pairs
-                low[metric][:, q], high[metric][:, q] = np.percentile(means, [2.5, 97.5], axis=1)
-    return pd.DataFrame(rows).set_index("paradigm"), transfer, low, high
+    return pd.DataFrame(rows).set_index("paradigm"), transfer
+
+
+def bootstrap_intervals(margins: PairMargins, n: int, bootstrap: int, seed: int):
+    """95% percentile-bootstrap intervals of every transfer: test pairs of each target resampled
+    ``bootstrap`` times (the same resamples for every source, so the rows stay paired).
+
+    Returns ``(ci_low, ci_high)``, each metric -> (n, n); all NaN when ``bootstrap`` is 0.
+    """
+    margin1, _, d_margin, d_correct = _paired_differences(margins)
+    rng = np.random.default_rng(seed)
+    low = {m: np.full((n, n), np.nan) for m in METRICS}
+    high = {m: np.full((n, n), np.nan) for m in METRICS}
+    if not bootstrap:
+        return low, high
+    for q in range(n):
+        cols = np.flatnonzero(margins.test_paradigm == q)
+        boot = rng.integers(0, len(cols), size=(bootstrap, len(cols)))
+        for metric, diffs in _metric_differences(margin1, d_margin, d_correct, cols).items():
+            means = diffs[:, boot].mean(-1)  # (n_src, B): bootstrap means over resampled pairs
+            low[metric][:, q], high[metric][:, q] = np.percentile(means, [2.5, 97.5], axis=1)
+    return low, high
 
 
 def assemble(eval1: dict, sources: dict[str, dict], data: ProbeData, config: Config,
@@ -126,7 +171,7 @@ def assemble(eval1: dict, sources: dict[str, dict], data: ProbeData, config: Con
         eval1=(eval1["logp_good"] - eval1["logp_bad"]).astype(np.float32),
         eval2=np.stack([sources[p]["logp_good"] - sources[p]["logp_bad"] for p in names]).astype(np.float32),
         test_paradigm=data.test_paradigm, test_pair_id=data.test_pair_id)
-    eval1_table, transfer, low, high = transfers(names, margins, config)
+    eval1_table, transfer = transfers(names, margins)
 
     bits = np.stack([np.unpackbits(sources[p]["mask_bits"]) for p in names]).astype(bool)
     masks = bits[:, :mask_meta[names[0]]["n_parameters"]]
@@ -137,7 +182,7 @@ def assemble(eval1: dict, sources: dict[str, dict], data: ProbeData, config: Con
     return TaskSpace(
         paradigms=names,
         phenomena=[blimp.phenomenon_of(p, config.data.taxonomy) for p in names],
-        transfer=transfer, ci_low=low, ci_high=high, eval1=eval1_table, margins=margins,
+        transfer=transfer, eval1=eval1_table, margins=margins,
         mask_share=pd.Series(masks.mean(1), index=names, name="mask_share"),
         mask_overlap=mask_jaccard(masks),
         mask_union_share=float(masks.any(0).mean()),
@@ -145,6 +190,8 @@ def assemble(eval1: dict, sources: dict[str, dict], data: ProbeData, config: Con
         finetune_log=logs,
         store_dir=store_dir,
         masks=masks,
+        bootstrap=config.space.bootstrap,
+        bootstrap_seed=config.space.seed,
     )
 
 
