@@ -1,20 +1,20 @@
 """The paper's four claims, each held against our task spaces by a rule stated in advance.
 
-Each function takes analysed task spaces and returns a :class:`Verdict`: the claim, what the
-paper reports, our numbers, and whether the claim holds here under the rule. The rules were
-written before the reference results existed and are never adjusted to make a verdict come
-out one way (see the claims chapter). A claim the preset cannot test (e.g. no checkpoint at
-epoch 1) is ``"not testable"``, never a silent pass.
+Each function takes numbers from analysed task spaces and returns a :class:`Verdict`: the
+claim, what the paper reports, our numbers, and whether the claim holds here under the rule.
+Every number is read against the untrained network and against replicate runs (replicates.py):
+a difference inside the replicate band is ``"inconclusive"``, and a claim the preset cannot test
+is ``"not testable"``, never a silent pass. The rules were written before the runs they judge
+existed and are never adjusted to make a verdict come out one way (see the claims chapter).
 
-1. :func:`resembles_hypothesis`: the task space resembles the hypothesis space.
-2. :func:`grows_with_size`: larger models show more within-phenomenon similarity.
-3. :func:`changes_early_then_settles`: the space changes a lot from epoch 0 to 1, then little.
-4. :func:`region_grows`: the region of parameters used (the union of the masks) grows.
+1. :func:`beats_untrained`: the task space resembles the hypothesis space, beyond the untrained network.
+2. :func:`grows_with_size_beyond_band`: larger models show more within-phenomenon similarity.
+3. :func:`settles_beyond_noise`: the space changes a lot early in training, then little.
+4. :func:`region_grows_beyond_band`: the region of parameters used (the union of the masks) grows.
 
-The same four read against the untrained network and against replicate runs, where a
-difference inside the replicate band is ``"inconclusive"`` (written before those runs existed):
-:func:`beats_untrained`, :func:`grows_with_size_beyond_band`, :func:`settles_beyond_noise`,
-:func:`region_grows_beyond_band`. ``evidence.py`` loads a preset's spaces and applies the rules.
+:func:`resembles_hypothesis` is the Mantel half of claim 1 on one run (the precision benchmark
+compares two precisions of one run with it). ``evidence.py`` loads a preset's spaces and
+applies the rules.
 """
 
 from __future__ import annotations
@@ -46,7 +46,6 @@ HOLDS, PARTLY, FAILS, UNTESTABLE = Status.HOLDS, Status.PARTLY, Status.FAILS, St
 INCONCLUSIVE = Status.INCONCLUSIVE
 ALPHA = 0.05
 EARLY_SHARE = 0.05  # claim 3's "early": the paper's epoch 1 of 20, the first 5% of training
-UNION_TOLERANCE = 0.01  # a change in the masks' union (a share of all parameters) smaller than this is no change
 
 
 @dataclass(frozen=True)
@@ -91,13 +90,6 @@ def seed_spread(by_seed: dict[int, Analysis]) -> SeedSpread:
                       within=within)
 
 
-def largest_size_step(final: dict[str, Analysis]) -> float:
-    """The largest change of the mean within-phenomenon similarity between neighbouring sizes
-    (``final`` in size order; nan with one size)."""
-    means = [mean_over_phenomena(an.within) for an in final.values()]
-    return max((abs(b - a) for a, b in zip(means, means[1:])), default=float("nan"))
-
-
 def resembles_hypothesis(analysis: Analysis, label: str) -> Verdict:
     """Claim 1. Holds if the Mantel test of task space vs hypothesis space is positive at p < 0.05."""
     h = analysis.headline
@@ -123,32 +115,6 @@ def n_high(within: pd.DataFrame, high: float = HIGH_WITHIN) -> int:
     return int((within["mean"] >= high).sum())
 
 
-def grows_with_size(analyses: dict[str, Analysis], paper: pd.DataFrame) -> Verdict:
-    """Claim 2. Two signs, as in the paper: the mean within-phenomenon similarity (averaged over
-    phenomena) rises with every size step, and more phenomena reach ``HIGH_WITHIN`` in the largest
-    model than in the smallest (never fewer at a step). Both: holds; one: partly; none: fails."""
-    means = {s: mean_over_phenomena(a.within) for s, a in analyses.items()}
-    highs = {s: n_high(a.within) for s, a in analyses.items()}
-    paper_means = {m: float(g["mean"].mean()) for m, g in paper.groupby("model", sort=False)}
-    paper_highs = {m: int((g["mean"] >= HIGH_WITHIN).sum()) for m, g in paper.groupby("model", sort=False)}
-    if len(analyses) < 2:
-        verdict = UNTESTABLE
-    else:
-        mean_values, high_values = list(means.values()), list(highs.values())
-        rises = all(b > a for a, b in zip(mean_values, mean_values[1:]))
-        more_high = high_values[-1] > high_values[0] and all(b >= a for a, b in zip(high_values, high_values[1:]))
-        verdict = HOLDS if rises and more_high else (PARTLY if rises or more_high else FAILS)
-    return Verdict(
-        claim="2. Larger models show more within-phenomenon similarity",
-        paper=(f"mean over phenomena {_arrow(paper_means, '{:+.3f}')}; phenomena at ≥ {HIGH_WITHIN}: "
-               f"{_arrow(paper_highs, '{}')}"),
-        rule=(f"the mean over phenomena rises with every size step, and more phenomena reach ≥ {HIGH_WITHIN} "
-              "in the largest model than in the smallest (never fewer at a step); both: holds, one: partly"),
-        ours=f"mean over phenomena {_arrow(means, '{:+.3f}')}; phenomena at ≥ {HIGH_WITHIN}: {_arrow(highs, '{}')}",
-        verdict=verdict,
-    )
-
-
 def _arrow(values: dict, fmt: str) -> str:
     return " → ".join(f"{fmt.format(v)} ({k})" for k, v in values.items())
 
@@ -158,57 +124,22 @@ def similarity_change(a: np.ndarray, b: np.ndarray) -> float:
     return 1 - offdiag_pearson(a, b)
 
 
-def changes_early_then_settles(analyses: dict[float, Analysis]) -> Verdict:
-    """Claim 3. With Δ = 1 − r between two checkpoints' similarity matrices: holds if the change
-    after epoch 1 (epoch 1 → final) is less than half the change in epoch 1 (epoch 0 → epoch 1)."""
-    epochs = sorted(analyses)
-    testable = 0 in epochs and 1 in epochs and epochs[-1] > 1
-    claim = "3. The task space changes a lot from epoch 0 to 1, and little afterwards"
-    paper = "epoch 0 → 1: large change; epoch 1 → 20: almost none (figures, no statistic given)"
-    rule = "Δ = 1 − r of the similarity matrices; holds if Δ(epoch 1 → final) < ½ Δ(epoch 0 → 1)"
-    if not testable:
-        return Verdict(claim, paper, rule, f"checkpoints {', '.join(f'{e:g}' for e in epochs)}: no epoch-1 "
-                       "checkpoint before the final one", UNTESTABLE)
-    early = similarity_change(analyses[0].similarity, analyses[1].similarity)
-    late = similarity_change(analyses[1].similarity, analyses[epochs[-1]].similarity)
-    steps = ", ".join(f"{a:g}→{b:g}: {similarity_change(analyses[a].similarity, analyses[b].similarity):.2f}"
-                      for a, b in zip(epochs, epochs[1:]))
-    verdict = HOLDS if late < 0.5 * early else FAILS
-    return Verdict(claim, paper, rule, f"Δ(0 → 1) = {early:.2f}, Δ(1 → {epochs[-1]:g}) = {late:.2f} "
-                   f"(each step: {steps})", verdict)
-
-
-def union_direction(union_share: dict[float, float], tolerance: float = UNION_TOLERANCE) -> str:
-    """``"grows"``, ``"shrinks"`` or ``"stays about the same"``: the union of the masks at the last
-    checkpoint against the first, with the tolerance :func:`region_grows` uses."""
-    epochs = sorted(union_share)
-    change = union_share[epochs[-1]] - union_share[epochs[0]]
-    return "grows" if change > tolerance else ("shrinks" if change < -tolerance else "stays about the same")
-
-
-def region_grows(union_share: dict[float, float], tolerance: float = UNION_TOLERANCE) -> Verdict:
-    """Claim 4. The union of all paradigms' masks over checkpoints: holds if it never shrinks by more
-    than ``tolerance`` (a share of all parameters) from one checkpoint to the next and ends larger
-    than it starts; partly if it ends larger but shrinks somewhere; otherwise fails."""
-    epochs = sorted(union_share)
-    values = [union_share[e] for e in epochs]
-    claim = "4. The region of parameters used (the union of the FTGD masks) grows during training"
-    paper = "grows gradually (figure, no statistic given)"
-    rule = f"holds if the union ends larger than it starts and never shrinks by more than {tolerance:.0%} a step"
-    if len(values) < 2:
-        return Verdict(claim, paper, rule, "one checkpoint", UNTESTABLE)
-    ours = ", ".join(f"{e:g}: {v:.1%}" for e, v in zip(epochs, values))
-    grows = values[-1] > values[0]
-    steady = all(b >= a - tolerance for a, b in zip(values, values[1:]))
-    verdict = HOLDS if grows and steady else (PARTLY if grows else FAILS)
-    return Verdict(claim, paper, rule, f"union of masks by epoch: {ours}", verdict)
+def replicate_change(analyses: list[Analysis]) -> float:
+    """The mean Δ = 1 − r between the similarity matrices of replicate spaces of one checkpoint
+    (e.g. data-split seeds), over every pair of them: claim 3's noise. NaN with fewer than two."""
+    changes = [similarity_change(a.similarity, b.similarity) for a, b in itertools.combinations(analyses, 2)]
+    return float(np.mean(changes)) if changes else float("nan")
 
 
 # --------------------------------------------------------------------------- the rules against replicates
 #
-# The rules above read one run per size. The rules below, written before the replicate runs
-# existed (issue 17), read every number against the spread of replicate runs (replicates.py):
-# a difference inside the band is "inconclusive", never "holds" or "does not hold".
+# Written before the replicate runs existed (issue 17): every number is read against the spread
+# of replicate runs (replicates.py); a difference inside the band is "inconclusive".
+
+
+def _band(band: float, fmt: str) -> str:
+    """``band 0.012``, or ``no band (no replicates)`` where none was measured."""
+    return "no band (no replicates)" if np.isnan(band) else f"band {fmt.format(band)}"
 
 
 def beats_untrained(trained_r: Estimate, trained_p: Estimate, untrained_r: Estimate, band: float,
@@ -225,7 +156,7 @@ def beats_untrained(trained_r: Estimate, trained_p: Estimate, untrained_r: Estim
         return Verdict(claim, paper, rule, f"{label}: no trained or no untrained space", UNTESTABLE)
     difference = trained_r.mean - untrained_r.mean
     ours = (f"{label}: r = {trained_r.describe()} trained, {untrained_r.describe()} untrained; "
-            f"difference {difference:+.3f}, band {band:.3f}; Mantel p ≤ {max(trained_p.values):.4f}")
+            f"difference {difference:+.3f}, {_band(band, '{:.3f}')}; Mantel p ≤ {max(trained_p.values):.4f}")
     significant = all(r > 0 for r in trained_r.values) and all(p < ALPHA for p in trained_p.values)
     status = difference_status(difference, band)
     if not significant or status is Difference.BELOW:
@@ -261,7 +192,7 @@ def grows_with_size_beyond_band(means: dict[str, Estimate], paper: pd.DataFrame,
     if len(means) < 2:
         return Verdict(claim, _arrow(paper_means, "{:+.3f}"), rule, "one size", UNTESTABLE)
     steps = step_statuses(means, measured)
-    ours = "; ".join(f"{a} → {b}: {d:+.3f} (band {band:.3f}, {status.value})" for a, b, d, band, status in steps)
+    ours = "; ".join(f"{a} → {b}: {d:+.3f} ({_band(band, '{:.3f}')}, {status.value})" for a, b, d, band, status in steps)
     ours = f"mean over phenomena {' → '.join(f'{e.describe()} ({s})' for s, e in means.items())}; {ours}"
     statuses = [status for *_, status in steps]
     if Difference.BELOW in statuses:
@@ -298,7 +229,7 @@ def settles_beyond_noise(analyses: dict[float, Analysis], noise: float) -> Verdi
     early = similarity_change(analyses[0].similarity, analyses[early_epoch].similarity)
     late = similarity_change(analyses[early_epoch].similarity, analyses[epochs[-1]].similarity)
     ours = (f"Δ(0 → {early_epoch:g}) = {early:.2f}, Δ({early_epoch:g} → {epochs[-1]:g}) = {late:.2f}, "
-            f"noise {noise:.2f}")
+            + ("no noise measured (no split replicates)" if np.isnan(noise) else f"noise {noise:.2f}"))
     if np.isnan(noise) or early <= noise:
         return Verdict(claim, paper, rule, ours, INCONCLUSIVE)
     return Verdict(claim, paper, rule, ours, HOLDS if late < 0.5 * early or late <= noise else FAILS)
@@ -318,7 +249,7 @@ def region_grows_beyond_band(union_share: dict[float, float], band: float, masks
     if len(values) < 2:
         return Verdict(claim, paper, rule, "one checkpoint", UNTESTABLE)
     ours = (f"union by epoch: {', '.join(f'{e:g}: {v:.1%}' for e, v in zip(epochs, values))}; "
-            f"band {band:.1%}")
+            f"{_band(band, '{:.1%}')}")
     overall = difference_status(values[-1] - values[0], band)
     shrinks = any(difference_status(b - a, band) is Difference.BELOW for a, b in zip(values, values[1:]))
     if overall is Difference.ABOVE:

@@ -3,55 +3,33 @@
 The rules themselves are pure functions of numbers (``claims.py``); this module finds the
 spaces a preset's plan names (committed results, else the run store) and applies them.
 
-    paper_claims       one run per size: the rules as the paper states them
     replicated_claims  the null baselines, replicates and sparse masks of ``book.*``, read
-                       against the replicate band
+                       against the replicate band: the verdicts and the spaces behind them
+    inventory          how many spaces of each kind stand behind the verdicts
+    hypothesis_table   claim 1: each size's r with the hypothesis space, trained and untrained
+    size_estimates     claim 2: each size's mean within-phenomenon similarity, per mask rule
+    training_steps     claims 3 and 4: the change and the masks' union at each checkpoint
+    agreement          our per-phenomenon means against the paper's, for every space
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from .checkpoints import dynamics_epochs
 from .claims import (
-    beats_untrained, changes_early_then_settles, grows_with_size, grows_with_size_beyond_band, mean_over_phenomena,
-    region_grows, region_grows_beyond_band, resembles_hypothesis, settles_beyond_noise, similarity_change,
+    Status, Verdict, beats_untrained, grows_with_size_beyond_band, mean_over_phenomena, region_grows_beyond_band,
+    replicate_change, settles_beyond_noise, similarity_change,
 )
 from .config import Config
+from .experiments import null_sizes
 from .models import spec_parameters
-from .paper import paper_within_table
+from .paper import agreement_table, paper_within_table
 from .replicates import Estimate, band_for
-from .report import Analysis
 from .results import analysed_space
-from .task_space import TaskSpace
-
-
-@dataclass
-class ClaimsEvidence:
-    """The four claims' verdicts and the task spaces behind them (the claims chapter and the slides)."""
-
-    verdicts: list  # of Verdict, in the paper's order
-    parameters_m: dict[str, float]  # size -> millions of parameters
-    final: dict[str, tuple[TaskSpace, Analysis]]  # every size at its final checkpoint
-    over_training: dict[float, tuple[TaskSpace, Analysis]]  # the dynamics size at every checkpoint
-
-
-def paper_claims(config: Config) -> ClaimsEvidence:
-    """Hold the paper's four claims against ``config``'s task spaces, by the rules above."""
-    rq1_size, dynamics_size = config.chapter_size("rq1"), config.chapter_size("dynamics")
-    params = {s: spec_parameters(config.size(s), config.tokenizer.vocab_size) / 1e6 for s in config.sizes}
-    final = {s: analysed_space(config, s) for s in config.sizes}
-    over_training = {e: analysed_space(config, dynamics_size, e) for e in dynamics_epochs(config)}
-    verdicts = [
-        resembles_hypothesis(final[rq1_size][1], f"{rq1_size} ({params[rq1_size]:.2f}M)"),
-        grows_with_size({f"{s} {params[s]:.2f}M": an for s, (_, an) in final.items()}, paper_within_table()),
-        changes_early_then_settles({e: an for e, (_, an) in over_training.items()}),
-        region_grows({e: sp.mask_union_share for e, (sp, _) in over_training.items()}),
-    ]
-    return ClaimsEvidence(verdicts, params, final, over_training)
 
 
 @dataclass
@@ -60,6 +38,7 @@ class ReplicatedEvidence:
     Spaces are ``(TaskSpace, Analysis)``; lists hold seed 0 first, then the replicates."""
 
     verdicts: list  # of Verdict
+    scopes: list  # of str, one per verdict: the size (claim 1) or the mask rule (claims 2 to 4) it judges
     parameters_m: dict[str, float]
     final: dict[str, list]  # size -> its final spaces, one per pretraining seed
     untrained: dict[str, tuple]  # size -> its epoch-0 space
@@ -67,6 +46,25 @@ class ReplicatedEvidence:
     splits: list  # the split size's final spaces, one per data-split seed
     over_training: dict[float, tuple]  # the dynamics size at the chapter's checkpoints
     sparse_over_training: dict[float, tuple]
+    dynamics_size: str = ""
+    split_size: str = ""
+    masks: str = ""  # the preset's mask rule, in words ("threshold 0.001")
+    sparse_masks: str = ""  # the sparse rule, in words ("top 5%"); "" when the plan has none
+    split_noise: float = float("nan")  # mean Δ between the data-split replicates (claim 3's noise)
+
+    def claim(self, number: int) -> list[tuple[str, Verdict]]:
+        """The verdicts of claim ``number`` (1 to 4), each with its scope."""
+        return [(scope, v) for scope, v in zip(self.scopes, self.verdicts) if v.claim.startswith(f"{number}.")]
+
+    def summary(self, number: int) -> str:
+        """Claim ``number``'s verdict in a few words: ``"inconclusive"`` when every scope agrees,
+        else each verdict with its scopes (``"holds (small); inconclusive (medium, large)"``)."""
+        by_status: dict[Status, list[str]] = {}
+        for scope, v in self.claim(number):
+            by_status.setdefault(v.verdict, []).append(scope)
+        if len(by_status) == 1:
+            return next(iter(by_status)).value
+        return "; ".join(f"{status.value} ({', '.join(scopes)})" for status, scopes in by_status.items())
 
 
 def _estimate(spaces: list, value) -> Estimate:
@@ -83,12 +81,12 @@ def replicated_claims(config: Config) -> ReplicatedEvidence:
     sparse = {"ftgd_mask_rule": "top_fraction", "ftgd_top_fraction": plan.sparse_fraction}
     final = {s: [analysed_space(config, s)] + ([analysed_space(config, s, pretrain_seed=k) for k in plan.pretrain_seeds]
                                                if s in plan.replicate_sizes else []) for s in config.sizes}
-    untrained = {s: analysed_space(config, s, 0.0) for s in config.sizes} if plan.null_baselines else {}
-    sparse_final = {s: analysed_space(config, s, **sparse) for s in config.sizes} if plan.sparse_fraction else {}
+    epochs = dynamics_epochs(config)
     split_size, dynamics_size = config.chapter_size("split"), config.chapter_size("dynamics")
+    untrained = {s: analysed_space(config, s, 0.0) for s in null_sizes(config)}
+    sparse_final = {s: analysed_space(config, s, **sparse) for s in config.sizes} if plan.sparse_fraction else {}
     splits = [analysed_space(config, split_size)] + [analysed_space(config, split_size, data_split_seed=k)
                                                      for k in plan.split_seeds]
-    epochs = dynamics_epochs(config)
     over_training = {e: analysed_space(config, dynamics_size, e) for e in epochs}
     sparse_over_training = ({e: analysed_space(config, dynamics_size, e, **sparse) for e in epochs}
                             if plan.sparse_fraction else {})
@@ -97,6 +95,7 @@ def replicated_claims(config: Config) -> ReplicatedEvidence:
         return analysis.headline.hypothesis_pearson
 
     trained_r = {s: _estimate(spaces, r) for s, spaces in final.items()}
+    scopes = list(config.sizes)
     verdicts = [beats_untrained(trained_r[s], _estimate(final[s], lambda sp, an: an.headline.mantel_p),
                                 _estimate([untrained[s]], r) if s in untrained else Estimate(()),
                                 band_for(trained_r[s], list(trained_r.values())), f"{s} ({params[s]:.2f}M)")
@@ -106,19 +105,123 @@ def replicated_claims(config: Config) -> ReplicatedEvidence:
     paper = paper_within_table()
     threshold = f"threshold {config.ftgd.threshold:g}" if config.ftgd.mask_rule == "threshold" else "the preset's masks"
     verdicts.append(grows_with_size_beyond_band(within, paper, threshold))
+    scopes.append(threshold)
+    sparse_rule = f"top {plan.sparse_fraction:.0%}" if plan.sparse_fraction else ""
     if sparse_final:
         sparse_within = {f"{s} {params[s]:.2f}M": _estimate([sparse_final[s]], lambda sp, an: mean_over_phenomena(an.within))
                          for s in config.sizes}
-        verdicts.append(grows_with_size_beyond_band(sparse_within, paper, f"top {plan.sparse_fraction:.0%}",
+        verdicts.append(grows_with_size_beyond_band(sparse_within, paper, sparse_rule,
                                                     measured=list(within.values())))
-    noise = float(np.mean([similarity_change(a.similarity, b.similarity)
-                           for (_, a), (_, b) in itertools.combinations(splits, 2)])) if len(splits) > 1 else float("nan")
+        scopes.append(sparse_rule)
+    noise = replicate_change([an for _, an in splits])
     verdicts.append(settles_beyond_noise({e: an for e, (_, an) in over_training.items()}, noise))
+    scopes.append(threshold)
     union_band = _estimate(final[dynamics_size], lambda sp, an: sp.mask_union_share).band
     verdicts.append(region_grows_beyond_band({e: sp.mask_union_share for e, (sp, _) in over_training.items()},
                                              union_band, threshold))
+    scopes.append(threshold)
     if sparse_over_training:
         verdicts.append(region_grows_beyond_band({e: sp.mask_union_share for e, (sp, _) in sparse_over_training.items()},
-                                                 union_band, f"top {plan.sparse_fraction:.0%}"))
-    return ReplicatedEvidence(verdicts, params, final, untrained, sparse_final, splits, over_training,
-                              sparse_over_training)
+                                                 union_band, sparse_rule))
+        scopes.append(sparse_rule)
+    return ReplicatedEvidence(verdicts, scopes, params, final, untrained, sparse_final, splits, over_training,
+                              sparse_over_training, dynamics_size, split_size, threshold, sparse_rule, noise)
+
+
+# --------------------------------------------------------------------------- the numbers behind the verdicts
+
+
+def inventory(evidence: ReplicatedEvidence) -> pd.DataFrame:
+    """One row per size: how many task spaces of each kind stand behind the verdicts (0: none)."""
+    rows = []
+    for size in evidence.final:
+        rows.append({"size": size, "parameters (M)": evidence.parameters_m[size],
+                     "pretraining seeds": len(evidence.final[size]),
+                     "untrained (epoch 0)": int(size in evidence.untrained),
+                     f"sparse masks{f' ({evidence.sparse_masks})' if evidence.sparse_masks else ''}":
+                         int(size in evidence.sparse_final),
+                     "data splits": len(evidence.splits) if size == evidence.split_size else 0,
+                     "checkpoints over training": len(evidence.over_training)
+                     if size == evidence.dynamics_size else 0})
+    return pd.DataFrame(rows).set_index("size")
+
+
+def hypothesis_table(evidence: ReplicatedEvidence) -> pd.DataFrame:
+    """Claim 1, one row per size: r with the hypothesis space over the pretraining seeds (mean,
+    min, max), the untrained network's r, the partial Mantel r under each control (mean over
+    seeds) and the largest Mantel p over the seeds."""
+    rows = []
+    for size, spaces in evidence.final.items():
+        heads = [an.headline for _, an in spaces]
+        r = [h.hypothesis_pearson for h in heads]
+        rows.append({"size": size, "seeds": len(heads), "r trained": float(np.mean(r)), "r min": min(r),
+                     "r max": max(r), "r untrained": evidence.untrained[size][1].headline.hypothesis_pearson
+                     if size in evidence.untrained else np.nan,
+                     "partial r | lexical": float(np.mean([h.partial_mantel_r for h in heads])),
+                     "partial r | lexical + critical": float(np.mean([h.partial_mantel_both_r for h in heads])),
+                     "Mantel p (largest)": max(h.mantel_p for h in heads)})
+    table = pd.DataFrame(rows).set_index("size")
+    return table.assign(**{"trained − untrained": table["r trained"] - table["r untrained"]})
+
+
+def size_estimates(evidence: ReplicatedEvidence) -> pd.DataFrame:
+    """Claim 2, long form: per size and mask rule, the mean within-phenomenon similarity (averaged
+    over phenomena) over the pretraining seeds (mean, min, max, runs), with log10 parameters;
+    then the paper's three models (source "paper")."""
+    rows = []
+    for masks, spaces in ((evidence.masks, evidence.final),
+                          (evidence.sparse_masks, {s: [sp] for s, sp in evidence.sparse_final.items()})):
+        for size, runs in spaces.items():
+            values = [mean_over_phenomena(an.within) for _, an in runs]
+            rows.append({"source": f"ours, {masks}", "model": size,
+                         "log10 parameters": np.log10(evidence.parameters_m[size] * 1e6),
+                         "mean over phenomena": float(np.mean(values)), "min": min(values), "max": max(values),
+                         "runs": len(values)})
+    for model, g in paper_within_table().groupby("model", sort=False):
+        value = float(g["mean"].mean())
+        rows.append({"source": "paper", "model": model, "log10 parameters": np.log10(g.parameters_m.iloc[0] * 1e6),
+                     "mean over phenomena": value, "min": value, "max": value, "runs": 1})
+    return pd.DataFrame(rows)
+
+
+def training_steps(evidence: ReplicatedEvidence) -> pd.DataFrame:
+    """Claims 3 and 4, one row per checkpoint of the dynamics size: the change of the similarity
+    matrix since the previous checkpoint (Δ = 1 − r) and the masks' mean share and union, under
+    the preset's masks and (where computed) the sparse ones."""
+    epochs = sorted(evidence.over_training)
+    rows = []
+    for i, e in enumerate(epochs):
+        space, an = evidence.over_training[e]
+        row = {"epoch": e, "Δ since previous": similarity_change(evidence.over_training[epochs[i - 1]][1].similarity,
+                                                                 an.similarity) if i else np.nan,
+               f"mean mask share ({evidence.masks})": an.headline.mask_share_mean,
+               f"union of masks ({evidence.masks})": space.mask_union_share}
+        if e in evidence.sparse_over_training:
+            sparse_space, sparse_an = evidence.sparse_over_training[e]
+            row |= {f"mean mask share ({evidence.sparse_masks})": sparse_an.headline.mask_share_mean,
+                    f"union of masks ({evidence.sparse_masks})": sparse_space.mask_union_share}
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("epoch")
+
+
+def agreement(evidence: ReplicatedEvidence) -> pd.DataFrame:
+    """Our per-phenomenon means against each of the paper's models (Pearson r, and again without
+    the two-paradigm phenomena): one row per space behind the verdicts, labelled by size, seed,
+    checkpoint and mask rule, with its ``kind`` (trained, untrained, sparse, over training)."""
+    withins, kinds = {}, {}
+
+    def add(label: str, kind: str, analysis) -> None:
+        withins[label], kinds[label] = analysis.within, kind
+
+    for size, spaces in evidence.final.items():
+        for seed, (_, an) in enumerate(spaces):
+            add(f"{size}, seed {seed}", "trained", an)
+    for size, (_, an) in evidence.untrained.items():
+        add(f"{size}, untrained", "untrained", an)
+    for size, (_, an) in evidence.sparse_final.items():
+        add(f"{size}, {evidence.sparse_masks}", "sparse masks", an)
+    for e, (_, an) in sorted(evidence.over_training.items()):
+        if e not in (0, max(evidence.over_training)):  # the ends are the untrained and the seed-0 rows
+            add(f"{evidence.dynamics_size}, epoch {e:g}", "over training", an)
+    table = agreement_table(withins)
+    return table.assign(kind=[kinds[label] for label in table.index])

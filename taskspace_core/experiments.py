@@ -1,6 +1,7 @@
 """The book's experiment plan: which task spaces each chapter needs, computing them, checking them.
 
     book_spaces      every task space the chapters show under a preset (sizes, checkpoints, sweeps)
+    null_sizes       the sizes whose untrained space the plan computes
     reproduce        pretrain every size, compute every planned space, export each as it lands
     check_results    what is missing or broken in a preset's committed results
     memoise_results  the committed memo of every committed space's Mantel tests: check or fill it
@@ -97,6 +98,14 @@ def book_spaces(config: Config) -> list[SpaceRequest]:
             seen.add(identity)
             unique.append(r)
     return unique
+
+
+def null_sizes(config: Config) -> list[str]:
+    """The sizes whose untrained (epoch-0) space the plan computes: every size with
+    ``book.null_baselines``, else the dynamics size when RQ3 starts at initialisation."""
+    if config.book.null_baselines:
+        return list(config.sizes)
+    return [config.chapter_size("dynamics")] if 0 in dynamics_epochs(config) else []
 
 
 def pretraining_runs(config: Config) -> list[tuple[Config, str]]:

@@ -83,14 +83,19 @@ def grouped_bars(frame: pd.DataFrame, category: str, value: str, group: str, tit
 
 
 def lines(frame: pd.DataFrame, x: str, y: str, group: str | None, title: str, x_title: str | None = None,
-          y_title: str | None = None, width: int = 460, rule: float | None = None) -> alt.LayerChart:
-    """Lines with points of ``y`` against ``x``, one per ``group``; optional horizontal reference line."""
+          y_title: str | None = None, width: int = 460, rule: float | None = None,
+          error_low: str | None = None, error_high: str | None = None) -> alt.LayerChart:
+    """Lines with points of ``y`` against ``x``, one per ``group``; optional horizontal reference
+    line, and optional vertical bars from ``error_low`` to ``error_high`` (e.g. the replicate range)."""
     encoding = {"x": alt.X(f"{x}:Q", title=x_title or x), "y": alt.Y(f"{y}:Q", title=y_title or y,
                                                                      scale=alt.Scale(zero=False))}
     if group:
         encoding["color"] = alt.Color(f"{group}:N", title=group)
     chart = alt.Chart(frame).mark_line(point=True).encode(**encoding)
     layers = [chart]
+    if error_low and error_high:
+        bars = {k: v for k, v in encoding.items() if k != "y"}
+        layers.append(alt.Chart(frame).mark_rule().encode(**bars, y=f"{error_low}:Q", y2=f"{error_high}:Q"))
     if rule is not None:
         layers.append(alt.Chart(pd.DataFrame({"y": [rule]})).mark_rule(strokeDash=[4, 4], color="gray").encode(y="y:Q"))
     return alt.layer(*layers).properties(width=width, height=260, title=title)

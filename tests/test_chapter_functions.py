@@ -23,7 +23,7 @@ from taskspace_core.measurements import (
 )
 from taskspace_core.experiments import preset_overview, run_stages
 from taskspace_core.paper import agreement_table, agreement_with_paper, paper_within_table
-from taskspace_core.claims import largest_size_step, seed_spread
+from taskspace_core.claims import seed_spread
 from taskspace_core.report import (
     accuracy_by_phenomenon, component_density, depth_profile, dynamics_table, headline_row, scale_trend, setting_table,
     size_table, trend,
@@ -143,12 +143,10 @@ def test_seed_spread_is_the_noise_floor_of_one_checkpoint():
     assert np.isnan(one.agreement) and np.isnan(one.within_mean_sd) and one.hypothesis_r_std == 0
 
 
-def test_largest_size_step_and_scale_trend_follow_size_order():
+def test_scale_trend_follows_size_order():
     final = {"s": _with_within(_analysis(np.eye(3), r=0.1), {"A": 0.1}),
              "m": _with_within(_analysis(np.eye(3), r=0.2), {"A": 0.5}),
              "l": _with_within(_analysis(np.eye(3), r=0.3), {"A": 0.3})}
-    assert largest_size_step(final) == pytest.approx(0.4)
-    assert np.isnan(largest_size_step({"s": final["s"]}))
     trend = scale_trend(final, {"s": 1.0, "m": 2.0, "l": 4.0})
     assert list(trend.index) == ["s", "m", "l"] and trend["parameters (M)"].tolist() == [1.0, 2.0, 4.0]
     assert trend["within - between"].tolist() == pytest.approx([0.2] * 3)

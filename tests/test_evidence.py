@@ -1,0 +1,93 @@
+"""The tables behind the claims chapter, on a constructed body of evidence: each reads the runs it should."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from taskspace_core import claims, evidence as ev
+from taskspace_core.paper import paper_within_table
+
+
+def _run(r: float, within: float, union: float = 0.3, share: float = 0.1, similarity=None):
+    """A (space, analysis) pair with the few fields the tables read."""
+    phenomena = paper_within_table().query("model == 'LM27'").phenomenon
+    rng = np.random.default_rng(int(1000 * (r + within)))
+    headline = SimpleNamespace(hypothesis_pearson=r, mantel_p=0.001, partial_mantel_r=r - 0.01,
+                               partial_mantel_both_r=r - 0.02, mask_share_mean=share)
+    table = pd.DataFrame({"mean": within + 0.1 * rng.normal(size=len(phenomena)), "n_paradigms": 3},
+                         index=pd.Index(list(phenomena), name="phenomenon"))
+    analysis = SimpleNamespace(headline=headline, within=table, similarity=similarity)
+    return SimpleNamespace(mask_union_share=union, store_dir=Path(f"space-{r}-{within}")), analysis
+
+
+def _evidence() -> ev.ReplicatedEvidence:
+    rng = np.random.default_rng(0)
+    matrices = [(m + m.T) / 2 for m in rng.normal(size=(3, 6, 6))]
+    final = {"small": [_run(0.20, 0.10), _run(0.24, 0.12), _run(0.22, 0.11)], "large": [_run(0.30, 0.20)]}
+    verdicts = [claims.Verdict("1. x", "", "", "", claims.HOLDS), claims.Verdict("1. x", "", "", "", claims.INCONCLUSIVE),
+                claims.Verdict("2. y", "", "", "", claims.INCONCLUSIVE)]
+    return ev.ReplicatedEvidence(
+        verdicts=verdicts, scopes=["small", "large", "threshold 0.001"], parameters_m={"small": 1.0, "large": 10.0},
+        final=final, untrained={"small": _run(0.15, 0.05)}, sparse_final={"small": _run(0.21, 0.09), "large": _run(0.25, 0.15)},
+        splits=[final["small"][0], _run(0.2, 0.1)],
+        over_training={0.0: _run(0.15, 0.05, union=0.6, similarity=matrices[0]),
+                       0.5: _run(0.2, 0.1, union=0.4, similarity=matrices[1]),
+                       1.0: _run(0.2, 0.1, union=0.5, similarity=matrices[1])},
+        sparse_over_training={0.0: _run(0.1, 0.0, union=0.2), 1.0: _run(0.1, 0.0, union=0.3)},
+        dynamics_size="small", split_size="small", masks="threshold 0.001", sparse_masks="top 5%")
+
+
+def test_summary_names_the_scopes_only_where_verdicts_differ():
+    evidence = _evidence()
+    assert evidence.summary(1) == "holds (small); inconclusive (large)"
+    assert evidence.summary(2) == "inconclusive"
+    assert [scope for scope, _ in evidence.claim(1)] == ["small", "large"]
+
+
+def test_inventory_counts_each_kind_of_space_per_size():
+    table = ev.inventory(_evidence())
+    assert table.loc["small"].to_dict() == {"parameters (M)": 1.0, "pretraining seeds": 3, "untrained (epoch 0)": 1,
+                                                "sparse masks (top 5%)": 1, "data splits": 2,
+                                                "checkpoints over training": 3}
+    assert table.loc["large", "pretraining seeds"] == 1 and table.loc["large", "data splits"] == 0
+
+
+def test_hypothesis_table_reads_seeds_and_the_null():
+    table = ev.hypothesis_table(_evidence())
+    assert table.loc["small", "r trained"] == pytest.approx(0.22)
+    assert (table.loc["small", "r min"], table.loc["small", "r max"]) == (0.20, 0.24)
+    assert table.loc["small", "trained − untrained"] == pytest.approx(0.07)
+    assert np.isnan(table.loc["large", "r untrained"]) and np.isnan(table.loc["large", "trained − untrained"])
+    assert table.loc["small", "partial r | lexical + critical"] == pytest.approx(0.20)
+
+
+def test_size_estimates_hold_both_mask_rules_and_the_paper():
+    table = ev.size_estimates(_evidence())
+    ours = table[table.source == "ours, threshold 0.001"].set_index("model")
+    assert ours.loc["small", "runs"] == 3 and ours.loc["large", "runs"] == 1
+    assert ours.loc["small", "min"] <= ours.loc["small", "mean over phenomena"] <= ours.loc["small", "max"]
+    assert ours.loc["large", "log10 parameters"] == pytest.approx(7.0)
+    assert set(table.source) == {"ours, threshold 0.001", "ours, top 5%", "paper"}
+    assert list(table[table.source == "paper"].model) == ["LM27", "LM70", "LM203"]
+
+
+def test_training_steps_measure_each_change_and_both_unions():
+    table = ev.training_steps(_evidence())
+    assert np.isnan(table.loc[0.0, "Δ since previous"]) and table.loc[1.0, "Δ since previous"] == pytest.approx(0.0)
+    assert table.loc[0.5, "Δ since previous"] > 0
+    assert table["union of masks (threshold 0.001)"].tolist() == [0.6, 0.4, 0.5]
+    assert table.loc[1.0, "union of masks (top 5%)"] == 0.3 and np.isnan(table.loc[0.5, "union of masks (top 5%)"])
+
+
+def test_agreement_labels_every_space_by_kind():
+    table = ev.agreement(_evidence())
+    assert list(table.index) == ["small, seed 0", "small, seed 1", "small, seed 2", "large, seed 0", "small, untrained",
+                                 "small, top 5%", "large, top 5%", "small, epoch 0.5"]
+    assert table.loc["small, untrained", "kind"] == "untrained" and table.loc["small, epoch 0.5", "kind"] == "over training"
+    assert {"LM27", "LM203 (3+ paradigms)"} <= set(table.columns)
+    assert table["LM27"].between(-1, 1).all()
