@@ -192,7 +192,9 @@ def grows_with_size_beyond_band(means: dict[str, Estimate], paper: pd.DataFrame,
     if len(means) < 2:
         return Verdict(claim, _arrow(paper_means, "{:+.3f}"), rule, "one size", UNTESTABLE)
     steps = step_statuses(means, measured)
-    ours = "; ".join(f"{a} → {b}: {d:+.3f} ({_band(band, '{:.3f}')}, {status.value})" for a, b, d, band, status in steps)
+    ours = "; ".join(f"{a} → {b}: {d:+.3f} ({_band(band, '{:.3f}')}"
+                     + ("" if status is Difference.UNKNOWN else f", {status.value}") + ")"
+                     for a, b, d, band, status in steps)
     ours = f"mean over phenomena {' → '.join(f'{e.describe()} ({s})' for s, e in means.items())}; {ours}"
     statuses = [status for *_, status in steps]
     if Difference.BELOW in statuses:
