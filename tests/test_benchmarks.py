@@ -42,3 +42,17 @@ def test_the_guides_tiny_timings_were_measured_on_todays_tiny_preset():
     timings = json.loads(TIMINGS.read_text())
     stale = [r["id"] for r in timings["exercises"] if r.get("preset_hash") != current]
     assert not stale, f"re-run benchmarks/exercises.py for {stale}"
+
+
+def test_the_readmes_render_time_is_the_measured_one():
+    """The README's "the build takes about N minutes" for the default book is the last measurement
+    of it (benchmarks/speed.py --sizes= --end-to-end cpu), on today's cpu preset."""
+    import re
+
+    from taskspace_core.config import preset_hash
+
+    measured = json.loads((REPO_ROOT / "benchmarks" / "results" / "speed_cpu_end_to_end.json").read_text())["end_to_end"]
+    assert measured["returncode"] == 0 and measured["preset_hash"] == preset_hash("cpu"), \
+        "re-run benchmarks/speed.py --sizes= --end-to-end cpu --out benchmarks/results/speed_cpu_end_to_end.json"
+    stated = re.search(r"build\s+takes about (\d+) minutes", (REPO_ROOT / "README.md").read_text())
+    assert stated and int(stated.group(1)) == round(measured["seconds"] / 60)
