@@ -24,6 +24,8 @@ import jupytext
 import nbformat
 import papermill
 import yaml
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import CaselessStrEnum
 
 from . import blimp
 from .checkpoints import checkpoint_epoch
@@ -42,6 +44,21 @@ class BookBuildError(TaskspaceError):
     """A notebook failed to execute or the book did not build."""
 
 
+class LocalKernelManager(AsyncKernelManager):
+    """A kernel on this machine reached over IPC sockets (files in Jupyter's runtime directory):
+    nothing listens on a network port, and the kernel has no reason to warn, once per page, that
+    TCP traffic is unencrypted."""
+
+    transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+
+def shown_path(path: str | Path) -> str:
+    """``path`` as a page shows it: relative to the repository when it lies inside it (the kernels
+    run there, so it means the same), else absolute. No page shows this machine's layout."""
+    resolved = Path(path).resolve()
+    return str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else str(resolved)
+
+
 def execute_notebook(name: str, out_dir: Path, parameters: dict, log: Callable[[str], None] = print,
                      folder: str = "notebooks") -> Path:
     """Convert ``<folder>/<name>.md`` to ipynb and execute it with papermill into ``out_dir``."""
@@ -53,7 +70,8 @@ def execute_notebook(name: str, out_dir: Path, parameters: dict, log: Callable[[
     started = time.perf_counter()
     try:
         papermill.execute_notebook(str(unexecuted), str(executed), parameters=parameters, cwd=str(REPO_ROOT),
-                                   kernel_name="python3", progress_bar=False, log_output=False)
+                                   kernel_name="python3", progress_bar=False, log_output=False,
+                                   kernel_manager_class=LocalKernelManager)
     except papermill.PapermillExecutionError as exc:
         raise BookBuildError(f"notebook {source.relative_to(REPO_ROOT)} failed in cell {exc.exec_count}: "
                              f"{exc.ename}: {exc.evalue} (executed copy: {executed})") from None
@@ -202,8 +220,9 @@ def build_book(preset: str, work_dir: str = "runs", out: Path | None = None, not
         shutil.copy2(REPO_ROOT / name, src / name)
     _set_launch_repository(src / "_config.yml", github_origin())
     shutil.copytree(REPO_ROOT / "book", src / "book")
-    results = str(Path(results_dir) if Path(results_dir).is_absolute() or not results_dir else REPO_ROOT / results_dir)
-    parameters = {"preset": preset, "work_dir": str(Path(work_dir).resolve()), "results_dir": results}
+    results = shown_path(Path(results_dir) if Path(results_dir).is_absolute() else REPO_ROOT / results_dir) \
+        if results_dir else ""
+    parameters = {"preset": preset, "work_dir": shown_path(work_dir), "results_dir": results}
     for name in notebooks:
         execute_notebook(name, src / "notebooks", parameters, log)
     for name in EXECUTED_CHAPTERS:

@@ -120,3 +120,23 @@ def test_duplicate_inline_scripts_are_dropped_once():
     _dedupe_scripts(None, "page", "page.html", context, None)
     assert [(s.filename or "", s.attributes.get("body")) for s in context["script_files"]] == [
         ("_static/a.js", None), ("", body), ("_static/b.js", None)]
+
+
+def test_pages_show_no_machine_path_and_kernels_start_quietly(tmp_path, capfd):
+    """Papermill's injected cell holds paths relative to the repository where they lie inside it,
+    and the kernels talk over IPC sockets, so none warns about unencrypted TCP."""
+    import nbformat
+    import papermill
+
+    from taskspace_core.book import LocalKernelManager, shown_path
+    from taskspace_core.config import REPO_ROOT
+
+    assert shown_path(REPO_ROOT / "runs") == "runs" and shown_path(REPO_ROOT / "results" / "cpu") == "results/cpu"
+    assert shown_path(tmp_path) == str(tmp_path.resolve())  # outside the repository: as it is
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
+    source, executed = tmp_path / "in.ipynb", tmp_path / "out.ipynb"
+    nbformat.write(notebook, source)
+    papermill.execute_notebook(str(source), str(executed), kernel_name="python3", progress_bar=False,
+                               kernel_manager_class=LocalKernelManager)
+    assert "42" in nbformat.read(executed, as_version=4).cells[0].outputs[0]["text"]
+    assert "without encryption" not in capfd.readouterr().err
