@@ -142,20 +142,45 @@ def pretrain_rates(config: Config, workload: Workload) -> dict[str, float]:
     return rates
 
 
-def run_plan(config: Config, workload: Workload, space_gflops: float, pretrain_gflops: dict[str, float]) -> pd.DataFrame:
-    """The whole of ``taskspace reproduce`` under ``config``, in its order: one row per pretraining
-    run (:func:`~.experiments.pretraining_runs`) and per planned space (:func:`~.experiments.book_spaces`)
-    with its predicted TFLOP, its projected hours at the given rates (a size's pretraining rate,
-    one rate for every space) and the running total."""
-    rows = []
-    for run, size in pretraining_runs(config):
-        flops = pretrain_flops(run, size, workload)
-        rows.append({"stage": f"pretrain {run_name(run, size)}", "purpose": "pretraining", "TFLOP": flops / 1e12,
-                     "hours": flops / (pretrain_gflops[size] * 1e9) / 3600})
+def space_rates(config: Config, workload: Workload, fallback: float) -> dict[str, float]:
+    """Achieved GFLOP/s of a task space of each size under ``config``: its own committed default
+    final space where one is measured (:func:`achieved_rates`), else ``fallback`` (a rate measured
+    on another preset)."""
+    measured = achieved_rates(config, workload)
+    rates = {}
+    for size in config.sizes:
+        row = f"{config.preset}: task space {size} (FTGD)"
+        rates[size] = float(measured.loc[row, "achieved GFLOP/s"]) if row in measured.index else fallback
+    return rates
+
+
+def run_plan(config: Config, workload: Workload, space_gflops: float | dict[str, float],
+             pretrain_gflops: dict[str, float]) -> pd.DataFrame:
+    """The whole of ``taskspace reproduce`` under ``config``, in its order: one row per planned
+    space (:func:`~.experiments.book_spaces`), each preceded by the pretraining of its run when
+    that run is first needed (:func:`~.experiments.pretraining_runs`), with its predicted TFLOP,
+    its projected hours at the given rates (a size's pretraining rate; one space rate, or one
+    per size) and the running total."""
+    def space_rate(size: str) -> float:
+        return space_gflops[size] if isinstance(space_gflops, dict) else space_gflops
+
+    rows, pretrained = [], set()
+
+    def pretraining(run: Config, size: str) -> None:
+        if run_name(run, size) not in pretrained:
+            pretrained.add(run_name(run, size))
+            flops = pretrain_flops(run, size, workload)
+            rows.append({"stage": f"pretrain {run_name(run, size)}", "purpose": "pretraining",
+                         "TFLOP": flops / 1e12, "hours": flops / (pretrain_gflops[size] * 1e9) / 3600})
+
     for request in book_spaces(config):
-        flops = space_flops(request.config(config), request.size, workload)["total"]
+        sub = request.config(config)
+        pretraining(sub, request.size)
+        flops = space_flops(sub, request.size, workload)["total"]
         rows.append({"stage": request.describe(), "purpose": request.purpose, "TFLOP": flops / 1e12,
-                     "hours": flops / (space_gflops * 1e9) / 3600})
+                     "hours": flops / (space_rate(request.size) * 1e9) / 3600})
+    for run, size in pretraining_runs(config):
+        pretraining(run, size)
     table = pd.DataFrame(rows)
     table["cumulative hours"] = table["hours"].cumsum()
     return table

@@ -2,7 +2,7 @@
 
     book_spaces      every task space the chapters show under a preset (sizes, checkpoints, sweeps)
     null_sizes       the sizes whose untrained space the plan computes
-    reproduce        pretrain every size, compute every planned space, export each as it lands
+    reproduce        compute every planned space in order, pretraining runs as they are needed; export as they land
     check_results    what is missing or broken in a preset's committed results
     memoise_results  the committed memo of every committed space's Mantel tests: check or fill it
     space_costs      the measured wall time of every stored space
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .checkpoints import (
-    checkpoint_dir, checkpoint_epoch, checkpoint_meta, dynamics_epochs, expected_pretrain_hash, find_checkpoint_meta,
+    checkpoint_dir, checkpoint_epoch, dynamics_epochs, expected_pretrain_hash, find_checkpoint_meta,
     trained_here,
 )
 from .config import PRESETS, Config, apply_overrides, load_preset, parameter_overrides, stable_hash
@@ -210,29 +210,39 @@ def memoise_results(config: Config, fill: bool = False) -> list[str]:
 
 
 def reproduce(config: Config, log: Callable[[str], None] = print) -> list[str]:
-    """Pretrain every size, compute every :func:`book_spaces` space, and export each as it completes.
+    """Compute every :func:`book_spaces` space in plan order, pretraining each run when a space
+    first needs it, and export every space and run as it completes.
 
     Everything resumes: finished checkpoints and store jobs are reused, and a space already in
-    the committed results is not recomputed. Returns :func:`check_results`' problems (empty when
-    the committed results are complete).
+    the committed results is not recomputed (nor is its model retrained). Pretraining a
+    replicate waits until its first space is due, so an interrupted run has the claims'
+    evidence in plan order. Returns :func:`check_results`' problems (empty when the committed
+    results are complete).
     """
     root = config.reference_dir()
     if root is None:
         raise ConfigError("results_dir is empty: there is nowhere to export the reference results")
     started = time.perf_counter()
-    for run, size in pretraining_runs(config):
-        t = time.perf_counter()
-        pretrain(run, size, log=log)
-        log(f"[{_clock(started)}] pretrained {run_name(run, size)} ({time.perf_counter() - t:.0f}s this run)")
-        export_checkpoints(run, root, [size])
-    write_index(config, root)
+    pretrained: set[str] = set()
+
+    def ensure_pretrained(run: Config, size: str) -> None:  # once per call: resumes, exports, indexes
+        name = run_name(run, size)
+        if name not in pretrained:
+            t = time.perf_counter()
+            pretrain(run, size, log=log)
+            log(f"[{_clock(started)}] pretrained {name} ({time.perf_counter() - t:.0f}s this run)")
+            export_checkpoints(run, root, [size])
+            write_index(config, root)
+            pretrained.add(name)
+
     requests = book_spaces(config)
     for i, request in enumerate(requests, 1):
         sub = request.config(config)
-        identity = checkpoint_identity(checkpoint_meta(sub, request.size, request.checkpoint, log=log))
-        if find_space(sub, identity) is not None:
+        meta = find_checkpoint_meta(sub, request.size, request.checkpoint)
+        if meta is not None and find_space(sub, checkpoint_identity(meta)) is not None:
             log(f"[{_clock(started)}] {i}/{len(requests)} {request.describe()}: already in {root}")
             continue
+        ensure_pretrained(sub, request.size)
         t = time.perf_counter()
         log(f"[{_clock(started)}] {i}/{len(requests)} {request.describe()} [{request.purpose}]: computing")
         path = checkpoint_dir(sub, request.size, request.checkpoint, log=log)
@@ -241,6 +251,12 @@ def reproduce(config: Config, log: Callable[[str], None] = print) -> list[str]:
         target = export_space(space, sub, root)
         write_index(config, root)
         log(f"[{_clock(started)}] {i}/{len(requests)} done in {time.perf_counter() - t:.0f}s -> {target}")
+    for run, size in pretraining_runs(config):  # a run no missing space needed still belongs in the results
+        committed = models_dir(root, run, size)
+        if not (committed / "train_log.csv").is_file() or any(
+                not (committed / f"{checkpoint_name(e)}.json").is_file() for e in run.pretrain.checkpoints):
+            ensure_pretrained(run, size)
+    write_index(config, root)
     return check_results(config)
 
 
@@ -277,7 +293,8 @@ def space_costs(config: Config) -> pd.DataFrame:
             "summed job time (min)": (sum(jobs.values()) + run.get("eval1_time_s", 0)) / 60,
             "workers": record["config"]["space"]["workers"] if record["config"]["space"]["executor"] == "processes" else 1,
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["store", "where", "paradigms", "method", "fine-tune s/paradigm", "eval2 s/paradigm",
+                                       "summed job time (min)", "workers"])
 
 
 def run_stages(config: Config) -> pd.DataFrame:

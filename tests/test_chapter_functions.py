@@ -299,7 +299,7 @@ def test_budget_in_time_converts_flop_at_the_given_rates():
     assert budget["CPU days at measured rate"].tolist() == pytest.approx((flop / 100e9 / 86400).tolist())
 
 
-def test_run_plan_lists_pretraining_then_every_space_with_a_running_total():
+def test_run_plan_pretrains_each_run_before_its_first_space_with_a_running_total():
     from taskspace_core.config import apply_overrides
     from taskspace_core.cost import pretrain_flops, pretrain_rates, run_plan, space_flops
     from taskspace_core.experiments import book_spaces
@@ -311,12 +311,24 @@ def test_run_plan_lists_pretraining_then_every_space_with_a_running_total():
     plan = apply_overrides(nxt, {"book.replicate_sizes": ["small"], "book.pretrain_seeds": [1]})
     table = run_plan(plan, workload, space_gflops=100.0, pretrain_gflops=rates)
     requests = book_spaces(plan)
-    assert table.stage.tolist()[:4] == ["pretrain small", "pretrain medium", "pretrain large", "pretrain small-seed1"]
-    assert len(table) == 4 + len(requests) and table.stage.tolist()[4:] == [r.describe() for r in requests]
-    assert table.hours.iloc[3] == pytest.approx(pretrain_flops(plan, "small", workload) / (rates["small"] * 1e9) / 3600)
+    stages = table.stage.tolist()
+    assert [s for s in stages if not s.startswith("pretrain ")] == [r.describe() for r in requests]
+    assert len(table) == 4 + len(requests)
+    # each run right before the first space that needs it, in the order reproduce trains them
+    assert stages[:4] == ["pretrain small", "small @ final", "pretrain medium", "medium @ final"]
+    first_replicate = next(i for i, r in enumerate(requests) if r.changes.get("pretrain_seed") == 1)
+    replicate_row = stages.index("pretrain small-seed1")
+    assert stages[replicate_row + 1] == requests[first_replicate].describe()
+    assert table.hours.iloc[replicate_row] == pytest.approx(
+        pretrain_flops(plan, "small", workload) / (rates["small"] * 1e9) / 3600)
     last = requests[-1]
     assert table.hours.iloc[-1] == pytest.approx(space_flops(last.config(plan), last.size, workload)["total"] / 100e9 / 3600)
     assert table["cumulative hours"].iloc[-1] == pytest.approx(table.hours.sum())
+    # one space rate per size
+    per_size = run_plan(plan, workload, space_gflops={"small": 50.0, "medium": 100.0, "large": 200.0},
+                        pretrain_gflops=rates)
+    small_final = stages.index("small @ final")
+    assert per_size.hours.iloc[small_final] == pytest.approx(2 * table.hours.iloc[small_final])
 
 
 def test_flop_counts_scale_with_the_work_they_count():
