@@ -38,4 +38,4 @@ One concept per module:
 - ``cli``         the ``taskspace`` command
 """
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one version string (pyproject.toml reads it)

@@ -253,6 +253,17 @@ def cmd_reproduce(args, extra) -> int:
     return 0
 
 
+def cmd_config(args, extra) -> int:
+    import yaml
+
+    from .config import to_dict
+
+    config = _config(args, extra)
+    print(f"# preset {config.preset}, resolved (overrides applied)")
+    print(yaml.safe_dump(to_dict(config), sort_keys=False, allow_unicode=True), end="")
+    return 0
+
+
 def cmd_results(args, extra) -> int:
     config = _config(args, extra)
     from .experiments import book_spaces, check_results, memoise_results
@@ -306,8 +317,15 @@ def cmd_run(args, extra) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="taskspace", description="Task spaces of language models.")
+    parser.add_argument("--version", action="version", version=f"taskspace {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("config", help="print a preset's resolved config, with overrides, as YAML")
+    _add_config_args(p, preset_required=False)
+    p.set_defaults(func=cmd_config)
 
     p = sub.add_parser("data", help="validate BLiMP and print paradigms and pairs per phenomenon")
     p.add_argument("--data-dir", default=None)

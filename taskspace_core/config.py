@@ -353,6 +353,14 @@ def check_device(value: str, where: str = "--device") -> str:
     return value
 
 
+def _parse_text(text: str, where: str):
+    """A list or mapping written as JSON or YAML flow text, or a ConfigError naming ``where``."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where}: cannot read {text!r} as JSON or YAML ({exc.problem})") from None
+
+
 def _coerce(hint, value, where: str):
     """Convert ``value`` (from YAML or the command line) to the type ``hint`` names."""
     origin = typing.get_origin(hint)
@@ -360,14 +368,19 @@ def _coerce(hint, value, where: str):
         return value if isinstance(value, hint) else _build(hint, value, where)
     if origin in (Mapping, dict, collections.abc.Mapping):
         _, value_type = typing.get_args(hint)
+        if isinstance(value, str):  # '{"small": 3e-3}' or '{small: 3e-3}' from a command line or papermill -p
+            value = _parse_text(value, where)
         if not isinstance(value, Mapping):
             raise ConfigError(f"{where}: expected a mapping, got {value!r}")
         return {str(k): _coerce(value_type, v, f"{where}.{k}") for k, v in value.items()}
     if origin is tuple:
         (item_type, _) = typing.get_args(hint)
         if isinstance(value, str):
-            # "0,0.5,1" and "[0, 0.5, 1]" both read as a list
-            value = [v for v in value.strip().strip("[]()").split(",") if v.strip()]
+            # '["DN-AGR", "SV-AGR"]' (JSON or YAML, as papermill -p passes it), "[0, 0.5, 1]" and
+            # "0,0.5,1" all read as a list
+            text = value.strip()
+            value = _parse_text(text, where) if text.startswith("[") else [
+                v.strip().strip("'\"") for v in text.strip("()").split(",") if v.strip()]
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where}: expected a list, got {value!r}")
         return tuple(_coerce(item_type, v, where) for v in value)

@@ -131,3 +131,18 @@ def test_ftgd_writes_a_tuned_model_with_its_mask_and_scores(ci_checkpoints, tmp_
 def test_space_and_ftgd_bad_input_is_one_line(tmp_path, args, needles):
     code, _, err = run(*args, "--work-dir", str(tmp_path)) if args[0] == "space" else run(*args)
     assert_one_line_error(code, err, *needles)
+
+
+def test_version_and_resolved_config():
+    import yaml
+
+    from taskspace_core import __version__
+
+    code, out, _ = run("--version")
+    assert code == 0 and out.strip() == f"taskspace {__version__}"
+    code, out, err = run("config", "--preset", "tiny", "--ftgd.threshold", "1e-2", "--book.sweep_seeds", "[0, 4]")
+    assert code == 0, err
+    config = yaml.safe_load(out)  # the printed YAML reads back
+    assert config["preset"] == "tiny" and config["ftgd"]["threshold"] == 0.01 and config["book"]["sweep_seeds"] == [0, 4]
+    code, _, err = run("config", "--preset", "tiny", "--ftgd.threshold", "lots")
+    assert_one_line_error(code, err, "ftgd.threshold")

@@ -73,3 +73,19 @@ def test_parse_dotted_args():
         parse_dotted_args(["--pretrain.lr"])
     with pytest.raises(ConfigError, match="unrecognised argument"):
         parse_dotted_args(["stray"])
+
+
+@pytest.mark.parametrize("text", ['["DN-AGR", "SV-AGR"]', "['DN-AGR', 'SV-AGR']", "[DN-AGR, SV-AGR]",
+                                  "DN-AGR,SV-AGR", " DN-AGR, 'SV-AGR' "])
+def test_list_parameters_read_as_json_yaml_or_commas(text):
+    """papermill -p passes a list as its text; every way of writing it gives the same list."""
+    from taskspace_core.config import parameter_overrides
+
+    assert load_preset("tiny", parameter_overrides(data_phenomena=text)).data.phenomena == ("DN-AGR", "SV-AGR")
+
+
+def test_a_broken_list_parameter_names_the_field():
+    from taskspace_core.config import parameter_overrides
+
+    with pytest.raises(ConfigError, match=r"config\.data\.phenomena: cannot read .* as JSON or YAML"):
+        load_preset("tiny", parameter_overrides(data_phenomena='["DN-AGR", '))

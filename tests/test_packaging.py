@@ -45,3 +45,16 @@ def test_readme_quickstart_has_two_commands_and_ci_runs_the_test_one():
     assert test_command in (ROOT / ".ci" / "run").read_text()
     for script in re.findall(r"(scripts/\S+\.sh)", " ".join(commands)):
         assert (ROOT / script).is_file()
+
+
+def test_one_version_string_licence_and_citation():
+    """The version lives in taskspace_core/__init__.py; pyproject reads it, CITATION.cff repeats it."""
+    from taskspace_core import __version__
+
+    project = pyproject()["project"]
+    assert "version" not in project and "version" in project["dynamic"]
+    assert pyproject()["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "taskspace_core.__version__"}
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert citation["version"] == __version__ and citation["license"] == "MIT"
+    assert "Task Spaces" in citation["preferred-citation"]["title"]
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
