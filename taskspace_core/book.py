@@ -60,8 +60,10 @@ def shown_path(path: str | Path) -> str:
 
 
 def execute_notebook(name: str, out_dir: Path, parameters: dict, log: Callable[[str], None] = print,
-                     folder: str = "notebooks") -> Path:
-    """Convert ``<folder>/<name>.md`` to ipynb and execute it with papermill into ``out_dir``."""
+                     folder: str = "notebooks", progress: bool = False, live_output: bool = False) -> Path:
+    """Convert ``<folder>/<name>.md`` to ipynb and execute it with papermill into ``out_dir``;
+    ``progress`` shows a bar of executed cells, ``live_output`` streams each cell's printed
+    output and logs (e.g. a task space being computed) to the terminal as it runs."""
     source = REPO_ROOT / folder / f"{name}.md"
     out_dir.mkdir(parents=True, exist_ok=True)
     unexecuted = out_dir / f".{name}.input.ipynb"
@@ -70,7 +72,7 @@ def execute_notebook(name: str, out_dir: Path, parameters: dict, log: Callable[[
     started = time.perf_counter()
     try:
         papermill.execute_notebook(str(unexecuted), str(executed), parameters=parameters, cwd=str(REPO_ROOT),
-                                   kernel_name="python3", progress_bar=False, log_output=False,
+                                   kernel_name="python3", progress_bar=progress, log_output=live_output,
                                    kernel_manager_class=LocalKernelManager)
     except papermill.PapermillExecutionError as exc:
         raise BookBuildError(f"notebook {source.relative_to(REPO_ROOT)} failed in cell {exc.exec_count}: "
@@ -192,12 +194,13 @@ def _literal(text: str):
 
 
 def run_notebook(name: str, pairs: list[tuple[str, str]], out: Path | None = None,
-                 log: Callable[[str], None] = print) -> Path:
-    """Execute one notebook with papermill and ``-p`` overrides; return the executed ``.ipynb``."""
+                 log: Callable[[str], None] = print, progress: bool = True) -> Path:
+    """Execute one notebook with papermill and ``-p`` overrides; return the executed ``.ipynb``.
+    With ``progress``, a bar of executed cells and the cells' output as they run."""
     name = resolve_notebook(name)
     parameters = parse_parameters(name, pairs)
     out_dir = Path(out).parent if out else REPO_ROOT / "_build" / "run"
-    executed = execute_notebook(name, out_dir, parameters, log)
+    executed = execute_notebook(name, out_dir, parameters, log, progress=progress, live_output=progress)
     if out and executed != Path(out):
         executed = executed.replace(Path(out))
     return executed
@@ -224,10 +227,10 @@ def build_book(preset: str, work_dir: str = "runs", out: Path | None = None, not
         if results_dir else ""
     parameters = {"preset": preset, "work_dir": shown_path(work_dir), "results_dir": results}
     for name in notebooks:
-        execute_notebook(name, src / "notebooks", parameters, log)
+        execute_notebook(name, src / "notebooks", parameters, log, progress=sys.stderr.isatty())
     for name in EXECUTED_CHAPTERS:
         (src / "book" / f"{name}.md").unlink()  # replaced by its executed .ipynb
-        execute_notebook(name, src / "book", parameters, log, folder="book")
+        execute_notebook(name, src / "book", parameters, log, folder="book", progress=sys.stderr.isatty())
     started = time.perf_counter()
     html = out / "html"
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(src), "--path-output", str(out),

@@ -140,3 +140,20 @@ def test_pages_show_no_machine_path_and_kernels_start_quietly(tmp_path, capfd):
                                kernel_manager_class=LocalKernelManager)
     assert "42" in nbformat.read(executed, as_version=4).cells[0].outputs[0]["text"]
     assert "without encryption" not in capfd.readouterr().err
+
+
+def test_run_shows_progress_and_executes_a_chapter(ci_reference, tmp_path):
+    """`taskspace run` as a re-runner types it: a bar of executed cells on the terminal, and the
+    executed notebook where --out says, from the committed results without weights."""
+    import subprocess
+    import sys
+
+    config, _ = ci_reference
+    out = tmp_path / "rq2.ipynb"
+    proc = subprocess.run([sys.executable, "-m", "taskspace_core.cli", "run", "rq2", "-p", "preset", "ci",
+                           "-p", "work_dir", str(tmp_path / "empty-runs"), "-p", "results_dir", config.results_dir,
+                           "--out", str(out)], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Executing" in proc.stderr and "cell" in proc.stderr  # papermill's per-cell progress
+    assert out.is_file() and f"executed notebook: {out}" in proc.stdout
+    assert not (tmp_path / "empty-runs" / "ci" / "models").exists()
