@@ -105,15 +105,22 @@ def github_origin() -> str | None:
     return None
 
 
-def _set_launch_repository(config_path: Path, repository: str | None) -> None:
-    """Point the staged book's launch buttons at ``repository``, or drop them when there is none
-    (the theme would warn, and warnings fail the build)."""
+# Launch buttons on the notebook pages (they need internet; the offline build is unaffected).
+# The `launch` branch is made by .github/workflows/book.yml: main plus the notebooks converted
+# to .ipynb, which Colab needs; Binder installs the project with .binder/ (see the reproducing chapter).
+LAUNCH = {"branch": "launch", "launch_buttons": {"notebook_interface": "jupyterlab",
+                                                 "binderhub_url": "https://mybinder.org",
+                                                 "colab_url": "https://colab.research.google.com"}}
+
+
+def _stage_config(config_path: Path, repository: str | None) -> None:
+    """The staged book's config: execution off (papermill has executed every page), and launch
+    buttons for ``repository`` when there is one (with none, the theme has nothing to point at)."""
     config = yaml.safe_load(config_path.read_text())
+    config["execute"]["execute_notebooks"] = "off"
     if repository:
-        config["repository"]["url"] = repository
-    else:
-        config.pop("launch_buttons", None)
-        config.pop("repository", None)
+        config["repository"] = {"url": repository, "branch": LAUNCH["branch"]}
+        config["launch_buttons"] = dict(LAUNCH["launch_buttons"])
     config_path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
 
 
@@ -221,7 +228,7 @@ def build_book(preset: str, work_dir: str = "runs", out: Path | None = None, not
     (src / "notebooks").mkdir(parents=True)
     for name in BOOK_FILES:
         shutil.copy2(REPO_ROOT / name, src / name)
-    _set_launch_repository(src / "_config.yml", github_origin())
+    _stage_config(src / "_config.yml", github_origin())
     shutil.copytree(REPO_ROOT / "book", src / "book")
     results = shown_path(Path(results_dir) if Path(results_dir).is_absolute() else REPO_ROOT / results_dir) \
         if results_dir else ""

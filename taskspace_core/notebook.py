@@ -25,8 +25,11 @@ DEVICE_VARIABLE = "TASKSPACE_DEVICE"  # the device notebooks compute on, when a 
 
 
 def notebook_config(preset: str, **parameters) -> Config:
-    """The config a notebook runs under: a preset plus its parameters."""
+    """The config a notebook runs under: a preset plus its parameters. A relative ``work_dir``
+    means the repository's (a page executed by `jupyter-book build .` runs in its own folder)."""
     overrides = parameter_overrides(**parameters)
+    if "work_dir" in overrides and not Path(str(overrides["work_dir"])).is_absolute():
+        overrides["work_dir"] = str(REPO_ROOT / str(overrides["work_dir"]))
     if os.environ.get(DEVICE_VARIABLE):  # `taskspace book/run --device D` sets it for the kernels
         overrides["device"] = os.environ[DEVICE_VARIABLE]
     try:

@@ -157,3 +157,25 @@ def test_run_shows_progress_and_executes_a_chapter(ci_reference, tmp_path):
     assert "Executing" in proc.stderr and "cell" in proc.stderr  # papermill's per-cell progress
     assert out.is_file() and f"executed notebook: {out}" in proc.stdout
     assert not (tmp_path / "empty-runs" / "ci" / "models").exists()
+
+
+def test_jupyter_book_build_executes_and_taskspace_book_does_not_twice(tmp_path):
+    """`jupyter-book build .` executes the pages (the repo's config); the copy `taskspace book`
+    stages has execution off, since papermill has executed every page with the preset's parameters."""
+    import shutil
+
+    import yaml
+
+    from taskspace_core.book import _stage_config
+    from taskspace_core.config import REPO_ROOT
+    from taskspace_core.notebook import notebook_config
+
+    repo = yaml.safe_load((REPO_ROOT / "_config.yml").read_text())
+    assert repo["execute"]["execute_notebooks"] == "force" and repo["execute"]["timeout"] >= 600
+    staged = tmp_path / "_config.yml"
+    shutil.copy(REPO_ROOT / "_config.yml", staged)
+    _stage_config(staged, None)
+    assert yaml.safe_load(staged.read_text())["execute"]["execute_notebooks"] == "off"
+    # a page executed in its own folder still finds the repository's run directory
+    assert notebook_config("ci", work_dir="runs").run_dir() == REPO_ROOT / "runs" / "ci"
+    assert notebook_config("ci", work_dir=str(tmp_path)).run_dir() == tmp_path / "ci"

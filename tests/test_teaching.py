@@ -112,7 +112,7 @@ def test_launch_buttons_point_at_the_launch_branch_and_vanish_without_a_github_r
     import yaml
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-    from taskspace_core.book import _set_launch_repository
+    from taskspace_core.book import _stage_config
 
     def build(repository):
         src = tmp_path / (repository or "none").replace("/", "_").replace(":", "")
@@ -125,7 +125,7 @@ def test_launch_buttons_point_at_the_launch_branch_and_vanish_without_a_github_r
         notebook = new_notebook(cells=[new_markdown_cell("# A page"), new_code_cell("1 + 1")])
         notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         jupytext.write(notebook, src / "notebooks" / "page.ipynb")
-        _set_launch_repository(src / "_config.yml", repository)
+        _stage_config(src / "_config.yml", repository)
         proc = subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(src), "-W", "-n",
                                "--quiet"], capture_output=True, text=True)
         assert proc.returncode == 0, proc.stdout + proc.stderr
