@@ -358,7 +358,8 @@ def _parse_text(text: str, where: str):
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: cannot read {text!r} as JSON or YAML ({exc.problem})") from None
+        raise ConfigError(f"{where}: cannot read {text!r} as JSON or YAML "
+                          f"({getattr(exc, 'problem', None) or exc})") from None
 
 
 def _coerce(hint, value, where: str):
