@@ -115,12 +115,14 @@ LAUNCH = {"branch": "launch", "launch_buttons": {"notebook_interface": "jupyterl
 
 def _stage_config(config_path: Path, repository: str | None) -> None:
     """The staged book's config: execution off (papermill has executed every page), and launch
-    buttons for ``repository`` when there is one (with none, the theme has nothing to point at)."""
+    buttons and a repository button for ``repository`` when there is one (with none, the theme
+    has nothing to point at)."""
     config = yaml.safe_load(config_path.read_text())
     config["execute"]["execute_notebooks"] = "off"
     if repository:
         config["repository"] = {"url": repository, "branch": LAUNCH["branch"]}
         config["launch_buttons"] = dict(LAUNCH["launch_buttons"])
+        config["html"]["use_repository_button"] = True  # a link to the repository on every page
     config_path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
 
 

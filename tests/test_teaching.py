@@ -132,6 +132,7 @@ def test_launch_buttons_point_at_the_launch_branch_and_vanish_without_a_github_r
         return (src / "_build" / "html" / "notebooks" / "page.html").read_text()
 
     page = build("https://github.com/someone/taskspace")
+    assert 'href="https://github.com/someone/taskspace"' in page  # the repository button
     assert "https://mybinder.org/v2/gh/someone/taskspace/launch?urlpath=lab/tree/notebooks/page.ipynb" in page
     assert "https://colab.research.google.com/github/someone/taskspace/blob/launch/notebooks/page.ipynb" in page
     assert "mybinder.org" not in build(None)  # a clone without a GitHub remote: no buttons, no warning
