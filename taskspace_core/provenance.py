@@ -22,7 +22,9 @@ from collections.abc import Iterator
 
 from .config import REPO_ROOT
 
-_PACKAGES = ("taskspace", "torch", "transformers", "tokenizers", "numpy", "pandas", "datasets")
+# every package that can change a number (the first seven) or a rendered page (the rest)
+_PACKAGES = ("taskspace", "torch", "transformers", "tokenizers", "numpy", "pandas", "datasets",
+             "altair", "vl-convert-python", "jupyter-book", "myst-nb", "sphinx-book-theme", "papermill", "jupytext")
 
 
 def sha256_bytes(data: bytes) -> str:

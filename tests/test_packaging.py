@@ -19,7 +19,7 @@ def test_pins_that_keep_the_install_offline_and_small():
     assert any(re.fullmatch(r"jupyter-book>=1\.0\.4,<2", d) for d in deps)
     assert any(d.startswith("transformers>=5,<6") for d in deps)
     required = {"jupyter-book", "jupytext", "papermill", "torch", "transformers", "datasets", "pandas",
-                "altair", "vl-convert-python", "tokenizers", "pyarrow", "ipykernel", "tqdm", "pyyaml"}
+                "altair", "vl-convert-python", "tokenizers", "ipykernel", "tqdm", "pyyaml"}
     names = {re.split(r"[<>=\[ ]", d)[0] for d in deps}
     assert required <= names
     assert pyproject()["project"]["scripts"]["taskspace"] == "taskspace_core.cli:main"
@@ -58,3 +58,34 @@ def test_one_version_string_licence_and_citation():
     assert citation["version"] == __version__ and citation["license"] == "MIT"
     assert "Task Spaces" in citation["preferred-citation"]["title"]
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+
+
+# Declared in pyproject but never imported by the package, the notebooks or the book's pages,
+# each for a stated reason.
+RUNTIME_ONLY = {
+    "ipykernel": "the kernel papermill and myst-nb execute the pages in",
+    "jupyter-book": "called as a command to render the book",
+    "jinja2": "pandas' Styler imports it to render the chapters' tables",
+    "datasets": "part of the project's required stack; BLiMP is read by blimp.py so far (issue 18, item 5)",
+}
+
+
+def _normalised(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_declared_dependencies_are_the_imported_ones():
+    """Every third-party module the package, the notebooks and the book's pages import comes from a
+    declared distribution, and every declared one is imported or listed in RUNTIME_ONLY."""
+    from importlib import metadata
+
+    modules = set()
+    for path in [*(ROOT / "taskspace_core").glob("*.py"), *(ROOT / "notebooks").glob("*.md"), *(ROOT / "book").glob("*.md")]:
+        modules |= set(re.findall(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", path.read_text(), re.M))
+    owners = metadata.packages_distributions()
+    imported = {_normalised(d) for m in modules for d in owners.get(m, []) if _normalised(d) != "taskspace"}
+    project = pyproject()["project"]
+    requirements = project["dependencies"] + project["optional-dependencies"]["distributed"]
+    declared = {_normalised(re.split(r"[<>=!~\[ ;]", r, maxsplit=1)[0]) for r in requirements}
+    assert imported - declared == set(), "imported but not declared"
+    assert declared - imported == set(RUNTIME_ONLY), "declared but never imported (or RUNTIME_ONLY is stale)"
