@@ -2,6 +2,7 @@
 
     book_spaces      every task space the chapters show under a preset (sizes, checkpoints, sweeps)
     null_sizes       the sizes whose untrained space the plan computes
+    committed        which planned spaces are in the committed results
     reproduce        compute every planned space in order, pretraining runs as they are needed; export as they land
     check_results    what is missing or broken in a preset's committed results
     memoise_results  the committed memo of every committed space's Mantel tests: check or fill it
@@ -98,6 +99,17 @@ def book_spaces(config: Config) -> list[SpaceRequest]:
             seen.add(identity)
             unique.append(r)
     return unique
+
+
+def committed(config: Config) -> dict[str, bool]:
+    """Each planned space (:func:`book_spaces`, by its description) -> whether it is in the
+    committed results: how far an interrupted ``reproduce`` has come."""
+    done = {}
+    for request in book_spaces(config):
+        sub = request.config(config)
+        meta = find_checkpoint_meta(sub, request.size, request.checkpoint)
+        done[request.describe()] = meta is not None and find_space(sub, checkpoint_identity(meta)) is not None
+    return done
 
 
 def null_sizes(config: Config) -> list[str]:

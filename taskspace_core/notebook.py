@@ -2,7 +2,8 @@
 
 The chapters' computations live in the package (task spaces: :func:`.results.analysed_space`;
 the paper's claims: :mod:`.claims`; the paper's numbers: :mod:`.paper`). This module only turns
-a notebook's parameters into a config and hands numbers to the prose. Notebook parameters use the config's own field names with the section joined by an
+a notebook's parameters into a config, hands numbers to the prose, and puts the data behind a
+figure or table on its page as a CSV download. Notebook parameters use the config's own field names with the section joined by an
 underscore (``ftgd_threshold`` is ``ftgd.threshold``, ``space_metric`` is ``space.metric``).
 ``None`` means "the preset's value". A wrong type or an unknown name is a
 :class:`~taskspace_core.errors.ConfigError` that names the parameter.
@@ -10,12 +11,15 @@ underscore (``ftgd_threshold`` is ``ftgd.threshold``, ``space_metric`` is ``spac
 
 from __future__ import annotations
 
+import base64
+import html
 import os
 import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from IPython.display import HTML
 from myst_nb import glue as myst_glue
 
 from .config import REPO_ROOT, Config, load_preset, parameter_overrides
@@ -58,3 +62,19 @@ def results_path(path: Path) -> str:
         return str(Path(path).resolve().relative_to(REPO_ROOT))
     except ValueError:
         return str(path)
+
+
+def download_link(frame: pd.DataFrame, filename: str, what: str = "the data behind this figure",
+                  index: bool = False) -> HTML:
+    """A link that saves ``frame`` as ``filename`` (CSV). The file is embedded in the page, so the
+    link works offline and from a saved copy of the HTML, and is exactly what the page shows."""
+    data = base64.b64encode(frame.to_csv(index=index, float_format="%.6g").encode()).decode()
+    return HTML(f'<p class="taskspace-download"><a download="{html.escape(filename)}" '
+                f'href="data:text/csv;base64,{data}">Download {html.escape(what)} (CSV, {len(frame):,} rows)</a></p>')
+
+
+def long_matrix(matrix, paradigms: list[str], value: str) -> pd.DataFrame:
+    """An (n, n) matrix over paradigms in long form: ``row, column, <value>``, one line per cell."""
+    n = len(paradigms)
+    return pd.DataFrame({"row": np.repeat(paradigms, n), "column": np.tile(paradigms, n),
+                         value: np.asarray(matrix).ravel()})

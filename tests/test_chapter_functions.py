@@ -350,3 +350,19 @@ def test_flop_counts_scale_with_the_work_they_count():
     per_token = pretrain_flops(cpu, "small", workload) / (workload.tokens_per_epoch * cpu.pretrain.epochs)
     assert 6 * n < per_token < 6.5 * n
     assert pretrain_flops(cpu, "large", workload) > pretrain_flops(cpu, "small", workload)
+
+
+def test_download_link_embeds_exactly_the_table_shown():
+    import base64
+    import io
+    import re
+
+    from taskspace_core.notebook import download_link, long_matrix
+
+    frame = long_matrix(np.array([[1.0, 0.25], [-0.5, 1.0]]), ["p", "q"], "similarity")
+    assert frame.to_dict("list") == {"row": ["p", "p", "q", "q"], "column": ["p", "q", "p", "q"],
+                                     "similarity": [1.0, 0.25, -0.5, 1.0]}
+    page = download_link(frame, "space.csv", "the similarity matrix").data
+    assert 'download="space.csv"' in page and "Download the similarity matrix (CSV, 4 rows)" in page
+    payload = re.search(r"base64,([^\"]+)", page).group(1)
+    assert pd.read_csv(io.StringIO(base64.b64decode(payload).decode())).equals(frame)

@@ -214,3 +214,16 @@ def test_reproduce_with_nulls_replicates_and_sparse_masks_feeds_the_claims(ci_re
     assert all(v.verdict in claims.Status for v in evidence.verdicts)
     assert "top 5%" in evidence.verdicts[3].claim and "2 runs" in evidence.verdicts[2].ours
     assert not np.isnan(evidence.split_noise)
+
+
+def test_committed_tells_which_planned_spaces_are_in_the_results(ci_reference, tmp_path):
+    from taskspace_core.experiments import committed
+
+    config, _ = ci_reference
+    assert all(committed(config).values()) and len(committed(config)) == len(book_spaces(config))
+    copy = tmp_path / "results"
+    shutil.copytree(config.results_dir, copy)
+    partial = apply_overrides(config, {"results_dir": str(copy)})
+    shutil.rmtree(find_space(partial, checkpoint_identity(checkpoint_meta(partial, "large", 0))))
+    missing = [name for name, done in committed(partial).items() if not done]
+    assert missing == ["large @ epoch 0"]
