@@ -15,7 +15,14 @@ def pyproject():
 
 def test_pins_that_keep_the_install_offline_and_small():
     deps = pyproject()["project"]["dependencies"]
-    assert "torch==2.13.0" in deps
+    assert any(re.fullmatch(r"torch>=2\.13,<3", d) for d in deps)  # a range that admits today's releases ...
+    # ... and every setup path installs the CPU build of 2.13.0 explicitly, before anything else
+    setup = (ROOT / "scripts" / "setup.sh").read_text()
+    assert setup.index("pip install --quiet torch==2.13.0") < setup.index("-c constraints.txt -e '.[dev]'")
+    binder = (ROOT / ".binder" / "postBuild").read_text()
+    assert binder.index("torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu") < binder.index("-e '.[")
+    constraints = (ROOT / "constraints.txt").read_text().splitlines()
+    assert "torch==2.13.0" in constraints and not any(line.startswith("-e") for line in constraints)
     assert any(re.fullmatch(r"jupyter-book>=1\.0\.4,<2", d) for d in deps)
     assert any(d.startswith("transformers>=5,<6") for d in deps)
     required = {"jupyter-book", "jupytext", "papermill", "torch", "transformers", "datasets", "pandas",
@@ -30,7 +37,7 @@ def test_environment_yml_installs_the_same_project():
     deps = env["dependencies"]
     assert "python=3.11" in deps and "pip" in deps
     pip_block = next(d["pip"] for d in deps if isinstance(d, dict))
-    assert pip_block == ["-e .[dev]"]
+    assert pip_block == ["torch==2.13.0", "-e .[dev]"]
     assert pyproject()["project"]["requires-python"].startswith(">=3.11")
     assert "dev" in pyproject()["project"]["optional-dependencies"]
 
