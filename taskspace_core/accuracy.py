@@ -27,7 +27,7 @@ import pandas as pd
 
 from . import blimp
 from .checkpoints import checkpoint_dir, checkpoint_epoch
-from .config import REPO_ROOT, Config, to_dict
+from .config import DATA_DIR, Config, to_dict
 from .errors import ConfigError
 from .models import load_model, resolve_devices
 from .pretrain import checkpoint_name, list_checkpoints, models_dir, run_name
@@ -35,7 +35,7 @@ from .provenance import atomic_write_bytes, atomic_write_json, atomic_write_text
 from .results import export_checkpoints, write_index
 from .scoring import paradigm_summary, phenomenon_summary, score_pairs
 
-BASELINES_FILE = REPO_ROOT / "data" / "blimp_baselines" / "models_summary.jsonl"
+BASELINES_FILE = DATA_DIR / "blimp_baselines" / "models_summary.jsonl"
 BASELINE_MODELS = ("ngram", "lstm", "txl", "gpt2")
 SCORES_SUFFIX = ".blimp.csv.gz"
 

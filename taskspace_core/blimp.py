@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import REPO_ROOT
+from .config import DATA_DIR
 from .errors import ConfigError, DataError
 
-DEFAULT_BLIMP_DIR = REPO_ROOT / "data" / "blimp"
+DEFAULT_BLIMP_DIR = DATA_DIR / "blimp"
 
 # The 12 phenomena of the BLiMP paper, in the paper's order and with its abbreviations.
 # BLiMP's files carry 13 labels: "s-selection" belongs to ARGUMENT STRUCTURE in the 12-way

@@ -29,7 +29,7 @@ from traitlets import CaselessStrEnum
 
 from . import blimp
 from .checkpoints import checkpoint_epoch
-from .config import CONFIG_SECTIONS, REPO_ROOT, load_preset
+from .config import CONFIG_SECTIONS, REPO_ROOT, load_preset, repo_file
 from .errors import TaskspaceError
 from .notebook import notebook_config
 
@@ -206,6 +206,7 @@ def run_notebook(name: str, pairs: list[tuple[str, str]], out: Path | None = Non
                  log: Callable[[str], None] = print, progress: bool = True) -> Path:
     """Execute one notebook with papermill and ``-p`` overrides; return the executed ``.ipynb``.
     With ``progress``, a bar of executed cells and the cells' output as they run."""
+    repo_file("notebooks")  # the book's sources live in a clone, not in an installed wheel
     name = resolve_notebook(name)
     parameters = parse_parameters(name, pairs)
     out_dir = Path(out).parent if out else REPO_ROOT / "_build" / "run"
@@ -223,6 +224,8 @@ def build_book(preset: str, work_dir: str = "runs", out: Path | None = None, not
     when they hold them, and otherwise from ``work_dir`` (computing what is missing).
     """
     load_preset(preset)  # a bad preset fails here, before anything runs
+    for source in ("notebooks", "book", *BOOK_FILES):
+        repo_file(source)
     out = Path(out) if out else REPO_ROOT / "_build" / preset
     src = out / "src"
     if src.exists():

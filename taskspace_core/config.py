@@ -31,7 +31,13 @@ import yaml
 from .errors import ConfigError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+# A clone: the repository holds the package, its data/, the committed results and the book's
+# sources. An installed wheel carries the small data as the package `taskspace_core.data`
+# (BLiMP, its baselines, the paper's table: pyproject.toml maps data/ onto it) and nothing
+# else of the repository: what needs more says so in one line (see ``repo_file``).
 REPO_ROOT = PACKAGE_DIR.parent
+IN_CLONE = (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "data" / "blimp").is_dir()
+DATA_DIR = REPO_ROOT / "data" if IN_CLONE else PACKAGE_DIR / "data"
 PRESET_DIR = PACKAGE_DIR / "presets"
 PRESETS = ("ci", "tiny", "cpu", "cpu-next", "paper")
 PRECISIONS = ("fp32", "bf16", "auto")  # see precision.py
@@ -413,6 +419,17 @@ def _coerce(hint, value, where: str):
     except (TypeError, ValueError, OverflowError):
         raise ConfigError(f"{where}: cannot read {value!r} as {hint.__name__}") from None
     raise ConfigError(f"{where}: unsupported type {hint}")
+
+
+def repo_file(relative: str) -> Path:
+    """``REPO_ROOT / relative``, or a ConfigError saying that it lives in a clone of the repository
+    only (an installed wheel carries the package and its small data, not the corpus, the
+    committed results or the book's sources)."""
+    path = REPO_ROOT / relative
+    if not path.exists():
+        raise ConfigError(f"{relative} is part of the taskspace repository, not of the installed package "
+                          f"(looked in {REPO_ROOT}): run this from a clone, or point the command at a copy")
+    return path
 
 
 def load_preset(name: str, overrides: Mapping[str, Any] | None = None) -> Config:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .config import REPO_ROOT
+from .config import DATA_DIR
 from .similarity import pearson
 
-PAPER_WITHIN = REPO_ROOT / "data" / "paper" / "within_phenomenon.csv"
+PAPER_WITHIN = DATA_DIR / "paper" / "within_phenomenon.csv"
 
 
 def paper_within_table() -> pd.DataFrame:

@@ -4,6 +4,8 @@ import re
 import tomllib
 from pathlib import Path
 
+import pandas as pd
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,3 +98,45 @@ def test_declared_dependencies_are_the_imported_ones():
     declared = {_normalised(re.split(r"[<>=!~\[ ;]", r, maxsplit=1)[0]) for r in requirements}
     assert imported - declared == set(), "imported but not declared"
     assert declared - imported == set(RUNTIME_ONLY), "declared but never imported (or RUNTIME_ONLY is stale)"
+
+
+@pytest.mark.slow
+def test_a_built_wheel_runs_data_and_score_outside_the_clone(tmp_path, ci_checkpoints):
+    """The wheel carries BLiMP (taskspace_core.data) and the presets: installed apart from the
+    clone and run from another directory, `taskspace data` and `taskspace score` work, and a
+    command that needs the repository says so in one line."""
+    import glob
+    import os
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(tmp_path / "dist")],
+                   check=True, capture_output=True)
+    wheel = glob.glob(str(tmp_path / "dist" / "taskspace-*.whl"))[0]
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), wheel],
+                   check=True, capture_output=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(site)}  # ahead of the clone's editable install
+
+    def taskspace(*args):
+        return subprocess.run([sys.executable, "-m", "taskspace_core.cli", *args], cwd=elsewhere, env=env,
+                              capture_output=True, text=True, timeout=600)
+
+    where = subprocess.run([sys.executable, "-c", "import taskspace_core; print(taskspace_core.__file__)"],
+                           cwd=elsewhere, env=env, capture_output=True, text=True, check=True).stdout
+    assert where.startswith(str(site))  # the wheel, not the clone
+    data = taskspace("data")
+    assert data.returncode == 0, data.stderr
+    assert f"BLiMP at {site}" in data.stdout and re.search(r"total\s+12 phenomena\s+67\s+67000", data.stdout)
+    from taskspace_core.blimp import data_hash, load_blimp
+
+    assert f"data hash {data_hash(load_blimp())}" in data.stdout  # the same files: the same store keys
+    scored = taskspace("score", "--model", str(ci_checkpoints[-1]), "--out", str(elsewhere / "s.csv"),
+                       "--paradigms", "anaphor_gender_agreement", "--max-pairs", "5")
+    assert scored.returncode == 0, scored.stderr
+    assert len(pd.read_csv(elsewhere / "s.csv")) == 5
+    book = taskspace("book", "--preset", "ci")
+    assert book.returncode != 0 and "part of the taskspace repository, not of the installed package" in book.stderr
+    assert len(book.stderr.strip().splitlines()) == 1
