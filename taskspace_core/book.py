@@ -157,8 +157,9 @@ def parse_parameters(name: str, pairs: list[tuple[str, str]]) -> dict[str, objec
             raise TaskspaceError(f"notebook {name} has no parameter '{key}' (parameters: {', '.join(defaults)})")
         default = defaults[key]
         value = _literal(text)
-        if isinstance(default, str) and isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = text  # a string parameter keeps its text: `-p checkpoint 0.5`, `-p data_taxonomy 13`
+        if isinstance(default, str) and (value is None or isinstance(value, (int, float))) \
+                and not isinstance(value, bool):
+            value = text  # a string parameter keeps its text: `-p checkpoint 0.5`, `-p data_taxonomy 13`, `-p results_dir ""`
         expected = type(default)
         numeric = isinstance(default, (int, float)) and not isinstance(default, bool)
         ok = (default is None or isinstance(value, expected)

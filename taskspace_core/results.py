@@ -32,6 +32,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import sys
 import warnings
 from dataclasses import asdict
 from pathlib import Path
@@ -68,11 +69,13 @@ def find_space(config: Config, identity: dict) -> Path | None:
     return found[0] if found else None
 
 
-def load_or_compute_space(config: Config, size: str, checkpoint: str | float = "final", log=print) -> TaskSpace:
+def load_or_compute_space(config: Config, size: str, checkpoint: str | float = "final", log=print,
+                          progress_file=None) -> TaskSpace:
     """The task space of one checkpoint: committed results when they hold it, else the run store.
 
-    The run store computes what is missing (pretraining the checkpoint first if needed). Both
-    routes give the same numbers: the committed files are the store's per-pair margins.
+    The run store computes what is missing (pretraining the checkpoint first if needed), with a
+    progress bar on ``progress_file`` if one is given. Both routes give the same numbers: the
+    committed files are the store's per-pair margins.
     """
     identity = checkpoint_identity(checkpoint_meta(config, size, checkpoint, log=log))
     found = find_space(config, identity)
@@ -81,7 +84,8 @@ def load_or_compute_space(config: Config, size: str, checkpoint: str | float = "
         if space is not None:
             return space
     path = checkpoint_dir(config, size, checkpoint, log=log)
-    return compute_space(config, path, label=f"{config.preset}-{size}-{path.name}", log=log, progress=False)
+    return compute_space(config, path, label=f"{config.preset}-{size}-{path.name}", log=log,
+                         progress=progress_file is not None, progress_file=progress_file)
 
 
 def load_space(directory: Path, config: Config) -> TaskSpace | None:
@@ -229,7 +233,12 @@ def analysed_space(config: Config, size: str | None = None, checkpoint: str | fl
     size = size or list(config.sizes)[-1]
     cache_key = (stable_hash(to_dict(config)), size, str(checkpoint))
     if cache_key not in _ANALYSED:
-        space = load_or_compute_space(config, size, checkpoint, log=lambda *_: None)
+        # what is computed (pretraining, a space's jobs) reports to the terminal: in a notebook
+        # kernel sys.__stderr__ is that of `taskspace run/book`, so nothing of it lands on the page
+        terminal = sys.__stderr__
+        space = load_or_compute_space(config, size, checkpoint, log=lambda message: print(message, file=terminal,
+                                                                                         flush=True),
+                                      progress_file=terminal)
         analysis = analyse(space, config, analysis_memo(config))
         if space.meta.get("source") != "reference":  # committed results are never written to
             write_report(space, analysis, config)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm as text_tqdm
 from tqdm.auto import tqdm
 
 from . import blimp
@@ -196,10 +197,12 @@ def assemble(eval1: dict, sources: dict[str, dict], data: ProbeData, config: Con
 
 
 def compute_space(config: Config, model_path: str | Path, revision: str | None = None, label: str | None = None,
-                  log: Callable[[str], None] = print, progress: bool = True) -> TaskSpace:
+                  log: Callable[[str], None] = print, progress: bool = True, progress_file=None) -> TaskSpace:
     """The task space of one model: loads finished jobs from the store and computes the rest.
 
     ``label`` names the store directory (e.g. ``tiny-large-epoch-1``); the hash after it is the key.
+    ``progress_file``: where the progress bar goes (default: tqdm's choice; a notebook passes the
+    terminal, so that the bar is not part of the page).
     """
     label = label or Path(str(model_path)).name
     if not config.space.scheduler:  # a device that is not here fails now, before the store is touched
@@ -223,7 +226,7 @@ def compute_space(config: Config, model_path: str | Path, revision: str | None =
     log(f"task space {store.dir}: {done_before} of {len(data.paradigms) + 1} jobs already stored, "
         f"{len(jobs)} to compute ({config.space.executor})")
     started = time.perf_counter()
-    bar = _progress(len(jobs), progress)
+    bar = _progress(len(jobs), progress, progress_file)
 
     computed = []
 
@@ -260,5 +263,6 @@ def compute_space(config: Config, model_path: str | Path, revision: str | None =
     return space
 
 
-def _progress(total: int, enabled: bool):
-    return tqdm(total=total, desc="task space", unit="job", disable=not enabled or total == 0, leave=False)
+def _progress(total: int, enabled: bool, file=None):
+    bar = tqdm if file is None else functools.partial(text_tqdm, file=file)
+    return bar(total=total, desc="task space", unit="job", disable=not enabled or total == 0, leave=False)

@@ -106,6 +106,8 @@ def test_run_checks_parameters_before_executing(tmp_path):
         parse_parameters("critique_generality_scale", [("thresholds", "[0.1]")])
     # a string parameter keeps its text, so an epoch is a valid checkpoint
     assert parse_parameters("rq1_cross_task_knowledge", [("checkpoint", "0.5")]) == {"checkpoint": "0.5"}
+    # ... and an empty one stays empty (results_dir "" computes everything instead of loading)
+    assert parse_parameters("rq1_cross_task_knowledge", [("results_dir", "")]) == {"results_dir": ""}
 
 
 def test_duplicate_inline_scripts_are_dropped_once():
@@ -179,3 +181,22 @@ def test_jupyter_book_build_executes_and_taskspace_book_does_not_twice(tmp_path)
     # a page executed in its own folder still finds the repository's run directory
     assert notebook_config("ci", work_dir="runs").run_dir() == REPO_ROOT / "runs" / "ci"
     assert notebook_config("ci", work_dir=str(tmp_path)).run_dir() == tmp_path / "ci"
+
+
+def test_what_a_notebook_computes_reports_to_the_terminal_not_the_page(ci_reference, tmp_path):
+    """A re-run that computes (another FTGD seed on the session's trained models, no committed
+    results) shows its task-space progress on the terminal of `taskspace run`, and none of it on the page."""
+    import subprocess
+    import sys
+
+    import nbformat
+
+    config, _ = ci_reference
+    out = tmp_path / "rq3.ipynb"
+    proc = subprocess.run([sys.executable, "-m", "taskspace_core.cli", "run", "rq3", "-p", "preset", "ci",
+                           "-p", "work_dir", config.work_dir, "-p", "results_dir", "", "-p", "ftgd_seed", "7",
+                           "--out", str(out)], capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "task space" in proc.stderr and "jobs already stored" in proc.stderr and "job/s" in proc.stderr
+    page = "".join(str(output) for cell in nbformat.read(out, as_version=4).cells for output in cell.get("outputs", []))
+    assert "jobs already stored" not in page and "job/s" not in page
