@@ -30,8 +30,11 @@ One concept per module:
 - ``measurements`` the benchmark results the book reports (``benchmarks/results``)
 - ``provenance``  git commit, package versions, data hashes, atomic JSON writes
 - ``notebook``    notebook parameters -> config, and glue between numbers and prose
-- ``plots``       static altair charts (vl-convert), so the book reads offline
+- ``plots``       the book's altair charts: tooltips on every mark, a phenomenon menu on heatmaps
+- ``interactive`` offline interactive charts: the altair renderer, the myst-nb plugin, the Vega bundle
+- ``explorer``    the explorer page: every committed space of a preset, browsable in the browser
 - ``book``        papermill execution of the notebooks and the Jupyter Book build
+- ``sphinx_ext``  the build's Sphinx extension: the chart bundle on every page, no script twice
 - ``exercises``   the "Try it yourself" exercises the notebooks, seminar guide and benchmark share
 - ``slides``      the reveal.js deck (``taskspace slides``), offline
 - ``errors``      the exceptions the CLI turns into one-line messages

@@ -7,7 +7,8 @@
    loads cached results from the store or computes what is missing.
 2. The executed notebooks, the ``book/`` chapters, ``_config.yml`` and ``_toc.yml`` are staged
    in ``_build/<P>/src`` (so the sources stay free of build products), and Jupyter Book 1.x
-   renders them with warnings as errors. Charts are static SVG; nothing is fetched.
+   renders them with warnings as errors. Charts are drawn by the book's own Vega bundle
+   (`interactive.py`, `sphinx_ext.py`); nothing is fetched.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from .notebook import notebook_config
 NOTEBOOKS = ("rq1_cross_task_knowledge", "rq2_model_size", "rq3_learning_dynamics", "claims",
              "critique_generality_scale")
 # book/ pages with code (measured costs and timings, the handout's figure), executed like the notebooks
-EXECUTED_CHAPTERS = ("reproducing", "seminar", "handout", "seminar_ja")
+EXECUTED_CHAPTERS = ("explorer", "reproducing", "seminar", "handout", "seminar_ja")
 BOOK_FILES = ("_config.yml", "_toc.yml")
 
 

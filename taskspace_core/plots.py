@@ -1,19 +1,34 @@
-"""Altair charts the book uses. They are rendered to static SVG (vl-convert), so the book works offline.
+"""Altair charts the book uses.
+
+In the book they are interactive and offline (`use_book_rendering`, `interactive.py`): hover
+tooltips on every cell, bar and point, and a phenomenon selector on the heatmaps. Their outputs
+also carry a static SVG (vl-convert), which the slides and PDF builds use.
 
 Every function takes plain arrays or DataFrames and returns an ``alt.Chart``/``LayerChart``.
 """
 
 from __future__ import annotations
 
+import hashlib
+
 import altair as alt
 import numpy as np
 import pandas as pd
 
+from . import interactive
+
 alt.data_transformers.disable_max_rows()
+RENDERER = "taskspace"
+alt.renderers.register(RENDERER, interactive.renderer)
+
+
+def use_book_rendering() -> None:
+    """Charts as Vega-Lite specs that the book draws interactively (offline), plus a static SVG."""
+    alt.renderers.enable(RENDERER)
 
 
 def use_static_rendering() -> None:
-    """Render charts as inline SVG (no JavaScript, no network)."""
+    """Charts as inline SVG only (no JavaScript, no network): the slides."""
     alt.renderers.enable("svg")
 
 
@@ -22,19 +37,36 @@ def phenomenon_order(paradigms: list[str], phenomena: list[str]) -> list[int]:
     return sorted(range(len(paradigms)), key=lambda i: (phenomena[i], paradigms[i]))
 
 
+def _rounded(values: np.ndarray) -> list:
+    """Matrix entries for a spec: 5 decimals (the tooltips show 3), NaN as null."""
+    return [None if not np.isfinite(v) else round(float(v), 5) for v in values]
+
+
 def matrix_heatmap(matrix: np.ndarray, paradigms: list[str], phenomena: list[str], title: str,
                    value: str = "value", diverging: bool = True, size: int = 420,
-                   domain: tuple[float, float] | None = None) -> alt.LayerChart:
+                   domain: tuple[float, float] | None = None,
+                   ci: tuple[np.ndarray, np.ndarray] | None = None) -> alt.LayerChart:
     """A paradigm-by-paradigm heatmap ordered by phenomenon, with the hypothesis-space blocks outlined.
 
-    Rows are sources (fine-tuned on), columns are targets (evaluated on).
+    Rows are sources (fine-tuned on), columns are targets (evaluated on). Hovering a cell shows
+    its source, target, value and, with ``ci`` (low and high matrices), its interval; the
+    "highlight" menu fades every cell outside a phenomenon's rows and columns.
     """
     order = phenomenon_order(paradigms, phenomena)
     n = len(order)
-    cells = pd.DataFrame([
-        {"row": r, "col": c, "source": paradigms[i], "target": paradigms[j], value: float(matrix[i, j])}
-        for r, i in enumerate(order) for c, j in enumerate(order)
-    ])
+    names = [paradigms[i] for i in order]
+    sorted_phen = [phenomena[i] for i in order]
+    # The cells travel as one row of arrays in row-major order (value, interval), flattened in the
+    # browser; names are looked up in two arrays of the spec. A 67 x 67 heatmap stays ~100 kB.
+    sources, targets = np.meshgrid(order, order, indexing="ij")
+    cells = {value: _rounded(matrix[sources, targets].ravel())}
+    tooltip = [alt.Tooltip("source:N", title="source (fine-tuned)"), alt.Tooltip("target:N", title="target (evaluated)"),
+               alt.Tooltip(f"{value}:Q", format=".3f")]
+    if ci is not None:
+        cells["ci_low"] = _rounded(ci[0][sources, targets].ravel())
+        cells["ci_high"] = _rounded(ci[1][sources, targets].ravel())
+        tooltip += [alt.Tooltip("ci_low:Q", format=".3f", title="95% CI low"),
+                    alt.Tooltip("ci_high:Q", format=".3f", title="95% CI high")]
     if domain is None:
         bound = float(np.nanpercentile(np.abs(matrix[~np.eye(len(matrix), dtype=bool)]), 98)) or 1.0
         domain = (-bound, bound) if diverging else (float(np.nanmin(matrix)), float(np.nanmax(matrix)))
@@ -43,17 +75,31 @@ def matrix_heatmap(matrix: np.ndarray, paradigms: list[str], phenomena: list[str
     axis = alt.Axis(labels=False, ticks=False, grid=False, title=None, domain=False)
     x_scale = alt.Scale(domain=[0, n], nice=False, zero=False)
     y_scale = alt.Scale(domain=[n, 0], nice=False, zero=False)  # row 0 at the top
-    heat = alt.Chart(cells).mark_rect().encode(
+
+    # a parameter name of its own per chart, so that two heatmaps side by side do not clash
+    key = hashlib.sha1(f"{title}|{value}|{size}".encode()).hexdigest()[:8]
+    names_param, phen_param = f"names_{key}", f"phenomena_{key}"
+    highlight = alt.param(name=f"highlight_{key}", value="all",
+                          bind=alt.binding_select(options=["all", *sorted(set(phenomena))], name="highlight phenomenon "))
+    inside = (f"{highlight.name} == 'all' || datum.source_phenomenon == {highlight.name}"
+              f" || datum.target_phenomenon == {highlight.name}")
+    heat = alt.Chart(alt.Data(values=[cells])).mark_rect().encode(
         x=alt.X("col:Q", scale=x_scale, axis=axis),
         x2="col_end:Q",
         y=alt.Y("row:Q", scale=y_scale, axis=axis),
         y2="row_end:Q",
         color=alt.Color(f"{value}:Q", scale=scale, title=value),
-        tooltip=["source", "target", alt.Tooltip(f"{value}:Q", format=".3f")],
-    ).transform_calculate(col_end="datum.col + 1", row_end="datum.row + 1")
+        opacity=alt.condition(inside, alt.value(1.0), alt.value(0.15)),
+        tooltip=tooltip,
+    ).transform_flatten(list(cells)).transform_window(cell="row_number()").transform_calculate(
+        row=f"floor((datum.cell - 1) / {n})", col=f"(datum.cell - 1) % {n}",
+    ).transform_calculate(
+        col_end="datum.col + 1", row_end="datum.row + 1",
+        source=f"{names_param}[datum.row]", target=f"{names_param}[datum.col]",
+        source_phenomenon=f"{phen_param}[datum.row]", target_phenomenon=f"{phen_param}[datum.col]",
+    ).add_params(highlight, alt.param(name=names_param, value=names), alt.param(name=phen_param, value=sorted_phen))
 
     blocks, start = [], 0
-    sorted_phen = [phenomena[i] for i in order]
     for k in range(1, n + 1):
         if k == n or sorted_phen[k] != sorted_phen[start]:
             blocks.append({"phenomenon": sorted_phen[start], "start": start, "end": k, "mid": (start + k) / 2})
@@ -75,8 +121,10 @@ def grouped_bars(frame: pd.DataFrame, category: str, value: str, group: str, tit
         xOffset=alt.XOffset(f"{group}:N"),
         color=alt.Color(f"{group}:N", title=group),
     )
-    chart = base.mark_bar().encode(y=alt.Y(f"{value}:Q", title=value),
-                                   tooltip=[category, group, alt.Tooltip(f"{value}:Q", format=".3f")])
+    tooltip = [category, group, alt.Tooltip(f"{value}:Q", format=".3f")]
+    if error_low and error_high:
+        tooltip += [alt.Tooltip(f"{error_low}:Q", format=".3f"), alt.Tooltip(f"{error_high}:Q", format=".3f")]
+    chart = base.mark_bar().encode(y=alt.Y(f"{value}:Q", title=value), tooltip=tooltip)
     if error_low and error_high:
         chart = chart + base.mark_rule(color="black").encode(y=f"{error_low}:Q", y2=f"{error_high}:Q")
     return chart.properties(width=width, height=260, title=title)
@@ -89,9 +137,13 @@ def lines(frame: pd.DataFrame, x: str, y: str, group: str | None, title: str, x_
     line, and optional vertical bars from ``error_low`` to ``error_high`` (e.g. the replicate range)."""
     encoding = {"x": alt.X(f"{x}:Q", title=x_title or x), "y": alt.Y(f"{y}:Q", title=y_title or y,
                                                                      scale=alt.Scale(zero=False))}
+    tooltip = [alt.Tooltip(f"{x}:Q", title=x_title or x), alt.Tooltip(f"{y}:Q", title=y_title or y, format=".3f")]
     if group:
         encoding["color"] = alt.Color(f"{group}:N", title=group)
-    chart = alt.Chart(frame).mark_line(point=True).encode(**encoding)
+        tooltip.insert(0, alt.Tooltip(f"{group}:N"))
+    if error_low and error_high:
+        tooltip += [alt.Tooltip(f"{error_low}:Q", format=".3f"), alt.Tooltip(f"{error_high}:Q", format=".3f")]
+    chart = alt.Chart(frame).mark_line(point=True).encode(**encoding, tooltip=tooltip)
     layers = [chart]
     if error_low and error_high:
         bars = {k: v for k, v in encoding.items() if k != "y"}

@@ -1,4 +1,10 @@
-"""A tiny Sphinx extension for the book build: drop script tags that appear twice on a page.
+"""A tiny Sphinx extension for the book build: the offline chart bundle, and no script tag twice.
+
+On HTML builds it writes the Vega bundle and its licences (`interactive.write_bundle`) next to the
+build and loads it on every page, so the charts embedded by `interactive.VegaLitePlugin` draw
+without a network.
+
+It also drops script tags that appear twice on a page.
 
 With Jupyter Book 1.0.4 (Sphinx 7.4, sphinx-thebe 0.3.1, sphinx-togglebutton), some inline
 scripts are registered twice. The second ``const THEBE_JS_URL = ...`` then throws
@@ -7,6 +13,10 @@ scripts are registered twice. The second ``const THEBE_JS_URL = ...`` then throw
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+
+from .interactive import BUNDLE_NAME, write_bundle
 
 
 def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
@@ -23,6 +33,16 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
     scripts[:] = unique
 
 
+def _add_chart_bundle(app) -> None:
+    if app.builder.format != "html":
+        return
+    static = Path(app.doctreedir).parent / "taskspace_static"
+    write_bundle(static)
+    app.config.html_static_path = [*app.config.html_static_path, str(static)]
+    app.add_js_file(BUNDLE_NAME)
+
+
 def setup(app):
+    app.connect("builder-inited", _add_chart_bundle)
     app.connect("html-page-context", _dedupe_scripts, priority=100)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

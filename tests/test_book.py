@@ -4,9 +4,10 @@ import json
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from taskspace_core import plots
+from taskspace_core import interactive, plots
 from taskspace_core.errors import ConfigError
 from taskspace_core.config import parameter_overrides
 from taskspace_core.hypothesis import classify_patterns
@@ -50,13 +51,68 @@ def test_offdiag_pearson_ignores_the_diagonal():
     assert offdiag_pearson(a, b) == pytest.approx(1.0)
 
 
-def test_heatmap_draws_every_cell_and_one_block_per_phenomenon():
-    spec = plots.matrix_heatmap(np.eye(5), ["p1", "p2", "p3", "p4", "p5"], ["X", "Y", "X", "Z", "Y"], "t").to_dict()
-    datasets = spec["datasets"]
-    sizes = sorted(len(v) for v in datasets.values())
-    assert sizes == [3, 25]  # 3 phenomenon blocks, 5 x 5 cells
-    blocks = next(v for v in datasets.values() if len(v) == 3)
+def test_heatmap_carries_every_cell_in_phenomenon_order_and_one_block_per_phenomenon():
+    names, phen = ["p1", "p2", "p3", "p4", "p5"], ["X", "Y", "X", "Z", "Y"]
+    m = np.arange(25.0).reshape(5, 5) / 7
+    spec = plots.matrix_heatmap(m, names, phen, "t", ci=(m - 1, m + 1)).to_dict()
+    order = [0, 2, 1, 4, 3]  # X: p1, p3; Y: p2, p5; Z: p4
+    cells = spec["layer"][0]["data"]["values"][0]  # one row of arrays, flattened in the browser
+    assert cells["value"] == [round(m[i, j], 5) for i in order for j in order]
+    assert cells["ci_high"] == [round(m[i, j] + 1, 5) for i in order for j in order]
+    params = {p["name"].split("_")[0]: p for p in spec["params"]}
+    assert params["names"]["value"] == [names[i] for i in order]
+    assert params["highlight"]["bind"]["options"] == ["all", "X", "Y", "Z"]
+    blocks = next(iter(spec["datasets"].values()))
     assert [(b["phenomenon"], b["start"], b["end"]) for b in blocks] == [("X", 0, 2), ("Y", 2, 4), ("Z", 4, 5)]
+    # what the browser does with it: vl-convert runs the same Vega and draws 25 cells
+    bundle = interactive.renderer(spec)
+    assert bundle[interactive.MIME_TYPE] is spec
+    svg = bundle["image/svg+xml"]
+    assert svg.count('aria-roledescription="rect mark"') == 25 or svg.count("<path") >= 25 + 3
+
+
+def test_two_heatmaps_side_by_side_keep_their_own_menus():
+    import altair as alt
+
+    m = np.eye(3)
+    both = alt.hconcat(plots.matrix_heatmap(m, ["a", "b", "c"], ["X", "X", "Y"], "left"),
+                       plots.matrix_heatmap(m, ["a", "b", "c"], ["X", "X", "Y"], "right")).to_dict()
+    names = [p["name"] for p in both.get("params", [])]  # altair lifts them to the top
+    names += [p["name"] for chart in both["hconcat"] for p in chart.get("params", [])]
+    assert len(names) == len(set(names)) == 6
+    interactive.renderer(both)  # Vega accepts it (duplicate signal names would raise)
+
+
+def test_embedded_chart_html_cannot_be_closed_by_its_data():
+    spec = {"title": "a </script><b>bold</b>", "mark": "point", "data": {"values": [{"x": "</script>"}]}}
+    text = interactive.embed_html(spec, "chart-1")
+    assert text.count("</script>") == 2  # the spec's own element and the call, nothing from the data
+    assert 'aria-label="a &lt;/script&gt;&lt;b&gt;bold&lt;/b&gt;"' in text
+    assert 'id="chart-1-spec"' in text and 'taskspaceEmbed("chart-1")' in text
+
+
+def test_book_plugin_embeds_the_spec_on_html_and_leaves_other_outputs():
+    from myst_nb.core.render import MimeData
+
+    spec = plots.lines(pd.DataFrame({"x": [0, 1], "y": [0.5, 0.7]}), "x", "y", None, "a line").to_dict()
+    data = MimeData(interactive.MIME_TYPE, spec, cell_index=3, output_index=0)
+    [node] = interactive.VegaLitePlugin.handle_mime(None, data, inline=False)
+    assert node["format"] == "html" and 'id="taskspace-chart-3-0"' in node.astext()
+    assert interactive.VegaLitePlugin.handle_mime(None, MimeData("image/svg+xml", "<svg/>"), inline=False) is None
+    assert ("html", interactive.MIME_TYPE, 1) in interactive.VegaLitePlugin.mime_priority_overrides
+
+
+def test_chart_bundle_is_scoped_stamped_and_licensed(tmp_path):
+    bundle = interactive.write_bundle(tmp_path)
+    text = bundle.read_text()
+    assert text.startswith("// built by vl-convert-python") and "(function () {" in text[:300]
+    assert "window.taskspaceEmbed" in text and text.rstrip().endswith("})();")
+    licences = (tmp_path / interactive.LICENSES_NAME).read_text()
+    for package in ("vega-lite", "vega-embed", "vega-tooltip", "Mike Bostock", "Interactive Data Lab"):
+        assert package in licences
+    before = bundle.stat().st_mtime_ns
+    interactive.write_bundle(tmp_path)
+    assert bundle.stat().st_mtime_ns == before  # the same vl-convert: kept, not rebuilt
 
 
 def test_ci_book_builds_offline_with_warnings_as_errors(ci_config, ci_book):
@@ -69,7 +125,7 @@ def test_ci_book_builds_offline_with_warnings_as_errors(ci_config, ci_book):
     for name in NOTEBOOKS:
         page = (html / "notebooks" / f"{name}.html").read_text()
         assert "Traceback" not in page
-        assert "<img" in page  # static charts
+        assert 'class="taskspace-chart"' in page and "taskspace-vega.js" in page  # interactive, offline charts
         executed = json.loads((src / "notebooks" / f"{name}.ipynb").read_text())
         assert executed["metadata"]["papermill"]["parameters"]["preset"] == "ci"
     assert (html / "book" / "methods.html").is_file() and (html / "book" / "reproducing.html").is_file()

@@ -245,7 +245,7 @@ def test_benchmark_readers_on_the_committed_results():
     assert "tiny" in set(runs.preset) and (runs["exit code"] == 0).all()
     assert end_to_end_minutes("tiny") == pytest.approx(
         runs.loc[runs.file == "speed_tiny_end_to_end.json", "wall time (min)"].iloc[0])
-    for name, commit, table in recipe_sweeps():
+    for _name, _commit, table in recipe_sweeps():
         assert (table.best == "◀").sum() >= 1
         assert table.loc[table.best == "◀", "val bits/byte"].iloc[0] == table["val bits/byte"].min()
 
