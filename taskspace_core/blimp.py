@@ -5,6 +5,14 @@ label that disagrees with the taxonomy, or a duplicate ``pairID`` raises :class:
 naming the file, the line and the field. Files may be plain ``.jsonl`` (as upstream) or
 ``.jsonl.gz`` (as vendored in ``data/blimp``).
 
+BLiMP also loads through Hugging Face ``datasets``, the field's standard (lm-evaluation-harness
+reads it so): ``data.blimp_dir = "hf:nyu-mll/blimp"`` takes the hub copy by name when online,
+and ``"hf:<directory>"`` a local copy, either in the hub's layout (a dataset card with one config
+per paradigm) or a directory of BLiMP ``.jsonl``/``.jsonl.gz`` files read by ``datasets``' JSON
+builder. Its records go through the same validation. The default stays the direct reader of
+the shipped files: it hashes their exact bytes (the key of every committed result) and names the
+line of a malformed record, which ``datasets`` cannot.
+
 Upstream BLiMP contains 7 pairs whose two sentences are identical (in
 ``principle_A_case_2``); they are kept as they are, and count as failures under the strict
 ``logp_good > logp_bad`` accuracy.
@@ -192,6 +200,10 @@ class Paradigm:
         return phenomenon_of(self.uid, taxonomy)
 
 
+HUB_PREFIX = "hf:"  # data.blimp_dir = "hf:<hub name or local copy>": loaded with `datasets`
+HUB_NAME = "nyu-mll/blimp"
+
+
 def blimp_dir(data_dir: str | Path | None) -> Path:
     return Path(data_dir) if data_dir else DEFAULT_BLIMP_DIR
 
@@ -217,7 +229,11 @@ def read_paradigm(path: Path) -> Paradigm:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DataError(path, f"not UTF-8 ({exc})") from None
-    pairs, seen = [], {}
+    return validated_paradigm(path, uid, _json_lines(path, text), hashlib.sha256(raw).hexdigest())
+
+
+def _json_lines(path: Path, text: str):
+    """``(line number, record)`` for every non-blank line of a JSON-lines text."""
     for line_no, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -225,6 +241,15 @@ def read_paradigm(path: Path) -> Paradigm:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise DataError(path, f"not valid JSON ({exc.msg})", line=line_no) from None
+        yield line_no, record
+
+
+def validated_paradigm(path: Path, uid: str, records, sha256: str) -> Paradigm:
+    """One paradigm from ``(line or row number, record)`` pairs, each checked: the required fields
+    and their types, the UID and BLiMP's term for it, unique integer pair ids. Every reader (the
+    shipped files, ``datasets``) goes through here; errors name ``path``, the line and the field."""
+    pairs, seen = [], {}
+    for line_no, record in records:
         if not isinstance(record, dict):
             raise DataError(path, "a record must be a JSON object", line=line_no)
         for name, kind in REQUIRED_FIELDS.items():
@@ -248,11 +273,13 @@ def read_paradigm(path: Path) -> Paradigm:
         pairs.append(Pair(uid, pair_id, record["sentence_good"], record["sentence_bad"]))
     if not pairs:
         raise DataError(path, "no pairs")
-    return Paradigm(uid, PARADIGM_TERMS[uid], tuple(pairs), hashlib.sha256(raw).hexdigest())
+    return Paradigm(uid, PARADIGM_TERMS[uid], tuple(pairs), sha256)
 
 
 @functools.lru_cache(maxsize=8)
 def _load_cached(directory: str, names: tuple[str, ...]) -> dict[str, Paradigm]:
+    if directory.startswith(HUB_PREFIX):
+        return load_with_datasets(directory.removeprefix(HUB_PREFIX), names)
     path = Path(directory)
     out = {}
     for uid in names:
@@ -264,12 +291,55 @@ def _load_cached(directory: str, names: tuple[str, ...]) -> dict[str, Paradigm]:
 
 
 def load_blimp(data_dir: str | Path | None = None, paradigms=None) -> dict[str, Paradigm]:
-    """Load and validate paradigms (default: all 67) from ``data_dir`` (default: vendored copy)."""
+    """Load and validate paradigms (default: all 67) from ``data_dir``: the vendored copy by
+    default, a directory of BLiMP files, or ``hf:<hub name or local copy>`` through ``datasets``."""
+    names = tuple(check_paradigms(paradigms)) if paradigms else tuple(PARADIGM_TERMS)
+    if str(data_dir or "").startswith(HUB_PREFIX):
+        source = str(data_dir).removeprefix(HUB_PREFIX)
+        local = Path(source).expanduser()
+        return dict(_load_cached(HUB_PREFIX + (str(local.resolve()) if local.exists() else source), names))
     directory = blimp_dir(data_dir)
     if not directory.is_dir():
         raise DataError(directory, "BLiMP data directory not found")
-    names = tuple(check_paradigms(paradigms)) if paradigms else tuple(PARADIGM_TERMS)
     return dict(_load_cached(str(directory.resolve()), names))
+
+
+def load_with_datasets(source: str, names: tuple[str, ...]) -> dict[str, Paradigm]:
+    """BLiMP through Hugging Face ``datasets``: a hub name (downloaded once into the HF cache), a
+    local copy in the hub's layout (one config per paradigm), or a directory of BLiMP JSON-lines
+    files (the JSON builder). Every record then passes `validated_paradigm`; a paradigm's hash is
+    that of its records (the bytes of a hub copy are not BLiMP's files)."""
+    import datasets  # half a second of import: only for this path
+
+    datasets.disable_progress_bars()
+    local = Path(source)
+    # a local copy is prepared afresh each time: `datasets` may serve a cached table of another
+    # copy with the same name (seen with two test copies); a hub name is cached by its revision
+    fresh = "force_redownload" if local.exists() else None
+    out = {}
+    for uid in names:
+        files = [local / f"{uid}{suffix}" for suffix in (".jsonl", ".jsonl.gz")] if local.is_dir() else []
+        file = next((f for f in files if f.is_file()), None)
+        where = file or Path(f"{source}:{uid}")
+        try:
+            if file is not None:  # a directory of BLiMP files
+                table = datasets.load_dataset("json", data_files=str(file), split="train", download_mode=fresh)
+            else:  # the hub's layout: one config per paradigm, a "train" split
+                table = datasets.load_dataset(source, uid, split="train", download_mode=fresh)
+        except Exception as exc:  # noqa: BLE001 - datasets raises many kinds; name the source
+            raise DataError(where, f"datasets could not load it ({type(exc).__name__}: {exc})") from None
+        rows = [_hub_record(row) for row in table]
+        text = "\n".join(json.dumps({k: r.get(k) for k in REQUIRED_FIELDS}, sort_keys=True) for r in rows)
+        out[uid] = validated_paradigm(where, uid, enumerate(rows, start=1), hashlib.sha256(text.encode()).hexdigest())
+    return out
+
+
+def _hub_record(row: dict) -> dict:
+    """A ``datasets`` row in the files' field names: the hub calls ``pairID`` ``pair_id`` (an int)."""
+    row = {k: v for k, v in row.items() if v is not None}
+    if "pairID" not in row and "pair_id" in row:
+        row["pairID"] = str(row.pop("pair_id"))
+    return row
 
 
 def data_hash(paradigms: dict[str, Paradigm]) -> str:

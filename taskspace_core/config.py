@@ -94,7 +94,9 @@ def device_field(default: str = "cpu"):
 class DataConfig:
     """Where BLiMP and the corpus live, and how BLiMP pairs are split."""
 
-    blimp_dir: str = ""  # "" = the copy vendored in the repo (data/blimp)
+    # "" = the copy vendored in the repo (data/blimp); a directory of BLiMP files; or
+    # "hf:nyu-mll/blimp" (the hub, by name) / "hf:<local copy>" read through Hugging Face datasets
+    blimp_dir: str = ""
     corpus_dir: str = ""  # "" = the subset vendored in the repo (data/corpus)
     taxonomy: str = choice("12", ("12", "13"))  # "12" phenomena (s-selection inside ARG-S) or "13" (BLiMP's labels)
     split_seed: int = 0

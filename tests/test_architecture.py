@@ -14,7 +14,9 @@ from pathlib import Path
 import taskspace_core
 
 PACKAGE = Path(taskspace_core.__file__).parent
-OPTIONAL = {"distributed"}  # the taskspace[distributed] extra
+# imported where used: the taskspace[distributed] extra, and `datasets` (half a second of import
+# for every process otherwise; only BLiMP's `hf:` sources need it)
+OPTIONAL = {"distributed", "datasets"}
 LAZY_MODULES = {"cli"}  # startup time: see the module docstring
 
 

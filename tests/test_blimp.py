@@ -105,3 +105,65 @@ def test_corrupt_gzip_is_reported(tmp_path):
     (tmp_path / "passive_1.jsonl.gz").write_bytes(data[: len(data) // 2])
     with pytest.raises(DataError, match="passive_1.jsonl.gz"):
         blimp.load_blimp(tmp_path, ["passive_1"])
+
+
+# ---------------------------------------------------------------- through Hugging Face `datasets`
+
+HUB_PARADIGMS = ["adjunct_island", "npi_present_1"]
+
+
+def _hub_copy(root, rows_of):
+    """A local copy in the hub's layout (nyu-mll/blimp): a dataset card with one config per
+    paradigm, each a parquet "train" split whose pair ids are integers named ``pair_id``."""
+    import datasets
+
+    card = ["---", "configs:"]
+    for uid in HUB_PARADIGMS:
+        (root / uid).mkdir(parents=True)
+        datasets.Dataset.from_list(rows_of(uid)).to_parquet(str(root / uid / "train-00000-of-00001.parquet"))
+        card += [f"- config_name: {uid}", "  data_files:", "  - split: train", f"    path: {uid}/train-*"]
+    (root / "README.md").write_text("\n".join([*card, "---", "", "BLiMP, hub layout (test copy)."]))
+    return root
+
+
+def _as_hub_rows(uid):
+    rows = [json.loads(line) for line in gzip.open(blimp.DEFAULT_BLIMP_DIR / f"{uid}.jsonl.gz", "rt")]
+    for row in rows:
+        row["pair_id"] = int(row.pop("pairID"))
+    return rows
+
+
+def test_a_hub_layout_copy_loads_through_datasets_with_the_same_pairs(tmp_path):
+    shipped = blimp.load_blimp(None, HUB_PARADIGMS)
+    hub = blimp.load_blimp(f"hf:{_hub_copy(tmp_path / 'blimp', _as_hub_rows)}", HUB_PARADIGMS)
+    for uid in HUB_PARADIGMS:
+        assert hub[uid].pairs == shipped[uid].pairs
+        assert hub[uid].term == shipped[uid].term
+    # the data hash is that of the records, so a different source is a different key
+    assert blimp.data_hash(hub) != blimp.data_hash(shipped)
+    again = blimp.load_blimp(f"hf:{tmp_path / 'blimp'}", HUB_PARADIGMS)
+    assert blimp.data_hash(again) == blimp.data_hash(hub)
+
+
+def test_the_shipped_files_read_by_datasets_give_the_same_pairs():
+    direct = blimp.load_blimp(None, HUB_PARADIGMS)
+    via_datasets = blimp.load_blimp(f"hf:{blimp.DEFAULT_BLIMP_DIR}", HUB_PARADIGMS)
+    assert all(via_datasets[uid].pairs == direct[uid].pairs for uid in HUB_PARADIGMS)
+
+
+def test_a_bad_record_from_datasets_is_named_by_source_row_and_field(tmp_path):
+    def broken(uid):
+        rows = _as_hub_rows(uid)
+        if uid == HUB_PARADIGMS[1]:
+            rows[4]["UID"] = "adjunct_island"
+        return rows
+
+    root = _hub_copy(tmp_path / "blimp", broken)
+    with pytest.raises(DataError, match=r"npi_present_1.*line 5.*UID"):
+        blimp.load_blimp(f"hf:{root}", HUB_PARADIGMS)
+
+
+def test_a_source_datasets_cannot_read_is_named(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match=r"empty:adjunct_island.*datasets could not load it"):
+        blimp.load_blimp(f"hf:{tmp_path / 'empty'}", ["adjunct_island"])

@@ -75,7 +75,6 @@ RUNTIME_ONLY = {
     "ipykernel": "the kernel papermill and myst-nb execute the pages in",
     "jupyter-book": "called as a command to render the book",
     "jinja2": "pandas' Styler imports it to render the chapters' tables",
-    "datasets": "part of the project's required stack; BLiMP is read by blimp.py so far (issue 18, item 5)",
 }
 
 
