@@ -61,10 +61,12 @@ def shown_path(path: str | Path) -> str:
 
 
 def execute_notebook(name: str, out_dir: Path, parameters: dict, log: Callable[[str], None] = print,
-                     folder: str = "notebooks", progress: bool = False, live_output: bool = False) -> Path:
+                     folder: str = "notebooks", progress: bool = False, live_output: bool = False,
+                     prepare_only: bool = False) -> Path:
     """Convert ``<folder>/<name>.md`` to ipynb and execute it with papermill into ``out_dir``;
     ``progress`` shows a bar of executed cells, ``live_output`` streams each cell's printed
-    output and logs (e.g. a task space being computed) to the terminal as it runs."""
+    output and logs (e.g. a task space being computed) to the terminal as it runs;
+    ``prepare_only`` (papermill's flag) writes the notebook with its parameters injected and runs nothing."""
     source = REPO_ROOT / folder / f"{name}.md"
     out_dir.mkdir(parents=True, exist_ok=True)
     unexecuted = out_dir / f".{name}.input.ipynb"
@@ -74,14 +76,15 @@ def execute_notebook(name: str, out_dir: Path, parameters: dict, log: Callable[[
     try:
         papermill.execute_notebook(str(unexecuted), str(executed), parameters=parameters, cwd=str(REPO_ROOT),
                                    kernel_name="python3", progress_bar=progress, log_output=live_output,
-                                   kernel_manager_class=LocalKernelManager)
+                                   kernel_manager_class=LocalKernelManager, prepare_only=prepare_only)
     except papermill.PapermillExecutionError as exc:
         raise BookBuildError(f"notebook {source.relative_to(REPO_ROOT)} failed in cell {exc.exec_count}: "
                              f"{exc.ename}: {exc.evalue} (executed copy: {executed})") from None
     finally:
         unexecuted.unlink(missing_ok=True)
     _hide_injected_parameters(executed)
-    log(f"executed {source.relative_to(REPO_ROOT)} in {time.perf_counter() - started:.0f}s")
+    done = "prepared (parameters injected, nothing run)" if prepare_only else "executed"
+    log(f"{done} {source.relative_to(REPO_ROOT)} in {time.perf_counter() - started:.0f}s")
     return executed
 
 
@@ -205,14 +208,16 @@ def _literal(text: str):
 
 
 def run_notebook(name: str, pairs: list[tuple[str, str]], out: Path | None = None,
-                 log: Callable[[str], None] = print, progress: bool = True) -> Path:
+                 log: Callable[[str], None] = print, progress: bool = True, prepare_only: bool = False) -> Path:
     """Execute one notebook with papermill and ``-p`` overrides; return the executed ``.ipynb``.
-    With ``progress``, a bar of executed cells and the cells' output as they run."""
+    With ``progress``, a bar of executed cells and the cells' output as they run; with
+    ``prepare_only``, the notebook with its parameters injected, not run."""
     repo_file("notebooks")  # the book's sources live in a clone, not in an installed wheel
     name = resolve_notebook(name)
     parameters = parse_parameters(name, pairs)
     out_dir = Path(out).parent if out else REPO_ROOT / "_build" / "run"
-    executed = execute_notebook(name, out_dir, parameters, log, progress=progress, live_output=progress)
+    executed = execute_notebook(name, out_dir, parameters, log, progress=progress and not prepare_only,
+                                live_output=progress and not prepare_only, prepare_only=prepare_only)
     if out and executed != Path(out):
         executed = executed.replace(Path(out))
     return executed

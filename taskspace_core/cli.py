@@ -312,8 +312,9 @@ def cmd_run(args, extra) -> int:
     from .book import run_notebook
 
     _notebook_device(args)
-    executed = run_notebook(args.notebook, [tuple(p) for p in args.parameter], args.out)
-    print(f"executed notebook: {executed}")
+    executed = run_notebook(args.notebook, [tuple(p) for p in args.parameter], args.out,
+                            prepare_only=args.prepare_only)
+    print(f"{'prepared' if args.prepare_only else 'executed'} notebook: {executed}")
     return 0
 
 
@@ -411,6 +412,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a parameter of the notebook's parameters cell (repeatable)")
     p.add_argument("--out", default=None, help="executed notebook (default: _build/run/<notebook>.ipynb)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N, mps or auto, for whatever the notebook computes")
+    p.add_argument("--prepare-only", action="store_true",
+                   help="check the parameters and write the notebook with them injected, without running it (as papermill's flag)")
     p.set_defaults(func=cmd_run)
     return parser
 

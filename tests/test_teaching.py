@@ -2,6 +2,7 @@
 
 import re
 import shlex
+from pathlib import Path
 
 import pytest
 
@@ -155,3 +156,67 @@ def test_the_launch_notebooks_open_with_a_colab_setup_cell(tmp_path):
     assert "google.colab" in cells[0].source and "https://github.com/someone/taskspace" in cells[0].source
     assert [c.source for c in cells[1:]] == [c.source for c in jupytext.read(page).cells]
     compile(cells[0].source, "colab-setup", "exec")  # it is valid Python
+
+
+def _configured(notebook_file, pairs_source: str):
+    """Run a prepared notebook's parameter cells (its own and the injected one) and its
+    ``config = notebook_config(...)`` statement: the namespace and the config the run would use."""
+    import ast
+
+    import nbformat
+
+    cells = nbformat.read(notebook_file, as_version=4).cells
+    namespace = {}
+    for cell in cells:
+        tags = cell.metadata.get("tags", [])
+        if "parameters" in tags or "injected-parameters" in tags:
+            exec(cell.source, namespace)  # noqa: S102 - the notebook's own parameter cells
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in cells), pairs_source
+    source = next(c.source for c in cells if c.cell_type == "code" and "config = notebook_config(" in c.source)
+    statement = next(node for node in ast.parse(source).body
+                     if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "config")
+    exec("from taskspace_core.notebook import notebook_config\n" + ast.unparse(statement), namespace)  # noqa: S102
+    return namespace, namespace["config"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("form", ["taskspace", "papermill"])
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
+def test_every_printed_exercise_command_runs_and_sets_its_parameters(exercise, form, tmp_path):
+    """The command the chapters print, run in a shell as printed (with papermill's --prepare-only, so
+    that nothing is computed), gives the notebook the parameters and the config the exercise means."""
+    import os
+    import subprocess
+    import sys
+
+    import jupytext
+
+    from taskspace_core.config import to_dict
+
+    if form == "taskspace":
+        command = f"{exercise.command()} --prepare-only"
+        prepared = REPO_ROOT / shlex.split(exercise.command())[-1]
+    else:  # "papermill NAME.ipynb ID.ipynb -p ...", on the notebook converted by jupytext
+        jupytext.write(jupytext.read(REPO_ROOT / "notebooks" / f"{exercise.notebook}.md"),
+                       tmp_path / f"{exercise.notebook}.ipynb")
+        command = f"{exercise.papermill_command()} --prepare-only"
+        prepared = tmp_path / f"{exercise.id}.ipynb"
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    cwd = REPO_ROOT if form == "taskspace" else tmp_path
+    proc = subprocess.run(command, shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"{command}\n{proc.stderr[-2000:]}"
+    try:
+        namespace, config = _configured(prepared, command)
+    finally:
+        if form == "taskspace":
+            prepared.unlink(missing_ok=True)
+    assert config.preset == "tiny"
+    flat = {f"{section}_{name}": value for section, fields in to_dict(config).items() if isinstance(fields, dict)
+            for name, value in fields.items()}
+    for name, expected in parse_parameters(exercise.notebook, exercise.parameter_pairs()).items():
+        if name == "preset":
+            continue
+        got = flat[name] if name in flat else namespace[name]  # a config field, or a notebook variable
+        if isinstance(got, tuple | list):
+            got, expected = list(got), list(expected)
+        assert str(got) == str(expected), f"{name}: {got!r} != {expected!r} from `{command}`"
