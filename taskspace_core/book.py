@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,7 +27,8 @@ import nbformat
 import papermill
 import yaml
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import CaselessStrEnum
+from jupyter_core.paths import jupyter_runtime_dir
+from traitlets import CaselessStrEnum, default
 
 from . import blimp
 from .checkpoints import checkpoint_epoch
@@ -51,6 +53,15 @@ class LocalKernelManager(AsyncKernelManager):
     TCP traffic is unencrypted."""
 
     transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+    @default("ip")
+    def _ip_default(self) -> str:
+        # The sockets' path prefix, absolute: jupyter_client's default ("kernel-ipc") is relative, so a
+        # kernel started in another folder (myst-nb runs each page in the page's own) binds sockets
+        # the manager never finds.
+        runtime = Path(jupyter_runtime_dir())
+        runtime.mkdir(parents=True, exist_ok=True)
+        return str(runtime / f"taskspace-{uuid.uuid4().hex[:12]}-ipc")
 
 
 def shown_path(path: str | Path) -> str:

@@ -4,7 +4,8 @@ On HTML builds it writes the Vega bundle and its licences (`interactive.write_bu
 build and loads it on every page, so the charts embedded by `interactive.VegaLitePlugin` draw
 without a network.
 
-It also drops script tags that appear twice on a page.
+It also drops script tags that appear twice on a page, and runs the kernels of pages that
+myst-nb executes (``jupyter-book build .``) over IPC, as ``taskspace book`` runs papermill's.
 
 With Jupyter Book 1.0.4 (Sphinx 7.4, sphinx-thebe 0.3.1, sphinx-togglebutton), some inline
 scripts are registered twice. The second ``const THEBE_JS_URL = ...`` then throws
@@ -16,6 +17,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nbclient import NotebookClient
+
+from .book import LocalKernelManager
 from .interactive import BUNDLE_NAME, write_bundle
 
 
@@ -42,7 +46,17 @@ def _add_chart_bundle(app) -> None:
     app.add_js_file(BUNDLE_NAME)
 
 
+def kernels_over_ipc() -> None:
+    """myst-nb executes each page through nbclient, whose default kernel manager opens TCP sockets;
+    every kernel then logs that its traffic is unencrypted, once per page. Neither myst-nb nor
+    nbclient has a setting for this outside a Jupyter application, so the book build replaces
+    nbclient's default (a dynamic traitlets default, ``_kernel_manager_class_default``) with the
+    IPC manager `taskspace book` gives papermill. A client given a manager explicitly keeps it."""
+    NotebookClient._kernel_manager_class_default = lambda _client: LocalKernelManager
+
+
 def setup(app):
+    kernels_over_ipc()
     app.connect("builder-inited", _add_chart_bundle)
     app.connect("html-page-context", _dedupe_scripts, priority=100)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

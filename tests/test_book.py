@@ -9,7 +9,7 @@ import pytest
 
 from taskspace_core import interactive, plots
 from taskspace_core.errors import ConfigError
-from taskspace_core.config import parameter_overrides
+from taskspace_core.config import REPO_ROOT, parameter_overrides
 from taskspace_core.hypothesis import classify_patterns
 from taskspace_core.notebook import notebook_config
 from taskspace_core.similarity import offdiag_pearson
@@ -256,3 +256,27 @@ def test_what_a_notebook_computes_reports_to_the_terminal_not_the_page(ci_refere
     assert "task space" in proc.stderr and "jobs already stored" in proc.stderr and "job/s" in proc.stderr
     page = "".join(str(output) for cell in nbformat.read(out, as_version=4).cells for output in cell.get("outputs", []))
     assert "jobs already stored" not in page and "job/s" not in page
+
+
+@pytest.mark.parametrize("patched", [False, True])
+def test_pages_executed_by_myst_nb_run_their_kernels_over_ipc(patched):
+    """`jupyter-book build .` executes pages through nbclient, each kernel in its page's folder; the
+    book's Sphinx extension gives nbclient the IPC kernel manager, so no kernel warns that its TCP
+    traffic is unencrypted (the unpatched run shows the warning this removes), and the sockets are
+    found although the kernel runs in another folder than the manager."""
+    import subprocess
+    import sys
+
+    script = (
+        "import nbformat, tempfile\n"
+        "from nbclient import execute\n"
+        "from taskspace_core.sphinx_ext import kernels_over_ipc\n"
+        f"if {patched}:\n    kernels_over_ipc()\n"
+        "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1 + 1')])\n"
+        "print(execute(nb, cwd=tempfile.mkdtemp()).cells[0].outputs[0]['data']['text/plain'])\n"
+    )
+    # the patch is applied when the extension is set up, not when it is imported
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          cwd=REPO_ROOT)
+    assert proc.returncode == 0 and proc.stdout.strip() == "2", proc.stderr[-2000:]
+    assert ("TCP without encryption" in proc.stderr) is not patched
