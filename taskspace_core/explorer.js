@@ -54,12 +54,6 @@
     });
   }
 
-  // the colour range of plots.matrix_heatmap: the 98th percentile of |off-diagonal transfer|
-  function bound(values) {
-    const off = values.filter((v, k) => v !== null && Math.floor(k / n) !== k % n).map(Math.abs).sort((a, b) => a - b);
-    return off.length ? off[Math.min(off.length - 1, Math.floor(0.98 * (off.length - 1)))] || 1 : 1;
-  }
-
   function strongest(values, k) {
     return values.map((value, j) => [j, value]).filter(([j, value]) => value !== null && data.paradigms[j] !== state.paradigm)
       .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1])).slice(0, k);
@@ -82,8 +76,7 @@
     const spec = JSON.parse(JSON.stringify(template));
     const cells = spec.layer[0];
     cells.data.values[0].transfer = values;
-    const b = bound(values);
-    cells.encoding.color.scale.domain = [-b, b];
+    cells.encoding.color.scale.domain = space.domain[state.metric];  // plots.colour_domain, from Python
     cells.encoding.color.title = state.metric;
     spec.title = `${space.size}, ${space.checkpoint}, ${space.method}: ${state.metric} transfer (row: fine-tuned, column: evaluated)`;
     if (view) view.finalize();

@@ -63,7 +63,7 @@ def explorer_data(config: Config) -> dict:
     """Everything the page shows, as plain JSON: paradigms and phenomena in the heatmap's order,
     and per space its choices, headline numbers, transfer matrices (row-major, 4 decimals) and
     within-phenomenon table."""
-    spaces, paradigms, phenomena = [], None, None
+    spaces, paradigms, phenomena, order = [], None, None, None
     for directory in committed_spaces(config):
         space = load_space(directory, config)
         if space is None:  # a damaged directory: load_space has warned, the page shows the rest
@@ -71,9 +71,9 @@ def explorer_data(config: Config) -> dict:
         manifest = json.loads((directory / "manifest.json").read_text())
         if paradigms is None:
             paradigms, phenomena = space.paradigms, space.phenomena
+            order = plots.phenomenon_order(paradigms, phenomena)
         elif space.paradigms != paradigms:
             raise TaskspaceError(f"{directory}: its paradigms differ from the other spaces' (one explorer needs one set)")
-        order = plots.phenomenon_order(paradigms, phenomena)
         within = pd.read_csv(directory / "within.csv")[["phenomenon", "n_paradigms", "mean", "std"]].round(3)
         spaces.append({
             "name": directory.name,
@@ -83,6 +83,8 @@ def explorer_data(config: Config) -> dict:
                          if manifest["headline"].get(field) is not None},
             "transfer": {metric: np.round(space.transfer[metric][np.ix_(order, order)], 4).ravel().tolist()
                          for metric in METRICS},
+            # the chapters' colour range (plots.colour_domain), so a space looks the same here and there
+            "domain": {metric: list(plots.colour_domain(space.transfer[metric])) for metric in METRICS},
             "within": within.astype(object).where(within.notna(), None).to_dict("records"),
         })
     # two spaces that differ only in what `describe` leaves out (steps, learning rate, ...) stay
@@ -93,7 +95,6 @@ def explorer_data(config: Config) -> dict:
         if choices in seen:
             space["replicate"] += f" · key {space['name'].rsplit('-', 1)[-1]}"
         seen.add(tuple(space[f] for f in FIELDS))
-    order = plots.phenomenon_order(paradigms, phenomena)
     metrics = [config.space.metric] + [m for m in METRICS if m != config.space.metric]  # the book's first
     return {"preset": config.preset, "fields": list(FIELDS), "metrics": metrics,
             "paradigms": [paradigms[i] for i in order], "phenomena": [phenomena[i] for i in order],
@@ -105,7 +106,7 @@ def explorer_html(config: Config) -> str:
     data = explorer_data(config)
     n = len(data["paradigms"])
     # the heatmap is plots.matrix_heatmap's own spec; the page swaps in each space's values
-    # (layer 0's single data row, field "transfer"), its colour domain and its title
+    # (layer 0's single data row, field "transfer"), its colour domain (computed here) and its title
     template = plots.matrix_heatmap(np.zeros((n, n)), data["paradigms"], data["phenomena"], "transfer",
                                     value="transfer", size=460).to_dict()
 

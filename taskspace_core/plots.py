@@ -42,6 +42,15 @@ def _rounded(values: np.ndarray) -> list:
     return [None if not np.isfinite(v) else round(float(v), 5) for v in values]
 
 
+def colour_domain(matrix: np.ndarray, diverging: bool = True) -> tuple[float, float]:
+    """A heatmap's colour range: symmetric at the 98th percentile of |off-diagonal| (diverging, so
+    a few large self-transfers do not wash the rest out), else the matrix's own range."""
+    if not diverging:
+        return float(np.nanmin(matrix)), float(np.nanmax(matrix))
+    bound = float(np.nanpercentile(np.abs(matrix[~np.eye(len(matrix), dtype=bool)]), 98)) or 1.0
+    return -bound, bound
+
+
 def matrix_heatmap(matrix: np.ndarray, paradigms: list[str], phenomena: list[str], title: str,
                    value: str = "value", diverging: bool = True, size: int = 420,
                    domain: tuple[float, float] | None = None,
@@ -68,8 +77,7 @@ def matrix_heatmap(matrix: np.ndarray, paradigms: list[str], phenomena: list[str
         tooltip += [alt.Tooltip("ci_low:Q", format=".3f", title="95% CI low"),
                     alt.Tooltip("ci_high:Q", format=".3f", title="95% CI high")]
     if domain is None:
-        bound = float(np.nanpercentile(np.abs(matrix[~np.eye(len(matrix), dtype=bool)]), 98)) or 1.0
-        domain = (-bound, bound) if diverging else (float(np.nanmin(matrix)), float(np.nanmax(matrix)))
+        domain = colour_domain(matrix, diverging)
     scale = alt.Scale(scheme="redblue", domain=list(domain), reverse=True, clamp=True) if diverging \
         else alt.Scale(scheme="viridis", domain=list(domain), clamp=True)
     axis = alt.Axis(labels=False, ticks=False, grid=False, title=None, domain=False)

@@ -62,3 +62,14 @@ def test_a_preset_without_committed_results_is_named(cpu, tmp_path):
     empty = apply_overrides(cpu, {"results_dir": str(tmp_path)})
     with pytest.raises(TaskspaceError, match="no committed task spaces for preset 'cpu'"):
         explorer_data(empty)
+
+
+def test_colour_ranges_are_the_chapters_own(cpu, data):
+    from taskspace_core import plots
+
+    space = data["spaces"][0]
+    loaded = load_space(cpu.reference_dir() / "spaces" / space["name"], cpu)
+    for metric in data["metrics"]:
+        assert space["domain"][metric] == list(plots.colour_domain(loaded.transfer[metric]))
+        low, high = space["domain"][metric]
+        assert low == -high > -np.inf and high > 0
