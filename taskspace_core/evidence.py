@@ -3,6 +3,8 @@
 The rules themselves are pure functions of numbers (``claims.py``); this module finds the
 spaces a preset's plan names (committed results, else the run store) and applies them.
 
+    seed_replicates    one size's space at a checkpoint under every pretraining seed the plan computes
+    split_replicates   the split size's final space under every data split the plan computes
     replicated_claims  the null baselines, replicates and sparse masks of ``book.*``, read
                        against the replicate band: the verdicts and the spaces behind them
     inventory          how many spaces of each kind stand behind the verdicts
@@ -67,6 +69,29 @@ class ReplicatedEvidence:
         return "; ".join(f"{status.value} ({', '.join(scopes)})" for status, scopes in by_status.items())
 
 
+def seed_replicates(config: Config, size: str, checkpoint: str | float = "final", **changes) -> list[tuple]:
+    """``size``'s analysed space at ``checkpoint`` under every pretraining seed the plan computes
+    (``book.pretrain_seeds`` for ``book.replicate_sizes`` at ``book.replicate_checkpoints``), the
+    preset's seed first: a list of one where the plan has no replicates of it. ``changes`` are
+    notebook-style parameters applied to every seed."""
+    plan = config.book
+    replicated = size in plan.replicate_sizes and str(checkpoint) in {str(c) for c in plan.replicate_checkpoints}
+    seeds = plan.pretrain_seeds if replicated else ()
+    return [analysed_space(config, size, checkpoint, **changes)] + [
+        analysed_space(config, size, checkpoint, pretrain_seed=k, **changes) for k in seeds]
+
+
+def split_replicates(config: Config, size: str | None = None, **changes) -> list[tuple]:
+    """The final space of the split size (``book.split_size``) under every data split the plan
+    computes (``book.split_seeds``), the preset's split first: a list of one where the plan has
+    no split replicates, and ``[]`` when ``size`` is given and is not the split size."""
+    split_size = config.chapter_size("split")
+    if size is not None and size != split_size:
+        return []
+    return [analysed_space(config, split_size, **changes)] + [
+        analysed_space(config, split_size, data_split_seed=k, **changes) for k in config.book.split_seeds]
+
+
 def _estimate(spaces: list, value) -> Estimate:
     return Estimate(tuple(float(value(space, analysis)) for space, analysis in spaces))
 
@@ -79,14 +104,12 @@ def replicated_claims(config: Config) -> ReplicatedEvidence:
     plan = config.book
     params = {s: spec_parameters(config.size(s), config.tokenizer.vocab_size) / 1e6 for s in config.sizes}
     sparse = {"ftgd_mask_rule": "top_fraction", "ftgd_top_fraction": plan.sparse_fraction}
-    final = {s: [analysed_space(config, s)] + ([analysed_space(config, s, pretrain_seed=k) for k in plan.pretrain_seeds]
-                                               if s in plan.replicate_sizes else []) for s in config.sizes}
+    final = {s: seed_replicates(config, s) for s in config.sizes}
     epochs = dynamics_epochs(config)
     split_size, dynamics_size = config.chapter_size("split"), config.chapter_size("dynamics")
     untrained = {s: analysed_space(config, s, 0.0) for s in null_sizes(config)}
     sparse_final = {s: analysed_space(config, s, **sparse) for s in config.sizes} if plan.sparse_fraction else {}
-    splits = [analysed_space(config, split_size)] + [analysed_space(config, split_size, data_split_seed=k)
-                                                     for k in plan.split_seeds]
+    splits = split_replicates(config)
     over_training = {e: analysed_space(config, dynamics_size, e) for e in epochs}
     sparse_over_training = ({e: analysed_space(config, dynamics_size, e, **sparse) for e in epochs}
                             if plan.sparse_fraction else {})
@@ -131,8 +154,18 @@ def replicated_claims(config: Config) -> ReplicatedEvidence:
 # --------------------------------------------------------------------------- the numbers behind the verdicts
 
 
+def spaces_behind(evidence: ReplicatedEvidence) -> list:
+    """Every distinct task space the verdicts read, once each (a space can serve several roles:
+    the seed-0 final space is also the first data split and the last checkpoint over training)."""
+    spaces = [sp for runs in evidence.final.values() for sp, _ in runs]
+    spaces += [sp for sp, _ in [*evidence.untrained.values(), *evidence.sparse_final.values(), *evidence.splits,
+                                *evidence.over_training.values(), *evidence.sparse_over_training.values()]]
+    return list({sp.store_dir: sp for sp in spaces}.values())
+
+
 def inventory(evidence: ReplicatedEvidence) -> pd.DataFrame:
-    """One row per size: how many task spaces of each kind stand behind the verdicts (0: none)."""
+    """One row per size: how many task spaces of each kind stand behind the verdicts (0: none).
+    A space serving two roles is counted in both columns (:func:`spaces_behind` counts it once)."""
     rows = []
     for size in evidence.final:
         rows.append({"size": size, "parameters (M)": evidence.parameters_m[size],

@@ -21,6 +21,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -104,12 +105,15 @@ def book_spaces(config: Config) -> list[SpaceRequest]:
 def committed(config: Config) -> dict[str, bool]:
     """Each planned space (:func:`book_spaces`, by its description) -> whether it is in the
     committed results: how far an interrupted ``reproduce`` has come."""
-    done = {}
-    for request in book_spaces(config):
-        sub = request.config(config)
-        meta = find_checkpoint_meta(sub, request.size, request.checkpoint)
-        done[request.describe()] = meta is not None and find_space(sub, checkpoint_identity(meta)) is not None
-    return done
+    return {request.describe(): committed_space(config, request) is not None for request in book_spaces(config)}
+
+
+def committed_space(config: Config, request: SpaceRequest) -> Path | None:
+    """The directory of ``request``'s space in the committed results, or None when it (or the
+    checkpoint it belongs to) has not been exported yet."""
+    sub = request.config(config)
+    meta = find_checkpoint_meta(sub, request.size, request.checkpoint)
+    return find_space(sub, checkpoint_identity(meta)) if meta is not None else None
 
 
 def null_sizes(config: Config) -> list[str]:
@@ -201,9 +205,7 @@ def memoise_results(config: Config, fill: bool = False) -> list[str]:
         return []
     missing = []
     for request in book_spaces(config):
-        sub = request.config(config)
-        meta = find_checkpoint_meta(sub, request.size, request.checkpoint)
-        found = find_space(sub, checkpoint_identity(meta)) if meta is not None else None
+        sub, found = request.config(config), committed_space(config, request)
         space = load_space(found, sub) if found is not None else None
         if space is None:
             continue  # check_results reports it
@@ -249,11 +251,10 @@ def reproduce(config: Config, log: Callable[[str], None] = print) -> list[str]:
 
     requests = book_spaces(config)
     for i, request in enumerate(requests, 1):
-        sub = request.config(config)
-        meta = find_checkpoint_meta(sub, request.size, request.checkpoint)
-        if meta is not None and find_space(sub, checkpoint_identity(meta)) is not None:
+        if committed_space(config, request) is not None:
             log(f"[{_clock(started)}] {i}/{len(requests)} {request.describe()}: already in {root}")
             continue
+        sub = request.config(config)
         ensure_pretrained(sub, request.size)
         t = time.perf_counter()
         log(f"[{_clock(started)}] {i}/{len(requests)} {request.describe()} [{request.purpose}]: computing")

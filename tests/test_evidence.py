@@ -91,3 +91,33 @@ def test_agreement_labels_every_space_by_kind():
     assert table.loc["small, untrained", "kind"] == "untrained" and table.loc["small, epoch 0.5", "kind"] == "over training"
     assert {"LM27", "LM203 (3+ paradigms)"} <= set(table.columns)
     assert table["LM27"].between(-1, 1).all()
+
+
+def test_replicate_helpers_ask_for_exactly_the_spaces_the_plan_computes(monkeypatch):
+    from taskspace_core.config import load_preset
+    from taskspace_core.experiments import book_spaces
+
+    asked = []
+    monkeypatch.setattr(ev, "analysed_space", lambda config, size, checkpoint="final", **changes:
+                        asked.append((size, str(checkpoint), changes)) or (size, changes))
+    config = load_preset("cpu-next")
+    planned = {(r.size, str(r.checkpoint), tuple(r.changes.items())) for r in book_spaces(config)}
+    seeds = ev.seed_replicates(config, "medium")
+    assert [changes for _, changes in seeds] == [{}, {"pretrain_seed": 1}, {"pretrain_seed": 2}]
+    assert ev.seed_replicates(config, "large") == [("large", {})]  # large has no seed replicates in the plan
+    assert len(ev.seed_replicates(config, "medium", 0.1)) == 1  # nor has any checkpoint but the final one
+    split = config.chapter_size("split")
+    assert [changes for _, changes in ev.split_replicates(config)] == [{}, {"data_split_seed": 1}, {"data_split_seed": 2}]
+    assert ev.split_replicates(config, "large" if split != "large" else "small") == []
+    unsplit = load_preset("cpu")  # no data-split replicates in its plan: its one split
+    assert unsplit.book.split_seeds == () and len(ev.split_replicates(unsplit)) == 1
+    assert all((size, checkpoint, tuple(changes.items())) in planned for size, checkpoint, changes in asked)
+
+
+def test_spaces_behind_counts_a_space_serving_two_roles_once():
+    evidence = _evidence()
+    names = [sp.store_dir.name for sp in ev.spaces_behind(evidence)]
+    # 14 roles, 8 spaces: small's seed-0 final space (r 0.2, within 0.1) is also both data splits and two
+    # checkpoints over training, the untrained one is the first checkpoint, the sparse runs over training coincide
+    assert len(names) == len(set(names)) == 8
+    assert names[0] == "space-0.2-0.1" and "space-0.15-0.05" in names
