@@ -196,13 +196,18 @@ def assemble(eval1: dict, sources: dict[str, dict], data: ProbeData, config: Con
     )
 
 
+LOG_EVERY_S = 300.0  # a background run's log: one progress line per five minutes at most
+
+
 def compute_space(config: Config, model_path: str | Path, revision: str | None = None, label: str | None = None,
                   log: Callable[[str], None] = print, progress: bool = True, progress_file=None) -> TaskSpace:
     """The task space of one model: loads finished jobs from the store and computes the rest.
 
     ``label`` names the store directory (e.g. ``tiny-large-epoch-1``); the hash after it is the key.
     ``progress_file``: where the progress bar goes (default: tqdm's choice; a notebook passes the
-    terminal, so that the bar is not part of the page).
+    terminal, so that the bar is not part of the page). Without a bar (``progress=False``, as in
+    a background run's log) ``log`` gets a line with the count and an estimate of the time left
+    at most every ``LOG_EVERY_S`` seconds, and after the last job.
     """
     label = label or Path(str(model_path)).name
     if not config.space.scheduler:  # a device that is not here fails now, before the store is touched
@@ -228,13 +233,21 @@ def compute_space(config: Config, model_path: str | Path, revision: str | None =
     started = time.perf_counter()
     bar = _progress(len(jobs), progress, progress_file)
 
-    computed = []
+    computed, finished, last_line = [], [], started
 
     def on_done(job, computed_here):
+        nonlocal last_line
         bar.update(1)
         bar.set_postfix_str(job[:32])
+        finished.append(job)
         if computed_here:
             computed.append(job)
+        now = time.perf_counter()
+        if not progress and (now - last_line >= LOG_EVERY_S or len(finished) == len(jobs)):
+            left = (now - started) / len(finished) * (len(jobs) - len(finished))
+            log(f"  {len(finished)}/{len(jobs)} jobs done ({job}); {(now - started) / 60:.0f} min so far, "
+                f"about {left / 60:.0f} min left")
+            last_line = now
 
     try:
         run_jobs(jobs, config, model_path, revision, label, on_done)

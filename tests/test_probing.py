@@ -139,3 +139,24 @@ def test_packed_and_one_length_evaluation_agree(ci_config, ci_model):
     plain = evaluate(model, data, apply_overrides(ci_config, {"scoring.pack_pairs": False}))
     for key in ("logp_good", "logp_bad"):
         np.testing.assert_allclose(packed[key], plain[key], rtol=0, atol=1e-5)
+
+
+def test_a_run_without_a_progress_bar_logs_its_progress(ci_space, ci_config, ci_checkpoints, tmp_path, monkeypatch):
+    """A background run's log (``progress=False``) says how far a space has come and how long is
+    left, throttled to one line per ``LOG_EVERY_S`` and always after the last job."""
+    import shutil
+
+    from taskspace_core import task_space
+
+    config = apply_overrides(ci_config, {"work_dir": str(tmp_path)})
+    store = tmp_path / "ci" / "spaces" / ci_space.store_dir.name
+    shutil.copytree(ci_space.store_dir, store)
+    for every_s, expected in ((1e9, ["2/2"]), (0.0, ["1/2", "2/2"])):
+        for job in sorted((store / "source").glob("*.json"))[:2]:  # forget two finished jobs
+            job.unlink()
+        monkeypatch.setattr(task_space, "LOG_EVERY_S", every_s)
+        lines = []
+        compute_space(config, ci_checkpoints[-1], label="ci-small-final", log=lines.append, progress=False)
+        progress = [line for line in lines if "jobs done" in line]
+        assert [line.split()[0] for line in progress] == expected, lines
+        assert "min left" in progress[-1]
