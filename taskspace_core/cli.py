@@ -267,12 +267,13 @@ def cmd_config(args, extra) -> int:
 
 def cmd_results(args, extra) -> int:
     config = _config(args, extra)
-    from .experiments import book_spaces, check_results, memoise_results
+    from .experiments import check_results, committed, memoise_results
 
     if args.fill_memo:
         memoise_results(config, fill=True)
     problems = check_results(config) + memoise_results(config)
-    print(f"{config.reference_dir()}: {len(book_spaces(config))} task spaces expected; "
+    done = committed(config)
+    print(f"{config.reference_dir()}: {len(done)} task spaces expected, {sum(done.values())} committed; "
           + ("complete, every hash matches" if not problems else f"{len(problems)} problem(s):"))
     for problem in problems:
         print(f"  {problem}")

@@ -185,10 +185,12 @@ def test_results_command_reports_and_exits_non_zero_on_problems(ci_reference, tm
 
     config, _ = ci_reference
     args = ["results", "--preset", "ci", "--work-dir", config.work_dir]
+    n = len(book_spaces(config))
     assert main([*args, "--results-dir", config.results_dir]) == 0
-    assert "complete, every hash matches" in capsys.readouterr().out
+    assert f"{n} task spaces expected, {n} committed; complete, every hash matches" in capsys.readouterr().out
     assert main([*args, "--results-dir", str(tmp_path / "nowhere")]) == 1
-    assert "run `taskspace reproduce --preset ci`" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"{n} task spaces expected, 0 committed;" in out and "run `taskspace reproduce --preset ci`" in out
 
 
 def test_reproduce_with_nulls_replicates_and_sparse_masks_feeds_the_claims(ci_reference, tmp_path):
