@@ -17,7 +17,7 @@ import pandas as pd
 
 from .config import REPO_ROOT
 
-PRESET = "tiny"  # the preset exercises run under: a first full run of about 29 minutes, then minutes each
+PRESET = "tiny"  # the preset exercises run under: one first full run (see exercise_intro), then minutes each
 TIMINGS = REPO_ROOT / "benchmarks" / "results" / f"exercises_{PRESET}.json"
 
 
@@ -141,6 +141,41 @@ def exercise_table(exercises: list[Exercise], japanese: bool = False) -> pd.Data
         else:
             rows.append({"exercise": e.id, "what": e.title, "minutes": minutes})
     return pd.DataFrame(rows)
+
+
+NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four"}
+
+
+def exercise_intro(notebook: str) -> str:
+    """The paragraph that opens a notebook's "Try it yourself": the exercises' preset, its model
+    sizes and test split (from the preset file), the measured time of its first full run and its
+    models' committed BLiMP test accuracy."""
+    from .accuracy import accuracy_table, final_scores
+    from .config import load_preset
+    from .measurements import end_to_end_minutes
+    from .models import spec_parameters
+
+    config = load_preset(PRESET)
+    sizes = [f"{spec_parameters(config.size(s), config.tokenizer.vocab_size) / 1e6:.2f}M" for s in config.sizes]
+    try:
+        first_run = f"{end_to_end_minutes(PRESET):.0f} minutes on 2 cores, measured by `benchmarks/speed.py --end-to-end {PRESET}`"
+    except FileNotFoundError:
+        first_run = f"not measured yet: `python benchmarks/speed.py --sizes= --end-to-end {PRESET}`"
+    scores = final_scores(config)
+    overall = accuracy_table(scores).loc["overall", list(scores)] if scores else None
+    accuracy = ("" if overall is None else
+                f" The `{PRESET}` models score {overall.min():.3f} to {overall.max():.3f} on the BLiMP test split (the mean "
+                f"over paradigms; chance is 0.5; scores committed in `results/{PRESET}/models/`), so read the results "
+                f"for their direction, not their size.")
+    return (
+        f"Each exercise below changes one parameter of this notebook and runs it again with papermill, "
+        f"under the `{PRESET}` preset ({NUMBER_WORDS.get(len(sizes), len(sizes))} models of {', '.join(sizes[:-1])} and {sizes[-1]} parameters, "
+        f"{config.data.n_test} test pairs per paradigm). Build the `{PRESET}` book once first, with "
+        f"`PRESET={PRESET} bash scripts/main.sh` ({first_run}); that pretrains the models and computes the "
+        f"default task spaces. Each time below is measured from that starting point by `benchmarks/exercises.py` "
+        f"on a 2-core, laptop-class machine, and includes any task spaces the change needs. For the papermill "
+        f"form, convert the notebook once: `jupytext --to ipynb notebooks/{notebook}.md -o {notebook}.ipynb`."
+        + accuracy)
 
 
 def exercise_markdown(notebook: str) -> str:

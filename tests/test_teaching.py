@@ -8,7 +8,7 @@ import pytest
 
 from taskspace_core.book import NOTEBOOKS, parse_parameters, resolve_notebook
 from taskspace_core.config import REPO_ROOT
-from taskspace_core.exercises import EXERCISES, exercise_markdown, exercises_for
+from taskspace_core.exercises import EXERCISES, PRESET, exercise_intro, exercise_markdown, exercises_for
 
 
 @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
@@ -220,3 +220,21 @@ def test_every_printed_exercise_command_runs_and_sets_its_parameters(exercise, f
         if isinstance(got, tuple | list):
             got, expected = list(got), list(expected)
         assert str(got) == str(expected), f"{name}: {got!r} != {expected!r} from `{command}`"
+
+
+def test_the_exercise_intro_states_the_presets_own_sizes_split_time_and_accuracy():
+    """The numbers of "Try it yourself" come from the preset file and the committed records, not typed text
+    (a typed "0.4-1.3M parameters" outlived the tiny sizes it described)."""
+    from taskspace_core.accuracy import accuracy_table, final_scores
+    from taskspace_core.config import load_preset
+    from taskspace_core.measurements import end_to_end_minutes
+    from taskspace_core.models import spec_parameters
+
+    config = load_preset(PRESET)
+    text = exercise_intro("rq2_model_size")
+    for size in config.sizes:
+        assert f"{spec_parameters(config.size(size), config.tokenizer.vocab_size) / 1e6:.2f}M" in text
+    assert f"{config.data.n_test} test pairs per paradigm" in text and f"{end_to_end_minutes(PRESET):.0f} minutes" in text
+    overall = accuracy_table(final_scores(config)).loc["overall", list(config.sizes)]
+    assert f"{overall.min():.3f} to {overall.max():.3f}" in text
+    assert "notebooks/rq2_model_size.md -o rq2_model_size.ipynb" in text
