@@ -56,3 +56,20 @@ def test_the_readmes_render_time_is_the_measured_one():
         "re-run benchmarks/speed.py --sizes= --end-to-end cpu --out benchmarks/results/speed_cpu_end_to_end.json"
     stated = re.search(r"build\s+takes about (\d+) minutes", (REPO_ROOT / "README.md").read_text())
     assert stated and int(stated.group(1)) == round(measured["seconds"] / 60)
+
+
+def test_the_readmes_tiny_minutes_and_reproduce_hours_are_the_measured_ones():
+    """The README's time for `PRESET=tiny bash scripts/main.sh` is the stored end-to-end run of
+    tiny, and its hours for `taskspace reproduce --preset cpu` are the stage times recorded in the
+    committed cpu results (the reproducing chapter's total)."""
+    import re
+
+    from taskspace_core.config import load_preset
+    from taskspace_core.experiments import run_stages
+    from taskspace_core.measurements import end_to_end_minutes
+
+    readme = " ".join((REPO_ROOT / "README.md").read_text().split())
+    tiny = re.search(r"about (\d+) minutes, measured by `benchmarks/speed.py --end-to-end tiny`", readme)
+    assert tiny and int(tiny.group(1)) == round(end_to_end_minutes("tiny"))
+    hours = re.search(r"reproduce --preset cpu` regenerates the reference results themselves \(about ([\d.]+) hours", readme)
+    assert hours and float(hours.group(1)) == round(run_stages(load_preset("cpu")).minutes.sum() / 60, 1)
