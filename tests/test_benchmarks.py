@@ -73,3 +73,6 @@ def test_the_readmes_tiny_minutes_and_reproduce_hours_are_the_measured_ones():
     assert tiny and int(tiny.group(1)) == round(end_to_end_minutes("tiny"))
     hours = re.search(r"reproduce --preset cpu` regenerates the reference results themselves \(about ([\d.]+) hours", readme)
     assert hours and float(hours.group(1)) == round(run_stages(load_preset("cpu")).minutes.sum() / 60, 1)
+    # the presets table says the same
+    assert f"about {tiny.group(1)} min for the whole book" in readme
+    assert f"`taskspace reproduce`: about {hours.group(1)} h" in readme
