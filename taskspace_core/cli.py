@@ -41,6 +41,7 @@ import argparse
 import errno
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -423,10 +424,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     try:
-        return args.func(args, extra)
+        code = args.func(args, extra)
+        sys.stdout.flush()  # a reader that went away shows here, in the handler below, not at interpreter exit
+        return code
     except TaskspaceError as exc:
         print(f"taskspace: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except BrokenPipeError:
+        # whoever read our output stopped (`taskspace results | head`): quit as Unix tools do on
+        # SIGPIPE, quietly; stdout goes to devnull so that flushing it at exit raises nothing
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except OSError as exc:
         if exc.errno not in _STORAGE_ERRORS:
             raise

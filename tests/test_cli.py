@@ -146,3 +146,17 @@ def test_version_and_resolved_config():
     assert config["preset"] == "tiny" and config["ftgd"]["threshold"] == 0.01 and config["book"]["sweep_seeds"] == [0, 4]
     code, _, err = run("config", "--preset", "tiny", "--ftgd.threshold", "lots")
     assert_one_line_error(code, err, "ftgd.threshold")
+
+
+@pytest.mark.parametrize("unbuffered", ["1", ""])
+def test_output_into_a_closed_pipe_ends_quietly(unbuffered):
+    """`taskspace ... | head -1`: once the reader has gone, the command ends as SIGPIPE ends Unix
+    tools (status 141), without a traceback, whether stdout is buffered or not."""
+    import os
+
+    env = {**os.environ, "PYTHONUNBUFFERED": unbuffered}
+    proc = subprocess.Popen([sys.executable, "-m", "taskspace_core.cli", "sizes", "--preset", "paper"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc.stdout.close()  # the reader is gone before the first line is written
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141 and "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
