@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .config import REPO_ROOT
+from .accuracy import accuracy_table, final_scores
+from .config import REPO_ROOT, load_preset
+from .measurements import end_to_end_minutes
+from .models import spec_parameters
 
 PRESET = "tiny"  # the preset exercises run under: one first full run (see exercise_intro), then minutes each
 TIMINGS = REPO_ROOT / "benchmarks" / "results" / f"exercises_{PRESET}.json"
@@ -150,11 +153,6 @@ def exercise_intro(notebook: str) -> str:
     """The paragraph that opens a notebook's "Try it yourself": the exercises' preset, its model
     sizes and test split (from the preset file), the measured time of its first full run and its
     models' committed BLiMP test accuracy."""
-    from .accuracy import accuracy_table, final_scores
-    from .config import load_preset
-    from .measurements import end_to_end_minutes
-    from .models import spec_parameters
-
     config = load_preset(PRESET)
     sizes = [f"{spec_parameters(config.size(s), config.tokenizer.vocab_size) / 1e6:.2f}M" for s in config.sizes]
     try:
