@@ -1,7 +1,9 @@
+import re
+
 import pytest
 
 from taskspace_core.config import (
-    PRESETS, Config, ModelSpec, apply_overrides, load_preset, parse_dotted_args, stable_hash,
+    PRESETS, REPO_ROOT, Config, ModelSpec, apply_overrides, load_preset, parse_dotted_args, stable_hash,
 )
 from taskspace_core.errors import ConfigError
 from taskspace_core.models import spec_parameters
@@ -89,3 +91,24 @@ def test_a_broken_list_parameter_names_the_field():
 
     with pytest.raises(ConfigError, match=r"config\.data\.phenomena: cannot read .* as JSON or YAML"):
         load_preset("tiny", parameter_overrides(data_phenomena='["DN-AGR", '))
+
+
+@pytest.mark.parametrize("document, models_column, listed", [("README.md", 3, set(PRESETS)),
+                                                             ("book/intro.md", 2, {"ci", "tiny", "cpu", "paper"})])
+def test_the_preset_tables_give_each_presets_parameter_counts(document, models_column, listed):
+    """The presets tables of the README and the introduction type each preset's model sizes
+    ("1.08M, 2.95M, 8.39M"): each must be the preset's parameter count, rounded as shown."""
+    rows = {}
+    for line in (REPO_ROOT / document).read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        name = cells[0].strip("`")
+        if line.startswith("| `") and name in PRESETS and len(cells) > models_column - 1:
+            rows[name] = re.findall(r"(\d+\.\d+)M", cells[models_column - 1])
+    assert listed <= set(rows), f"{document}: the presets table lacks {listed - set(rows)}"
+    for name, shown in rows.items():
+        config = load_preset(name)
+        exact = [spec_parameters(config.size(s), config.tokenizer.vocab_size) / 1e6 for s in config.sizes]
+        assert len(shown) >= len(exact), f"{document}: `{name}` row gives {shown}"
+        for text, value in zip(shown, exact):
+            decimals = len(text.split(".")[1])
+            assert abs(float(text) - value) <= 0.5 * 10 ** -decimals + 1e-9, f"{document}: `{name}` says {text}M, it has {value:.3f}M"
