@@ -241,9 +241,14 @@ def cmd_reproduce(args, extra) -> int:
 
     started = time.perf_counter()
     log = lambda message: print(message, flush=True)  # noqa: E731  (a log file sees each line at once)
-    problems = reproduce(config, log=log)
+    problems = reproduce(config, log=log, only=_plan_numbers(args.spaces) if args.spaces else None)
     print(f"reproduce ({config.preset}) finished in {time.perf_counter() - started:.0f}s: "
           f"{config.reference_dir()}", flush=True)
+    if args.spaces:  # the spaces left out on purpose are still to do, not problems
+        pending = [p for p in problems if ": no task space for " in p]
+        problems = [p for p in problems if p not in pending]
+        for line in pending:
+            print(f"  still to compute: {line.split(': no task space for ', 1)[1]}")
     for problem in problems:
         print(f"  problem: {problem}")
     if problems:
@@ -253,6 +258,18 @@ def cmd_reproduce(args, extra) -> int:
 
         build_book(config.preset, config.work_dir, log=log)
     return 0
+
+
+def _plan_numbers(text: str) -> set[int]:
+    """``"10,16,22-25"`` -> {10, 16, 22, 23, 24, 25}: the ``--spaces`` of ``taskspace reproduce``."""
+    numbers = set()
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        try:
+            numbers.update(range(int(first), int(last or first) + 1))
+        except ValueError:
+            raise TaskspaceError(f"--spaces {text!r}: use plan numbers such as 10,16,22-25") from None
+    return numbers
 
 
 def cmd_config(args, extra) -> int:
@@ -268,8 +285,13 @@ def cmd_config(args, extra) -> int:
 
 def cmd_results(args, extra) -> int:
     config = _config(args, extra)
-    from .experiments import check_results, committed, memoise_results
+    from .experiments import check_results, committed, memoise_results, plan_table
 
+    if args.plan:
+        print(f"the plan of {config.preset} (`taskspace reproduce --spaces` takes these numbers; "
+              "* = committed):")
+        for number, row in plan_table(config).iterrows():
+            print(f"{number:>4} {'*' if row.committed else ' '} {row.space}  [{row.purpose}]")
     if args.fill_memo:
         memoise_results(config, fill=True)
     problems = check_results(config) + memoise_results(config)
@@ -393,6 +415,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reproduce", help="compute and export the reference results of a preset (resumes)")
     _add_config_args(p, preset_required=True)
     p.add_argument("--book", action="store_true", help="build the book afterwards")
+    p.add_argument("--spaces", default="", help="only these spaces of the plan, by number, e.g. 10,16,22-25 "
+                                                "(`taskspace results --plan` lists them; default: all)")
     p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("accuracy", help="score checkpoints on every paradigm's test split into results/<preset>, "
@@ -404,6 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("results", help="check that a preset's committed results are complete and intact")
     _add_config_args(p, preset_required=False)
+    p.add_argument("--plan", action="store_true", help="list the preset's planned task spaces, numbered, first")
     p.add_argument("--fill-memo", action="store_true",
                    help="compute the committed spaces' Mantel tests into results/<preset>/memo.json first")
     p.set_defaults(func=cmd_results)

@@ -4,6 +4,7 @@
     null_sizes       the sizes whose untrained space the plan computes
     committed        which planned spaces are in the committed results
     reproduce        compute every planned space in order, pretraining runs as they are needed; export as they land
+    plan_table       the plan, numbered (what `reproduce --spaces` takes) and how far it has come
     check_results    what is missing or broken in a preset's committed results
     memoise_results  the committed memo of every committed space's Mantel tests: check or fill it
     space_costs      the measured wall time of every stored space
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,7 +106,8 @@ def book_spaces(config: Config) -> list[SpaceRequest]:
 def committed(config: Config) -> dict[str, bool]:
     """Each planned space (:func:`book_spaces`, by its description) -> whether it is in the
     committed results: how far an interrupted ``reproduce`` has come."""
-    return {request.describe(): committed_space(config, request) is not None for request in book_spaces(config)}
+    plan = plan_table(config)
+    return dict(zip(plan.space, plan.committed))
 
 
 def committed_space(config: Config, request: SpaceRequest) -> Path | None:
@@ -223,39 +225,50 @@ def memoise_results(config: Config, fill: bool = False) -> list[str]:
 # --------------------------------------------------------------------------- the whole run
 
 
-def reproduce(config: Config, log: Callable[[str], None] = print) -> list[str]:
+def reproduce(config: Config, log: Callable[[str], None] = print,
+              only: Collection[int] | None = None) -> list[str]:
     """Compute every :func:`book_spaces` space in plan order, pretraining each run when a space
     first needs it, and export every space and run as it completes.
 
     Everything resumes: finished checkpoints and store jobs are reused, and a space already in
     the committed results is not recomputed (nor is its model retrained). Pretraining a
-    replicate waits until its first space is due, so an interrupted run has the claims'
-    evidence in plan order. Returns :func:`check_results`' problems (empty when the committed
-    results are complete).
+    replicate waits until its first space is due, and a run goes only as far as the checkpoint
+    that space needs, so an interrupted run has the claims' evidence in plan order. ``only``
+    (plan numbers, from 1, as :func:`plan_table` lists them) computes just those spaces: on a
+    machine without the run directory, the spaces of one model can go together. Returns
+    :func:`check_results`' problems (empty when the committed results are complete).
     """
     root = config.reference_dir()
     if root is None:
         raise ConfigError("results_dir is empty: there is nowhere to export the reference results")
+    requests = book_spaces(config)
+    unknown = sorted(set(only or ()) - set(range(1, len(requests) + 1)))
+    if unknown:
+        raise ConfigError(f"spaces {', '.join(map(str, unknown))}: the plan of {config.preset} numbers its "
+                          f"spaces 1-{len(requests)} (`taskspace results --preset {config.preset} --plan` lists them)")
     started = time.perf_counter()
-    pretrained: set[str] = set()
+    reached: dict[str, float] = {}  # run name -> the latest checkpoint this call made sure of
 
-    def ensure_pretrained(run: Config, size: str) -> None:  # once per call: resumes, exports, indexes
+    def ensure_pretrained(run: Config, size: str, epoch: float) -> None:  # resumes, exports, indexes
         name = run_name(run, size)
-        if name not in pretrained:
+        if reached.get(name, -1.0) < epoch:
             t = time.perf_counter()
-            pretrain(run, size, log=log)
-            log(f"[{_clock(started)}] pretrained {name} ({time.perf_counter() - t:.0f}s this run)")
+            final = epoch >= max(run.pretrain.checkpoints)
+            pretrain(run, size, log=log, until_epoch=None if final else epoch)
+            log(f"[{_clock(started)}] pretrained {name} to {'the end' if final else f'epoch {epoch:g}'} "
+                f"({time.perf_counter() - t:.0f}s this run)")
             export_checkpoints(run, root, [size])
             write_index(config, root)
-            pretrained.add(name)
+            reached[name] = epoch
 
-    requests = book_spaces(config)
     for i, request in enumerate(requests, 1):
+        if only is not None and i not in only:
+            continue
         if committed_space(config, request) is not None:
             log(f"[{_clock(started)}] {i}/{len(requests)} {request.describe()}: already in {root}")
             continue
         sub = request.config(config)
-        ensure_pretrained(sub, request.size)
+        ensure_pretrained(sub, request.size, checkpoint_epoch(sub, request.checkpoint))
         t = time.perf_counter()
         log(f"[{_clock(started)}] {i}/{len(requests)} {request.describe()} [{request.purpose}]: computing")
         path = checkpoint_dir(sub, request.size, request.checkpoint, log=log)
@@ -264,13 +277,22 @@ def reproduce(config: Config, log: Callable[[str], None] = print) -> list[str]:
         target = export_space(space, sub, root)
         write_index(config, root)
         log(f"[{_clock(started)}] {i}/{len(requests)} done in {time.perf_counter() - t:.0f}s -> {target}")
-    for run, size in pretraining_runs(config):  # a run no missing space needed still belongs in the results
-        committed = models_dir(root, run, size)
-        if not (committed / "train_log.csv").is_file() or any(
-                not (committed / f"{checkpoint_name(e)}.json").is_file() for e in run.pretrain.checkpoints):
-            ensure_pretrained(run, size)
+    if only is None:
+        for run, size in pretraining_runs(config):  # a run no missing space needed still belongs in the results
+            committed = models_dir(root, run, size)
+            if not (committed / "train_log.csv").is_file() or any(
+                    not (committed / f"{checkpoint_name(e)}.json").is_file() for e in run.pretrain.checkpoints):
+                ensure_pretrained(run, size, max(run.pretrain.checkpoints))
     write_index(config, root)
     return check_results(config)
+
+
+def plan_table(config: Config) -> pd.DataFrame:
+    """The plan, numbered as ``taskspace reproduce --spaces`` takes it: one row per
+    :func:`book_spaces` space with its purpose and whether it is in the committed results."""
+    rows = [{"space": request.describe(), "purpose": request.purpose,
+             "committed": committed_space(config, request) is not None} for request in book_spaces(config)]
+    return pd.DataFrame(rows, index=pd.RangeIndex(1, len(rows) + 1, name="#"))
 
 
 def _clock(started: float) -> str:

@@ -152,9 +152,13 @@ def list_checkpoints(out_dir: Path) -> list[Path]:
     return sorted(done, key=lambda d: json.loads((d / "meta.json").read_text())["step"])
 
 
-def pretrain(config: Config, size: str, out_dir: str | Path | None = None, log=print) -> list[Path]:
+def pretrain(config: Config, size: str, out_dir: str | Path | None = None, log=print,
+             until_epoch: float | None = None) -> list[Path]:
     """Train size ``size`` of ``config`` into ``out_dir``, resuming if checkpoints exist.
 
+    ``until_epoch`` (one of ``pretrain.checkpoints``) stops the run once that checkpoint is saved;
+    a later call resumes it from there. The learning-rate schedule is the full run's, so the
+    checkpoints are the same whether the run stopped on the way or not.
     Returns the finished checkpoint directories in training order.
     """
     config = resolve_devices(config)
@@ -175,6 +179,11 @@ def pretrain(config: Config, size: str, out_dir: str | Path | None = None, log=p
     if max(schedule) > total_steps:
         raise ConfigError(f"pretrain.checkpoints: {max(cfg.checkpoints)} is beyond pretrain.epochs={cfg.epochs}")
     last_step = min(total_steps, cfg.max_steps) if cfg.max_steps > 0 else total_steps
+    if until_epoch is not None:
+        if until_epoch not in cfg.checkpoints:
+            raise ConfigError(f"until_epoch={until_epoch:g} is not in pretrain.checkpoints "
+                              f"({', '.join(f'{e:g}' for e in cfg.checkpoints)})")
+        last_step = min(last_step, round(until_epoch * steps_per_epoch))
 
     model = build_model(spec, tokenizer, cfg.seed).to(config.device)
     decay = [p for p in model.parameters() if p.dim() >= 2]

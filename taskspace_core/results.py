@@ -42,6 +42,7 @@ import pandas as pd
 
 from . import blimp
 from .checkpoints import checkpoint_dir, checkpoint_meta, dedupe_curve
+from .errors import DataError
 from .config import Config, parameter_overrides, apply_overrides, stable_hash, to_dict
 from .memo import MEMO_FILE, Memo
 from .models import checkpoint_identity
@@ -187,17 +188,36 @@ def export_space(space: TaskSpace, config: Config, root: Path) -> Path:
 
 def export_checkpoints(config: Config, root: Path, sizes: list[str] | None = None) -> list[Path]:
     """Copy every finished checkpoint's ``meta.json`` and the training curve of each of ``sizes``
-    (None: every size) under ``config`` (its pretraining seed picks the run) into ``root/models``."""
+    (None: every size) under ``config`` (its pretraining seed picks the run) into ``root/models``.
+
+    A run retrained on another machine (its run directory lost) keeps the committed records:
+    a checkpoint whose weights hash as committed keeps its first record (and its wall time), a
+    committed curve is never replaced by a shorter one, and weights that hash otherwise raise,
+    since the committed task spaces of that checkpoint were computed from the committed weights.
+    """
     written = []
     for size in config.sizes if sizes is None else sizes:
         source, committed = models_dir(config.run_dir(), config, size), models_dir(root, config, size)
         for meta in sorted(source.glob("epoch-*/meta.json")):
             target = committed / f"{meta.parent.name}.json"
+            record = json.loads(meta.read_text())
+            if target.is_file():
+                kept = json.loads(target.read_text())
+                if kept.get("files") == record.get("files"):
+                    continue
+                if kept.get("pretrain_hash") == record["pretrain_hash"] and kept.get("files") and record.get("files"):
+                    differing = [n for n, digest in record["files"].items() if kept.get("files", {}).get(n) != digest]
+                    raise DataError(meta, f"the retrained weights differ from the committed record {target} "
+                                          f"(same pretraining run, another sha256 of {', '.join(differing)}): "
+                                          "pretraining did not reproduce bit for bit here, so new task spaces of "
+                                          "this run would not belong with the committed ones")
             atomic_write_text(target, meta.read_text())
             written.append(target)
         if (source / "train_log.jsonl").is_file():
             curve = dedupe_curve(pd.read_json(source / "train_log.jsonl", lines=True))
             target = committed / "train_log.csv"
+            if target.is_file() and len(pd.read_csv(target)) >= len(curve):
+                continue
             atomic_write_text(target, curve.to_csv(index=False))
             written.append(target)
     return written

@@ -40,6 +40,19 @@ def test_interrupted_run_resumes_to_identical_weights(ci_config, ci_checkpoints,
         assert all(torch.equal(wa[k], wb[k]) for k in wb), f"{a.name} differs after resume"
 
 
+def test_a_run_stopped_at_a_checkpoint_resumes_to_identical_weights(ci_config, ci_checkpoints, tmp_path):
+    """until_epoch stops on a checkpoint (what reproduce does when a space needs no later one);
+    the schedule is the full run's, so stopping changes no weight."""
+    done = pretrain(ci_config, "small", tmp_path, until_epoch=0.5, **QUIET)
+    assert [c.name for c in done] == ["epoch-0", "epoch-0.5"] and (done[-1] / TRAINING_STATE).exists()
+    assert pretrain(ci_config, "small", tmp_path, until_epoch=0.5, **QUIET) == done  # nothing left to do
+    resumed = pretrain(ci_config, "small", tmp_path, **QUIET)
+    for a, b in zip(resumed, ci_checkpoints, strict=True):
+        assert json.loads((a / "meta.json").read_text())["files"] == json.loads((b / "meta.json").read_text())["files"]
+    with pytest.raises(ConfigError, match=r"until_epoch=0.7 is not in pretrain.checkpoints \(0, 0.5, 1\)"):
+        pretrain(ci_config, "small", tmp_path, until_epoch=0.7, **QUIET)
+
+
 def test_same_seed_same_model_other_seed_other_model(ci_config, ci_checkpoints, tmp_path):
     short = {"pretrain.max_steps": 5, "pretrain.checkpoints": "0,1"}
     other = pretrain(apply_overrides(ci_config, short | {"pretrain.seed": 1}), "small", tmp_path, **QUIET)

@@ -191,6 +191,20 @@ def test_results_command_reports_and_exits_non_zero_on_problems(ci_reference, tm
     assert main([*args, "--results-dir", str(tmp_path / "nowhere")]) == 1
     out = capsys.readouterr().out
     assert f"{n} task spaces expected, 0 committed;" in out and "run `taskspace reproduce --preset ci`" in out
+    assert main([*args, "--results-dir", config.results_dir, "--plan"]) == 0
+    plan = capsys.readouterr().out.splitlines()
+    assert plan[0] == "the plan of ci (`taskspace reproduce --spaces` takes these numbers; * = committed):"
+    assert plan[1] == "   1 * small @ final  [RQ1/RQ2: final checkpoint of every size]"
+    assert len(plan) == 2 + n and plan[-1].endswith("complete, every hash matches")
+
+
+def test_spaces_option_reads_numbers_and_ranges():
+    from taskspace_core.cli import _plan_numbers
+    from taskspace_core.errors import TaskspaceError
+
+    assert _plan_numbers("10,16, 22-25") == {10, 16, 22, 23, 24, 25}
+    with pytest.raises(TaskspaceError, match="--spaces 'ten': use plan numbers such as 10,16,22-25"):
+        _plan_numbers("ten")
 
 
 def test_reproduce_with_nulls_replicates_and_sparse_masks_feeds_the_claims(ci_reference, tmp_path):
@@ -229,3 +243,50 @@ def test_committed_tells_which_planned_spaces_are_in_the_results(ci_reference, t
     shutil.rmtree(find_space(partial, checkpoint_identity(checkpoint_meta(partial, "large", 0))))
     missing = [name for name, done in committed(partial).items() if not done]
     assert missing == ["large @ epoch 0"]
+
+
+def test_reproduce_computes_only_the_chosen_spaces(ci_reference, tmp_path):
+    """`taskspace reproduce --spaces`: a space left out stays missing, a chosen one lands."""
+    from taskspace_core.experiments import plan_table, reproduce
+
+    config, _ = ci_reference
+    copy = tmp_path / "results"
+    shutil.copytree(config.results_dir, copy)
+    partial = apply_overrides(config, {"results_dir": str(copy)})
+    shutil.rmtree(find_space(partial, checkpoint_identity(checkpoint_meta(partial, "large", 0))))
+    plan = plan_table(partial)
+    missing = int(plan.index[~plan.committed][0])
+    assert plan.loc[missing, "space"] == "large @ epoch 0" and plan.committed.sum() == len(plan) - 1
+    others = set(plan.index) - {missing}
+    problems = reproduce(partial, log=lambda *_: None, only=others)
+    assert len(problems) == 1 and "no task space for large @ epoch 0" in problems[0]
+    assert reproduce(partial, log=lambda *_: None, only={missing}) == []  # from the run store: no new fine-tune
+    with pytest.raises(Exception, match=rf"spaces 0, {len(plan) + 1}: the plan of ci numbers its spaces 1-{len(plan)}"):
+        reproduce(partial, log=lambda *_: None, only={0, missing, len(plan) + 1})
+
+
+def test_a_retrained_run_keeps_its_committed_records(ci_reference, tmp_path):
+    """A run directory lost and retrained (another machine): identical weights keep the committed
+    records and the longer curve; other weights under the same run are refused, naming the file."""
+    from taskspace_core.errors import DataError
+    from taskspace_core.pretrain import models_dir
+    from taskspace_core.results import export_checkpoints
+
+    config, _ = ci_reference
+    copy = tmp_path / "results"
+    shutil.copytree(config.results_dir, copy)
+    root = copy / "ci"
+    records = models_dir(root, config, "small")
+    before = {p.name: p.read_text() for p in records.iterdir()}
+    curve = records / "train_log.csv"
+    curve.write_text(curve.read_text() + curve.read_text().splitlines()[-1] + "\n")  # a longer committed curve
+    longer = curve.read_text()
+    assert export_checkpoints(config, root, ["small"]) == []
+    assert curve.read_text() == longer
+    assert all((records / name).read_text() == text for name, text in before.items() if name != "train_log.csv")
+    final = records / "epoch-1.json"
+    tampered = json.loads(final.read_text())
+    tampered["files"]["model.safetensors"] = "0" * 64
+    final.write_text(json.dumps(tampered))
+    with pytest.raises(DataError, match=r"epoch-1/meta.json: the retrained weights differ .* of model.safetensors"):
+        export_checkpoints(config, root, ["small"])
