@@ -42,8 +42,8 @@ import pandas as pd
 
 from . import blimp
 from .checkpoints import checkpoint_dir, checkpoint_meta, dedupe_curve
-from .errors import DataError
 from .config import Config, parameter_overrides, apply_overrides, stable_hash, to_dict
+from .errors import DataError
 from .memo import MEMO_FILE, Memo
 from .models import checkpoint_identity
 from .pretrain import models_dir
@@ -201,12 +201,12 @@ def export_checkpoints(config: Config, root: Path, sizes: list[str] | None = Non
         for meta in sorted(source.glob("epoch-*/meta.json")):
             target = committed / f"{meta.parent.name}.json"
             record = json.loads(meta.read_text())
-            if target.is_file():
-                kept = json.loads(target.read_text())
-                if kept.get("files") == record.get("files"):
+            kept = json.loads(target.read_text()) if target.is_file() else {}
+            if kept.get("files") and record.get("files"):  # records written before hashes cannot be compared
+                if kept["files"] == record["files"]:
                     continue
-                if kept.get("pretrain_hash") == record["pretrain_hash"] and kept.get("files") and record.get("files"):
-                    differing = [n for n, digest in record["files"].items() if kept.get("files", {}).get(n) != digest]
+                if kept["pretrain_hash"] == record["pretrain_hash"]:
+                    differing = [n for n, digest in record["files"].items() if kept["files"].get(n) != digest]
                     raise DataError(meta, f"the retrained weights differ from the committed record {target} "
                                           f"(same pretraining run, another sha256 of {', '.join(differing)}): "
                                           "pretraining did not reproduce bit for bit here, so new task spaces of "
