@@ -12,6 +12,7 @@ spaces a preset's plan names (committed results, else the run store) and applies
     size_estimates     claim 2: each size's mean within-phenomenon similarity, per mask rule
     training_steps     claims 3 and 4: the change and the masks' union at each checkpoint
     agreement          our per-phenomenon means against the paper's, for every space
+    verdicts_beside    two presets' verdicts side by side, matched by claim and scope
 """
 
 from __future__ import annotations
@@ -258,3 +259,27 @@ def agreement(evidence: ReplicatedEvidence) -> pd.DataFrame:
             add(f"{evidence.dynamics_size}, epoch {e:g}", "over training", an)
     table = agreement_table(withins)
     return table.assign(kind=[kinds[label] for label in table.index])
+
+
+def verdicts_beside(current: ReplicatedEvidence, earlier: ReplicatedEvidence,
+                    names: tuple[str, str] = ("now", "earlier")) -> pd.DataFrame:
+    """Two bodies of evidence's verdicts side by side (``names``: what to call each), matched by
+    claim number and scope (a size for claim 1, a mask rule for claims 2 to 4). One row per
+    (claim, scope) that either has, the current order first; a verdict one side lacks is "".
+    ``changed`` is True where both sides give a verdict and the verdicts differ."""
+    def rows(evidence: ReplicatedEvidence) -> dict[tuple[str, str], Verdict]:
+        return {(v.claim.split(".", 1)[0], scope): v for scope, v in zip(evidence.scopes, evidence.verdicts)}
+
+    now, before = rows(current), rows(earlier)
+    keys = list(now) + [k for k in before if k not in now]
+    table = []
+    for number, scope in sorted(keys, key=lambda k: int(k[0])):  # stable: keeps each claim's scope order
+        row = {"claim": number, "scope": scope}
+        for name, side in zip(names, (now, before)):
+            verdict = side.get((number, scope))
+            row[f"verdict ({name})"] = verdict.verdict.value if verdict else ""
+            row[f"ours ({name})"] = verdict.ours if verdict else ""
+        row["changed"] = bool(row[f"verdict ({names[0]})"] and row[f"verdict ({names[1]})"]
+                              and row[f"verdict ({names[0]})"] != row[f"verdict ({names[1]})"])
+        table.append(row)
+    return pd.DataFrame(table)

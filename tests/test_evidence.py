@@ -121,3 +121,19 @@ def test_spaces_behind_counts_a_space_serving_two_roles_once():
     # checkpoints over training, the untrained one is the first checkpoint, the sparse runs over training coincide
     assert len(names) == len(set(names)) == 8
     assert names[0] == "space-0.2-0.1" and "space-0.15-0.05" in names
+
+
+def test_verdicts_beside_matches_claim_and_scope_and_marks_changes():
+    current = _evidence()
+    earlier = _evidence()
+    earlier.verdicts = [claims.Verdict("1. x", "", "", "r = 0.1", claims.HOLDS),
+                        claims.Verdict("2. y", "", "", "up", claims.FAILS),
+                        claims.Verdict("3. z", "", "", "", claims.UNTESTABLE)]
+    earlier.scopes = ["small", "threshold 0.001", "threshold 0.001"]
+    table = ev.verdicts_beside(current, earlier, names=("cpu", "cpu-v1"))
+    assert list(zip(table.claim, table.scope)) == [("1", "small"), ("1", "large"), ("2", "threshold 0.001"),
+                                                   ("3", "threshold 0.001")]
+    assert table["verdict (cpu)"].tolist() == ["holds", "inconclusive", "inconclusive", ""]
+    assert table["verdict (cpu-v1)"].tolist() == ["holds", "", "does not hold", "not testable"]
+    assert table["ours (cpu-v1)"].iloc[0] == "r = 0.1"
+    assert table.changed.tolist() == [False, False, True, False]
