@@ -32,7 +32,7 @@ from traitlets import CaselessStrEnum, default
 
 from . import blimp
 from .checkpoints import checkpoint_epoch
-from .config import CONFIG_SECTIONS, REPO_ROOT, load_preset, repo_file
+from .config import CONFIG_SECTIONS, PRESETS, REPO_ROOT, load_preset, repo_file
 from .errors import TaskspaceError
 from .notebook import notebook_config
 
@@ -208,6 +208,10 @@ def _check_config_parameters(parameters: dict[str, object]) -> None:
             checkpoint_epoch(config, parameters["checkpoint"])
         except TaskspaceError as exc:
             raise TaskspaceError(f"notebook parameter 'checkpoint': {exc}") from None
+    earlier = parameters.get("earlier_preset")
+    if earlier and (earlier not in PRESETS or earlier == config.preset):
+        raise TaskspaceError(f"notebook parameter 'earlier_preset': {earlier!r} is not another shipped preset "
+                             f"(choose from {', '.join(p for p in PRESETS if p != config.preset)}, or \"\" for none)")
 
 
 def _literal(text: str):

@@ -40,6 +40,9 @@ IN_CLONE = (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "data" / "b
 DATA_DIR = REPO_ROOT / "data" if IN_CLONE else PACKAGE_DIR / "data"
 PRESET_DIR = PACKAGE_DIR / "presets"
 PRESETS = ("ci", "tiny", "cpu", "cpu-next", "paper")
+# preset -> the preset whose committed reference results it replaces: the claims chapter sets the
+# two presets' verdicts side by side (``evidence.verdicts_beside``)
+REPLACES = {"cpu-next": "cpu"}
 PRECISIONS = ("fp32", "bf16", "auto")  # see precision.py
 CONFIG_SECTIONS = ("data", "tokenizer", "pretrain", "scoring", "ftgd", "space", "book")  # settable as <section>_<field>
 

@@ -267,6 +267,9 @@ def verdicts_beside(current: ReplicatedEvidence, earlier: ReplicatedEvidence,
     claim number and scope (a size for claim 1, a mask rule for claims 2 to 4). One row per
     (claim, scope) that either has, the current order first; a verdict one side lacks is "".
     ``changed`` is True where both sides give a verdict and the verdicts differ."""
+    if names[0] == names[1]:
+        raise ValueError(f"verdicts_beside: the two sides need different names, not {names[0]!r} twice")
+
     def rows(evidence: ReplicatedEvidence) -> dict[tuple[str, str], Verdict]:
         return {(v.claim.split(".", 1)[0], scope): v for scope, v in zip(evidence.scopes, evidence.verdicts)}
 
@@ -274,12 +277,10 @@ def verdicts_beside(current: ReplicatedEvidence, earlier: ReplicatedEvidence,
     keys = list(now) + [k for k in before if k not in now]
     table = []
     for number, scope in sorted(keys, key=lambda k: int(k[0])):  # stable: keeps each claim's scope order
-        row = {"claim": number, "scope": scope}
-        for name, side in zip(names, (now, before)):
-            verdict = side.get((number, scope))
-            row[f"verdict ({name})"] = verdict.verdict.value if verdict else ""
-            row[f"ours ({name})"] = verdict.ours if verdict else ""
-        row["changed"] = bool(row[f"verdict ({names[0]})"] and row[f"verdict ({names[1]})"]
-                              and row[f"verdict ({names[0]})"] != row[f"verdict ({names[1]})"])
-        table.append(row)
+        verdicts = [side.get((number, scope)) for side in (now, before)]
+        statuses = [v.verdict.value if v else "" for v in verdicts]
+        table.append({"claim": number, "scope": scope,
+                      **{f"verdict ({name})": status for name, status in zip(names, statuses)},
+                      "changed": all(statuses) and statuses[0] != statuses[1],
+                      **{f"ours ({name})": v.ours if v else "" for name, v in zip(names, verdicts)}})
     return pd.DataFrame(table)

@@ -161,6 +161,11 @@ def test_run_checks_parameters_before_executing(tmp_path):
         parse_parameters("critique_generality_scale", [("book_sweep_thresholds", "[0.1, -1]")])
     with pytest.raises(TaskspaceError, match="no parameter 'thresholds'"):  # renamed to the config field
         parse_parameters("critique_generality_scale", [("thresholds", "[0.1]")])
+    with pytest.raises(TaskspaceError, match="parameter 'earlier_preset': 'cpu-v0' is not another shipped preset"):
+        parse_parameters("claims", [("earlier_preset", "cpu-v0")])
+    with pytest.raises(TaskspaceError, match="parameter 'earlier_preset': 'cpu' is not another"):
+        parse_parameters("claims", [("earlier_preset", "cpu")])  # the page's own preset
+    assert parse_parameters("claims", [("earlier_preset", "tiny")]) == {"earlier_preset": "tiny"}
     # a string parameter keeps its text, so an epoch is a valid checkpoint
     assert parse_parameters("rq1_cross_task_knowledge", [("checkpoint", "0.5")]) == {"checkpoint": "0.5"}
     # ... and an empty one stays empty (results_dir "" computes everything instead of loading)

@@ -3,9 +3,10 @@ import re
 import pytest
 
 from taskspace_core.config import (
-    PRESETS, REPO_ROOT, Config, ModelSpec, apply_overrides, load_preset, parse_dotted_args, stable_hash,
+    PRESETS, REPLACES, REPO_ROOT, Config, ModelSpec, apply_overrides, load_preset, parse_dotted_args, stable_hash,
 )
 from taskspace_core.errors import ConfigError
+from taskspace_core.experiments import INDEX
 from taskspace_core.models import spec_parameters
 
 
@@ -112,3 +113,9 @@ def test_the_preset_tables_give_each_presets_parameter_counts(document, models_c
         for text, value in zip(shown, exact):
             decimals = len(text.split(".")[1])
             assert abs(float(text) - value) <= 0.5 * 10 ** -decimals + 1e-9, f"{document}: `{name}` says {text}M, it has {value:.3f}M"
+
+
+def test_a_replaced_preset_is_shipped_with_committed_results():
+    for new, old in REPLACES.items():
+        assert new in PRESETS and old in PRESETS and new != old
+        assert (load_preset(old).reference_dir() / INDEX).is_file(), f"{old}: the claims chapter compares with it"

@@ -131,6 +131,8 @@ def test_verdicts_beside_matches_claim_and_scope_and_marks_changes():
                         claims.Verdict("3. z", "", "", "", claims.UNTESTABLE)]
     earlier.scopes = ["small", "threshold 0.001", "threshold 0.001"]
     table = ev.verdicts_beside(current, earlier, names=("cpu", "cpu-v1"))
+    assert list(table.columns) == ["claim", "scope", "verdict (cpu)", "verdict (cpu-v1)", "changed", "ours (cpu)",
+                                   "ours (cpu-v1)"]
     assert list(zip(table.claim, table.scope)) == [("1", "small"), ("1", "large"), ("2", "threshold 0.001"),
                                                    ("3", "threshold 0.001")]
     assert table["verdict (cpu)"].tolist() == ["holds", "inconclusive", "inconclusive", ""]
