@@ -116,6 +116,7 @@ class ResultStore:
         lock.parent.mkdir(parents=True, exist_ok=True)
         while True:
             if self.has(name):
+                _break_if_stale(lock, stale_after_s)  # its holder may have died between storing it and unlocking
                 yield "done"
                 return
             token = _try_lock(lock)

@@ -79,6 +79,24 @@ def test_a_stale_claim_of_a_dead_worker_is_taken_over(tmp_path):
     assert time.perf_counter() - started < 5 and not lock.exists()
 
 
+def test_a_finished_job_drops_the_lock_of_a_worker_killed_before_unlocking(tmp_path):
+    store = ResultStore(tmp_path, "s", {"k": 1})
+    store.save("eval1", {"x": np.arange(3)}, {"by": "dead"})
+    dead = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(0,))
+    dead.start()
+    dead.join()
+    lock = store.dir / "eval1.lock"
+    lock.write_text(json.dumps({"host": os.uname().nodename, "pid": dead.pid, "token": "t", "since": 0}))
+    with store.claim("eval1") as status:
+        assert status == "done"
+    assert not lock.exists()
+    live = {"host": os.uname().nodename, "pid": os.getpid(), "token": "mine", "since": time.time()}
+    lock.write_text(json.dumps(live))  # a live holder's lock stays: it removes its own
+    with store.claim("eval1") as status:
+        assert status == "done"
+    assert json.loads(lock.read_text()) == live
+
+
 def test_a_live_claim_blocks_until_the_result_appears(tmp_path):
     store = ResultStore(tmp_path, "s", {"k": 1})
     store.dir.mkdir(parents=True)
