@@ -335,17 +335,27 @@ def space_costs(config: Config) -> pd.DataFrame:
 def run_stages(config: Config) -> pd.DataFrame:
     """What ``config``'s run has cost so far, one row per stage: each pretraining run (from its
     final checkpoint's ``meta.json``; replicates included) and computing each stored space (:func:`space_costs`, its
-    summed job time divided by the workers that ran side by side). Columns: stage, minutes, detail."""
+    summed job time divided by the workers that ran side by side). Columns: stage, minutes, detail.
+    A committed space of the plan is named as the plan names it (``small @ final (ftgd_seed=1)``)
+    and listed in the plan's order; any other stored space by its store directory, after them."""
     stages = []
     for run, size in pretraining_runs(config):
         meta = find_checkpoint_meta(run, size, "final")
         if meta:
             stages.append({"stage": f"pretrain {run_name(run, size)}", "minutes": meta["wall_time_s"] / 60,
                            "detail": f"{meta['tokens_seen'] / 1e6:.2f}M tokens, validation perplexity {meta['val_ppl']:.1f}"})
+    planned = {}  # store directory -> (position in the plan, description)
+    for position, request in enumerate(book_spaces(config)):
+        found = committed_space(config, request)
+        if found is not None:
+            planned.setdefault(found.name, (position, request.describe()))
+    spaces = []
     for _, row in space_costs(config).iterrows():
-        stages.append({"stage": row["store"], "minutes": row["summed job time (min)"] / row["workers"],
-                       "detail": f"{row['method']}, {row['where']}; per paradigm: fine-tune "
-                                 f"{row['fine-tune s/paradigm']:.1f} s, eval2 {row['eval2 s/paradigm']:.1f} s"})
+        position, name = planned.get(row["store"], (len(planned), row["store"]))
+        spaces.append((position, {"stage": name, "minutes": row["summed job time (min)"] / row["workers"],
+                                  "detail": f"{row['method']}, {row['where']}; per paradigm: fine-tune "
+                                            f"{row['fine-tune s/paradigm']:.1f} s, eval2 {row['eval2 s/paradigm']:.1f} s"}))
+    stages += [stage for _, stage in sorted(spaces, key=lambda item: item[0])]
     return pd.DataFrame(stages, columns=["stage", "minutes", "detail"])
 
 
