@@ -5,6 +5,8 @@ spaces a preset's plan names (committed results, else the run store) and applies
 
     seed_replicates    one size's space at a checkpoint under every pretraining seed the plan computes
     split_replicates   the split size's final space under every data split the plan computes
+    validation_losses  each size's validation loss over the same pretraining seeds
+    size_confound      the sentence that says whether a larger model is also the better-trained one
     replicated_claims  the null baselines, replicates and sparse masks of ``book.*``, read
                        against the replicate band: the verdicts and the spaces behind them
     inventory          how many spaces of each kind stand behind the verdicts
@@ -22,12 +24,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .checkpoints import dynamics_epochs
+from .checkpoints import checkpoint_meta, dynamics_epochs
 from .claims import (
     Status, Verdict, beats_untrained, grows_with_size_beyond_band, mean_over_phenomena, region_grows_beyond_band,
     replicate_change, settles_beyond_noise, similarity_change,
 )
-from .config import Config
+from .config import Config, apply_overrides, parameter_overrides
 from .experiments import null_sizes
 from .models import spec_parameters
 from .paper import agreement_table, paper_within_table
@@ -75,11 +77,45 @@ def seed_replicates(config: Config, size: str, checkpoint: str | float = "final"
     (``book.pretrain_seeds`` for ``book.replicate_sizes`` at ``book.replicate_checkpoints``), the
     preset's seed first: a list of one where the plan has no replicates of it. ``changes`` are
     notebook-style parameters applied to every seed."""
+    return [analysed_space(config, size, checkpoint, **changes)] + [
+        analysed_space(config, size, checkpoint, pretrain_seed=k, **changes)
+        for k in _replicate_seeds(config, size, checkpoint)]
+
+
+def _replicate_seeds(config: Config, size: str, checkpoint: str | float) -> tuple[int, ...]:
+    """The extra pretraining seeds the plan computes for ``size`` at ``checkpoint`` (none if it has none)."""
     plan = config.book
     replicated = size in plan.replicate_sizes and str(checkpoint) in {str(c) for c in plan.replicate_checkpoints}
-    seeds = plan.pretrain_seeds if replicated else ()
-    return [analysed_space(config, size, checkpoint, **changes)] + [
-        analysed_space(config, size, checkpoint, pretrain_seed=k, **changes) for k in seeds]
+    return tuple(plan.pretrain_seeds) if replicated else ()
+
+
+def validation_losses(config: Config, checkpoint: str | float = "final") -> dict[str, Estimate]:
+    """Each size's validation loss (nats per token on the held-out books) at ``checkpoint``, over the
+    pretraining seeds :func:`seed_replicates` reads, the preset's seed first. From the checkpoints'
+    records: nothing is scored again."""
+    losses = {}
+    for size in config.sizes:
+        runs = [config] + [apply_overrides(config, parameter_overrides(pretrain_seed=k))
+                           for k in _replicate_seeds(config, size, checkpoint)]
+        losses[size] = Estimate(tuple(float(checkpoint_meta(run, size, checkpoint)["val_loss"]) for run in runs))
+    return losses
+
+
+def size_confound(losses: dict[str, Estimate]) -> str:
+    """One or two sentences on whether each larger model is also the better language model: where a
+    larger size's mean validation loss is not below the next smaller one's, a step between them
+    compares size and training at once."""
+    shown = "; ".join(f"{size} {loss.describe('{:.3f}')}" for size, loss in losses.items())
+    names = list(losses)
+    worse = [(a, b) for a, b in zip(names, names[1:]) if losses[b].mean >= losses[a].mean]
+    if not worse:
+        return (f"Validation loss on the held-out books (nats per token): {shown}. It falls with size, so each "
+                "larger model is also the better language model.")
+    steps = ", ".join(f"{a} → {b}" for a, b in worse)
+    return (f"Validation loss on the held-out books (nats per token): {shown}. It does not fall at every step: "
+            f"at {steps} the larger model is the worse language model at this token budget, so that step compares "
+            "a larger model with a less well trained one, and its reading says as much about training as about "
+            "size (the methods chapter discusses the recipe).")
 
 
 def split_replicates(config: Config, size: str | None = None, **changes) -> list[tuple]:

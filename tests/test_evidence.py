@@ -139,3 +139,29 @@ def test_verdicts_beside_matches_claim_and_scope_and_marks_changes():
     assert table["verdict (cpu-v1)"].tolist() == ["holds", "", "does not hold", "not testable"]
     assert table["ours (cpu-v1)"].iloc[0] == "r = 0.1"
     assert table.changed.tolist() == [False, False, True, False]
+
+
+def test_size_confound_names_each_step_where_the_larger_model_is_the_worse_language_model():
+    from taskspace_core.replicates import Estimate
+
+    falling = {"small": Estimate((4.5, 4.6)), "medium": Estimate((4.4,)), "large": Estimate((4.3,))}
+    assert "It falls with size" in ev.size_confound(falling)
+    assert "small 4.550 (range 4.500 … 4.600, 2 runs)" in ev.size_confound(falling)
+    rising = dict(falling, large=Estimate((4.45,)))
+    text = ev.size_confound(rising)
+    assert "at medium → large the larger model is the worse language model" in text and "small → medium" not in text
+
+
+def test_validation_losses_are_the_committed_checkpoint_records_over_the_plans_seeds(tmp_path):
+    import json
+
+    from taskspace_core.config import load_preset
+
+    config = load_preset("cpu", {"work_dir": str(tmp_path)})  # committed records only
+    losses = ev.validation_losses(config)
+    assert list(losses) == list(config.sizes)
+    for size, loss in losses.items():
+        assert len(loss.values) == 1 + len(ev._replicate_seeds(config, size, "final"))
+        finals = [json.loads(p.read_text()) for p in config.reference_dir().glob(f"models/{size}/epoch-*.json")
+                  if not p.name.endswith(".blimp.json")]
+        assert loss.values[0] == max(finals, key=lambda m: m["step"])["val_loss"]
