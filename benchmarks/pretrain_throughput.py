@@ -31,33 +31,44 @@ from taskspace_core.provenance import atomic_write_json, provenance
 HERE = Path(__file__).resolve().parent
 
 
-def matmul_gflops(repeats: int = 5, dtype: torch.dtype = torch.float32) -> dict[str, float]:
-    """Best observed GFLOP/s of torch.matmul in ``dtype`` for a few shapes."""
-    shapes = {"square_512": (512, 512, 512), "square_1024": (1024, 1024, 1024), "square_2048": (2048, 2048, 2048),
+CPU_SHAPES = {"square_512": (512, 512, 512), "square_1024": (1024, 1024, 1024), "square_2048": (2048, 2048, 2048),
               "model_4096x256x1024": (4096, 256, 1024), "model_4096x512x1344": (4096, 512, 1344)}
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def matmul_gflops(repeats: int = 5, dtype: torch.dtype = torch.float32, device: str = "cpu",
+                  shapes: dict[str, tuple[int, int, int]] | None = None) -> dict[str, float]:
+    """Best observed GFLOP/s of torch.matmul in ``dtype`` on ``device`` for a few (m, k, n) shapes."""
     rates = {}
-    for name, (m, k, n) in shapes.items():
-        a, b = torch.randn(m, k, dtype=dtype), torch.randn(k, n, dtype=dtype)
+    for name, (m, k, n) in (shapes or CPU_SHAPES).items():
+        a, b = torch.randn(m, k, dtype=dtype, device=device), torch.randn(k, n, dtype=dtype, device=device)
         a @ b  # warm-up
         best = float("inf")
         for _ in range(repeats):
+            _sync(device)
             t = time.perf_counter()
             a @ b
+            _sync(device)
             best = min(best, time.perf_counter() - t)
         rates[name] = 2 * m * k * n / best / 1e9
     return rates
 
 
-def training_throughput(config, size: str, corpus, tokenizer, steps: int, precision: str, warmup: int = 2) -> dict:
+def training_throughput(config, size: str, corpus, tokenizer, steps: int, precision: str, warmup: int = 2,
+                        device: str = "cpu") -> dict:
     cfg = config.pretrain
     spec = config.size(size)
-    model = build_model(spec, tokenizer, cfg.seed).train()
+    model = build_model(spec, tokenizer, cfg.seed).to(device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
                                   weight_decay=cfg.weight_decay)
     blocks = to_blocks(corpus.train_tokens, cfg.seq_len)
 
     def step(i: int) -> None:
-        loss = lm_loss(model, blocks[batch_indices(i, len(blocks), cfg.batch_size, cfg.seed)], precision)
+        loss = lm_loss(model, blocks[batch_indices(i, len(blocks), cfg.batch_size, cfg.seed)].to(device), precision)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -65,9 +76,11 @@ def training_throughput(config, size: str, corpus, tokenizer, steps: int, precis
 
     for i in range(warmup):
         step(i)
+    _sync(device)
     started = time.perf_counter()
     for i in range(warmup, warmup + steps):
         step(i)
+    _sync(device)
     seconds = time.perf_counter() - started
     n_params = count_parameters(model)
     tokens = steps * cfg.batch_size * cfg.seq_len
