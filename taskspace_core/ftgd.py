@@ -81,7 +81,7 @@ class FineTuneResult:
 
     def flat_mask(self) -> np.ndarray:
         """(n_parameters,) bool, parameters concatenated in model order."""
-        return torch.cat([m.flatten() for m in self.mask]).numpy()
+        return torch.cat([m.flatten() for m in self.mask]).cpu().numpy()  # on the host, wherever the model is
 
     def mask_table(self) -> pd.DataFrame:
         """One row per parameter tensor: name, layer, component, numel, n_masked."""
