@@ -152,7 +152,8 @@ def repretrain(checkpoint: Path, device: str, quick: bool) -> dict:
         metas = [json.loads((d / "meta.json").read_text()) for d in done]
     return {"preset": meta["preset"], "size": meta["size"], "wall_s": wall,
             "pretrain_hash": metas[-1]["pretrain_hash"],
-            "checkpoints": [{"epoch": m["epoch"], "step": m["step"], "val_loss": m["val_loss"]} for m in metas]}
+            "checkpoints": [{"epoch": m["epoch"], "step": m["step"], "val_loss": m["val_loss"],
+                             "train_wall_s": m["wall_time_s"]} for m in metas]}
 
 
 def measure(args) -> None:

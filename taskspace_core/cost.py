@@ -131,6 +131,25 @@ def budget_in_time(config: Config, workload: Workload, gpu_tflops: float, cpu_gf
     return budget
 
 
+def budget_on_card(config: Config, workload: Workload, card: dict) -> pd.DataFrame:
+    """:func:`preset_budget` in hours on the GPU that ``benchmarks/gpu_check.py`` measured (``card``:
+    its JSON). Pretraining runs at each size's measured training tokens/s, in float32 (the
+    preset's precision) and in bfloat16, over the tokens per epoch measured there (the preset's
+    own tokenizer on the shipped corpus). Every task space takes the measured time of one space
+    of the largest size at float32: an upper bound for the smaller sizes, whose jobs need fewer
+    FLOP but leave the card waiting on kernel launches instead."""
+    budget = preset_budget(config, workload)
+    measured = card["parts"]["pretrain_rates"]["pretrain"]
+    rates = {(row["size"], row["precision"]): row["tokens_per_s"] for row in measured["rows"]}
+    tokens = measured["tokens_per_epoch"] * config.pretrain.epochs  # per pretraining run
+    for precision in ("fp32", "bf16"):
+        budget[f"card hours: pretraining {precision}"] = [
+            budget.loc[size, "pretraining runs"] * tokens / rates[(size, precision)] / 3600 for size in budget.index]
+    budget["card hours: task spaces"] = budget["task spaces"] * card["parts"]["paper_jobs"]["projected_space_s"] / 3600
+    budget["card hours: total (fp32)"] = budget["card hours: pretraining fp32"] + budget["card hours: task spaces"]
+    return budget
+
+
 def pretrain_rates(config: Config, workload: Workload) -> dict[str, float]:
     """Achieved GFLOP/s of each size's pretraining under ``config``: predicted FLOP over the wall
     time its final checkpoint recorded (sizes not trained yet are left out)."""

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import REPO_ROOT
+from .checkpoints import find_checkpoint_meta
+from .config import PRESETS, REPO_ROOT, load_preset
 
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
 
@@ -126,3 +127,18 @@ def recipe_sweeps(results_dir: Path = RESULTS_DIR) -> list[tuple[str, str, pd.Da
 def end_to_end_minutes(preset: str, results_dir: Path = RESULTS_DIR) -> float:
     """The main job's measured wall time for ``preset`` (``speed_<preset>_end_to_end.json``), in minutes."""
     return _read(Path(results_dir) / f"speed_{preset}_end_to_end.json")["end_to_end"]["seconds"] / 60
+
+
+def gpu_check(name: str = "h200", results_dir: Path = RESULTS_DIR) -> tuple[dict, Path | None, str | None]:
+    """``gpu_check_<name>.json`` (``benchmarks/gpu_check.py``), the committed CPU space its device
+    space was held against, and the preset whose committed checkpoint its repeated pretraining
+    run repeats. Both are found by hash (the space's key, the run's pretraining hash), so a
+    renamed preset still finds them; None where nothing committed matches."""
+    card = _read(Path(results_dir) / f"gpu_check_{name}.json")
+    key_hash = card["parts"]["space"]["key_hash"]
+    spaces = [m.parent for m in REPO_ROOT.glob("results/*/spaces/*/manifest.json")
+              if _read(m).get("key_hash") == key_hash]
+    rerun = card["parts"]["repretrain"]
+    presets = [p for p in PRESETS if rerun["size"] in load_preset(p).sizes
+               and (find_checkpoint_meta(load_preset(p), rerun["size"]) or {}).get("pretrain_hash") == rerun["pretrain_hash"]]
+    return card, (spaces[0] if spaces else None), (presets[0] if presets else None)

@@ -7,6 +7,7 @@ functions (see issue 16: no ``def`` in a notebook cell).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -301,6 +302,38 @@ def test_budget_in_time_converts_flop_at_the_given_rates():
     flop = preset_budget(paper, workload)["total PFLOP"] * 1e15
     assert budget["GPU hours at assumed rate"].tolist() == pytest.approx((flop / 10e12 / 3600).tolist())
     assert budget["CPU days at measured rate"].tolist() == pytest.approx((flop / 100e9 / 86400).tolist())
+
+
+def test_budget_on_card_reads_the_measured_rates_and_space_time():
+    from taskspace_core.cost import budget_on_card
+
+    paper = load_preset("paper")
+    workload = Workload(tokens_per_epoch=1e7, tokens_per_pair=30)
+    rows = [{"size": s, "precision": p, "tokens_per_s": rate * (2 if p == "bf16" else 1)}
+            for s, rate in zip(paper.sizes, (3e5, 1e5, 5e4)) for p in ("fp32", "bf16")]
+    card = {"parts": {"pretrain_rates": {"pretrain": {"tokens_per_epoch": 2e6, "rows": rows}},
+                      "paper_jobs": {"projected_space_s": 360.0}}}
+    budget = budget_on_card(paper, workload, card)
+    large = list(paper.sizes)[-1]
+    runs, spaces = budget.loc[large, "pretraining runs"], budget.loc[large, "task spaces"]
+    assert budget.loc[large, "card hours: pretraining fp32"] == pytest.approx(runs * 2e6 * paper.pretrain.epochs / 5e4 / 3600)
+    assert budget.loc[large, "card hours: pretraining bf16"] == pytest.approx(budget.loc[large, "card hours: pretraining fp32"] / 2)
+    assert budget.loc[large, "card hours: task spaces"] == pytest.approx(spaces * 0.1)
+    assert (budget["card hours: total (fp32)"] > budget["card hours: task spaces"]).all()
+
+
+def test_the_committed_gpu_check_reproduces_the_cpu_space_to_float32_rounding():
+    """The measurement the reproducing chapter reports (benchmarks/gpu_check.py on an H200)."""
+    repo = Path(__file__).resolve().parents[1]
+    card = json.loads((repo / "benchmarks" / "results" / "gpu_check_h200.json").read_text())
+    assert all(part["ok"] for part in card["parts"].values())
+    against = card["parts"]["space"]["against_cpu"]
+    committed = {json.loads(m.read_text())["key_hash"] for m in repo.glob("results/*/spaces/*/manifest.json")}
+    assert card["parts"]["space"]["key_hash"] in committed  # the CPU space it was held against is committed
+    assert against["eval1_margin_max_abs"] < 1e-3 and against["eval1_correct_flips"] == 0
+    assert against["eval2_margin_mean_abs"] < 1e-4 * against["eval2_margin_sd"]
+    headline = against["headline"]
+    assert headline["gpu"]["hypothesis_pearson"] == pytest.approx(headline["cpu"]["hypothesis_pearson"], abs=1e-4)
 
 
 def test_run_plan_pretrains_each_run_before_its_first_space_with_a_running_total():
