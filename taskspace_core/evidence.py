@@ -19,6 +19,8 @@ spaces a preset's plan names (committed results, else the run store) and applies
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,7 +35,7 @@ from .config import Config, apply_overrides, parameter_overrides
 from .experiments import null_sizes
 from .models import spec_parameters
 from .paper import agreement_table, paper_within_table
-from .replicates import Estimate, band_for
+from .replicates import Difference, Estimate, band_for, difference_status
 from .results import analysed_space
 
 
@@ -102,20 +104,34 @@ def validation_losses(config: Config, checkpoint: str | float = "final") -> dict
 
 
 def size_confound(losses: dict[str, Estimate]) -> str:
-    """One or two sentences on whether each larger model is also the better language model: where a
-    larger size's mean validation loss is not below the next smaller one's, a step between them
-    compares size and training at once."""
+    """One to three sentences on whether each larger model is also the better language model, each
+    step between neighbouring sizes read against the spread between pretraining seeds (the wider
+    of the two sizes' bands; a size with one run borrows the widest measured, as
+    :func:`~.replicates.band_for` does). Where the larger size's loss is higher by more than that
+    spread, the step compares size and training at once; where the difference lies inside it, the
+    two are about equally good language models. Without any replicate the means decide."""
     shown = "; ".join(f"{size} {loss.describe('{:.3f}')}" for size, loss in losses.items())
+    measured = list(losses.values())
     names = list(losses)
-    worse = [(a, b) for a, b in zip(names, names[1:]) if losses[b].mean >= losses[a].mean]
-    if not worse:
-        return (f"Validation loss on the held-out books (nats per token): {shown}. It falls with size, so each "
-                "larger model is also the better language model.")
-    steps = ", ".join(f"{a} → {b}" for a, b in worse)
-    return (f"Validation loss on the held-out books (nats per token): {shown}. It does not fall at every step: "
-            f"at {steps} the larger model is the worse language model at this token budget, so that step compares "
-            "a larger model with a less well trained one, and its reading says as much about training as about "
-            "size (the methods chapter discusses the recipe).")
+    worse, level = [], []
+    for a, b in zip(names, names[1:]):
+        bands = [band for band in (band_for(losses[a], measured), band_for(losses[b], measured)) if not math.isnan(band)]
+        status = difference_status(losses[b].mean - losses[a].mean, max(bands) if bands else float("nan"))
+        if status is Difference.ABOVE or (status is Difference.UNKNOWN and losses[b].mean >= losses[a].mean):
+            worse.append(f"{a} → {b}")
+        elif status is Difference.INSIDE:
+            level.append(f"{a} → {b}")
+    text = f"Validation loss on the held-out books (nats per token): {shown}."
+    if not worse and not level:
+        return text + " It falls with size, so each larger model is also the better language model."
+    if level:
+        text += (f" At {', '.join(level)} the difference lies inside the spread between pretraining seeds: the two "
+                 "are about equally good language models.")
+    if worse:
+        text += (f" It does not fall at every step: at {', '.join(worse)} the larger model is the worse language "
+                 "model at this token budget, so that step compares a larger model with a less well trained one, "
+                 "and its reading says as much about training as about size (the methods chapter discusses the recipe).")
+    return text
 
 
 def split_replicates(config: Config, size: str | None = None, **changes) -> list[tuple]:

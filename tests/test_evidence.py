@@ -147,9 +147,14 @@ def test_size_confound_names_each_step_where_the_larger_model_is_the_worse_langu
     falling = {"small": Estimate((4.5, 4.6)), "medium": Estimate((4.4,)), "large": Estimate((4.3,))}
     assert "It falls with size" in ev.size_confound(falling)
     assert "small 4.550 (range 4.500 … 4.600, 2 runs)" in ev.size_confound(falling)
-    rising = dict(falling, large=Estimate((4.45,)))
+    rising = dict(falling, large=Estimate((4.45,)))  # +0.05 over medium: inside the band of 0.1 that both borrow from small
     text = ev.size_confound(rising)
+    assert "At medium → large the difference lies inside the spread" in text and "worse language model" not in text
+    tight = {"small": Estimate((4.50, 4.52)), "medium": Estimate((4.40, 4.41)), "large": Estimate((4.45,))}
+    text = ev.size_confound(tight)  # bands 0.02 and 0.01; large borrows 0.02; +0.045 is above it
     assert "at medium → large the larger model is the worse language model" in text and "small → medium" not in text
+    assert "It falls with size" in ev.size_confound({"small": Estimate((4.6,)), "medium": Estimate((4.5,))})  # no band: means
+    assert "worse" in ev.size_confound({"small": Estimate((4.5,)), "medium": Estimate((4.6,))})
 
 
 def test_validation_losses_are_the_committed_checkpoint_records_over_the_plans_seeds(tmp_path):
