@@ -15,9 +15,9 @@ after every part, so that a part that fails or runs out of time loses nothing be
    key as the committed CPU space, since the device is not part of a key;
 3. ``pretrain``: training tokens/s of every `paper` size in fp32 and bf16 (the real step of
    ``benchmarks/pretrain_throughput.py``) and each as a share of that dtype's ceiling;
-4. ``paper_jobs``: the jobs of one `paper` task space on its largest size at initialisation:
-   eval1 over every paradigm, then the first few sources (FTGD fine-tune + eval2), timed, and
-   projected to a whole space;
+4. ``paper_jobs``: per `paper` size, the jobs of one task space at initialisation: eval1 over
+   every paradigm, then the first few sources (FTGD fine-tune + eval2), timed, and projected
+   to a whole space;
 5. ``repretrain``: the checkpoint's own pretraining run repeated on the device from scratch,
    with the validation loss of every checkpoint (the CPU's are in the committed metas).
 
@@ -106,37 +106,41 @@ def pretrain_rates(device: str, quick: bool) -> dict:
                          "rows": rows}}
 
 
-def paper_jobs(device: str, sources: int, quick: bool) -> dict:
-    """Part 4: eval1 and ``sources`` source jobs of a `paper` task space of its largest size at
-    initialisation, each timed on ``device``."""
+def paper_jobs(device: str, sources: int, quick: bool, sizes: list[str] | None = None) -> dict:
+    """Part 4: per `paper` size (default: all), eval1 and ``sources`` source jobs of a task space of
+    that size at initialisation, each timed on ``device``, and the whole space projected."""
     with tempfile.TemporaryDirectory() as work:
         overrides = {"device": device, "work_dir": work, **(QUICK if quick else {}),
                      **({"tokenizer.vocab_size": 2048} if quick else {})}
         config = load_preset("paper", overrides)
-        size = list(config.sizes)[0 if quick else -1]
-        checkpoint = pretrain(config, size, until_epoch=0, log=print)[0]
-        worker = ProbeWorker(config, checkpoint, None, label="paper-jobs")
-        n_pairs = len(worker.data.test)
+        by_size = {}
+        for size in sizes or list(config.sizes):
+            checkpoint = pretrain(config, size, until_epoch=0, log=print)[0]
+            by_size[size] = _time_jobs(config, checkpoint, size, sources, device)
+    return {"n_train": config.data.n_train, "ftgd": dataclasses.asdict(config.ftgd), "by_size": by_size}
+
+
+def _time_jobs(config, checkpoint: Path, size: str, sources: int, device: str) -> dict:
+    worker = ProbeWorker(config, checkpoint, None, label=f"paper-jobs-{size}")
+    _sync(device)
+    started = time.perf_counter()
+    worker.run("eval1")
+    _sync(device)
+    eval1_s = time.perf_counter() - started
+    jobs = []
+    for paradigm in worker.data.paradigms[:sources]:
         _sync(device)
         started = time.perf_counter()
-        worker.run("eval1")
+        worker.run(paradigm)
         _sync(device)
-        eval1_s = time.perf_counter() - started
-        jobs = []
-        for paradigm in worker.data.paradigms[:sources]:
-            _sync(device)
-            started = time.perf_counter()
-            worker.run(paradigm)
-            _sync(device)
-            meta = worker.store.load(f"source/{paradigm}")[1]
-            jobs.append({"paradigm": paradigm, "job_s": time.perf_counter() - started,
-                         "finetune_s": meta["finetune_time_s"], "mask_share": meta["mask_share"]})
-            print(f"paper/{size} source {paradigm}: {jobs[-1]['job_s']:.1f}s "
-                  f"(fine-tune {meta['finetune_time_s']:.1f}s)", flush=True)
-        n = len(worker.data.paradigms)
-        per_job = float(np.mean([j["job_s"] for j in jobs]))
-    return {"size": size, "paradigms": n, "test_pairs": n_pairs, "n_train": config.data.n_train,
-            "ftgd": dataclasses.asdict(config.ftgd), "eval1_s": eval1_s, "sources": jobs,
+        meta = worker.store.load(f"source/{paradigm}")[1]
+        jobs.append({"paradigm": paradigm, "job_s": time.perf_counter() - started,
+                     "finetune_s": meta["finetune_time_s"], "mask_share": meta["mask_share"]})
+        print(f"paper/{size} source {paradigm}: {jobs[-1]['job_s']:.1f}s "
+              f"(fine-tune {meta['finetune_time_s']:.1f}s)", flush=True)
+    n = len(worker.data.paradigms)
+    per_job = float(np.mean([j["job_s"] for j in jobs]))
+    return {"paradigms": n, "test_pairs": len(worker.data.test), "eval1_s": eval1_s, "sources": jobs,
             "projected_space_s": eval1_s + n * per_job}
 
 
@@ -167,7 +171,8 @@ def measure(args) -> None:
         result["parts"] = json.loads((out / "gpu_check.json").read_text())["parts"]
     parts = [("pretrain_rates", lambda: pretrain_rates(device, args.quick)),
              ("space", lambda: space_on_device(Path(args.checkpoint), device, out, args.quick)),
-             ("paper_jobs", lambda: paper_jobs(device, 1 if args.quick else args.sources, args.quick)),
+             ("paper_jobs", lambda: paper_jobs(device, 1 if args.quick else args.sources, args.quick,
+                                               [s for s in args.paper_sizes.split(",") if s] or None)),
              ("repretrain", lambda: repretrain(Path(args.checkpoint), device, args.quick))]
     for name, part in parts:
         if args.parts and name not in args.parts.split(","):
@@ -179,6 +184,7 @@ def measure(args) -> None:
             traceback.print_exc()
             result["parts"][name] = {"ok": False, "error": traceback.format_exc(limit=3)}
         result["parts"][name]["part_s"] = round(time.perf_counter() - started, 2)
+        result["parts"][name]["source_commit"] = args.commit
         atomic_write_json(out / "gpu_check.json", result)
         print(f"== {name}: {'ok' if result['parts'][name]['ok'] else 'FAILED'} "
               f"in {result['parts'][name]['part_s']:.0f}s", flush=True)
@@ -218,6 +224,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(HERE / "results" / "gpu_check"))
     parser.add_argument("--commit", default=None, help="the commit measured (the device's copy has no .git)")
     parser.add_argument("--sources", type=int, default=3, help="paper-scale source jobs to time")
+    parser.add_argument("--paper-sizes", default="", help="comma-separated paper sizes to time (default: all)")
     parser.add_argument("--parts", default="", help="comma-separated parts to run (default: all)")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--compare", default=None, metavar="OUT_DIR")

@@ -24,6 +24,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .checkpoints import find_checkpoint_meta
@@ -135,9 +136,8 @@ def budget_on_card(config: Config, workload: Workload, card: dict) -> pd.DataFra
     """:func:`preset_budget` in hours on the GPU that ``benchmarks/gpu_check.py`` measured (``card``:
     its JSON). Pretraining runs at each size's measured training tokens/s, in float32 (the
     preset's precision) and in bfloat16, over the tokens per epoch measured there (the preset's
-    own tokenizer on the shipped corpus). Every task space takes the measured time of one space
-    of the largest size at float32: an upper bound for the smaller sizes, whose jobs need fewer
-    FLOP but leave the card waiting on kernel launches instead."""
+    own tokenizer on the shipped corpus). Every task space takes the measured time of one space of
+    its size at float32; a size that was not timed takes the largest timed size's, an upper bound."""
     budget = preset_budget(config, workload)
     measured = card["parts"]["pretrain_rates"]["pretrain"]
     rates = {(row["size"], row["precision"]): row["tokens_per_s"] for row in measured["rows"]}
@@ -145,7 +145,10 @@ def budget_on_card(config: Config, workload: Workload, card: dict) -> pd.DataFra
     for precision in ("fp32", "bf16"):
         budget[f"card hours: pretraining {precision}"] = [
             budget.loc[size, "pretraining runs"] * tokens / rates[(size, precision)] / 3600 for size in budget.index]
-    budget["card hours: task spaces"] = budget["task spaces"] * card["parts"]["paper_jobs"]["projected_space_s"] / 3600
+    timed = card["parts"]["paper_jobs"]["by_size"]
+    largest = [size for size in config.sizes if size in timed][-1]
+    space_s = [timed.get(size, timed[largest])["projected_space_s"] for size in budget.index]
+    budget["card hours: task spaces"] = budget["task spaces"] * np.array(space_s) / 3600
     budget["card hours: total (fp32)"] = budget["card hours: pretraining fp32"] + budget["card hours: task spaces"]
     return budget
 

@@ -312,13 +312,16 @@ def test_budget_on_card_reads_the_measured_rates_and_space_time():
     rows = [{"size": s, "precision": p, "tokens_per_s": rate * (2 if p == "bf16" else 1)}
             for s, rate in zip(paper.sizes, (3e5, 1e5, 5e4)) for p in ("fp32", "bf16")]
     card = {"parts": {"pretrain_rates": {"pretrain": {"tokens_per_epoch": 2e6, "rows": rows}},
-                      "paper_jobs": {"projected_space_s": 360.0}}}
+                      "paper_jobs": {"by_size": {"small": {"projected_space_s": 180.0},
+                                                 "large": {"projected_space_s": 360.0}}}}}
     budget = budget_on_card(paper, workload, card)
-    large = list(paper.sizes)[-1]
+    small, medium, large = paper.sizes
     runs, spaces = budget.loc[large, "pretraining runs"], budget.loc[large, "task spaces"]
     assert budget.loc[large, "card hours: pretraining fp32"] == pytest.approx(runs * 2e6 * paper.pretrain.epochs / 5e4 / 3600)
     assert budget.loc[large, "card hours: pretraining bf16"] == pytest.approx(budget.loc[large, "card hours: pretraining fp32"] / 2)
     assert budget.loc[large, "card hours: task spaces"] == pytest.approx(spaces * 0.1)
+    assert budget.loc[small, "card hours: task spaces"] == pytest.approx(budget.loc[small, "task spaces"] * 0.05)
+    assert budget.loc[medium, "card hours: task spaces"] == pytest.approx(budget.loc[medium, "task spaces"] * 0.1)  # untimed: the largest timed
     assert (budget["card hours: total (fp32)"] > budget["card hours: task spaces"]).all()
 
 
