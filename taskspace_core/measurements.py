@@ -132,9 +132,14 @@ def end_to_end_minutes(preset: str, results_dir: Path = RESULTS_DIR) -> float:
 def gpu_check(name: str = "h200", results_dir: Path = RESULTS_DIR) -> tuple[dict, Path | None, str | None]:
     """``gpu_check_<name>.json`` (``benchmarks/gpu_check.py``), the committed CPU space its device
     space was held against, and the preset whose committed checkpoint its repeated pretraining
-    run repeats. Both are found by hash (the space's key, the run's pretraining hash), so a
+    run repeats. The paper jobs are always per size (``by_size``), also in a file written when
+    only the largest size was timed. Both are found by hash (the space's key, the run's pretraining hash), so a
     renamed preset still finds them; None where nothing committed matches."""
     card = _read(Path(results_dir) / f"gpu_check_{name}.json")
+    jobs = card["parts"]["paper_jobs"]
+    if "by_size" not in jobs:  # written before every size was timed: one size, at the top level
+        jobs["by_size"] = {jobs["size"]: {k: jobs[k] for k in ("paradigms", "test_pairs", "eval1_s", "sources",
+                                                              "projected_space_s")}}
     key_hash = card["parts"]["space"]["key_hash"]
     spaces = [m.parent for m in REPO_ROOT.glob("results/*/spaces/*/manifest.json")
               if _read(m).get("key_hash") == key_hash]
