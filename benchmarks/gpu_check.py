@@ -41,7 +41,7 @@ import numpy as np
 import torch
 from transformers import AutoTokenizer
 
-from pretrain_throughput import matmul_gflops, training_throughput
+from pretrain_throughput import _sync, matmul_gflops, training_throughput
 from taskspace_core.config import load_preset
 from taskspace_core.corpus import prepare_corpus
 from taskspace_core.probing import ProbeWorker
@@ -55,11 +55,6 @@ GPU_SHAPES = {"square_4096": (4096, 4096, 4096), "square_8192": (8192, 8192, 819
               "paper_large_qkv": (16384, 1024, 3072), "paper_large_mlp": (16384, 1024, 2944)}
 QUICK = {"data.paradigms": "anaphor_gender_agreement,npi_present_1,determiner_noun_agreement_1",
          "data.n_test": 8, "data.n_train": 16, "ftgd.steps": 2, "space.bootstrap": 20, "space.permutations": 9}
-
-
-def _sync(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
 
 
 def space_on_device(checkpoint: Path, device: str, out: Path, quick: bool) -> dict:
@@ -80,7 +75,11 @@ def space_on_device(checkpoint: Path, device: str, out: Path, quick: bool) -> di
 
 def pretrain_rates(device: str, quick: bool) -> dict:
     """Parts 1 and 3: the device's matmul ceilings, then training tokens/s of every `paper` size."""
-    work = tempfile.mkdtemp()
+    with tempfile.TemporaryDirectory() as work:
+        return _pretrain_rates(device, quick, work)
+
+
+def _pretrain_rates(device: str, quick: bool, work: str) -> dict:
     config = load_preset("paper", {"device": device, "work_dir": work, **({"tokenizer.vocab_size": 2048} if quick else {})})
     shapes = None if quick else GPU_SHAPES
     ceilings = {name: matmul_gflops(dtype=dtype, device=device, shapes=shapes)
