@@ -1,7 +1,7 @@
 """Interleaved A/B of the scorer and of FTGD's forward path: an older commit's code against this one.
 
-    python benchmarks/ab_scoring.py --model runs/cpu/models/large/epoch-0.25 [--old 7afc86a]
-                                    [--preset cpu] [--every 3] [--repeats 3] [--finetunes 2]
+    python benchmarks/ab_scoring.py --model runs/cpu-v1/models/large/epoch-0.25 [--old 7afc86a]
+                                    [--preset cpu-v1] [--every 3] [--repeats 3] [--finetunes 2]
 
 Run-to-run noise on a shared machine is larger than some of the gains measured here, so the
 two versions alternate in one process on the same sentences (every ``--every``-th sentence of

@@ -1,6 +1,6 @@
 """Does bf16 change what the book reports? One checkpoint's task space in fp32 and in bf16.
 
-    python benchmarks/precision_space.py --preset cpu-next --size small [--checkpoint final]
+    python benchmarks/precision_space.py --preset cpu --size small [--checkpoint final]
                                          [--work_dir DIR] [--override ...]
 
 Computes (or reloads from the run store) the task space of one checkpoint twice: with
@@ -42,7 +42,7 @@ PRINTED_DECIMALS = 3  # the book prints correlations, similarities and accuracie
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--preset", default="cpu-next")
+    parser.add_argument("--preset", default="cpu")
     parser.add_argument("--size", default="small")
     parser.add_argument("--checkpoint", default="final")
     args, extra = parser.parse_known_args()

@@ -1,6 +1,6 @@
 """Short pretraining sweeps that choose a preset's recipe on validation loss (never on BLiMP).
 
-    python benchmarks/recipe_sweep.py --preset cpu-next --size small --name lr \\
+    python benchmarks/recipe_sweep.py --preset cpu --size small --name lr \\
         --base pretrain.epochs=0.1 --variant pretrain.lr=1e-3 --variant pretrain.lr=2e-3 ...
 
 Each variant is the preset with ``--base`` and then its own dotted overrides
@@ -63,7 +63,7 @@ def run_variant(config, size: str, scratch: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--preset", default="cpu-next")
+    parser.add_argument("--preset", default="cpu")
     parser.add_argument("--size", default="small")
     parser.add_argument("--name", required=True, help="names the results file")
     parser.add_argument("--base", default="", help="overrides every variant shares: key=value,key=value")

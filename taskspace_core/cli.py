@@ -54,7 +54,7 @@ _STORAGE_ERRORS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.E
 
 def _add_config_args(parser: argparse.ArgumentParser, preset_required: bool) -> None:
     parser.add_argument("--preset", required=preset_required, default=None,
-                        help="ci, tiny, cpu, cpu-next or paper")
+                        help="ci, tiny, cpu-v1, cpu or paper")
     parser.add_argument("--data-dir", default=None, help="another copy of BLiMP (sets data.blimp_dir): a directory of "
                         "BLiMP files, or hf:nyu-mll/blimp / hf:DIR through Hugging Face datasets")
     parser.add_argument("--device", default=None,

@@ -1,6 +1,6 @@
 """Configuration: frozen dataclasses, YAML presets, dotted overrides and stable hashes.
 
-A *preset* (``ci``, ``tiny``, ``cpu``, ``cpu-next``, ``paper``) is one YAML file in ``presets/`` that fills
+A *preset* (``ci``, ``tiny``, ``cpu-v1``, ``cpu``, ``paper``) is one YAML file in ``presets/`` that fills
 in a whole consistent :class:`Config`. Any field can then be overridden with a dotted path,
 e.g. ``pretrain.lr=1e-3`` or ``sizes.small.n_layers=3``; an unknown field or a value of the
 wrong type raises :class:`ConfigError` naming it. No config is ever ``exec``'d.
@@ -39,10 +39,10 @@ REPO_ROOT = PACKAGE_DIR.parent
 IN_CLONE = (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "data" / "blimp").is_dir()
 DATA_DIR = REPO_ROOT / "data" if IN_CLONE else PACKAGE_DIR / "data"
 PRESET_DIR = PACKAGE_DIR / "presets"
-PRESETS = ("ci", "tiny", "cpu", "cpu-next", "paper")
+PRESETS = ("ci", "tiny", "cpu-v1", "cpu", "paper")
 # preset -> the preset whose committed reference results it replaces: the claims chapter sets the
 # two presets' verdicts side by side (``evidence.verdicts_beside``)
-REPLACES = {"cpu-next": "cpu"}
+REPLACES = {"cpu": "cpu-v1"}
 PRECISIONS = ("fp32", "bf16", "auto")  # see precision.py
 CONFIG_SECTIONS = ("data", "tokenizer", "pretrain", "scoring", "ftgd", "space", "book")  # settable as <section>_<field>
 

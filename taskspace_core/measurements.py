@@ -95,13 +95,18 @@ def matmul_ceilings(results_dir: Path = RESULTS_DIR) -> list[float]:
 
 
 def end_to_end_runs(results_dir: Path = RESULTS_DIR) -> pd.DataFrame:
-    """Every stored ``speed.py --end-to-end`` run: preset, wall time, exit code, peak memory, file, commit."""
+    """Every stored ``speed.py --end-to-end`` run: preset, wall time, exit code, peak memory, file, commit.
+
+    The preset is named as the file is (``speed_<preset>_end_to_end.json``), not by the run's own
+    ``preset`` field, which keeps the name the preset had when it was measured (``cpu-v1`` was ``cpu``).
+    """
     rows = []
     for path in sorted(Path(results_dir).glob("*.json")):
         run = _read(path)
         if run.get("benchmark") == "speed" and run.get("end_to_end"):
             e = run["end_to_end"]
-            rows.append({"preset": e["preset"], "wall time (min)": e["seconds"] / 60, "exit code": e["returncode"],
+            preset = path.name.removeprefix("speed_").removesuffix("_end_to_end.json")
+            rows.append({"preset": preset if preset != path.name else e["preset"], "wall time (min)": e["seconds"] / 60, "exit code": e["returncode"],
                          "peak memory of one process (MB)": e["peak_rss_mb_largest_process"],
                          "file": path.name, "commit": run["git_commit"][:7]})
     return pd.DataFrame(rows)

@@ -61,7 +61,7 @@ def test_the_readmes_render_time_is_the_measured_one():
 def test_the_readmes_tiny_minutes_and_reproduce_hours_are_the_measured_ones():
     """The README's time for `PRESET=tiny bash scripts/main.sh` is the stored end-to-end run of
     tiny, and its hours for `taskspace reproduce --preset cpu` are the stage times recorded in the
-    committed cpu results (the reproducing chapter's total)."""
+    committed cpu results (the reproducing chapter's total); the `cpu-v1` row's, those of results/cpu-v1."""
     import re
 
     from taskspace_core.config import load_preset
@@ -76,3 +76,5 @@ def test_the_readmes_tiny_minutes_and_reproduce_hours_are_the_measured_ones():
     # the presets table says the same
     assert f"about {tiny.group(1)} min for the whole book" in readme
     assert f"`taskspace reproduce`: about {hours.group(1)} h" in readme
+    replaced = re.search(r"\| `cpu-v1` \|[^\n]*`taskspace reproduce`: about ([\d.]+) h \|", (REPO_ROOT / "README.md").read_text())
+    assert replaced and float(replaced.group(1)) == round(run_stages(load_preset("cpu-v1")).minutes.sum() / 60, 1)

@@ -233,13 +233,13 @@ def test_benchmark_readers_on_the_committed_results():
     bench, peaks, table = throughput("cpu")
     assert peaks["bf16"] > peaks["fp32"] > 0
     assert set(table.precision) == {"fp32", "bf16"} and (table["tokens/s"] > 0).all()
-    change = throughput_change(throughput("cpu_before")[2], table)
+    change = throughput_change(throughput("cpu-v1_before")[2], table)
     assert len(change) == len(table)
     assert change["speed-up"].tolist() == pytest.approx((change["tokens/s"] / change["before tokens/s"]).tolist())
-    rows = speed_rows(RESULTS_DIR / "speed_cpu.json", "after")
+    rows = speed_rows(RESULTS_DIR / "speed_cpu-v1.json", "after")
     assert rows and all(r["engine"] == "after" and 0 < r["useful share of ceiling"] < 1 for r in rows)
     assert speed_rows(RESULTS_DIR / "no_such_run.json", "x") == []
-    assert 0 < packing_saves(RESULTS_DIR / "speed_cpu.json") < 1
+    assert 0 < packing_saves(RESULTS_DIR / "speed_cpu-v1.json") < 1
     assert np.isnan(packing_saves(RESULTS_DIR / "no_such_run.json"))
     assert min(matmul_ceilings()) > 0
     runs = end_to_end_runs()
@@ -267,7 +267,7 @@ def test_recipe_sweep_reader_marks_the_lowest_validation_loss(tmp_path):
 
 def test_cost_accounting_against_the_committed_cpu_run():
     cpu = load_preset("cpu")
-    workload = measured_workload(cpu, RESULTS_DIR / "speed_cpu.json")
+    workload = measured_workload(cpu, RESULTS_DIR / "speed_cpu-v1.json")
     assert workload.tokens_per_epoch > 1e6 and 10 < workload.tokens_per_pair < 100
     rates = achieved_rates(cpu, workload)
     assert {f"cpu: pretrain {s}" for s in cpu.sizes} <= set(rates.index)
@@ -344,9 +344,9 @@ def test_run_plan_pretrains_each_run_before_its_first_space_with_a_running_total
     from taskspace_core.cost import pretrain_flops, pretrain_rates, run_plan, space_flops
     from taskspace_core.experiments import book_spaces
 
-    nxt = load_preset("cpu-next")
+    nxt = load_preset("cpu")
     workload = Workload(tokens_per_epoch=1.8e7, tokens_per_pair=26)
-    rates = pretrain_rates(nxt, workload)  # from the committed cpu-next checkpoints' wall times
+    rates = pretrain_rates(nxt, workload)  # from the committed cpu checkpoints' wall times
     assert set(rates) == set(nxt.sizes) and all(50 < r < 500 for r in rates.values())
     plan = apply_overrides(nxt, {"book.replicate_sizes": ["small"], "book.pretrain_seeds": [1]})
     table = run_plan(plan, workload, space_gflops=100.0, pretrain_gflops=rates)

@@ -100,7 +100,7 @@ def test_replicate_helpers_ask_for_exactly_the_spaces_the_plan_computes(monkeypa
     asked = []
     monkeypatch.setattr(ev, "analysed_space", lambda config, size, checkpoint="final", **changes:
                         asked.append((size, str(checkpoint), changes)) or (size, changes))
-    config = load_preset("cpu-next")
+    config = load_preset("cpu")
     planned = {(r.size, str(r.checkpoint), tuple(r.changes.items())) for r in book_spaces(config)}
     seeds = ev.seed_replicates(config, "medium")
     assert [changes for _, changes in seeds] == [{}, {"pretrain_seed": 1}, {"pretrain_seed": 2}]
@@ -109,7 +109,7 @@ def test_replicate_helpers_ask_for_exactly_the_spaces_the_plan_computes(monkeypa
     split = config.chapter_size("split")
     assert [changes for _, changes in ev.split_replicates(config)] == [{}, {"data_split_seed": 1}, {"data_split_seed": 2}]
     assert ev.split_replicates(config, "large" if split != "large" else "small") == []
-    unsplit = load_preset("cpu")  # no data-split replicates in its plan: its one split
+    unsplit = load_preset("cpu-v1")  # no data-split replicates in its plan: its one split
     assert unsplit.book.split_seeds == () and len(ev.split_replicates(unsplit)) == 1
     assert all((size, checkpoint, tuple(changes.items())) in planned for size, checkpoint, changes in asked)
 

@@ -140,10 +140,10 @@ def test_the_plan_adds_nulls_replicates_and_sparse_masks_evidence_first():
 
     off = {"book.null_baselines": False, "book.replicate_sizes": [], "book.pretrain_seeds": [], "book.split_seeds": [],
            "book.sparse_fraction": 0, "book.dynamics_checkpoints": []}  # the defaults: none of it
-    config = apply_overrides(load_preset("cpu-next"), off)
+    config = apply_overrides(load_preset("cpu"), off)
     assert not any(r.purpose.startswith(("null", "replicates", "sparse")) for r in book_spaces(config))
     assert [(run.pretrain.seed, size) for run, size in pretraining_runs(config)] == [(0, s) for s in config.sizes]
-    assert load_preset("cpu").book == apply_overrides(load_preset("cpu"), off).book  # the cpu preset plans none
+    assert load_preset("cpu-v1").book == apply_overrides(load_preset("cpu-v1"), off).book  # cpu-v1 plans none
     plan = apply_overrides(config, {"book.null_baselines": True, "book.replicate_sizes": ["small", "medium"],
                                     "book.pretrain_seeds": [1, 2], "book.replicate_checkpoints": ["final", "0"],
                                     "book.split_seeds": [3], "book.sparse_fraction": 0.05})
