@@ -2,7 +2,7 @@
 `paper` preset cost there?
 
     python benchmarks/gpu_check.py --checkpoint DIR [--device cuda] [--out DIR] [--commit SHA] [--quick]
-    python benchmarks/gpu_check.py --compare OUT_DIR [--reference-root results/cpu-next]   # afterwards, here
+    python benchmarks/gpu_check.py --compare OUT_DIR [--reference-root results/cpu]   # afterwards, here
 
 Run on a GPU machine (`--device cuda`), it measures, writing ``gpu_check.json`` into ``--out``
 after every part, so that a part that fails or runs out of time loses nothing before it:
@@ -10,7 +10,7 @@ after every part, so that a part that fails or runs out of time loses nothing be
 1. ``ceilings``: the best matmul rate of the device in float32 (TF32 off, torch's default) and
    bfloat16, on square and `paper`-shaped matrices;
 2. ``space``: the task space of ``--checkpoint`` (a committed reference model, e.g. the
-   ``cpu-next`` small model's final checkpoint) computed on the device under its preset's
+   ``cpu`` small model's final checkpoint) computed on the device under its preset's
    defaults, and exported as the committed results are (``OUT/spaces/<store dir>``): the same
    key as the committed CPU space, since the device is not part of a key;
 3. ``pretrain``: training tokens/s of every `paper` size in fp32 and bf16 (the real step of
@@ -227,7 +227,7 @@ def main() -> None:
     parser.add_argument("--parts", default="", help="comma-separated parts to run (default: all)")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--compare", default=None, metavar="OUT_DIR")
-    parser.add_argument("--reference-root", default="results/cpu-next")
+    parser.add_argument("--reference-root", default="results/cpu")
     args = parser.parse_args()
     if args.compare:
         compare(args)
