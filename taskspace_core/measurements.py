@@ -8,6 +8,7 @@ files written by one script in ``benchmarks/`` (named in its docstring).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -105,8 +106,9 @@ def end_to_end_runs(results_dir: Path = RESULTS_DIR) -> pd.DataFrame:
         run = _read(path)
         if run.get("benchmark") == "speed" and run.get("end_to_end"):
             e = run["end_to_end"]
-            preset = path.name.removeprefix("speed_").removesuffix("_end_to_end.json")
-            rows.append({"preset": preset if preset != path.name else e["preset"], "wall time (min)": e["seconds"] / 60, "exit code": e["returncode"],
+            named = re.fullmatch(r"speed_(.+)_end_to_end\.json", path.name)
+            rows.append({"preset": named.group(1) if named else e["preset"],
+                         "wall time (min)": e["seconds"] / 60, "exit code": e["returncode"],
                          "peak memory of one process (MB)": e["peak_rss_mb_largest_process"],
                          "file": path.name, "commit": run["git_commit"][:7]})
     return pd.DataFrame(rows)
