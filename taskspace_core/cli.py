@@ -199,9 +199,10 @@ def cmd_space(args, extra) -> int:
         size = args.size or list(config.sizes)[-1]
         config.size(size)
         from .checkpoints import checkpoint_dir
+        from .results import space_label
 
         model_path = checkpoint_dir(config, size, args.checkpoint)
-        label = f"{config.preset}-{size}-{model_path.name}"
+        label = space_label(config, size, model_path)
     from .task_space import compute_space
     from .report import analyse, describe, write_report
 

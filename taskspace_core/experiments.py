@@ -38,7 +38,10 @@ from .probing import probe_selection
 from .provenance import sha256_file
 from .memo import MEMO_FILE, Memo
 from .report import analyse
-from .results import INDEX, export_checkpoints, export_space, find_space, load_space, read_space, write_index
+from .results import (
+    INDEX, export_checkpoints, export_space, find_space, find_stored_space, load_space, read_space, space_label,
+    write_index,
+)
 from .task_space import compute_space
 
 
@@ -101,6 +104,14 @@ def book_spaces(config: Config) -> list[SpaceRequest]:
             seen.add(identity)
             unique.append(r)
     return unique
+
+
+def stored_space(config: Config, request: SpaceRequest) -> Path | None:
+    """The run store's directory of ``request``'s space, when it was computed and analysed there
+    (by ``taskspace book`` or ``taskspace space``), or None; nothing is trained or computed."""
+    sub = request.config(config)
+    meta = find_checkpoint_meta(sub, request.size, request.checkpoint)
+    return find_stored_space(sub, checkpoint_identity(meta)) if meta is not None else None
 
 
 def committed(config: Config) -> dict[str, bool]:
@@ -272,8 +283,7 @@ def reproduce(config: Config, log: Callable[[str], None] = print,
         t = time.perf_counter()
         log(f"[{_clock(started)}] {i}/{len(requests)} {request.describe()} [{request.purpose}]: computing")
         path = checkpoint_dir(sub, request.size, request.checkpoint, log=log)
-        label = f"{config.preset}-{run_name(sub, request.size)}-{path.name}"
-        space = compute_space(sub, path, label=label, log=log, progress=False)
+        space = compute_space(sub, path, label=space_label(sub, request.size, path), log=log, progress=False)
         target = export_space(space, sub, root)
         write_index(config, root)
         log(f"[{_clock(started)}] {i}/{len(requests)} done in {time.perf_counter() - t:.0f}s -> {target}")

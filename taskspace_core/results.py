@@ -46,7 +46,7 @@ from .config import Config, parameter_overrides, apply_overrides, stable_hash, t
 from .errors import DataError
 from .memo import MEMO_FILE, Memo
 from .models import checkpoint_identity
-from .pretrain import models_dir
+from .pretrain import models_dir, run_name
 from .probing import probe_selection, space_key
 from .provenance import atomic_dir, atomic_write_json, atomic_write_text, provenance, sha256_bytes, sha256_file
 from .report import Analysis, analyse, write_report
@@ -62,11 +62,23 @@ INDEX = "meta.json"
 def find_space(config: Config, identity: dict) -> Path | None:
     """The committed directory holding the task space of ``identity`` under ``config``, if any."""
     root = config.reference_dir()
-    if root is None or not (root / "spaces").is_dir():
+    return _keyed_dir(root / "spaces", config, identity) if root is not None else None
+
+
+def find_stored_space(config: Config, identity: dict) -> Path | None:
+    """The run store's directory of the task space of ``identity`` under ``config``, if it was
+    computed and analysed there (its ``summary.json`` written: :func:`~taskspace_core.report.write_report`)."""
+    found = _keyed_dir(config.run_dir() / "spaces", config, identity)
+    return found if found is not None and (found / "summary.json").is_file() else None
+
+
+def _keyed_dir(spaces: Path, config: Config, identity: dict) -> Path | None:
+    """The directory under ``spaces`` named ``<label>-<key hash>`` for this config and checkpoint."""
+    if not spaces.is_dir():
         return None
     paradigms, data_hash = probe_selection(config)
     key_hash = stable_hash(space_key(config, identity, data_hash, paradigms))
-    found = sorted((root / "spaces").glob(f"*-{key_hash}"))
+    found = sorted(spaces.glob(f"*-{key_hash}"))
     return found[0] if found else None
 
 
@@ -85,8 +97,15 @@ def load_or_compute_space(config: Config, size: str, checkpoint: str | float = "
         if space is not None:
             return space
     path = checkpoint_dir(config, size, checkpoint, log=log)
-    return compute_space(config, path, label=f"{config.preset}-{size}-{path.name}", log=log,
+    return compute_space(config, path, label=space_label(config, size, path), log=log,
                          progress=progress_file is not None, progress_file=progress_file)
+
+
+def space_label(config: Config, size: str, checkpoint: Path) -> str:
+    """The name a space of one of our checkpoints is stored under, before its key hash
+    (``cpu-small-seed1-epoch-0.5``): every route to a space (the book, ``space``, ``reproduce``)
+    names it so, and so finds it stored."""
+    return f"{config.preset}-{run_name(config, size)}-{Path(checkpoint).name}"
 
 
 def load_space(directory: Path, config: Config) -> TaskSpace | None:

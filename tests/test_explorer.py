@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from taskspace_core.config import load_preset
-from taskspace_core.errors import TaskspaceError
 from taskspace_core.explorer import FIELDS, committed_spaces, explorer_data, explorer_html
 from taskspace_core.results import load_space
 
@@ -56,12 +55,33 @@ def test_page_is_self_contained_and_cannot_be_closed_by_its_data(cpu):
     assert "vegaEmbed" in html
 
 
-def test_a_preset_without_committed_results_is_named(cpu, tmp_path):
+def test_a_preset_with_nothing_to_show_gets_a_note_not_an_error(cpu, tmp_path):
     from taskspace_core.config import apply_overrides
 
-    empty = apply_overrides(cpu, {"results_dir": str(tmp_path)})
-    with pytest.raises(TaskspaceError, match="no committed task spaces for preset 'cpu'"):
-        explorer_data(empty)
+    empty = apply_overrides(cpu, {"results_dir": str(tmp_path / "results"), "work_dir": str(tmp_path / "runs")})
+    assert explorer_data(empty)["spaces"] == []
+    page = explorer_html(empty)
+    assert "has no task spaces to explore yet" in page and "taskspace book --preset cpu" in page
+    assert "<script" not in page
+
+
+def test_without_committed_results_the_page_shows_what_the_run_store_computed(ci_config, ci_checkpoints):
+    """`taskspace book --preset ci` computes its spaces into the run store; the explorer shows
+    those (issue 40: it used to fail the build for want of committed results)."""
+    from taskspace_core.results import analysed_space
+
+    space, analysis = analysed_space(ci_config, "small", "final")  # as a chapter asks for it
+    data = explorer_data(ci_config)
+    assert data["origin"] == "run store"
+    shown = next(s for s in data["spaces"] if s["name"] == space.store_dir.name)
+    assert shown["size"] == "small" and shown["method"] == "FTGD"
+    assert shown["headline"]["r with the hypothesis space"] == f"{analysis.headline.hypothesis_pearson:+.3f}"
+    n = len(data["paradigms"])
+    order = [space.paradigms.index(p) for p in data["paradigms"]]
+    for metric in data["metrics"]:
+        expected = space.transfer[metric][np.ix_(order, order)]
+        np.testing.assert_allclose(np.array(shown["transfer"][metric]).reshape(n, n), expected, rtol=1e-5, atol=5e-5)
+    assert "these are the" in explorer_html(ci_config)
 
 
 def test_colour_ranges_are_the_chapters_own(cpu, data):
