@@ -60,12 +60,12 @@ def main() -> None:
     parser.add_argument("--finetunes", type=int, default=2)
     args = parser.parse_args()
 
-    from taskspace_core import ftgd, scoring
+    from taskspace_core.engine import ftgd, scoring
     from taskspace_core.config import load_preset
-    from taskspace_core.models import load_model
-    from taskspace_core.probing import prepare_probe_data
+    from taskspace_core.lm.models import load_model
+    from taskspace_core.engine.probing import prepare_probe_data
 
-    old = old_module(args.old, "taskspace_core/scoring.py", "taskspace_core._old_scoring")
+    old = old_module(args.old, "taskspace_core/engine/scoring.py", "taskspace_core._old_scoring")
     config = load_preset(args.preset)
     model, tokenizer = load_model(args.model)
     data = prepare_probe_data(config, tokenizer)

@@ -43,12 +43,12 @@ from transformers import AutoTokenizer
 
 from pretrain_throughput import _sync, matmul_gflops, training_throughput
 from taskspace_core.config import load_preset
-from taskspace_core.corpus import prepare_corpus
-from taskspace_core.probing import ProbeWorker
-from taskspace_core.pretrain import pretrain
+from taskspace_core.corpora.books import prepare_corpus
+from taskspace_core.engine.probing import ProbeWorker
+from taskspace_core.lm.pretrain import pretrain
 from taskspace_core.provenance import atomic_write_json, provenance
-from taskspace_core.results import export_space, read_space
-from taskspace_core.task_space import compute_space
+from taskspace_core.results.committed import export_space, read_space
+from taskspace_core.engine.task_space import compute_space
 
 HERE = Path(__file__).resolve().parent
 GPU_SHAPES = {"square_4096": (4096, 4096, 4096), "square_8192": (8192, 8192, 8192),

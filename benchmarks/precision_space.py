@@ -26,13 +26,13 @@ import argparse
 import time
 from pathlib import Path
 
-from taskspace_core import claims
+from taskspace_core.analysis import claims
 from taskspace_core.config import apply_overrides, load_preset, parse_dotted_args
-from taskspace_core.checkpoints import checkpoint_dir
-from taskspace_core.task_space import compute_space
+from taskspace_core.lm.checkpoints import checkpoint_dir
+from taskspace_core.engine.task_space import compute_space
 from taskspace_core.provenance import atomic_write_json, provenance
-from taskspace_core.similarity import offdiag_pearson
-from taskspace_core.report import analyse
+from taskspace_core.analysis.similarity import offdiag_pearson
+from taskspace_core.analysis.report import analyse
 
 HERE = Path(__file__).resolve().parent
 COMPARED = ("eval1_accuracy", "mask_share_mean", "mask_union_share", "hypothesis_pearson", "mantel_p",

@@ -23,9 +23,9 @@ from pathlib import Path
 import torch
 
 from taskspace_core.config import load_preset
-from taskspace_core.corpus import prepare_corpus
-from taskspace_core.models import build_model, count_parameters
-from taskspace_core.pretrain import batch_indices, lm_loss, to_blocks
+from taskspace_core.corpora.books import prepare_corpus
+from taskspace_core.lm.models import build_model, count_parameters
+from taskspace_core.lm.pretrain import batch_indices, lm_loss, to_blocks
 from taskspace_core.provenance import atomic_write_json, provenance
 
 HERE = Path(__file__).resolve().parent

@@ -26,8 +26,8 @@ from pathlib import Path
 from transformers import AutoTokenizer
 
 from taskspace_core.config import apply_overrides, load_preset, to_dict
-from taskspace_core.corpus import prepare_corpus
-from taskspace_core.pretrain import pretrain, validation_blocks
+from taskspace_core.corpora.books import prepare_corpus
+from taskspace_core.lm.pretrain import pretrain, validation_blocks
 from taskspace_core.provenance import atomic_write_json, provenance
 
 HERE = Path(__file__).resolve().parent

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from taskspace_core.config import apply_overrides, load_preset, to_dict
-from taskspace_core.models import spec_parameters
+from taskspace_core.lm.models import spec_parameters
 from taskspace_core.provenance import atomic_write_json, provenance
 
 from recipe_sweep import run_variant
@@ -82,7 +82,7 @@ def point_config(preset: str, shape: str, epochs: float, work: Path):
 
 
 def steps_per_epoch(config) -> int:
-    from taskspace_core.corpus import prepare_corpus
+    from taskspace_core.corpora.books import prepare_corpus
 
     corpus = prepare_corpus(config, log=lambda *_: None)
     return (len(corpus.train_tokens) - 1) // config.pretrain.seq_len // config.pretrain.batch_size

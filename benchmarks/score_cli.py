@@ -33,7 +33,7 @@ MINICONS = """
 import json, sys, time
 import torch
 from minicons import scorer
-from taskspace_core import blimp
+from taskspace_core.corpora import blimp
 from taskspace_core.config import load_preset
 model_dir, paradigms, split, out = sys.argv[1], sys.argv[2].split(","), sys.argv[3], sys.argv[4]
 d = load_preset("ci").data  # the split `taskspace score --preset ci` uses
@@ -52,10 +52,10 @@ def make_model(directory: Path) -> None:
     import torch
 
     from taskspace_core.config import ModelSpec, load_preset
-    from taskspace_core.corpus import prepare_corpus
+    from taskspace_core.corpora.books import prepare_corpus
     from transformers import AutoTokenizer
 
-    from taskspace_core.models import build_model
+    from taskspace_core.lm.models import build_model
 
     config = load_preset("ci", {"work_dir": str(directory / "runs")})
     tokenizer = AutoTokenizer.from_pretrained(prepare_corpus(config, log=lambda *_: None).tokenizer_dir)
@@ -81,7 +81,7 @@ def main() -> None:
     args = parser.parse_args()
     import pandas as pd
 
-    from taskspace_core.models import count_parameters, load_model
+    from taskspace_core.lm.models import count_parameters, load_model
     from taskspace_core.provenance import atomic_write_json, provenance
 
     work = Path(tempfile.mkdtemp(prefix="score-cli-"))

@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 
 from taskspace_core.config import load_preset, parse_dotted_args
-from taskspace_core.models import load_tokenizer
-from taskspace_core.checkpoints import checkpoint_dir
-from taskspace_core.probing import prepare_probe_data
-from taskspace_core.task_space import compute_space
+from taskspace_core.lm.models import load_tokenizer
+from taskspace_core.lm.checkpoints import checkpoint_dir
+from taskspace_core.engine.probing import prepare_probe_data
+from taskspace_core.engine.task_space import compute_space
 from taskspace_core.provenance import atomic_write_json, provenance
 
 HERE = Path(__file__).resolve().parent

@@ -59,7 +59,7 @@ def _with_peak_rss(fn, *args):
 def _checkpoint(config, size: str, checkpoint: str) -> Path:
     """The model directory: ``final``, an epoch, or ``latest`` (the last one pretraining has written)."""
     from taskspace_core.errors import ConfigError
-    from taskspace_core.checkpoints import checkpoint_dir
+    from taskspace_core.lm.checkpoints import checkpoint_dir
 
     if checkpoint != "latest":
         return checkpoint_dir(config, size, checkpoint, train_if_missing=False)
@@ -79,8 +79,8 @@ def _config(run: dict):
 
 
 def _setup(run: dict, size: str, checkpoint: str):
-    from taskspace_core.models import load_model
-    from taskspace_core.probing import prepare_probe_data
+    from taskspace_core.lm.models import load_model
+    from taskspace_core.engine.probing import prepare_probe_data
 
     config = _config(run)
     path = _checkpoint(config, size, checkpoint)
@@ -90,7 +90,7 @@ def _setup(run: dict, size: str, checkpoint: str):
 
 def _test_sentences(config) -> tuple[list[str], list[str]]:
     """The test pairs' strings, in the order ``prepare_probe_data`` encodes them."""
-    from taskspace_core import blimp
+    from taskspace_core.corpora import blimp
 
     d = config.data
     paradigms = blimp.load_blimp(d.blimp_dir or None, list(d.paradigms) or None)
@@ -114,9 +114,9 @@ def matmul_stage() -> dict:
 def scoring_stage(run: dict, size: str, checkpoint: str, reference_sentences: int = 300) -> dict:
     import numpy as np
 
-    from taskspace_core.models import count_parameters
-    from taskspace_core.probing import evaluate
-    from taskspace_core.scoring import score_sentence_reference
+    from taskspace_core.lm.models import count_parameters
+    from taskspace_core.engine.probing import evaluate
+    from taskspace_core.engine.scoring import score_sentence_reference
 
     config, path, model, tokenizer, data = _setup(run, size, checkpoint)
     n_pairs = len(data.test)
@@ -157,7 +157,7 @@ def minicons_stage(run: dict, size: str, checkpoint: str, n_pairs: int) -> dict:
         from minicons import scorer
     except ImportError:
         return {"size": size, "skipped": "minicons is not installed (pip install -r benchmarks/requirements.txt)"}
-    from taskspace_core.probing import evaluate
+    from taskspace_core.engine.probing import evaluate
 
     config, path, model, tokenizer, data = _setup(run, size, checkpoint)
     if config.scoring.bos != "prepend":
@@ -185,7 +185,7 @@ def minicons_stage(run: dict, size: str, checkpoint: str, n_pairs: int) -> dict:
 
 
 def finetune_stage(run: dict, size: str, checkpoint: str, n_finetunes: int) -> dict:
-    from taskspace_core.ftgd import finetune, restore, snapshot
+    from taskspace_core.engine.ftgd import finetune, restore, snapshot
 
     config, path, model, _, data = _setup(run, size, checkpoint)
     base = snapshot(model)
@@ -224,7 +224,7 @@ def end_to_end_stage(preset: str, keep: Path | None = None) -> dict:
 
 def _supports_packing(model) -> bool:
     try:
-        from taskspace_core.scoring import supports_packing
+        from taskspace_core.engine.scoring import supports_packing
     except ImportError:  # an engine from before shared-prefix packing
         return False
     return supports_packing(model)

@@ -88,7 +88,7 @@ def _config(args, extra: list[str], default_preset: str = "cpu"):
 
 
 def cmd_data(args, extra) -> int:
-    from . import blimp
+    from .corpora import blimp
 
     if extra:
         raise TaskspaceError(f"unrecognised arguments: {' '.join(extra)}")
@@ -106,7 +106,7 @@ def cmd_data(args, extra) -> int:
 
 
 def cmd_sizes(args, extra) -> int:
-    from .models import spec_parameters
+    from .lm.models import spec_parameters
 
     config = _config(args, extra)
     print(f"preset {config.preset}: vocabulary {config.tokenizer.vocab_size}")
@@ -122,7 +122,7 @@ def cmd_pretrain(args, extra) -> int:
     sizes = [args.size] if args.size else list(config.sizes)
     for size in sizes:
         config.size(size)  # validate every name before training anything
-    from .pretrain import models_dir, pretrain  # heavy import (torch, transformers) after validation
+    from .lm.pretrain import models_dir, pretrain  # heavy import (torch, transformers) after validation
 
     for size in sizes:
         if args.out:
@@ -140,8 +140,8 @@ def cmd_score(args, extra) -> int:
         args.preset = _model_preset(args.model)
     config = _config(args, extra)
     names = [n.strip() for n in args.paradigms.split(",") if n.strip()] if args.paradigms else None
-    from .accuracy import score_model
-    from .scoring import paradigm_summary, phenomenon_summary
+    from .engine.accuracy import score_model
+    from .engine.scoring import paradigm_summary, phenomenon_summary
 
     scores, meta = score_model(config, args.model, args.out, args.revision, names, args.split, args.max_pairs)
     out, taxonomy = Path(args.out), config.data.taxonomy
@@ -168,7 +168,7 @@ def cmd_ftgd(args, extra) -> int:
         if getattr(args, name) is not None:
             extra = extra + [f"--ftgd.{name}", str(getattr(args, name))]
     config = _config(args, extra)
-    from .probing import finetune_one
+    from .engine.probing import finetune_one
 
     scores, result, wall = finetune_one(config, args.model, args.paradigm, args.out, args.revision,
                                         evaluate_all=args.eval == "all")
@@ -189,7 +189,7 @@ def cmd_ftgd(args, extra) -> int:
 
 def cmd_space(args, extra) -> int:
     config = _config(args, extra)
-    from . import blimp
+    from .corpora import blimp
 
     d = config.data
     blimp.selected_paradigms(d.paradigms, d.phenomena, d.taxonomy)  # unknown names fail before any work
@@ -198,13 +198,13 @@ def cmd_space(args, extra) -> int:
     else:
         size = args.size or list(config.sizes)[-1]
         config.size(size)
-        from .checkpoints import checkpoint_dir
-        from .results import space_label
+        from .lm.checkpoints import checkpoint_dir
+        from .results.committed import space_label
 
         model_path = checkpoint_dir(config, size, args.checkpoint)
         label = space_label(config, size, model_path)
-    from .task_space import compute_space
-    from .report import analyse, describe, write_report
+    from .engine.task_space import compute_space
+    from .analysis.report import analyse, describe, write_report
 
     space = compute_space(config, model_path, args.revision, label, progress=not args.no_progress)
     analysis = analyse(space, config)
@@ -218,7 +218,7 @@ def _notebook_device(args) -> None:
     """``--device`` of ``book`` and ``run``: checked here, then handed to the notebook kernels."""
     if args.device:
         from .config import check_device
-        from .notebook import DEVICE_VARIABLE
+        from .book.notebook import DEVICE_VARIABLE
 
         os.environ[DEVICE_VARIABLE] = check_device(args.device)  # a bad name fails here, in one line
 
@@ -226,7 +226,7 @@ def _notebook_device(args) -> None:
 def cmd_book(args, extra) -> int:
     if extra:
         raise TaskspaceError(f"unrecognised arguments: {' '.join(extra)} (notebook parameters: see book/reproducing.md)")
-    from .book import build_book
+    from .book.build import build_book
 
     _notebook_device(args)
 
@@ -238,7 +238,7 @@ def cmd_book(args, extra) -> int:
 
 def cmd_reproduce(args, extra) -> int:
     config = _config(args, extra)
-    from .experiments import reproduce
+    from .plan.experiments import reproduce
 
     started = time.perf_counter()
     log = lambda message: print(message, flush=True)  # noqa: E731  (a log file sees each line at once)
@@ -255,7 +255,7 @@ def cmd_reproduce(args, extra) -> int:
     if problems:
         return 1
     if args.book:
-        from .book import build_book
+        from .book.build import build_book
 
         build_book(config.preset, config.work_dir, log=log)
     return 0
@@ -286,7 +286,7 @@ def cmd_config(args, extra) -> int:
 
 def cmd_results(args, extra) -> int:
     config = _config(args, extra)
-    from .experiments import check_results, committed, memoise_results, plan_table
+    from .plan.experiments import check_results, committed, memoise_results, plan_table
 
     if args.plan:
         print(f"the plan of {config.preset} (`taskspace reproduce --spaces` takes these numbers; "
@@ -308,7 +308,7 @@ def cmd_slides(args, extra) -> int:
     if extra:
         raise TaskspaceError(f"unrecognised arguments: {' '.join(extra)}")
     from .config import load_preset
-    from .slides import build_slides
+    from .book.slides import build_slides
 
     load_preset(args.preset)  # a bad preset fails here, in one line
     started = time.perf_counter()
@@ -322,7 +322,7 @@ def cmd_accuracy(args, extra) -> int:
     sizes = [args.size] if args.size else list(config.sizes)
     for size in sizes:
         config.size(size)
-    from .accuracy import export_accuracy
+    from .engine.accuracy import export_accuracy
 
     table = export_accuracy(config, sizes, args.checkpoint)
     if table is not None:
@@ -334,7 +334,7 @@ def cmd_accuracy(args, extra) -> int:
 def cmd_run(args, extra) -> int:
     if extra:
         raise TaskspaceError(f"unrecognised arguments: {' '.join(extra)} (parameters go as -p NAME VALUE)")
-    from .book import run_notebook
+    from .book.build import run_notebook
 
     _notebook_device(args)
     executed = run_notebook(args.notebook, [tuple(p) for p in args.parameter], args.out,

@@ -27,14 +27,14 @@ def ci_config(tmp_path_factory):
 @pytest.fixture(scope="session")
 def ci_checkpoints(ci_config):
     """Checkpoint directories of the `ci` preset's small model (trained once per session)."""
-    from taskspace_core.pretrain import pretrain
+    from taskspace_core.lm.pretrain import pretrain
 
     return pretrain(ci_config, "small", log=lambda *_: None)
 
 
 @pytest.fixture(scope="session")
 def ci_model(ci_checkpoints):
-    from taskspace_core.models import load_model
+    from taskspace_core.lm.models import load_model
 
     return load_model(ci_checkpoints[-1])
 
@@ -42,7 +42,7 @@ def ci_model(ci_checkpoints):
 @pytest.fixture(scope="session")
 def ci_space(ci_config, ci_checkpoints):
     """The `ci` task space (8 paradigms) of the small model's final checkpoint."""
-    from taskspace_core.task_space import compute_space
+    from taskspace_core.engine.task_space import compute_space
 
     return compute_space(ci_config, ci_checkpoints[-1], label="ci-small-final", log=lambda *_: None, progress=False)
 
@@ -51,7 +51,7 @@ def ci_space(ci_config, ci_checkpoints):
 def ci_reference(ci_config, tmp_path_factory):
     """`taskspace reproduce --preset ci` into a temporary results dir: (config, problems left)."""
     from taskspace_core.config import apply_overrides
-    from taskspace_core.experiments import reproduce
+    from taskspace_core.plan.experiments import reproduce
 
     config = apply_overrides(ci_config, {"results_dir": str(tmp_path_factory.mktemp("results"))})
     return config, reproduce(config, log=lambda *_: None)
@@ -61,7 +61,7 @@ def ci_reference(ci_config, tmp_path_factory):
 def ci_book(ci_reference, tmp_path_factory):
     """The `ci` book, built once per session as `taskspace book --preset ci` builds it, from the
     exported reference results and an *empty* work dir: the book must need no weights."""
-    from taskspace_core.book import build_book
+    from taskspace_core.book.build import build_book
 
     config, _ = ci_reference
     out = tmp_path_factory.mktemp("book")
@@ -73,7 +73,7 @@ def ci_book(ci_reference, tmp_path_factory):
 
 def assert_same_space(a, b):
     """Two task spaces are bit-identical: transfers, eval1/eval2 margins and masks."""
-    from taskspace_core.task_space import METRICS
+    from taskspace_core.engine.task_space import METRICS
 
     for metric in METRICS:
         assert np.array_equal(a.transfer[metric], b.transfer[metric]), metric
@@ -90,7 +90,7 @@ def ci_space_one_thread(ci_config, ci_checkpoints, tmp_path_factory):
     from another process, engine or run pin it: with it pinned, equal means equal.
     """
     from taskspace_core.config import apply_overrides
-    from taskspace_core.task_space import compute_space
+    from taskspace_core.engine.task_space import compute_space
 
     config = apply_overrides(ci_config, {"work_dir": str(tmp_path_factory.mktemp("one-thread")), "space.threads": 1})
     return compute_space(config, ci_checkpoints[-1], label="ci-small-final", log=lambda *_: None, progress=False)

@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from taskspace_core import accuracy
+from taskspace_core.engine import accuracy
 from taskspace_core.cli import main
-from taskspace_core.scoring import paradigm_summary
+from taskspace_core.engine.scoring import paradigm_summary
 
 
 def test_baselines_reproduce_blimps_overall_means():

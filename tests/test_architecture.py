@@ -20,38 +20,50 @@ OPTIONAL = {"distributed", "datasets"}
 LAZY_MODULES = {"cli"}  # startup time: see the module docstring
 
 
-def _imports(path: Path) -> list[tuple[str, bool, int]]:
+def _module(path: Path) -> str:
+    """A package file's dotted name inside the package: ``analysis.claims``; ``analysis`` for its ``__init__``."""
+    parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {_module(p) for p in PACKAGE.rglob("*.py") if "slides_assets" not in p.parts}
+
+
+def _imports(path: Path, name: str | None = None) -> list[tuple[str, bool, int]]:
     """``(imported module, at function level, line)`` for every import in a module of the package.
 
-    Package modules are named without the ``taskspace_core.`` prefix; others keep their top name.
+    Package modules are named by their dotted path inside the package (``analysis.claims``);
+    others are ``external:<top name>``.
     """
     tree = ast.parse(path.read_text())
     nested = {id(n) for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
               for n in ast.walk(f) if isinstance(n, (ast.Import, ast.ImportFrom))}
+    name = name or _module(path)
+    here = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level:
+            base = here[: len(here) - (node.level - 1)] + (node.module.split(".") if node.module else [])
+            # `from ..corpora import blimp` names a module; `from .plots import x` names attributes
+            targets = [f"taskspace_core.{'.'.join(base + [a.name])}" if ".".join(base + [a.name]) in MODULES
+                       else f"taskspace_core.{'.'.join(base)}" for a in node.names]
         elif isinstance(node, ast.ImportFrom):
-            if node.level == 1 and node.module is None:  # from . import blimp, plots
-                names = [f"taskspace_core.{a.name}" for a in node.names]
-            elif node.level == 1:
-                names = [f"taskspace_core.{node.module}"]
-            else:
-                names = [node.module or ""]
+            targets = [node.module or ""]
         else:
             continue
-        for name in names:
-            ours = name.startswith("taskspace_core.")
-            top = name.removeprefix("taskspace_core.").split(".")[0]
-            found.append((top if ours else f"external:{top}", id(node) in nested, node.lineno))
+        for name in targets:
+            ours = name == "taskspace_core" or name.startswith("taskspace_core.")
+            inner = name.removeprefix("taskspace_core").lstrip(".")
+            found.append((inner if ours else f"external:{name.split('.')[0]}", id(node) in nested, node.lineno))
     return found
 
 
 def _graph() -> dict[str, set[str]]:
-    modules = {p.stem for p in PACKAGE.glob("*.py")}
-    return {m: {name for name, _, _ in _imports(PACKAGE / f"{m}.py") if name in modules and name != m}
-            for m in modules}
+    files = {_module(p): p for p in PACKAGE.rglob("*.py") if "slides_assets" not in p.parts}
+    return {m: {name for name, _, _ in _imports(path) if name in MODULES and name != m and name}
+            for m, path in files.items()}
 
 
 def _find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -89,17 +101,18 @@ def test_the_cycle_finder_finds_a_planted_cycle():
 
 def test_imports_sit_at_the_top_of_modules():
     offenders = []
-    for path in sorted(PACKAGE.glob("*.py")):
-        if path.stem in LAZY_MODULES:
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if _module(path) in LAZY_MODULES:
             continue
         for name, nested, line in _imports(path):
             if nested and name.removeprefix("external:") not in OPTIONAL:
-                offenders.append(f"{path.name}:{line} imports {name} inside a function")
+                offenders.append(f"{path.relative_to(PACKAGE)}:{line} imports {name} inside a function")
     assert not offenders, "\n".join(offenders)
 
 
 def test_the_import_scan_sees_function_level_imports(tmp_path):
     module = tmp_path / "m.py"
-    module.write_text("import os\nfrom . import blimp\n\ndef f():\n    from .probing import x\n    import distributed\n")
-    assert sorted(_imports(module)) == [("blimp", False, 2), ("external:distributed", True, 6),
-                                        ("external:os", False, 1), ("probing", True, 5)]
+    module.write_text("import os\nfrom ..corpora import blimp\n\ndef f():\n    from ..engine.probing import x\n"
+                      "    import distributed\n")
+    assert sorted(_imports(module, "analysis.m")) == [("corpora.blimp", False, 2), ("engine.probing", True, 5),
+                                                      ("external:distributed", True, 6), ("external:os", False, 1)]

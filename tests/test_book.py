@@ -7,12 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from taskspace_core import interactive, plots
+from taskspace_core.book import interactive, plots
 from taskspace_core.errors import ConfigError
 from taskspace_core.config import REPO_ROOT, parameter_overrides
-from taskspace_core.hypothesis import classify_patterns
-from taskspace_core.notebook import notebook_config
-from taskspace_core.similarity import offdiag_pearson
+from taskspace_core.analysis.hypothesis import classify_patterns
+from taskspace_core.book.notebook import notebook_config
+from taskspace_core.analysis.similarity import offdiag_pearson
 
 
 def test_notebook_parameters_map_onto_config_fields():
@@ -118,8 +118,8 @@ def test_chart_bundle_is_scoped_stamped_and_licensed(tmp_path):
 
 def test_ci_book_builds_offline_with_warnings_as_errors(ci_config, ci_book):
     """All four notebooks executed with papermill, the HTML built with warnings as errors."""
-    from taskspace_core.book import NOTEBOOKS
-    from taskspace_core.results import analysed_space
+    from taskspace_core.book.build import NOTEBOOKS
+    from taskspace_core.results.committed import analysed_space
 
     html = ci_book.parent
     src = html.parent / "src"
@@ -143,7 +143,7 @@ def test_ci_book_builds_offline_with_warnings_as_errors(ci_config, ci_book):
 
 
 def test_run_checks_parameters_before_executing(tmp_path):
-    from taskspace_core.book import parse_parameters, resolve_notebook
+    from taskspace_core.book.build import parse_parameters, resolve_notebook
     from taskspace_core.errors import TaskspaceError
 
     assert resolve_notebook("rq3") == "rq3_learning_dynamics"
@@ -176,7 +176,7 @@ def test_run_checks_parameters_before_executing(tmp_path):
 def test_duplicate_inline_scripts_are_dropped_once():
     from sphinx.builders.html._assets import _JavaScript
 
-    from taskspace_core.sphinx_ext import _dedupe_scripts
+    from taskspace_core.book.sphinx_ext import _dedupe_scripts
 
     body = 'const THEBE_JS_URL = "x"'
     context = {"script_files": [_JavaScript("_static/a.js"), _JavaScript(None, body=body),
@@ -193,7 +193,7 @@ def test_pages_show_no_machine_path_and_kernels_start_quietly(tmp_path, capfd):
     import nbformat
     import papermill
 
-    from taskspace_core.book import LocalKernelManager, shown_path
+    from taskspace_core.book.build import LocalKernelManager, shown_path
     from taskspace_core.config import REPO_ROOT
 
     assert shown_path(REPO_ROOT / "runs") == "runs" and shown_path(REPO_ROOT / "results" / "cpu") == "results/cpu"
@@ -231,9 +231,9 @@ def test_jupyter_book_build_executes_and_taskspace_book_does_not_twice(tmp_path)
 
     import yaml
 
-    from taskspace_core.book import _stage_config
+    from taskspace_core.book.build import _stage_config
     from taskspace_core.config import REPO_ROOT
-    from taskspace_core.notebook import notebook_config
+    from taskspace_core.book.notebook import notebook_config
 
     repo = yaml.safe_load((REPO_ROOT / "_config.yml").read_text())
     assert repo["execute"]["execute_notebooks"] == "force" and repo["execute"]["timeout"] >= 600
@@ -282,7 +282,7 @@ def test_pages_executed_by_myst_nb_run_their_kernels_over_ipc(patched):
     script = (
         "import nbformat, tempfile\n"
         "from nbclient import execute\n"
-        "from taskspace_core.sphinx_ext import kernels_over_ipc\n"
+        "from taskspace_core.book.sphinx_ext import kernels_over_ipc\n"
         f"if {patched}:\n    kernels_over_ipc()\n"
         "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1 + 1')])\n"
         "print(execute(nb, cwd=tempfile.mkdtemp()).cells[0].outputs[0]['data']['text/plain'])\n"

@@ -14,22 +14,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from taskspace_core import blimp
-from taskspace_core.accuracy import final_scores, learning_curves
+from taskspace_core.corpora import blimp
+from taskspace_core.engine.accuracy import final_scores, learning_curves
 from taskspace_core.config import load_preset
-from taskspace_core.cost import Workload, achieved_rates, budget_in_time, measured_workload, preset_budget
-from taskspace_core.measurements import (
+from taskspace_core.plan.cost import Workload, achieved_rates, budget_in_time, measured_workload, preset_budget
+from taskspace_core.book.measurements import (
     RESULTS_DIR, end_to_end_minutes, end_to_end_runs, matmul_ceilings, packing_saves, recipe_sweeps, speed_rows,
     throughput, throughput_change,
 )
-from taskspace_core.experiments import preset_overview, run_stages
-from taskspace_core.paper import agreement_table, agreement_with_paper, paper_within_table
-from taskspace_core.claims import seed_spread
-from taskspace_core.report import (
+from taskspace_core.plan.experiments import preset_overview, run_stages
+from taskspace_core.analysis.paper import agreement_table, agreement_with_paper, paper_within_table
+from taskspace_core.analysis.claims import seed_spread
+from taskspace_core.analysis.report import (
     accuracy_by_phenomenon, component_density, depth_profile, dynamics_table, headline_row, scale_trend, setting_table,
     size_table, trend,
 )
-from taskspace_core.scoring import paradigm_summary
+from taskspace_core.engine.scoring import paradigm_summary
 
 
 # --------------------------------------------------------------------------- BLiMP pairs
@@ -307,7 +307,7 @@ def test_budget_in_time_converts_flop_at_the_given_rates():
 
 
 def test_budget_on_card_reads_the_measured_rates_and_space_time():
-    from taskspace_core.cost import budget_on_card
+    from taskspace_core.plan.cost import budget_on_card
 
     paper = load_preset("paper")
     workload = Workload(tokens_per_epoch=1e7, tokens_per_pair=30)
@@ -343,8 +343,8 @@ def test_the_committed_gpu_check_reproduces_the_cpu_space_to_float32_rounding():
 
 def test_run_plan_pretrains_each_run_before_its_first_space_with_a_running_total():
     from taskspace_core.config import apply_overrides
-    from taskspace_core.cost import pretrain_flops, pretrain_rates, run_plan, space_flops
-    from taskspace_core.experiments import book_spaces
+    from taskspace_core.plan.cost import pretrain_flops, pretrain_rates, run_plan, space_flops
+    from taskspace_core.plan.experiments import book_spaces
 
     nxt = load_preset("cpu")
     workload = Workload(tokens_per_epoch=1.8e7, tokens_per_pair=26)
@@ -375,8 +375,8 @@ def test_run_plan_pretrains_each_run_before_its_first_space_with_a_running_total
 
 def test_flop_counts_scale_with_the_work_they_count():
     from taskspace_core.config import apply_overrides
-    from taskspace_core.cost import pretrain_flops, space_flops
-    from taskspace_core.models import spec_parameters
+    from taskspace_core.plan.cost import pretrain_flops, space_flops
+    from taskspace_core.lm.models import spec_parameters
 
     cpu = load_preset("cpu")
     workload = Workload(tokens_per_epoch=1e6, tokens_per_pair=30)
@@ -399,7 +399,7 @@ def test_download_link_embeds_exactly_the_table_shown():
     import io
     import re
 
-    from taskspace_core.notebook import download_link, long_matrix
+    from taskspace_core.book.notebook import download_link, long_matrix
 
     frame = long_matrix(np.array([[1.0, 0.25], [-0.5, 1.0]]), ["p", "q"], "similarity")
     assert frame.to_dict("list") == {"row": ["p", "p", "q", "q"], "column": ["p", "q", "p", "q"],

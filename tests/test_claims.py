@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from taskspace_core import claims
-from taskspace_core.paper import paper_within_table
+from taskspace_core.analysis import claims
+from taskspace_core.analysis.paper import paper_within_table
 
 
 def fake_analysis(r=0.3, p=0.001, within=None, similarity=None):
@@ -37,8 +37,8 @@ def test_similarity_change_and_replicate_change():
 
 
 def test_the_high_similarity_threshold_is_one_number():
-    from taskspace_core.book import notebook_parameters
-    from taskspace_core.hypothesis import HIGH_WITHIN, classify_patterns
+    from taskspace_core.book.build import notebook_parameters
+    from taskspace_core.analysis.hypothesis import HIGH_WITHIN, classify_patterns
 
     # RQ1's papermill parameter must stay a literal (for -p type checks); it must equal the package's
     assert notebook_parameters("rq1_cross_task_knowledge")["pattern_high"] == HIGH_WITHIN
@@ -50,7 +50,7 @@ def test_the_high_similarity_threshold_is_one_number():
 
 
 def test_an_estimate_carries_its_replicates_band():
-    from taskspace_core.replicates import Difference, Estimate, band_for, difference_status
+    from taskspace_core.analysis.replicates import Difference, Estimate, band_for, difference_status
 
     three, one = Estimate((0.17, 0.195, 0.18)), Estimate((0.2,))
     assert three.mean == pytest.approx(0.18166666) and three.band == pytest.approx(0.025)
@@ -67,7 +67,7 @@ def test_an_estimate_carries_its_replicates_band():
 
 
 def test_claim_1_against_the_untrained_network_can_come_out_every_way():
-    from taskspace_core.replicates import Estimate
+    from taskspace_core.analysis.replicates import Estimate
 
     trained, p = Estimate((0.20, 0.22, 0.21)), Estimate((0.001, 0.002, 0.001))
     assert claims.beats_untrained(trained, p, Estimate((0.10,)), 0.02, "s").verdict == claims.HOLDS
@@ -81,7 +81,7 @@ def test_claim_1_against_the_untrained_network_can_come_out_every_way():
 
 
 def test_claim_2_against_replicates_needs_every_step_beyond_its_band():
-    from taskspace_core.replicates import Estimate
+    from taskspace_core.analysis.replicates import Estimate
 
     paper = paper_within_table()
     rising = {"s": Estimate((0.10, 0.12, 0.11)), "m": Estimate((0.20, 0.21, 0.19)), "l": Estimate((0.30,))}

@@ -8,7 +8,7 @@ import sys
 import pandas as pd
 import pytest
 
-from taskspace_core import blimp
+from taskspace_core.corpora import blimp
 
 
 def run(*args, cwd=None):
@@ -112,7 +112,7 @@ def test_ftgd_writes_a_tuned_model_with_its_mask_and_scores(ci_checkpoints, tmp_
     assert (out_dir / "config.json").is_file() and (out_dir / "mask_stats.csv").is_file()
     scores = pd.read_csv(out_dir / "scores.csv")
     assert set(scores.paradigm) == {"anaphor_number_agreement"} and len(scores) == 20  # ci: n_test 20
-    from taskspace_core.models import load_model
+    from taskspace_core.lm.models import load_model
 
     load_model(out_dir)  # any HF tool can load it
 

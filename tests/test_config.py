@@ -6,8 +6,8 @@ from taskspace_core.config import (
     PRESETS, REPLACES, REPO_ROOT, Config, ModelSpec, apply_overrides, load_preset, parse_dotted_args, stable_hash,
 )
 from taskspace_core.errors import ConfigError
-from taskspace_core.experiments import INDEX
-from taskspace_core.models import spec_parameters
+from taskspace_core.plan.experiments import INDEX
+from taskspace_core.lm.models import spec_parameters
 
 
 @pytest.mark.parametrize("name", PRESETS)

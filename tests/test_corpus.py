@@ -2,7 +2,7 @@ import gzip
 
 import pytest
 
-from taskspace_core import corpus
+from taskspace_core.corpora import books as corpus
 from taskspace_core.errors import DataError
 
 NEW_STYLE = """The Project Gutenberg eBook of Tales\r\n\r\nThis eBook is for the use of anyone.\r\n

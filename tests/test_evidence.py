@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from taskspace_core import claims, evidence as ev
-from taskspace_core.paper import paper_within_table
+from taskspace_core.analysis import claims, evidence as ev
+from taskspace_core.analysis.paper import paper_within_table
 
 
 def _run(r: float, within: float, union: float = 0.3, share: float = 0.1, similarity=None):
@@ -95,7 +95,7 @@ def test_agreement_labels_every_space_by_kind():
 
 def test_replicate_helpers_ask_for_exactly_the_spaces_the_plan_computes(monkeypatch):
     from taskspace_core.config import load_preset
-    from taskspace_core.experiments import book_spaces
+    from taskspace_core.plan.experiments import book_spaces
 
     asked = []
     monkeypatch.setattr(ev, "analysed_space", lambda config, size, checkpoint="final", **changes:
@@ -142,7 +142,7 @@ def test_verdicts_beside_matches_claim_and_scope_and_marks_changes():
 
 
 def test_size_confound_names_each_step_where_the_larger_model_is_the_worse_language_model():
-    from taskspace_core.replicates import Estimate
+    from taskspace_core.analysis.replicates import Estimate
 
     falling = {"small": Estimate((4.5, 4.6)), "medium": Estimate((4.4,)), "large": Estimate((4.3,))}
     assert "It falls with size" in ev.size_confound(falling)

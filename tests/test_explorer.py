@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from taskspace_core.config import load_preset
-from taskspace_core.explorer import FIELDS, committed_spaces, explorer_data, explorer_html
-from taskspace_core.results import load_space
+from taskspace_core.book.explorer import FIELDS, committed_spaces, explorer_data, explorer_html
+from taskspace_core.results.committed import load_space
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def test_a_preset_with_nothing_to_show_gets_a_note_not_an_error(cpu, tmp_path):
 def test_without_committed_results_the_page_shows_what_the_run_store_computed(ci_config, ci_checkpoints):
     """`taskspace book --preset ci` computes its spaces into the run store; the explorer shows
     those (issue 40: it used to fail the build for want of committed results)."""
-    from taskspace_core.results import analysed_space
+    from taskspace_core.results.committed import analysed_space
 
     space, analysis = analysed_space(ci_config, "small", "final")  # as a chapter asks for it
     data = explorer_data(ci_config)
@@ -85,7 +85,7 @@ def test_without_committed_results_the_page_shows_what_the_run_store_computed(ci
 
 
 def test_colour_ranges_are_the_chapters_own(cpu, data):
-    from taskspace_core import plots
+    from taskspace_core.book import plots
 
     space = data["spaces"][0]
     loaded = load_space(cpu.reference_dir() / "spaces" / space["name"], cpu)

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from taskspace_core import blimp
+from taskspace_core.corpora import blimp
 from taskspace_core.config import FTGDConfig
-from taskspace_core.ftgd import (
+from taskspace_core.engine.ftgd import (
     PairIds, batch_schedule, differential_gradient, finetune, objective, parameter_group, restore,
     select_mask, snapshot,
 )
-from taskspace_core.scoring import encode, pad_id_of
+from taskspace_core.engine.scoring import encode, pad_id_of
 
 PARADIGM = "anaphor_number_agreement"  # a paradigm even the ci model can learn to generalise
 
@@ -95,7 +95,7 @@ def test_restore_puts_base_weights_back_bit_for_bit(ci_model, pairs):
 @pytest.mark.slow
 def test_ftgd_raises_the_tuned_paradigms_margin(ci_model, pairs):
     """On a small trained model, FTGD on a paradigm improves that paradigm's held-out test pairs."""
-    from taskspace_core.ftgd import pair_margins
+    from taskspace_core.engine.ftgd import pair_margins
 
     model, (train, test, pad_id) = fresh(ci_model), pairs
     with torch.no_grad():

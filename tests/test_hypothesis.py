@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from taskspace_core import blimp
-from taskspace_core.hypothesis import (
+from taskspace_core.corpora import blimp
+from taskspace_core.analysis.hypothesis import (
     compare, correlations, hypothesis_matrix, mantel, off_diagonal, rankdata, within_between, within_phenomenon,
 )
-from taskspace_core.similarity import (
+from taskspace_core.analysis.similarity import (
     critical_overlap, critical_words, lexical_overlap, mask_jaccard, transfer_similarity,
 )
 

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from taskspace_core.hypothesis import compare, mantel, memoised_mantel
-from taskspace_core.memo import Memo, memo_key
+from taskspace_core.analysis.hypothesis import compare, mantel, memoised_mantel
+from taskspace_core.analysis.memo import Memo, memo_key
 
 
 def _matrices(seed: int = 0, n: int = 12):

@@ -3,7 +3,7 @@ import torch
 
 from taskspace_core.config import ModelSpec
 from taskspace_core.errors import ModelLoadError
-from taskspace_core.models import build_model, count_parameters, load_model, spec_parameters
+from taskspace_core.lm.models import build_model, count_parameters, load_model, spec_parameters
 
 
 def test_build_save_load_round_trip(ci_model, tmp_path):

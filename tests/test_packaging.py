@@ -88,7 +88,7 @@ def test_declared_dependencies_are_the_imported_ones():
     from importlib import metadata
 
     modules = set()
-    for path in [*(ROOT / "taskspace_core").glob("*.py"), *(ROOT / "notebooks").glob("*.md"), *(ROOT / "book").glob("*.md")]:
+    for path in [*(ROOT / "taskspace_core").rglob("*.py"), *(ROOT / "notebooks").glob("*.md"), *(ROOT / "book").glob("*.md")]:
         modules |= set(re.findall(r"^\s*(?:from|import)\s+([A-Za-z_]\w*)", path.read_text(), re.M))
     owners = metadata.packages_distributions()
     imported = {_normalised(d) for m in modules for d in owners.get(m, []) if _normalised(d) != "taskspace"}
@@ -129,7 +129,7 @@ def test_a_built_wheel_runs_data_and_score_outside_the_clone(tmp_path, ci_checkp
     data = taskspace("data")
     assert data.returncode == 0, data.stderr
     assert f"BLiMP at {site}" in data.stdout and re.search(r"total\s+12 phenomena\s+67\s+67000", data.stdout)
-    from taskspace_core.blimp import data_hash, load_blimp
+    from taskspace_core.corpora.blimp import data_hash, load_blimp
 
     assert f"data hash {data_hash(load_blimp())}" in data.stdout  # the same files: the same store keys
     scored = taskspace("score", "--model", str(ci_checkpoints[-1]), "--out", str(elsewhere / "s.csv"),

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from taskspace_core.config import load_preset
-from taskspace_core.models import build_model, count_parameters, spec_parameters
+from taskspace_core.lm.models import build_model, count_parameters, spec_parameters
 
 SMOKE = {
     "pretrain.max_steps": 2,  # the cap: two optimizer steps of the real batch (64 x 256 tokens)
@@ -34,8 +34,8 @@ def paper_config(tmp_path_factory):
 
 @pytest.mark.slow
 def test_the_paper_preset_pretrains_and_probes_on_cpu_with_a_step_cap(paper_config):
-    from taskspace_core.pretrain import pretrain
-    from taskspace_core.task_space import compute_space
+    from taskspace_core.lm.pretrain import pretrain
+    from taskspace_core.engine.task_space import compute_space
 
     started = time.perf_counter()
     checkpoints = pretrain(paper_config, "small", log=lambda *_: None)

@@ -10,9 +10,9 @@ import torch.nn.functional as F
 
 from taskspace_core.config import apply_overrides
 from taskspace_core.errors import ConfigError
-from taskspace_core.fused_loss import linear_cross_entropy
-from taskspace_core.precision import autocast, bf16_is_fast, resolve_precision
-from taskspace_core.pretrain import lm_loss, pretrain_hash
+from taskspace_core.lm.fused_loss import linear_cross_entropy
+from taskspace_core.lm.precision import autocast, bf16_is_fast, resolve_precision
+from taskspace_core.lm.pretrain import lm_loss, pretrain_hash
 
 
 @pytest.mark.parametrize("chunk_rows", [7, 64, 1000])
@@ -65,7 +65,7 @@ def test_fp32_keeps_the_hash_and_bf16_changes_it(ci_config):
 
 
 def test_bf16_space_key_differs_only_where_precision_is_not_fp32(ci_config):
-    from taskspace_core.probing import space_key
+    from taskspace_core.engine.probing import space_key
 
     identity = {"kind": "test"}
     base = space_key(ci_config, identity, "data", ["a"])
@@ -78,7 +78,7 @@ def test_bf16_space_key_differs_only_where_precision_is_not_fp32(ci_config):
 def test_bf16_pretraining_records_its_precision(ci_config, tmp_path):
     import json
 
-    from taskspace_core.pretrain import pretrain
+    from taskspace_core.lm.pretrain import pretrain
 
     config = apply_overrides(ci_config, {"pretrain.precision": "bf16", "pretrain.max_steps": 3,
                                          "pretrain.checkpoints": "0,1"})
@@ -90,7 +90,7 @@ def test_bf16_pretraining_records_its_precision(ci_config, tmp_path):
 
 def test_lr_by_size_sets_one_sizes_learning_rate_and_its_identity(ci_config):
     """A size named in pretrain.lr_by_size trains (and is keyed) exactly as if pretrain.lr were its value."""
-    from taskspace_core.pretrain import size_recipe
+    from taskspace_core.lm.pretrain import size_recipe
 
     per_size = apply_overrides(ci_config, {"pretrain.lr_by_size": {"large": 1e-3}})
     assert size_recipe(per_size, "large").lr == 1e-3 and size_recipe(per_size, "small").lr == ci_config.pretrain.lr

@@ -6,7 +6,7 @@ from safetensors.torch import load_file
 
 from taskspace_core.config import apply_overrides
 from taskspace_core.errors import ConfigError
-from taskspace_core.pretrain import TRAINING_STATE, learning_rate, list_checkpoints, pretrain
+from taskspace_core.lm.pretrain import TRAINING_STATE, learning_rate, list_checkpoints, pretrain
 
 QUIET = {"log": lambda *_: None}
 
@@ -63,8 +63,8 @@ def test_same_seed_same_model_other_seed_other_model(ci_config, ci_checkpoints, 
 def test_a_pretraining_seed_replicate_is_its_own_run_beside_the_first(ci_config, ci_checkpoints, tmp_path):
     import shutil
 
-    from taskspace_core.checkpoints import checkpoint_dir, find_checkpoint_meta
-    from taskspace_core.pretrain import models_dir, run_name
+    from taskspace_core.lm.checkpoints import checkpoint_dir, find_checkpoint_meta
+    from taskspace_core.lm.pretrain import models_dir, run_name
 
     # a copy of the session's run directory, so the short replicate trained here stays out of it
     shutil.copytree(ci_checkpoints[0].parent, tmp_path / "ci" / "models" / "small")

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from taskspace_core.config import apply_overrides, load_preset
-from taskspace_core.models import checkpoint_identity
-from taskspace_core.checkpoints import checkpoint_meta, training_curve
-from taskspace_core.experiments import book_spaces, check_results, memoise_results
-from taskspace_core.results import find_space, load_space
-from taskspace_core.store import CorruptResultWarning
+from taskspace_core.lm.models import checkpoint_identity
+from taskspace_core.lm.checkpoints import checkpoint_meta, training_curve
+from taskspace_core.plan.experiments import book_spaces, check_results, memoise_results
+from taskspace_core.results.committed import find_space, load_space
+from taskspace_core.engine.store import CorruptResultWarning
 
 
 def test_reproduce_exports_every_space_the_book_needs(ci_reference):
@@ -34,8 +34,8 @@ def test_reproduce_exports_every_space_the_book_needs(ci_reference):
 
 def test_committed_space_equals_the_run_store(ci_reference):
     """The same numbers whichever route: store (full masks) or committed files (summaries)."""
-    from taskspace_core.task_space import compute_space
-    from taskspace_core.checkpoints import checkpoint_dir
+    from taskspace_core.engine.task_space import compute_space
+    from taskspace_core.lm.checkpoints import checkpoint_dir
 
     config, _ = ci_reference
     path = checkpoint_dir(config, "small", train_if_missing=False)
@@ -55,7 +55,7 @@ def test_committed_space_equals_the_run_store(ci_reference):
 
 
 def test_book_finds_results_without_weights(ci_reference, tmp_path):
-    from taskspace_core.results import analysed_space
+    from taskspace_core.results.committed import analysed_space
 
     config, _ = ci_reference
     bare = apply_overrides(config, {"work_dir": str(tmp_path)})  # no models, no store
@@ -136,7 +136,7 @@ def test_book_space_list_follows_the_presets_book_section():
 
 
 def test_the_plan_adds_nulls_replicates_and_sparse_masks_evidence_first():
-    from taskspace_core.experiments import pretraining_runs
+    from taskspace_core.plan.experiments import pretraining_runs
 
     off = {"book.null_baselines": False, "book.replicate_sizes": [], "book.pretrain_seeds": [], "book.split_seeds": [],
            "book.sparse_fraction": 0, "book.dynamics_checkpoints": []}  # the defaults: none of it
@@ -167,7 +167,7 @@ def test_the_plan_adds_nulls_replicates_and_sparse_masks_evidence_first():
     runs = [(run.pretrain.seed, size) for run, size in pretraining_runs(plan)]
     assert runs == [(0, "small"), (0, "medium"), (0, "large"), (1, "small"), (2, "small"), (1, "medium"), (2, "medium")]
     picked = apply_overrides(plan, {"book.dynamics_checkpoints": [0.5, 0, 0.05]})
-    from taskspace_core.checkpoints import dynamics_epochs
+    from taskspace_core.lm.checkpoints import dynamics_epochs
 
     assert dynamics_epochs(picked) == [0, 0.05, 0.5] and dynamics_epochs(plan) == list(plan.pretrain.checkpoints)
     assert [r.checkpoint for r in book_spaces(picked) if r.purpose == "RQ3: learning dynamics"] == [0.05]
@@ -211,8 +211,8 @@ def test_reproduce_with_nulls_replicates_and_sparse_masks_feeds_the_claims(ci_re
     """The plan of the `ci` preset (null baselines, a pretraining-seed and a data-split
     replicate, sparse masks): reproduce pretrained the replicate, computed and exported every
     planned space, and the claims read them without weights."""
-    from taskspace_core import claims
-    from taskspace_core.evidence import replicated_claims
+    from taskspace_core.analysis import claims
+    from taskspace_core.analysis.evidence import replicated_claims
 
     config, problems = ci_reference
     assert problems == []
@@ -233,7 +233,7 @@ def test_reproduce_with_nulls_replicates_and_sparse_masks_feeds_the_claims(ci_re
 
 
 def test_committed_tells_which_planned_spaces_are_in_the_results(ci_reference, tmp_path):
-    from taskspace_core.experiments import committed
+    from taskspace_core.plan.experiments import committed
 
     config, _ = ci_reference
     assert all(committed(config).values()) and len(committed(config)) == len(book_spaces(config))
@@ -247,7 +247,7 @@ def test_committed_tells_which_planned_spaces_are_in_the_results(ci_reference, t
 
 def test_reproduce_computes_only_the_chosen_spaces(ci_reference, tmp_path):
     """`taskspace reproduce --spaces`: a space left out stays missing, a chosen one lands."""
-    from taskspace_core.experiments import plan_table, reproduce
+    from taskspace_core.plan.experiments import plan_table, reproduce
 
     config, _ = ci_reference
     copy = tmp_path / "results"
@@ -269,8 +269,8 @@ def test_a_retrained_run_keeps_its_committed_records(ci_reference, tmp_path):
     """A run directory lost and retrained (another machine): identical weights keep the committed
     records and the longer curve; other weights under the same run are refused, naming the file."""
     from taskspace_core.errors import DataError
-    from taskspace_core.pretrain import models_dir
-    from taskspace_core.results import export_checkpoints
+    from taskspace_core.lm.pretrain import models_dir
+    from taskspace_core.results.committed import export_checkpoints
 
     config, _ = ci_reference
     copy = tmp_path / "results"

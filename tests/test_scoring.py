@@ -3,9 +3,9 @@ import pandas as pd
 import pytest
 import torch
 
-from taskspace_core import blimp
+from taskspace_core.corpora import blimp
 from taskspace_core.errors import ConfigError
-from taskspace_core.scoring import (
+from taskspace_core.engine.scoring import (
     decoder_and_head, encode, pad_batch, pad_id_of, paradigm_summary, phenomenon_summary, plan_batches, plan_pairs,
     score_packed, score_pairs, score_sentence_reference, score_sentences, supports_packing, token_logprobs,
 )
@@ -58,7 +58,7 @@ def test_score_pairs_rows_and_trained_model_prefers_grammatical(ci_model, ci_che
     assert good_row.logp_good == pytest.approx(score_sentence_reference(model, tokenizer, pairs[0].good)[0], abs=1e-5)
     # an untrained model spreads probability evenly (about -log V per token); training moves
     # the scores of real sentences far above that
-    from taskspace_core.models import load_model
+    from taskspace_core.lm.models import load_model
 
     untrained, _ = load_model(ci_checkpoints[0])
     before = score_pairs(untrained, tokenizer, pairs, batch_tokens=512)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from taskspace_core.store import CorruptResultWarning, ResultStore
+from taskspace_core.engine.store import CorruptResultWarning, ResultStore
 
 
 def test_round_trip_and_key_addressing(tmp_path):

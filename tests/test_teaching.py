@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from taskspace_core.book import NOTEBOOKS, parse_parameters, resolve_notebook
+from taskspace_core.book.build import NOTEBOOKS, parse_parameters, resolve_notebook
 from taskspace_core.config import REPO_ROOT
-from taskspace_core.exercises import EXERCISES, PRESET, exercise_intro, exercise_markdown, exercises_for
+from taskspace_core.book.exercises import EXERCISES, PRESET, exercise_intro, exercise_markdown, exercises_for
 
 
 @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
@@ -71,9 +71,9 @@ def test_ci_book_has_the_exercises_and_both_guides(ci_book):
 
 
 def test_the_slides_build_offline_from_the_books_results(ci_reference, tmp_path):
-    from taskspace_core.notebook import notebook_config
-    from taskspace_core.results import analysed_space
-    from taskspace_core.slides import build_slides
+    from taskspace_core.book.notebook import notebook_config
+    from taskspace_core.results.committed import analysed_space
+    from taskspace_core.book.slides import build_slides
 
     config, _ = ci_reference
     index = build_slides("ci", tmp_path / "deck", work_dir=str(tmp_path / "empty-runs"),
@@ -113,7 +113,7 @@ def test_launch_buttons_point_at_the_launch_branch_and_vanish_without_a_github_r
     import yaml
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-    from taskspace_core.book import _stage_config
+    from taskspace_core.book.build import _stage_config
 
     def build(repository):
         src = tmp_path / (repository or "none").replace("/", "_").replace(":", "")
@@ -175,7 +175,7 @@ def _configured(notebook_file, pairs_source: str):
     source = next(c.source for c in cells if c.cell_type == "code" and "config = notebook_config(" in c.source)
     statement = next(node for node in ast.parse(source).body
                      if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "config")
-    exec("from taskspace_core.notebook import notebook_config\n" + ast.unparse(statement), namespace)  # noqa: S102
+    exec("from taskspace_core.book.notebook import notebook_config\n" + ast.unparse(statement), namespace)  # noqa: S102
     return namespace, namespace["config"]
 
 
@@ -225,10 +225,10 @@ def test_every_printed_exercise_command_runs_and_sets_its_parameters(exercise, f
 def test_the_exercise_intro_states_the_presets_own_sizes_split_time_and_accuracy():
     """The numbers of "Try it yourself" come from the preset file and the committed records, not typed text
     (a typed "0.4-1.3M parameters" outlived the tiny sizes it described)."""
-    from taskspace_core.accuracy import accuracy_table, final_scores
+    from taskspace_core.engine.accuracy import accuracy_table, final_scores
     from taskspace_core.config import load_preset
-    from taskspace_core.measurements import end_to_end_minutes
-    from taskspace_core.models import spec_parameters
+    from taskspace_core.book.measurements import end_to_end_minutes
+    from taskspace_core.lm.models import spec_parameters
 
     config = load_preset(PRESET)
     text = exercise_intro("rq2_model_size")

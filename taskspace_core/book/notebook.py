@@ -1,0 +1,80 @@
+"""What the book's notebooks share: parameters -> config, and the glue between numbers and prose.
+
+The chapters' computations live in the package (task spaces: :func:`.results.analysed_space`;
+the paper's claims: :mod:`.claims`; the paper's numbers: :mod:`.paper`). This module only turns
+a notebook's parameters into a config, hands numbers to the prose, and puts the data behind a
+figure or table on its page as a CSV download. Notebook parameters use the config's own field names with the section joined by an
+underscore (``ftgd_threshold`` is ``ftgd.threshold``, ``space_metric`` is ``space.metric``).
+``None`` means "the preset's value". A wrong type or an unknown name is a
+:class:`~taskspace_core.errors.ConfigError` that names the parameter.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from IPython.display import HTML
+from myst_nb import glue as myst_glue
+
+from ..config import REPO_ROOT, Config, load_preset, parameter_overrides
+from ..errors import ConfigError
+
+DEVICE_VARIABLE = "TASKSPACE_DEVICE"  # the device notebooks compute on, when a command line chose one
+
+
+def notebook_config(preset: str, **parameters) -> Config:
+    """The config a notebook runs under: a preset plus its parameters. A relative ``work_dir``
+    means the repository's (a page executed by `jupyter-book build .` runs in its own folder)."""
+    overrides = parameter_overrides(**parameters)
+    if "work_dir" in overrides and not Path(str(overrides["work_dir"])).is_absolute():
+        overrides["work_dir"] = str(REPO_ROOT / str(overrides["work_dir"]))
+    if os.environ.get(DEVICE_VARIABLE):  # `taskspace book/run --device D` sets it for the kernels
+        overrides["device"] = os.environ[DEVICE_VARIABLE]
+    try:
+        return load_preset(preset, overrides)
+    except ConfigError as exc:  # name the culprit as the notebook spells it: ftgd_threshold, not config.ftgd.threshold
+        text = re.sub(r"config\.(\w+)\.(\w+)", lambda m: f"parameter {m[1]}_{m[2]} (config field {m[1]}.{m[2]})",
+                      str(exc), count=1)
+        raise ConfigError(f"notebook parameters: {text}") from None
+
+
+def glue(name: str, value) -> None:
+    """myst-nb ``glue`` for the prose: numpy scalars become plain Python numbers, nothing is displayed."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    myst_glue(name, value, display=False)
+
+
+def mean_std(table: pd.DataFrame) -> pd.Series:
+    """'0.12 ± 0.34' strings from a frame with ``mean`` and ``std`` columns."""
+    return table.apply(lambda r: "" if pd.isna(r["mean"]) else f"{r['mean']:.2f} ± {r['std']:.2f}", axis=1)
+
+
+def results_path(path: Path) -> str:
+    """A store path relative to the repo root when possible (for the book's provenance notes)."""
+    try:
+        return str(Path(path).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def download_link(frame: pd.DataFrame, filename: str, what: str = "the data behind this figure",
+                  index: bool = False) -> HTML:
+    """A link that saves ``frame`` as ``filename`` (CSV). The file is embedded in the page, so the
+    link works offline and from a saved copy of the HTML, and is exactly what the page shows."""
+    data = base64.b64encode(frame.to_csv(index=index, float_format="%.6g").encode()).decode()
+    return HTML(f'<p class="taskspace-download"><a download="{html.escape(filename)}" '
+                f'href="data:text/csv;base64,{data}">Download {html.escape(what)} (CSV, {len(frame):,} rows)</a></p>')
+
+
+def long_matrix(matrix, paradigms: list[str], value: str) -> pd.DataFrame:
+    """An (n, n) matrix over paradigms in long form: ``row, column, <value>``, one line per cell."""
+    n = len(paradigms)
+    return pd.DataFrame({"row": np.repeat(paradigms, n), "column": np.tile(paradigms, n),
+                         value: np.asarray(matrix).ravel()})

@@ -1,0 +1,217 @@
+"""BLiMP accuracy of checkpoints, kept as per-pair scores and read beside BLiMP's own baselines.
+
+Before a task space says anything about learned grammar, the model must know some: a 5-gram
+model scores 0.612 on BLiMP (mean over the 67 paradigms; Warstadt et al. 2020), and a model
+below that line mostly measures what its fine-tunes install. This module
+
+- scores a checkpoint on every paradigm's test split, exactly (float32, the scorer's 1e-5
+  contract) and keeps the per-pair log-probs, so that any accuracy is recomputed from them
+  (:func:`score_checkpoint`, :func:`export_checkpoint_scores`);
+- summarises them per paradigm and phenomenon (:func:`~taskspace_core.scoring.phenomenon_summary`);
+- reads BLiMP's published per-paradigm accuracies of a 5-gram model, an LSTM, Transformer-XL
+  and GPT-2 (``data/blimp_baselines``, CC BY 4.0) and averages them the same way
+  (:func:`baselines`), so the two are compared like for like.
+
+Committed per-pair scores live beside each checkpoint's metadata in the results folder:
+``results/<preset>/models/<size>/epoch-<E>.blimp.csv.gz``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from ..corpora import blimp
+from ..lm.checkpoints import checkpoint_dir, checkpoint_epoch
+from ..config import DATA_DIR, Config, to_dict
+from ..errors import ConfigError
+from ..lm.models import load_model, resolve_devices
+from ..lm.pretrain import checkpoint_name, list_checkpoints, models_dir, run_name
+from ..provenance import atomic_write_bytes, atomic_write_json, atomic_write_text, provenance
+from ..results.committed import export_checkpoints, write_index
+from .scoring import paradigm_summary, phenomenon_summary, score_pairs
+
+BASELINES_FILE = DATA_DIR / "blimp_baselines" / "models_summary.jsonl"
+BASELINE_MODELS = ("ngram", "lstm", "txl", "gpt2")
+SCORES_SUFFIX = ".blimp.csv.gz"
+
+
+def _score_blimp(config: Config, model: str | Path, names: list[str] | None, split: str, precision: str,
+                 max_pairs: int = 0, revision: str | None = None):
+    """Score the ``split`` pairs of paradigms ``names`` (None: all 67, in that order) with the config's
+    scoring policy at ``precision``: ``(scores, the loaded paradigms, seconds spent scoring)``."""
+    config = resolve_devices(config)
+    d, s, device = config.data, config.scoring, config.device
+    loaded = blimp.load_blimp(d.blimp_dir or None, names)
+    pairs = [p for paradigm in loaded.values()
+             for p in blimp.select_pairs(paradigm, split, d.n_test, d.n_train, d.split_seed, max_pairs)]
+    lm, tokenizer = load_model(model, revision=revision, device=device)
+    started = time.perf_counter()
+    scores = score_pairs(lm, tokenizer, pairs, s.bos, s.batch_tokens, device, s.pack_pairs, precision)
+    return scores, loaded, time.perf_counter() - started
+
+
+def score_checkpoint(config: Config, model_dir: str | Path) -> pd.DataFrame:
+    """Per test pair of every selected paradigm: ``paradigm, phenomenon, pair_id, logp_good, logp_bad, ...``.
+
+    Float32 (``scoring.precision`` is ignored here: accuracies are reported exactly), the
+    preset's BOS policy and test split.
+    """
+    d = config.data
+    names = sorted(blimp.selected_paradigms(d.paradigms, d.phenomena, d.taxonomy)) or None
+    scores, _, _ = _score_blimp(config, model_dir, names, "test", "fp32")
+    scores.insert(1, "phenomenon", [blimp.phenomenon_of(p, d.taxonomy) for p in scores.paradigm])
+    return scores
+
+
+def score_model(config: Config, model: str | Path, out: str | Path, revision: str | None = None,
+                paradigms: list[str] | None = None, split: str = "test", max_pairs: int = 0,
+                ) -> tuple[pd.DataFrame, dict]:
+    """Score BLiMP pairs with any causal LM (``taskspace score``): ``out`` gets one CSV row per pair, and
+    ``<out stem>.meta.json`` its provenance. Returns the scores and that metadata.
+
+    Uses the config's scoring policy (``scoring.*``: BOS, batch tokens, pair packing, precision)
+    and BLiMP split (``data.*``); ``paradigms`` None scores all 67.
+    """
+    config = resolve_devices(config)  # the precision recorded below is the one used ("auto" resolved)
+    d, s = config.data, config.scoring
+    scores, loaded, wall = _score_blimp(config, model, paradigms, split, s.precision, max_pairs, revision)
+    scores.insert(2, "phenomenon", [blimp.phenomenon_of(p, d.taxonomy) for p in scores.paradigm])
+    scores["bos"] = s.bos
+
+    out = Path(out)
+    atomic_write_text(out, scores.to_csv(index=False, float_format="%.6f"))
+    meta_file = Path(model) / "meta.json"
+    model_meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
+    meta = provenance(
+        kind="pair_scores", model=str(model), revision=revision,
+        model_meta={k: model_meta.get(k) for k in ("preset", "size", "epoch", "step", "tokens_seen",
+                                                    "pretrain_hash", "git_commit", "data_hash")},
+        scoring={"bos": s.bos, "batch_tokens": s.batch_tokens, "pack_pairs": s.pack_pairs, "precision": s.precision,
+                 "score": "sum of token log-probs", "accuracy": "logp_good > logp_bad (ties wrong)"},
+        split={"split": split, "n_test": d.n_test, "n_train": d.n_train, "seed": d.split_seed, "max_pairs": max_pairs},
+        blimp_dir=str(blimp.blimp_dir(d.blimp_dir or None)), data_hash=blimp.data_hash(loaded),
+        paradigms=sorted(loaded), n_pairs=len(scores), wall_time_s=round(wall, 3),
+        summary=paradigm_summary(scores, d.taxonomy).reset_index().to_dict(orient="records"),
+    )
+    atomic_write_json(out.with_name(out.stem + ".meta.json"), meta)
+    return scores, meta
+
+
+def scores_path(root: Path, run: str, checkpoint_name: str) -> Path:
+    """Where ``root`` keeps the per-pair scores of one checkpoint of run ``run`` (see ``pretrain.run_name``)."""
+    return Path(root) / "models" / run / f"{checkpoint_name}{SCORES_SUFFIX}"
+
+
+def export_checkpoint_scores(config: Config, model_dir: Path, root: Path) -> Path:
+    """Write ``model_dir``'s per-pair test scores under ``root`` (skipped when already there for
+    this very checkpoint and scoring: same pretraining hash, step, BOS policy and split), with a
+    ``.json`` of provenance."""
+    meta = json.loads((Path(model_dir) / "meta.json").read_text())
+    target = scores_path(root, Path(model_dir).parent.name, Path(model_dir).name)  # models/<run>/epoch-E
+    info = target.with_name(target.name.removesuffix(".csv.gz") + ".json")
+    scoring = {"bos": config.scoring.bos, "precision": "fp32", "split": "test", "n_test": config.data.n_test,
+               "seed": config.data.split_seed, "accuracy": "logp_good > logp_bad (ties wrong)"}
+    if target.is_file() and info.is_file():
+        old = json.loads(info.read_text())
+        if (old.get("pretrain_hash"), old.get("step"), old.get("scoring")) == (meta["pretrain_hash"], meta["step"], scoring):
+            return target
+    scores = score_checkpoint(config, model_dir)
+    atomic_write_bytes(target, gzip.compress(scores.to_csv(index=False, float_format="%.6f").encode(), mtime=0))
+    summary = phenomenon_summary(scores, config.data.taxonomy)
+    atomic_write_json(info, provenance(
+        kind="blimp_scores", preset=config.preset, size=meta["size"], epoch=meta["epoch"], step=meta["step"],
+        pretrain_hash=meta["pretrain_hash"], tokens_seen=meta["tokens_seen"], val_loss=meta["val_loss"],
+        scoring=scoring,
+        data_hash=blimp.data_hash(blimp.load_blimp(config.data.blimp_dir or None, sorted(set(scores.paradigm)))),
+        n_pairs=len(scores), mean_accuracy=float(paradigm_summary(scores, config.data.taxonomy).accuracy.mean()),
+        phenomenon_accuracy=summary.accuracy.round(4).to_dict(), config=to_dict(config)))
+    return target
+
+
+def load_checkpoint_scores(root: Path, run: str, checkpoint_name: str) -> pd.DataFrame | None:
+    """Committed per-pair scores of one checkpoint of run ``run``, or None."""
+    path = scores_path(root, run, checkpoint_name)
+    return pd.read_csv(path) if path.is_file() else None
+
+
+def final_scores(config: Config) -> dict[str, pd.DataFrame]:
+    """Committed per-pair test scores of each size's final checkpoint (sizes still training left out)."""
+    final = checkpoint_name(checkpoint_epoch(config, "final"))
+    found = {size: load_checkpoint_scores(config.reference_dir(), run_name(config, size), final) for size in config.sizes}
+    return {size: scores for size, scores in found.items() if scores is not None}
+
+
+def learning_curves(config: Config) -> pd.DataFrame:
+    """Per size and committed checkpoint that has scores: tokens seen (M), validation loss and mean
+    BLiMP test accuracy over paradigms (``size, tokens (M), val_loss, accuracy``)."""
+    root = config.reference_dir()
+    rows = []
+    for size in config.sizes:
+        for epoch in config.pretrain.checkpoints:
+            name = checkpoint_name(epoch)
+            meta_path = models_dir(root, config, size) / f"{name}.json"
+            scores = load_checkpoint_scores(root, run_name(config, size), name)
+            if scores is None or not meta_path.exists():
+                continue
+            meta = json.loads(meta_path.read_text())
+            rows.append({"size": size, "tokens (M)": meta["tokens_seen"] / 1e6, "val_loss": meta["val_loss"],
+                         "accuracy": paradigm_summary(scores, config.data.taxonomy).accuracy.mean()})
+    return pd.DataFrame(rows, columns=["size", "tokens (M)", "val_loss", "accuracy"])
+
+
+def baselines(taxonomy: str = "12", path: Path = BASELINES_FILE) -> pd.DataFrame:
+    """BLiMP's published accuracies (5-gram, LSTM, Transformer-XL, GPT-2): one row per phenomenon
+    of ``taxonomy`` (the mean over its paradigms) plus ``overall`` (the mean over all 67)."""
+    rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    per_paradigm = pd.DataFrame([r for r in rows if r["UID"] in blimp.PARADIGM_TERMS]).set_index("UID")
+    if len(per_paradigm) != 67:
+        raise ValueError(f"{path}: expected 67 paradigm rows, found {len(per_paradigm)}")
+    per_paradigm["phenomenon"] = [blimp.phenomenon_of(p, taxonomy) for p in per_paradigm.index]
+    table = per_paradigm.groupby("phenomenon")[list(BASELINE_MODELS)].mean()
+    table.loc["overall"] = per_paradigm[list(BASELINE_MODELS)].mean()
+    return table
+
+
+def accuracy_table(scores_by_model: dict[str, pd.DataFrame], taxonomy: str = "12") -> pd.DataFrame:
+    """Per phenomenon (and ``overall``, the mean over paradigms): our models' accuracies beside BLiMP's baselines."""
+    columns = {}
+    for name, scores in scores_by_model.items():
+        per_paradigm = paradigm_summary(scores, taxonomy)
+        column = per_paradigm.groupby("phenomenon").accuracy.mean()
+        column.loc["overall"] = per_paradigm.accuracy.mean()
+        columns[name] = column
+    return pd.DataFrame(columns).join(baselines(taxonomy), how="left")
+
+
+def export_accuracy(config: Config, sizes: list[str], checkpoint: str = "final", log=print) -> pd.DataFrame | None:
+    """Score checkpoints of ``sizes`` on the BLiMP test split and commit their per-pair scores
+    (``taskspace accuracy``), with every checkpoint's metadata and training curve.
+
+    ``checkpoint`` is ``"all"`` (every finished checkpoint in the run directory), ``"final"`` or
+    an epoch; the checkpoints must exist (nothing is trained here). Returns the final
+    checkpoints' accuracy table beside BLiMP's baselines (None if none is scored yet).
+    """
+    root = config.reference_dir()
+    if root is None:
+        raise ConfigError("results_dir is empty: there is nowhere to write the scores")
+    finals = {}
+    for size in sizes:
+        if checkpoint == "all":
+            paths = list_checkpoints(models_dir(config.run_dir(), config, size))
+        else:
+            paths = [checkpoint_dir(config, size, checkpoint, train_if_missing=False)]
+        for path in paths:
+            target = export_checkpoint_scores(config, path, root)
+            log(f"{config.preset}/{size}/{path.name}: {target}")
+        final = checkpoint_name(checkpoint_epoch(config, "final" if checkpoint == "all" else checkpoint))
+        scores = load_checkpoint_scores(root, run_name(config, size), final)
+        if scores is not None:
+            finals[f"{size} {final}"] = scores
+    export_checkpoints(config, root)
+    write_index(config, root)
+    return accuracy_table(finals, config.data.taxonomy) if finals else None

@@ -1,0 +1,246 @@
+"""Transfer probing: the jobs a task space is made of, and the key they are stored under.
+
+    eval1          score every paradigm's test pairs on the base model
+    source/<p>     fine-tune on p's training pairs (FTGD or plain), score every test pair again
+                   (eval2), keep p's mask, then put the base weights back in place
+
+Each job is one file pair in a :class:`~taskspace_core.store.ResultStore` under
+:func:`space_key`, so a sweep that is killed at any moment resumes without recomputing a
+finished paradigm. :class:`ProbeWorker` runs jobs; :mod:`.executors` decides where (serial,
+local processes, Dask); :mod:`.task_space` turns the stored jobs into a task space.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from dataclasses import asdict, dataclass
+from functools import cached_property, lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..corpora import blimp
+from ..config import Config, apply_overrides, to_dict
+from .ftgd import FineTuneResult, PairIds, finetune, restore, snapshot
+from ..lm.models import load_model, model_identity, resolve_devices
+from ..lm.precision import autocast, key_precision
+from ..provenance import atomic_dir, atomic_write_json, provenance
+from .scoring import (
+    PackedPlan, ScoringPlan, encode, pad_id_of, plan_batches, plan_pairs, score_packed, score_plan, supports_packing,
+)
+from .store import ResultStore
+
+# Bump when a change to scoring, FTGD or probing changes stored results: it is part of every key.
+PROBE_VERSION = 2  # 2: unpadded evaluation batches, log-softmax on scored positions only (scores equal to 1e-5)
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class ProbeData:
+    """Every tokenised pair a task space needs, encoded once and reused by all jobs."""
+
+    paradigms: list[str]  # sorted; the rows and columns of the task space
+    test: PairIds  # all test pairs, grouped by paradigm in ``paradigms`` order
+    test_paradigm: np.ndarray  # (n_test_pairs,) int: index into ``paradigms``
+    test_pair_id: np.ndarray  # (n_test_pairs,) int: BLiMP pairID
+    train: dict[str, PairIds]  # per paradigm, its training pairs
+    pad_id: int
+    data_hash: str
+    batch_tokens: int
+
+    # Evaluation batches, built on first use (a model needs only one of the two) and then reused
+    # by all 68 passes of a task space.
+    @cached_property
+    def test_plan(self) -> ScoringPlan:
+        """One sentence per row, test.good + test.bad."""
+        return plan_batches(self.test.good + self.test.bad, self.batch_tokens)
+
+    @cached_property
+    def test_packed(self) -> PackedPlan:
+        """One pair per row, its shared prefix run once (Llama-family models)."""
+        return plan_pairs(self.test.good, self.test.bad, self.batch_tokens)
+
+
+def prepare_probe_data(config: Config, tokenizer) -> ProbeData:
+    """Load, split and tokenise the configured paradigms (all 67 unless ``data.paradigms``)."""
+    d = config.data
+    paradigms = blimp.load_blimp(d.blimp_dir or None, blimp.selected_paradigms(d.paradigms, d.phenomena, d.taxonomy))
+    names = sorted(paradigms)
+    good, bad, which, pair_id, train = [], [], [], [], {}
+    for i, name in enumerate(names):
+        train_pairs, test_pairs = blimp.split_pairs(paradigms[name], d.n_test, d.n_train, d.split_seed)
+        good += [p.good for p in test_pairs]
+        bad += [p.bad for p in test_pairs]
+        which += [i] * len(test_pairs)
+        pair_id += [p.pair_id for p in test_pairs]
+        train[name] = PairIds(encode(tokenizer, [p.good for p in train_pairs], config.scoring.bos),
+                              encode(tokenizer, [p.bad for p in train_pairs], config.scoring.bos))
+    test = PairIds(encode(tokenizer, good, config.scoring.bos), encode(tokenizer, bad, config.scoring.bos))
+    return ProbeData(names, test, np.array(which), np.array(pair_id), train, pad_id_of(tokenizer),
+                     blimp.data_hash(paradigms), config.scoring.batch_tokens)
+
+
+def evaluate(model, data: ProbeData, config: Config) -> dict[str, np.ndarray]:
+    """Summed log-probs of every test pair: ``{"logp_good": (n,), "logp_bad": (n,)}``."""
+    n = len(data.test)
+    with autocast(config.scoring.precision, config.device):
+        if config.scoring.pack_pairs and supports_packing(model):
+            scores = score_packed(model, data.test_packed, config.device)
+        else:
+            scores = score_plan(model, data.test_plan, config.device)
+    return {"logp_good": scores.total[:n], "logp_bad": scores.total[n:]}
+
+
+# --------------------------------------------------------------------------- store key
+
+
+def space_key(config: Config, identity: dict, data_hash: str, paradigms: list[str]) -> dict:
+    """Everything a stored eval1/eval2/mask depends on (and nothing it does not).
+
+    It needs no weights and no tokenizer: a checkpoint's identity comes from its ``meta.json``
+    and the data's from the BLiMP files, so committed results are found by this key alone.
+    """
+    d = config.data
+    ftgd = asdict(config.ftgd)
+    ftgd.pop("precision")
+    ftgd.update(key_precision(config.ftgd, config.device))
+    scoring = key_precision(config.scoring, config.device)  # {} at fp32, so older keys stay valid
+    return {
+        "probe_version": PROBE_VERSION,
+        "model": identity,
+        "data_hash": data_hash,
+        "paradigms": paradigms,
+        "split": {"n_test": d.n_test, "n_train": d.n_train, "seed": d.split_seed},
+        "bos": config.scoring.bos,
+        **({"scoring": scoring} if scoring else {}),
+        "ftgd": ftgd,
+    }
+
+
+def probe_selection(config: Config) -> tuple[list[str], str]:
+    """The sorted paradigms a task space covers and the hash of their BLiMP data."""
+    d = config.data
+    names, data_hash = _selection(d.blimp_dir, tuple(blimp.selected_paradigms(d.paradigms, d.phenomena, d.taxonomy)))
+    return list(names), data_hash
+
+
+@lru_cache(maxsize=16)  # a book looks up dozens of spaces over the same files; read and hash them once
+def _selection(blimp_dir: str, paradigms: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    loaded = blimp.load_blimp(blimp_dir or None, list(paradigms) or None)
+    return tuple(sorted(loaded)), blimp.data_hash(loaded)
+
+
+def open_store(config: Config, model_path: str | Path, revision: str | None, data: ProbeData,
+               label: str) -> ResultStore:
+    key = space_key(config, model_identity(model_path, revision), data.data_hash, data.paradigms)
+    return ResultStore(config.run_dir() / "spaces", label, key)
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+class ProbeWorker:
+    """A loaded base model plus the tokenised data: runs eval1 and source jobs into a store."""
+
+    def __init__(self, config: Config, model_path: str | Path, revision: str | None, label: str):
+        self.config = config = resolve_devices(config)
+        self.model, self.tokenizer = load_model(model_path, revision, device=config.device)
+        self.data = prepare_probe_data(config, self.tokenizer)
+        self.store = open_store(config, model_path, revision, self.data, label)
+        self.base = snapshot(self.model)
+        self.model_path, self.revision = str(model_path), revision
+
+    def run(self, job: str, wait: bool = True) -> tuple[str, bool | None]:
+        """Compute ``job`` (``"eval1"`` or a paradigm) unless it is stored: ``(job, computed)``.
+
+        The store's claim makes sure no two workers, in any process or on any host sharing the
+        store, compute the same job; a job finished by another worker meanwhile is not redone.
+        ``computed`` is None when another worker holds the job and ``wait`` is False.
+        """
+        name = "eval1" if job == "eval1" else f"source/{job}"
+        with self.store.claim(name, wait=wait) as status:
+            if status == "compute":
+                self.eval1() if job == "eval1" else self.source(job)
+            return job, {"compute": True, "done": False, "busy": None}[status]
+
+    def _meta(self, kind: str, wall: float, **extra) -> dict:
+        return provenance(kind=kind, key=self.store.key, key_hash=self.store.key_hash,
+                          model=self.model_path, revision=self.revision, wall_time_s=round(wall, 3),
+                          computed_by={"host": socket.gethostname(), "pid": os.getpid(),
+                                       "torch_threads": torch.get_num_threads(), "device": self.config.device},
+                          **extra)
+
+    def eval1(self) -> str:
+        started = time.perf_counter()
+        arrays = evaluate(self.model, self.data, self.config)
+        self.store.save("eval1", arrays, self._meta("eval1", time.perf_counter() - started))
+        return "eval1"
+
+    def source(self, paradigm: str) -> str:
+        """Fine-tune on ``paradigm``, score everything (eval2), store, and restore the base weights."""
+        started = time.perf_counter()
+        try:
+            result = finetune(self.model, self.data.train[paradigm], self.config.ftgd, self.data.pad_id)
+            tuned = time.perf_counter()
+            arrays = evaluate(self.model, self.data, self.config)
+        finally:
+            restore(self.model, self.base)
+        arrays["mask_bits"] = np.packbits(result.flat_mask())
+        arrays["objective"] = np.array([r["objective"] for r in result.log])
+        arrays["batch_margin"] = np.array([r["batch_margin"] for r in result.log])
+        table = result.mask_table()
+        meta = self._meta(
+            "source", time.perf_counter() - started, source=paradigm,
+            finetune_time_s=round(tuned - started, 3), n_parameters=result.n_parameters,
+            n_masked=result.n_masked, mask_share=result.mask_share,
+            mask_table=table.to_dict(orient="records"),
+        )
+        self.store.save(f"source/{paradigm}", arrays, meta)
+        return paradigm
+
+
+# --------------------------------------------------------------------------- one fine-tune, kept
+
+
+def finetune_one(config: Config, model_path: str | Path, paradigm: str, out: str | Path,
+                 revision: str | None = None, evaluate_all: bool = True) -> tuple[pd.DataFrame, FineTuneResult, float]:
+    """Fine-tune a model on one paradigm and keep the tuned model (``taskspace ftgd``).
+
+    ``out`` gets the tuned weights and tokenizer, ``scores.csv`` (every evaluated test pair's
+    log-probs before and after), ``mask_stats.csv`` (per parameter tensor: how many entries were
+    updated) and ``ftgd.json`` (provenance and the fine-tuning log), written atomically.
+    ``evaluate_all`` False evaluates only ``paradigm`` itself. Returns the scores, the fine-tune
+    result and its wall time in seconds.
+    """
+    blimp.check_paradigms([paradigm])
+    names = sorted(set(blimp.PARADIGM_TERMS) | {paradigm}) if evaluate_all else [paradigm]
+    config = resolve_devices(apply_overrides(config, {"data.paradigms": names}))
+    model, tokenizer = load_model(model_path, revision=revision, device=config.device)
+    data = prepare_probe_data(config, tokenizer)
+    before = evaluate(model, data, config)
+    started = time.perf_counter()
+    result = finetune(model, data.train[paradigm], config.ftgd, data.pad_id)
+    wall = time.perf_counter() - started
+    after = evaluate(model, data, config)
+    scores = pd.DataFrame({
+        "paradigm": [data.paradigms[i] for i in data.test_paradigm], "pair_id": data.test_pair_id,
+        "logp_good_before": before["logp_good"], "logp_bad_before": before["logp_bad"],
+        "logp_good_after": after["logp_good"], "logp_bad_after": after["logp_bad"],
+    })
+    with atomic_dir(Path(out)) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        scores.to_csv(tmp / "scores.csv", index=False, float_format="%.6f")
+        result.mask_table().to_csv(tmp / "mask_stats.csv", index=False)
+        atomic_write_json(tmp / "ftgd.json", provenance(
+            kind="ftgd", base_model=str(model_path), revision=revision, paradigm=paradigm,
+            config=to_dict(config), data_hash=data.data_hash, finetune_time_s=round(wall, 3),
+            n_parameters=result.n_parameters, n_masked=result.n_masked, mask_share=result.mask_share,
+            log=result.log))
+    return scores, result, wall

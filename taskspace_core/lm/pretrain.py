@@ -1,0 +1,305 @@
+"""Pretraining: AdamW + warm-up/cosine schedule, checkpoints across training, exact resume.
+
+The training stream is cut into non-overlapping blocks of ``seq_len + 1`` tokens (inputs and
+shifted targets). One *epoch* is one pass over all blocks in a seeded random order; the order
+of epoch ``k`` depends only on ``(seed, k)``, and the learning rate only on the step, so the
+whole run is a pure function of the config and a resumed run is bit-identical to an
+uninterrupted one on CPU.
+
+Checkpoints are HF model directories named ``epoch-<E>`` (``epoch-0`` is the initialisation),
+each with the tokenizer and a ``meta.json`` carrying config, hashes, provenance, tokens seen,
+validation loss and wall time. ``meta.json`` is written last, so a directory without it is
+not a finished checkpoint. Only the newest checkpoint keeps ``training_state.pt`` (optimizer
+state) for resuming. ``meta.json`` also holds the sha256 of every weight, config and tokenizer
+file, which :mod:`.checkpoints` checks before a checkpoint is used.
+
+This module writes checkpoints and defines what identifies one (:func:`pretrain_hash`,
+``PRETRAIN_VERSION``); :mod:`.checkpoints` finds, verifies and (if missing) trains them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+from transformers import AutoTokenizer, LlamaForCausalLM
+
+from ..config import Config, stable_hash, to_dict
+from ..corpora.books import prepare_corpus
+from ..errors import ConfigError
+from .fused_loss import linear_cross_entropy
+from .models import build_model, count_parameters, resolve_devices
+from .precision import autocast, compute_dtype, key_precision
+from ..provenance import atomic_dir, atomic_write_json, provenance, sha256_file
+from ..engine.scoring import decoder_and_head
+
+TRAINING_STATE = "training_state.pt"
+# Bump when a change to the training code changes the weights a config produces: it is part of
+# every checkpoint's identity (and so of every task-space key), next to the config hash.
+PRETRAIN_VERSION = 1
+
+
+def checkpoint_name(epoch: float) -> str:
+    return f"epoch-{epoch:g}"
+
+
+def run_name(config: Config, size: str) -> str:
+    """The directory name of one pretraining run of ``size``: the size itself at ``pretrain.seed``
+    0, else the size and its seed (``small-seed1``), so replicates sit beside the run they repeat."""
+    seed = config.pretrain.seed
+    return size if seed == 0 else f"{size}-seed{seed}"
+
+
+def models_dir(root: str | Path, config: Config, size: str) -> Path:
+    """Where ``root`` (a run directory or committed results) keeps the run of ``size``:
+    ``root/models/<run_name>``."""
+    return Path(root) / "models" / run_name(config, size)
+
+
+def learning_rate(step: int, total_steps: int, cfg) -> float:
+    """Linear warm-up to ``cfg.lr``, then cosine decay to ``cfg.lr * cfg.min_lr_ratio``."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    progress = min(1.0, (step - cfg.warmup_steps) / max(1, total_steps - cfg.warmup_steps))
+    floor = cfg.lr * cfg.min_lr_ratio
+    return floor + 0.5 * (cfg.lr - floor) * (1 + math.cos(math.pi * progress))
+
+
+def to_blocks(stream: np.ndarray, seq_len: int) -> torch.Tensor:
+    """(n_blocks, seq_len + 1) int64 view of a token stream; the ragged tail is dropped."""
+    n_blocks = (len(stream) - 1) // seq_len
+    idx = np.arange(n_blocks)[:, None] * seq_len + np.arange(seq_len + 1)[None, :]
+    return torch.from_numpy(stream[idx].astype(np.int64))
+
+
+def batch_indices(step: int, n_blocks: int, batch_size: int, seed: int) -> np.ndarray:
+    """Block indices of global step ``step``: a slice of epoch ``step // steps_per_epoch``'s order."""
+    steps_per_epoch = n_blocks // batch_size
+    epoch, j = divmod(step, steps_per_epoch)
+    order = np.random.default_rng([seed, epoch]).permutation(n_blocks)
+    return order[j * batch_size : (j + 1) * batch_size]
+
+
+def lm_loss(model, blocks: torch.Tensor, precision: str = "fp32") -> torch.Tensor:
+    """Mean next-token cross-entropy over a (batch, seq_len + 1) block of tokens.
+
+    ``fp32`` is the exact path: full logits, then ``F.cross_entropy``. ``bf16`` runs the forward
+    under autocast and the output projection and loss as one chunked, fused step
+    (:func:`~taskspace_core.fused_loss.linear_cross_entropy`), which never holds the
+    (B * T, V) logits. (fp32 keeps the full-logits path so that checkpoints trained before the
+    fused loss existed are reproduced bit for bit.)
+    """
+    inputs, targets = blocks[:, :-1], blocks[:, 1:].flatten()
+    split = decoder_and_head(model)
+    if precision == "fp32" or split is None or getattr(split[1], "bias", None) is not None:
+        with autocast(precision, blocks.device.type):
+            logits = model(input_ids=inputs).logits  # (B, T, V)
+        return F.cross_entropy(logits.float().flatten(0, 1), targets)
+    decoder, head = split
+    with autocast(precision, blocks.device.type):
+        hidden = decoder(input_ids=inputs).last_hidden_state  # (B, T, d)
+    return linear_cross_entropy(hidden.flatten(0, 1), head.weight, targets, compute_dtype(precision))
+
+
+def validation_blocks(val_tokens: np.ndarray, cfg) -> torch.Tensor:
+    """(cfg.val_blocks, seq_len + 1): blocks spread evenly over the held-out books' stream."""
+    all_val = to_blocks(val_tokens, cfg.seq_len)
+    return all_val[np.linspace(0, len(all_val) - 1, min(cfg.val_blocks, len(all_val))).astype(int)]
+
+
+@torch.inference_mode()
+def validation_loss(model, val_blocks: torch.Tensor, batch_size: int) -> float:
+    model.eval()
+    total, count = 0.0, 0
+    for i in range(0, len(val_blocks), batch_size):
+        chunk = val_blocks[i : i + batch_size]
+        total += lm_loss(model, chunk).item() * chunk.shape[0]
+        count += chunk.shape[0]
+    model.train()
+    return total / count
+
+
+def size_recipe(config: Config, size: str):
+    """The pretraining config one size trains with: ``pretrain`` with that size's ``lr_by_size`` applied."""
+    cfg = config.pretrain
+    return dataclasses.replace(cfg, lr=cfg.lr_by_size.get(size, cfg.lr), lr_by_size={})
+
+
+def pretrain_hash(config: Config, size: str, corpus_hash: str) -> str:
+    """Identity of a pretraining run: everything that changes its weights (not max_steps, logging or the device).
+
+    Computed from :func:`size_recipe`, so the learning rate is the one this size trains with, and
+    fields that were added later (``lr_by_size``, ``precision`` at fp32) leave the hashes of runs
+    made before them unchanged."""
+    p = asdict(size_recipe(config, size))
+    for key in ("max_steps", "log_every", "precision", "lr_by_size"):
+        p.pop(key)
+    p.update(key_precision(config.pretrain, config.device))  # nothing for fp32
+    return stable_hash({"spec": config.size(size), "pretrain": p, "tokenizer": config.tokenizer, "corpus": corpus_hash})
+
+
+def list_checkpoints(out_dir: Path) -> list[Path]:
+    """Finished checkpoints in ``out_dir`` (those with meta.json), in training order."""
+    done = [d for d in Path(out_dir).glob("epoch-*") if (d / "meta.json").is_file()]
+    return sorted(done, key=lambda d: json.loads((d / "meta.json").read_text())["step"])
+
+
+def pretrain(config: Config, size: str, out_dir: str | Path | None = None, log=print,
+             until_epoch: float | None = None) -> list[Path]:
+    """Train size ``size`` of ``config`` into ``out_dir``, resuming if checkpoints exist.
+
+    ``until_epoch`` (one of ``pretrain.checkpoints``) stops the run once that checkpoint is saved;
+    a later call resumes it from there. The learning-rate schedule is the full run's, so the
+    checkpoints are the same whether the run stopped on the way or not.
+    Returns the finished checkpoint directories in training order.
+    """
+    config = resolve_devices(config)
+    spec = config.size(size)
+    cfg = size_recipe(config, size)
+    out_dir = Path(out_dir) if out_dir else models_dir(config.run_dir(), config, size)
+    corpus = prepare_corpus(config, log=log)
+    tokenizer = AutoTokenizer.from_pretrained(corpus.tokenizer_dir)
+    run_hash = pretrain_hash(config, size, corpus.corpus_hash)
+
+    train_blocks = to_blocks(corpus.train_tokens, cfg.seq_len)
+    val_blocks = validation_blocks(corpus.val_tokens, cfg).to(config.device)  # scored where the model is
+    steps_per_epoch = len(train_blocks) // cfg.batch_size
+    if steps_per_epoch == 0:
+        raise ConfigError(f"pretrain.batch_size={cfg.batch_size} exceeds the {len(train_blocks)} training blocks")
+    total_steps = math.ceil(cfg.epochs * steps_per_epoch)
+    schedule = {round(e * steps_per_epoch): e for e in cfg.checkpoints}
+    if max(schedule) > total_steps:
+        raise ConfigError(f"pretrain.checkpoints: {max(cfg.checkpoints)} is beyond pretrain.epochs={cfg.epochs}")
+    last_step = min(total_steps, cfg.max_steps) if cfg.max_steps > 0 else total_steps
+    if until_epoch is not None:
+        if until_epoch not in cfg.checkpoints:
+            raise ConfigError(f"until_epoch={until_epoch:g} is not in pretrain.checkpoints "
+                              f"({', '.join(f'{e:g}' for e in cfg.checkpoints)})")
+        last_step = min(last_step, round(until_epoch * steps_per_epoch))
+
+    model = build_model(spec, tokenizer, cfg.seed).to(config.device)
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
+    )
+    step, wall = 0, 0.0
+
+    done = list_checkpoints(out_dir)
+    if done:
+        meta = json.loads((done[-1] / "meta.json").read_text())
+        if meta["pretrain_hash"] != run_hash:
+            raise ConfigError(
+                f"{out_dir} holds checkpoints of another configuration (run hash {meta['pretrain_hash']}, "
+                f"this config {run_hash}); choose another --out"
+            )
+        state_file = done[-1] / TRAINING_STATE
+        if meta["step"] < last_step and not state_file.exists():
+            raise ConfigError(f"cannot resume: {state_file} is missing")
+        if state_file.exists():
+            state = torch.load(state_file, map_location=config.device, weights_only=False)
+            model.load_state_dict(LlamaForCausalLM.from_pretrained(done[-1]).state_dict())
+            optimizer.load_state_dict(state["optimizer"])
+        step, wall = meta["step"], meta["wall_time_s"]
+        log(f"resuming {out_dir} from {done[-1].name} (step {step}/{total_steps})")
+
+    model.train()
+    n_params = count_parameters(model)
+    tokens_per_step = cfg.batch_size * cfg.seq_len
+    context = dict(
+        config=config, size=size, corpus=corpus, run_hash=run_hash, n_params=n_params,
+        steps_per_epoch=steps_per_epoch, total_steps=total_steps, val_blocks=val_blocks,
+    )
+    if step in schedule and not (out_dir / checkpoint_name(schedule[step]) / "meta.json").exists():
+        _save_checkpoint(out_dir, model, tokenizer, optimizer, step, schedule[step], wall, context, log)
+
+    bar = tqdm(total=last_step, initial=step, desc=f"pretrain {config.preset}/{size}", unit="step",
+               disable=None, dynamic_ncols=True)
+    started = time.perf_counter() - wall
+    with open(out_dir / "train_log.jsonl", "a") as train_log:
+        while step < last_step:
+            lr = learning_rate(step, total_steps, cfg)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            idx = batch_indices(step, len(train_blocks), cfg.batch_size, cfg.seed)
+            loss = lm_loss(model, train_blocks[idx].to(config.device), cfg.precision)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            optimizer.step()
+            step += 1
+            wall = time.perf_counter() - started
+            bar.update(1)
+            if step % cfg.log_every == 0 or step == last_step:
+                rate = step * tokens_per_step / max(wall, 1e-9)
+                bar.set_postfix(loss=f"{loss.item():.3f}", lr=f"{lr:.2e}", tok_s=f"{rate:,.0f}")
+                if bar.disable and step % max(cfg.log_every, last_step // 20) < cfg.log_every:
+                    # no terminal (a log file): a plain line about every 5% instead of the bar
+                    log(f"{config.preset}/{size} step {step}/{last_step} loss {loss.item():.3f} "
+                        f"lr {lr:.2e} {rate:,.0f} tok/s {wall:.0f}s")
+                train_log.write(json.dumps({"step": step, "loss": loss.item(), "lr": lr,
+                                            "tokens": step * tokens_per_step, "wall_s": round(wall, 2)}) + "\n")
+                train_log.flush()
+            if step in schedule:
+                _save_checkpoint(out_dir, model, tokenizer, optimizer, step, schedule[step], wall, context, log)
+                started = time.perf_counter() - wall  # checkpoint time is not training time
+    bar.close()
+    return list_checkpoints(out_dir)
+
+
+def _save_checkpoint(out_dir, model, tokenizer, optimizer, step, epoch, wall, ctx, log) -> None:
+    """Write checkpoint ``epoch-<E>`` atomically and drop the previous one's optimizer state."""
+    config: Config = ctx["config"]
+    val_loss = validation_loss(model, ctx["val_blocks"], config.pretrain.batch_size)
+    previous = list_checkpoints(out_dir)
+    final = out_dir / checkpoint_name(epoch)
+    with atomic_dir(final) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        torch.save({"optimizer": optimizer.state_dict(), "step": step}, tmp / TRAINING_STATE)
+        meta = provenance(
+            kind="checkpoint",
+            files=_file_hashes(tmp),
+            preset=config.preset,
+            size=ctx["size"],
+            epoch=epoch,
+            step=step,
+            steps_per_epoch=ctx["steps_per_epoch"],
+            total_steps=ctx["total_steps"],
+            tokens_seen=step * config.pretrain.batch_size * config.pretrain.seq_len,
+            val_loss=val_loss,
+            val_ppl=math.exp(val_loss),
+            wall_time_s=round(wall, 3),
+            n_parameters=ctx["n_params"],
+            precision=config.pretrain.precision,
+            peak_lr=size_recipe(config, ctx["size"]).lr,
+            pretrain_hash=ctx["run_hash"],
+            pretrain_version=PRETRAIN_VERSION,
+            config=to_dict(config),
+            config_hash=stable_hash(config),
+            data_hash={"corpus": ctx["corpus"].corpus_hash, "tokenizer": ctx["corpus"].tokenizer_hash},
+            corpus_split={"train": list(ctx["corpus"].train_books), "val": list(ctx["corpus"].val_books)},
+        )
+        atomic_write_json(tmp / "meta.json", meta)
+    for old in previous:
+        if old != final:
+            (old / TRAINING_STATE).unlink(missing_ok=True)
+    log(f"checkpoint {final} (step {step}, {meta['tokens_seen']:,} tokens, val loss {val_loss:.3f}, "
+        f"ppl {meta['val_ppl']:.1f})")
+
+
+
+def _file_hashes(directory: Path) -> dict[str, str]:
+    """sha256 of a checkpoint's files, except its optimizer state (dropped later) and meta.json."""
+    return {f.name: sha256_file(f) for f in sorted(Path(directory).iterdir())
+            if f.is_file() and f.name not in (TRAINING_STATE, "meta.json")}
