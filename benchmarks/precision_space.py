@@ -27,7 +27,8 @@ import time
 from pathlib import Path
 
 from taskspace_core.analysis import claims
-from taskspace_core.config import apply_overrides, load_preset, parse_dotted_args
+from taskspace_core.config import apply_overrides, load_preset
+from taskspace_core.cli import parse_dotted_args
 from taskspace_core.lm.checkpoints import checkpoint_dir
 from taskspace_core.engine.task_space import compute_space
 from taskspace_core.provenance import atomic_write_json, provenance

@@ -92,7 +92,7 @@ def committed_point(config, size: str) -> dict | None:
     """A committed run of the preset that is this grid point (same shape, recipe and seed), read
     from its final checkpoint's record instead of training it again: pretraining reproduces
     bit for bit, so the validation loss would be the same."""
-    from taskspace_core.config import REPO_ROOT
+    from taskspace_core.paths import REPO_ROOT
 
     keys = ("seq_len", "batch_size", "lr", "warmup_steps", "min_lr_ratio", "weight_decay", "beta1", "beta2",
             "grad_clip", "epochs", "seed", "precision", "val_blocks")

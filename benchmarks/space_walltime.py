@@ -18,7 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from taskspace_core.config import load_preset, parse_dotted_args
+from taskspace_core.config import load_preset
+
+from taskspace_core.cli import parse_dotted_args
 from taskspace_core.lm.models import load_tokenizer
 from taskspace_core.lm.checkpoints import checkpoint_dir
 from taskspace_core.engine.probing import prepare_probe_data

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Iterator
 
-from .config import REPO_ROOT
+from .paths import REPO_ROOT
 
 # every package that can change a number (the first seven) or a rendered page (the rest)
 _PACKAGES = ("taskspace", "torch", "transformers", "tokenizers", "numpy", "pandas", "datasets",

@@ -17,7 +17,7 @@ PACKAGE = Path(taskspace_core.__file__).parent
 # imported where used: the taskspace[distributed] extra, and `datasets` (half a second of import
 # for every process otherwise; only BLiMP's `hf:` sources need it)
 OPTIONAL = {"distributed", "datasets"}
-LAZY_MODULES = {"cli"}  # startup time: see the module docstring
+LAZY_MODULES = {"cli", "cli.args", "cli.commands", "cli.main"}  # startup time: see the module docstring
 
 
 def _module(path: Path) -> str:

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from taskspace_core.config import REPO_ROOT
+from taskspace_core.paths import REPO_ROOT
 
 
 @pytest.mark.slow

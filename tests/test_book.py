@@ -9,7 +9,8 @@ import pytest
 
 from taskspace_core.book import interactive, plots
 from taskspace_core.errors import ConfigError
-from taskspace_core.config import REPO_ROOT, parameter_overrides
+from taskspace_core.config import parameter_overrides
+from taskspace_core.paths import REPO_ROOT
 from taskspace_core.analysis.hypothesis import classify_patterns
 from taskspace_core.book.notebook import notebook_config
 from taskspace_core.analysis.similarity import offdiag_pearson
@@ -194,7 +195,7 @@ def test_pages_show_no_machine_path_and_kernels_start_quietly(tmp_path, capfd):
     import papermill
 
     from taskspace_core.book.build import LocalKernelManager, shown_path
-    from taskspace_core.config import REPO_ROOT
+    from taskspace_core.paths import REPO_ROOT
 
     assert shown_path(REPO_ROOT / "runs") == "runs" and shown_path(REPO_ROOT / "results" / "cpu") == "results/cpu"
     assert shown_path(tmp_path) == str(tmp_path.resolve())  # outside the repository: as it is
@@ -232,7 +233,7 @@ def test_jupyter_book_build_executes_and_taskspace_book_does_not_twice(tmp_path)
     import yaml
 
     from taskspace_core.book.build import _stage_config
-    from taskspace_core.config import REPO_ROOT
+    from taskspace_core.paths import REPO_ROOT
     from taskspace_core.book.notebook import notebook_config
 
     repo = yaml.safe_load((REPO_ROOT / "_config.yml").read_text())

@@ -2,8 +2,10 @@ import re
 
 import pytest
 
+from taskspace_core.cli.args import parse_dotted_args
+from taskspace_core.paths import REPLACES, REPO_ROOT
 from taskspace_core.config import (
-    PRESETS, REPLACES, REPO_ROOT, Config, ModelSpec, apply_overrides, load_preset, parse_dotted_args, stable_hash,
+    PRESETS, Config, ModelSpec, apply_overrides, load_preset, stable_hash,
 )
 from taskspace_core.errors import ConfigError
 from taskspace_core.plan.experiments import INDEX

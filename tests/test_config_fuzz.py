@@ -10,8 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from taskspace_core.cli.args import parse_dotted_args
+from taskspace_core.config.build import _build
+from taskspace_core.config.fields import field_metadata
 from taskspace_core.config import (
-    Config, _build, field_choices, apply_overrides, load_preset, parse_dotted_args, stable_hash, to_dict,
+    Config, apply_overrides, load_preset, stable_hash, to_dict,
 )
 from taskspace_core.errors import ConfigError
 
@@ -81,7 +84,8 @@ def valid_value(path):
     """A strategy of values the field at ``path`` must accept, written as on the command line."""
     current = LEAVES[path]
     section, _, name = path.rpartition(".")
-    choices = field_choices(type(getattr(BASE, section)), name) if section and "." not in section else None
+    choices = (field_metadata(type(getattr(BASE, section)))[name].get("choices")
+               if section and "." not in section else None)
     if choices:
         return st.sampled_from(choices)
     if name == "device":

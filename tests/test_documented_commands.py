@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from taskspace_core.config import REPO_ROOT
+from taskspace_core.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow  # a whole `ci` book computed from nothing (about 4 minutes)
 

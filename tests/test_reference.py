@@ -199,7 +199,7 @@ def test_results_command_reports_and_exits_non_zero_on_problems(ci_reference, tm
 
 
 def test_spaces_option_reads_numbers_and_ranges():
-    from taskspace_core.cli import _plan_numbers
+    from taskspace_core.cli.commands import _plan_numbers
     from taskspace_core.errors import TaskspaceError
 
     assert _plan_numbers("10,16, 22-25") == {10, 16, 22, 23, 24, 25}

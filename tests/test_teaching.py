@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from taskspace_core.book.build import NOTEBOOKS, parse_parameters, resolve_notebook
-from taskspace_core.config import REPO_ROOT
+from taskspace_core.paths import REPO_ROOT
 from taskspace_core.book.exercises import EXERCISES, PRESET, exercise_intro, exercise_markdown, exercises_for
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..config import DATA_DIR
+from ..paths import DATA_DIR
 from .similarity import pearson
 
 PAPER_WITHIN = DATA_DIR / "paper" / "within_phenomenon.csv"

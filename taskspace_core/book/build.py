@@ -32,7 +32,8 @@ from traitlets import CaselessStrEnum, default
 
 from ..corpora import blimp
 from ..lm.checkpoints import checkpoint_epoch
-from ..config import CONFIG_SECTIONS, PRESETS, REPO_ROOT, load_preset, repo_file
+from ..config import CONFIG_SECTIONS, PRESETS, load_preset
+from ..paths import REPO_ROOT, repo_file
 from ..errors import TaskspaceError
 from .notebook import notebook_config
 

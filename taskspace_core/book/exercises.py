@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..engine.accuracy import accuracy_table, final_scores
-from ..config import REPO_ROOT, load_preset
+from ..config import load_preset
+from ..paths import REPO_ROOT
 from .measurements import end_to_end_minutes
 from ..lm.models import spec_parameters
 

@@ -22,7 +22,9 @@ import pandas as pd
 from IPython.display import HTML
 from myst_nb import glue as myst_glue
 
-from ..config import REPO_ROOT, Config, load_preset, parameter_overrides
+from ..config import Config, load_preset, parameter_overrides
+
+from ..paths import REPO_ROOT
 from ..errors import ConfigError
 
 DEVICE_VARIABLE = "TASKSPACE_DEVICE"  # the device notebooks compute on, when a command line chose one

@@ -23,7 +23,8 @@ import numpy as np
 from ..analysis import claims
 
 from . import plots
-from ..config import REPO_ROOT, Config
+from ..config import Config
+from ..paths import REPO_ROOT
 from ..analysis.evidence import ReplicatedEvidence, replicated_claims, training_steps
 from ..analysis.hypothesis import HIGH_WITHIN
 from .notebook import notebook_config

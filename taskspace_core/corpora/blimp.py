@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import DATA_DIR
+from ..paths import DATA_DIR
 from ..errors import ConfigError, DataError
 
 DEFAULT_BLIMP_DIR = DATA_DIR / "blimp"

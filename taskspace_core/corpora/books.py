@@ -32,7 +32,9 @@ import numpy as np
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
-from ..config import REPO_ROOT, Config, stable_hash
+from ..config import Config, stable_hash
+
+from ..paths import REPO_ROOT
 from ..errors import DataError
 from ..provenance import atomic_dir, sha256_bytes
 

@@ -27,7 +27,8 @@ import pandas as pd
 
 from ..corpora import blimp
 from ..lm.checkpoints import checkpoint_dir, checkpoint_epoch
-from ..config import DATA_DIR, Config, to_dict
+from ..config import Config, to_dict
+from ..paths import DATA_DIR
 from ..errors import ConfigError
 from ..lm.models import load_model, resolve_devices
 from ..lm.pretrain import checkpoint_name, list_checkpoints, models_dir, run_name

@@ -1,0 +1,7 @@
+"""``python -m taskspace_core.cli``."""
+
+import sys
+
+from .main import main
+
+sys.exit(main())

@@ -1,0 +1,272 @@
+"""The ``taskspace`` commands: each parses its arguments, calls one library function and prints
+what it returns; the work itself lives in the package. Each imports the package inside its
+function, so that ``taskspace --help`` and a mistyped argument answer at once instead of after
+torch loads (the one place allowed function-level imports: ``tests/test_architecture.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from ..errors import TaskspaceError
+from .args import config_from_args
+
+
+def cmd_data(args, extra) -> int:
+    from ..corpora import blimp
+
+    if extra:
+        raise TaskspaceError(f"unrecognised arguments: {' '.join(extra)}")
+    paradigms = blimp.load_blimp(args.data_dir)
+    names = blimp.phenomenon_names()
+    print(f"BLiMP at {blimp.blimp_dir(args.data_dir)} (data hash {blimp.data_hash(paradigms)})")
+    print(f"{'phenomenon':<8} {'name':<26} {'paradigms':>9} {'pairs':>7}")
+    for abbr, uids in blimp.phenomena(args.taxonomy).items():
+        n_pairs = sum(len(paradigms[u].pairs) for u in uids)
+        print(f"{abbr:<8} {names[abbr]:<26} {len(uids):>9} {n_pairs:>7}")
+    n_groups = len(blimp.phenomena(args.taxonomy))
+    total = sum(len(p.pairs) for p in paradigms.values())
+    print(f"{'total':<8} {f'{n_groups} phenomena':<26} {len(paradigms):>9} {total:>7}")
+    return 0
+
+
+def cmd_sizes(args, extra) -> int:
+    from ..lm.models import spec_parameters
+
+    config = config_from_args(args, extra)
+    print(f"preset {config.preset}: vocabulary {config.tokenizer.vocab_size}")
+    for name, spec in config.sizes.items():
+        n = spec_parameters(spec, config.tokenizer.vocab_size)
+        print(f"  {name:<7} {n / 1e6:7.2f}M parameters  d_model={spec.d_model} n_layers={spec.n_layers} "
+              f"n_heads={spec.n_heads} d_mlp={spec.d_mlp}")
+    return 0
+
+
+def cmd_pretrain(args, extra) -> int:
+    config = config_from_args(args, extra)
+    sizes = [args.size] if args.size else list(config.sizes)
+    for size in sizes:
+        config.size(size)  # validate every name before training anything
+    from ..lm.pretrain import models_dir, pretrain  # heavy import (torch, transformers) after validation
+
+    for size in sizes:
+        if args.out:
+            out = Path(args.out) if args.size else Path(args.out) / size
+        else:
+            out = models_dir(config.run_dir(), config, size)
+        checkpoints = pretrain(config, size, out)
+        print(f"{config.preset}/{size}: {len(checkpoints)} checkpoints in {out}: "
+              + ", ".join(c.name for c in checkpoints))
+    return 0
+
+
+def cmd_score(args, extra) -> int:
+    if args.preset is None:
+        args.preset = _model_preset(args.model)
+    config = config_from_args(args, extra)
+    names = [n.strip() for n in args.paradigms.split(",") if n.strip()] if args.paradigms else None
+    from ..engine.accuracy import score_model
+    from ..engine.scoring import paradigm_summary, phenomenon_summary
+
+    scores, meta = score_model(config, args.model, args.out, args.revision, names, args.split, args.max_pairs)
+    out, taxonomy = Path(args.out), config.data.taxonomy
+    print(f"{len(scores)} pairs from {len(meta['paradigms'])} paradigms scored in {meta['wall_time_s']:.1f}s "
+          f"(bos={config.scoring.bos})")
+    print(phenomenon_summary(scores, taxonomy).to_string(float_format=lambda x: f"{x:.3f}"))
+    overall = paradigm_summary(scores, taxonomy).accuracy.mean()
+    print(f"mean accuracy over paradigms: {overall:.3f}  ->  {out} (+ {out.stem}.meta.json)")
+    return 0
+
+
+def _model_preset(model: str) -> str | None:
+    """The preset a checkpoint of ours was trained under (its BLiMP split is then the default)."""
+    meta_file = Path(model) / "meta.json"
+    if meta_file.is_file():
+        return json.loads(meta_file.read_text()).get("preset")
+    return None
+
+
+def cmd_ftgd(args, extra) -> int:
+    if args.preset is None:
+        args.preset = _model_preset(args.model)
+    for name in ("threshold", "steps", "lr", "method"):
+        if getattr(args, name) is not None:
+            extra = extra + [f"--ftgd.{name}", str(getattr(args, name))]
+    config = config_from_args(args, extra)
+    from ..engine.probing import finetune_one
+
+    scores, result, wall = finetune_one(config, args.model, args.paradigm, args.out, args.revision,
+                                        evaluate_all=args.eval == "all")
+    summary = scores.assign(before=scores.logp_good_before > scores.logp_bad_before,
+                            after=scores.logp_good_after > scores.logp_bad_after,
+                            margin_change=(scores.logp_good_after - scores.logp_bad_after)
+                            - (scores.logp_good_before - scores.logp_bad_before))
+    table = summary.groupby("paradigm")[["before", "after", "margin_change"]].mean()
+    f = config.ftgd
+    print(f"{f.method} on {args.paradigm}: {f.steps} steps, lr {f.lr:g}, {f.optimizer}, objective {f.objective}; "
+          f"{result.n_masked:,} of {result.n_parameters:,} parameters updated ({result.mask_share:.2%}) "
+          f"in {wall:.1f}s")
+    print(f"accuracy before -> after ({args.eval}):")
+    print(table.to_string(float_format=lambda x: f"{x:.3f}"))
+    print(f"tuned model, scores.csv, mask_stats.csv and ftgd.json -> {args.out}")
+    return 0
+
+
+def cmd_space(args, extra) -> int:
+    config = config_from_args(args, extra)
+    from ..corpora import blimp
+
+    d = config.data
+    blimp.selected_paradigms(d.paradigms, d.phenomena, d.taxonomy)  # unknown names fail before any work
+    if args.model:
+        model_path, label = args.model, f"{config.preset}-{Path(args.model).name}"
+    else:
+        size = args.size or list(config.sizes)[-1]
+        config.size(size)
+        from ..lm.checkpoints import checkpoint_dir
+        from ..results.committed import space_label
+
+        model_path = checkpoint_dir(config, size, args.checkpoint)
+        label = space_label(config, size, model_path)
+    from ..engine.task_space import compute_space
+    from ..analysis.report import analyse, describe, write_report
+
+    space = compute_space(config, model_path, args.revision, label, progress=not args.no_progress)
+    analysis = analyse(space, config)
+    paths = write_report(space, analysis, config)
+    print(f"task space of {model_path}: " + describe(space, analysis, config))
+    print(f"results in {space.store_dir}: " + ", ".join(p.name for p in paths.values()))
+    return 0
+
+
+def _notebook_device(args) -> None:
+    """``--device`` of ``book`` and ``run``: checked here, then handed to the notebook kernels."""
+    if args.device:
+        from ..config import check_device
+        from ..book.notebook import DEVICE_VARIABLE
+
+        os.environ[DEVICE_VARIABLE] = check_device(args.device)  # a bad name fails here, in one line
+
+
+def cmd_book(args, extra) -> int:
+    if extra:
+        raise TaskspaceError(f"unrecognised arguments: {' '.join(extra)} (notebook parameters: see book/reproducing.md)")
+    from ..book.build import build_book
+
+    _notebook_device(args)
+
+    started = time.perf_counter()
+    index = build_book(args.preset, args.work_dir, Path(args.out) if args.out else None)
+    print(f"book ({args.preset}) built in {time.perf_counter() - started:.0f}s: {index}")
+    return 0
+
+
+def cmd_reproduce(args, extra) -> int:
+    config = config_from_args(args, extra)
+    from ..plan.experiments import reproduce
+
+    started = time.perf_counter()
+    log = lambda message: print(message, flush=True)  # noqa: E731  (a log file sees each line at once)
+    problems = reproduce(config, log=log, only=_plan_numbers(args.spaces) if args.spaces else None)
+    print(f"reproduce ({config.preset}) finished in {time.perf_counter() - started:.0f}s: "
+          f"{config.reference_dir()}", flush=True)
+    if args.spaces:  # the spaces left out on purpose are still to do, not problems
+        pending = [p for p in problems if ": no task space for " in p]
+        problems = [p for p in problems if p not in pending]
+        for line in pending:
+            print(f"  still to compute: {line.split(': no task space for ', 1)[1]}")
+    for problem in problems:
+        print(f"  problem: {problem}")
+    if problems:
+        return 1
+    if args.book:
+        from ..book.build import build_book
+
+        build_book(config.preset, config.work_dir, log=log)
+    return 0
+
+
+def _plan_numbers(text: str) -> set[int]:
+    """``"10,16,22-25"`` -> {10, 16, 22, 23, 24, 25}: the ``--spaces`` of ``taskspace reproduce``."""
+    numbers = set()
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        try:
+            numbers.update(range(int(first), int(last or first) + 1))
+        except ValueError:
+            raise TaskspaceError(f"--spaces {text!r}: use plan numbers such as 10,16,22-25") from None
+    return numbers
+
+
+def cmd_config(args, extra) -> int:
+    import yaml
+
+    from ..config import to_dict
+
+    config = config_from_args(args, extra)
+    print(f"# preset {config.preset}, resolved (overrides applied)")
+    print(yaml.safe_dump(to_dict(config), sort_keys=False, allow_unicode=True), end="")
+    return 0
+
+
+def cmd_results(args, extra) -> int:
+    config = config_from_args(args, extra)
+    from ..plan.experiments import check_results, committed, memoise_results, plan_table
+
+    if args.plan:
+        print(f"the plan of {config.preset} (`taskspace reproduce --spaces` takes these numbers; "
+              "* = committed):")
+        for number, row in plan_table(config).iterrows():
+            print(f"{number:>4} {'*' if row.committed else ' '} {row.space}  [{row.purpose}]")
+    if args.fill_memo:
+        memoise_results(config, fill=True)
+    problems = check_results(config) + memoise_results(config)
+    done = committed(config)
+    print(f"{config.reference_dir()}: {len(done)} task spaces expected, {sum(done.values())} committed; "
+          + ("complete, every hash matches" if not problems else f"{len(problems)} problem(s):"))
+    for problem in problems:
+        print(f"  {problem}")
+    return 1 if problems else 0
+
+
+def cmd_slides(args, extra) -> int:
+    if extra:
+        raise TaskspaceError(f"unrecognised arguments: {' '.join(extra)}")
+    from ..config import load_preset
+    from ..book.slides import build_slides
+
+    load_preset(args.preset)  # a bad preset fails here, in one line
+    started = time.perf_counter()
+    index = build_slides(args.preset, Path(args.out) if args.out else None, args.work_dir)
+    print(f"slides ({args.preset}) built in {time.perf_counter() - started:.0f}s: {index}")
+    return 0
+
+
+def cmd_accuracy(args, extra) -> int:
+    config = config_from_args(args, extra)
+    sizes = [args.size] if args.size else list(config.sizes)
+    for size in sizes:
+        config.size(size)
+    from ..engine.accuracy import export_accuracy
+
+    table = export_accuracy(config, sizes, args.checkpoint)
+    if table is not None:
+        print("BLiMP test accuracy (mean over paradigms) beside BLiMP's baselines (Warstadt et al. 2020):")
+        print(table.to_string(float_format=lambda v: f"{v:.3f}"))
+    return 0
+
+
+def cmd_run(args, extra) -> int:
+    if extra:
+        raise TaskspaceError(f"unrecognised arguments: {' '.join(extra)} (parameters go as -p NAME VALUE)")
+    from ..book.build import run_notebook
+
+    _notebook_device(args)
+    executed = run_notebook(args.notebook, [tuple(p) for p in args.parameter], args.out,
+                            prepare_only=args.prepare_only)
+    print(f"{'prepared' if args.prepare_only else 'executed'} notebook: {executed}")
+    return 0
+
