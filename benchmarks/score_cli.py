@@ -34,11 +34,12 @@ import json, sys, time
 import torch
 from minicons import scorer
 from taskspace_core.corpora import blimp
+from taskspace_core.corpora.pairs import select_pairs
 from taskspace_core.config import load_preset
 model_dir, paradigms, split, out = sys.argv[1], sys.argv[2].split(","), sys.argv[3], sys.argv[4]
 d = load_preset("ci").data  # the split `taskspace score --preset ci` uses
 loaded = blimp.load_blimp(None, paradigms)
-pairs = [p for name in sorted(loaded) for p in blimp.select_pairs(loaded[name], split, d.n_test, d.n_train, d.split_seed)]
+pairs = [p for name in sorted(loaded) for p in select_pairs(loaded[name], split, d.n_test, d.n_train, d.split_seed)]
 sentences = [p.good for p in pairs] + [p.bad for p in pairs]
 lm = scorer.IncrementalLMScorer(model_dir, "cpu", torch_dtype=torch.float32)
 scores = []

@@ -91,12 +91,13 @@ def _setup(run: dict, size: str, checkpoint: str):
 def _test_sentences(config) -> tuple[list[str], list[str]]:
     """The test pairs' strings, in the order ``prepare_probe_data`` encodes them."""
     from taskspace_core.corpora import blimp
+    from taskspace_core.corpora import pairs
 
     d = config.data
     paradigms = blimp.load_blimp(d.blimp_dir or None, list(d.paradigms) or None)
     good, bad = [], []
     for name in sorted(paradigms):
-        _, test = blimp.split_pairs(paradigms[name], d.n_test, d.n_train, d.split_seed)
+        _, test = pairs.split_pairs(paradigms[name], d.n_test, d.n_train, d.split_seed)
         good += [p.good for p in test]
         bad += [p.bad for p in test]
     return good, bad

@@ -5,6 +5,8 @@ import shutil
 import pytest
 
 from taskspace_core.corpora import blimp
+
+from taskspace_core.corpora import pairs
 from taskspace_core.errors import ConfigError, DataError
 
 PAPER_ABBREVIATIONS = ["A-AGR", "ARG-S", "BIND", "CON-R", "DN-AGR", "ELLIP", "FG-DEP", "IRR-F",
@@ -40,21 +42,21 @@ def test_unknown_paradigm_suggests_a_name():
 
 def test_split_is_deterministic_disjoint_and_seeded():
     par = blimp.load_blimp(paradigms=["passive_1"])["passive_1"]
-    train, test = blimp.split_pairs(par, 100, 200, seed=0)
+    train, test = pairs.split_pairs(par, 100, 200, seed=0)
     assert len(train) == 200 and len(test) == 100
     assert not {p.pair_id for p in train} & {p.pair_id for p in test}
-    again_train, again_test = blimp.split_pairs(par, 100, 200, seed=0)
+    again_train, again_test = pairs.split_pairs(par, 100, 200, seed=0)
     assert again_train == train and again_test == test
-    _, other_test = blimp.split_pairs(par, 100, 200, seed=1)
+    _, other_test = pairs.split_pairs(par, 100, 200, seed=1)
     assert [p.pair_id for p in other_test] != [p.pair_id for p in test]
     # the test split does not depend on how many training pairs are drawn
-    _, test_small_train = blimp.split_pairs(par, 100, 10, seed=0)
+    _, test_small_train = pairs.split_pairs(par, 100, 10, seed=0)
     assert test_small_train == test
     # pairs are whole: good and bad of a pair always travel together
     by_id = {p.pair_id: p for p in par.pairs}
     assert all(by_id[p.pair_id] == p for p in train + test)
     with pytest.raises(ConfigError, match="data.n_test"):
-        blimp.split_pairs(par, 900, 200, seed=0)
+        pairs.split_pairs(par, 900, 200, seed=0)
 
 
 def _copy_paradigm(tmp_path, uid="passive_1"):
@@ -69,7 +71,7 @@ def test_plain_and_gzip_copies_load_identically(tmp_path):
     plain = blimp.load_blimp(tmp_path, ["passive_1"])
     vendored = blimp.load_blimp(None, ["passive_1"])
     assert plain["passive_1"].pairs == vendored["passive_1"].pairs
-    assert blimp.data_hash(plain) == blimp.data_hash(vendored)
+    assert pairs.data_hash(plain) == pairs.data_hash(vendored)
 
 
 @pytest.mark.parametrize("corrupt, line, field", [
@@ -140,9 +142,9 @@ def test_a_hub_layout_copy_loads_through_datasets_with_the_same_pairs(tmp_path):
         assert hub[uid].pairs == shipped[uid].pairs
         assert hub[uid].term == shipped[uid].term
     # the data hash is that of the records, so a different source is a different key
-    assert blimp.data_hash(hub) != blimp.data_hash(shipped)
+    assert pairs.data_hash(hub) != pairs.data_hash(shipped)
     again = blimp.load_blimp(f"hf:{tmp_path / 'blimp'}", HUB_PARADIGMS)
-    assert blimp.data_hash(again) == blimp.data_hash(hub)
+    assert pairs.data_hash(again) == pairs.data_hash(hub)
 
 
 def test_the_shipped_files_read_by_datasets_give_the_same_pairs():

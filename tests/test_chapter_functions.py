@@ -15,6 +15,8 @@ import pandas as pd
 import pytest
 
 from taskspace_core.corpora import blimp
+
+from taskspace_core.corpora import pairs
 from taskspace_core.engine.accuracy import final_scores, learning_curves
 from taskspace_core.config import load_preset
 from taskspace_core.plan.cost import Workload, achieved_rates, budget_in_time, measured_workload, preset_budget
@@ -43,7 +45,7 @@ from taskspace_core.engine.scoring import paradigm_summary
     ("one two three four", "uno dos tres four", "substitution of 3 word(s)"),
 ])
 def test_difference_kind_reads_a_pair_word_by_word(good, bad, kind):
-    assert blimp.difference_kind(good, bad) == kind
+    assert pairs.difference_kind(good, bad) == kind
 
 
 def test_difference_kinds_cover_every_pair_and_pool_long_substitutions():

@@ -8,6 +8,8 @@ import pytest
 import torch
 
 from taskspace_core.corpora import blimp
+
+from taskspace_core.corpora.pairs import split_pairs
 from taskspace_core.config import FTGDConfig
 from taskspace_core.engine.ftgd import (
     PairIds, batch_schedule, differential_gradient, finetune, objective, parameter_group, restore,
@@ -21,7 +23,7 @@ PARADIGM = "anaphor_number_agreement"  # a paradigm even the ci model can learn 
 @pytest.fixture(scope="module")
 def pairs(ci_model):
     _, tokenizer = ci_model
-    train, test = blimp.split_pairs(blimp.load_blimp(paradigms=[PARADIGM])[PARADIGM], 60, 64, 0)
+    train, test = split_pairs(blimp.load_blimp(paradigms=[PARADIGM])[PARADIGM], 60, 64, 0)
     as_ids = lambda ps: PairIds(encode(tokenizer, [p.good for p in ps]), encode(tokenizer, [p.bad for p in ps]))  # noqa: E731
     return as_ids(train), as_ids(test), pad_id_of(tokenizer)
 

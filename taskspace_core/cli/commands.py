@@ -17,12 +17,13 @@ from .args import config_from_args
 
 def cmd_data(args, extra) -> int:
     from ..corpora import blimp
+    from ..corpora import pairs
 
     if extra:
         raise TaskspaceError(f"unrecognised arguments: {' '.join(extra)}")
     paradigms = blimp.load_blimp(args.data_dir)
     names = blimp.phenomenon_names()
-    print(f"BLiMP at {blimp.blimp_dir(args.data_dir)} (data hash {blimp.data_hash(paradigms)})")
+    print(f"BLiMP at {blimp.blimp_dir(args.data_dir)} (data hash {pairs.data_hash(paradigms)})")
     print(f"{'phenomenon':<8} {'name':<26} {'paradigms':>9} {'pairs':>7}")
     for abbr, uids in blimp.phenomena(args.taxonomy).items():
         n_pairs = sum(len(paradigms[u].pairs) for u in uids)

@@ -26,6 +26,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..corpora import blimp
+
+from ..corpora.pairs import data_hash, select_pairs
 from ..lm.checkpoints import checkpoint_dir, checkpoint_epoch
 from ..config import Config, to_dict
 from ..paths import DATA_DIR
@@ -48,11 +50,11 @@ def _score_blimp(config: Config, model: str | Path, names: list[str] | None, spl
     config = resolve_devices(config)
     d, s, device = config.data, config.scoring, config.device
     loaded = blimp.load_blimp(d.blimp_dir or None, names)
-    pairs = [p for paradigm in loaded.values()
-             for p in blimp.select_pairs(paradigm, split, d.n_test, d.n_train, d.split_seed, max_pairs)]
+    chosen = [p for paradigm in loaded.values()
+              for p in select_pairs(paradigm, split, d.n_test, d.n_train, d.split_seed, max_pairs)]
     lm, tokenizer = load_model(model, revision=revision, device=device)
     started = time.perf_counter()
-    scores = score_pairs(lm, tokenizer, pairs, s.bos, s.batch_tokens, device, s.pack_pairs, precision)
+    scores = score_pairs(lm, tokenizer, chosen, s.bos, s.batch_tokens, device, s.pack_pairs, precision)
     return scores, loaded, time.perf_counter() - started
 
 
@@ -95,7 +97,7 @@ def score_model(config: Config, model: str | Path, out: str | Path, revision: st
         scoring={"bos": s.bos, "batch_tokens": s.batch_tokens, "pack_pairs": s.pack_pairs, "precision": s.precision,
                  "score": "sum of token log-probs", "accuracy": "logp_good > logp_bad (ties wrong)"},
         split={"split": split, "n_test": d.n_test, "n_train": d.n_train, "seed": d.split_seed, "max_pairs": max_pairs},
-        blimp_dir=str(blimp.blimp_dir(d.blimp_dir or None)), data_hash=blimp.data_hash(loaded),
+        blimp_dir=str(blimp.blimp_dir(d.blimp_dir or None)), data_hash=data_hash(loaded),
         paradigms=sorted(loaded), n_pairs=len(scores), wall_time_s=round(wall, 3),
         summary=paradigm_summary(scores, d.taxonomy).reset_index().to_dict(orient="records"),
     )
@@ -128,7 +130,7 @@ def export_checkpoint_scores(config: Config, model_dir: Path, root: Path) -> Pat
         kind="blimp_scores", preset=config.preset, size=meta["size"], epoch=meta["epoch"], step=meta["step"],
         pretrain_hash=meta["pretrain_hash"], tokens_seen=meta["tokens_seen"], val_loss=meta["val_loss"],
         scoring=scoring,
-        data_hash=blimp.data_hash(blimp.load_blimp(config.data.blimp_dir or None, sorted(set(scores.paradigm)))),
+        data_hash=data_hash(blimp.load_blimp(config.data.blimp_dir or None, sorted(set(scores.paradigm)))),
         n_pairs=len(scores), mean_accuracy=float(paradigm_summary(scores, config.data.taxonomy).accuracy.mean()),
         phenomenon_accuracy=summary.accuracy.round(4).to_dict(), config=to_dict(config)))
     return target

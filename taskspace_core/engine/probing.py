@@ -24,6 +24,8 @@ import pandas as pd
 import torch
 
 from ..corpora import blimp
+
+from ..corpora import pairs
 from ..config import Config, apply_overrides, to_dict
 from .ftgd import FineTuneResult, PairIds, finetune, restore, snapshot
 from ..lm.models import load_model, model_identity, resolve_devices
@@ -74,7 +76,7 @@ def prepare_probe_data(config: Config, tokenizer) -> ProbeData:
     names = sorted(paradigms)
     good, bad, which, pair_id, train = [], [], [], [], {}
     for i, name in enumerate(names):
-        train_pairs, test_pairs = blimp.split_pairs(paradigms[name], d.n_test, d.n_train, d.split_seed)
+        train_pairs, test_pairs = pairs.split_pairs(paradigms[name], d.n_test, d.n_train, d.split_seed)
         good += [p.good for p in test_pairs]
         bad += [p.bad for p in test_pairs]
         which += [i] * len(test_pairs)
@@ -83,7 +85,7 @@ def prepare_probe_data(config: Config, tokenizer) -> ProbeData:
                               encode(tokenizer, [p.bad for p in train_pairs], config.scoring.bos))
     test = PairIds(encode(tokenizer, good, config.scoring.bos), encode(tokenizer, bad, config.scoring.bos))
     return ProbeData(names, test, np.array(which), np.array(pair_id), train, pad_id_of(tokenizer),
-                     blimp.data_hash(paradigms), config.scoring.batch_tokens)
+                     pairs.data_hash(paradigms), config.scoring.batch_tokens)
 
 
 def evaluate(model, data: ProbeData, config: Config) -> dict[str, np.ndarray]:
@@ -133,7 +135,7 @@ def probe_selection(config: Config) -> tuple[list[str], str]:
 @lru_cache(maxsize=16)  # a book looks up dozens of spaces over the same files; read and hash them once
 def _selection(blimp_dir: str, paradigms: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
     loaded = blimp.load_blimp(blimp_dir or None, list(paradigms) or None)
-    return tuple(sorted(loaded)), blimp.data_hash(loaded)
+    return tuple(sorted(loaded)), pairs.data_hash(loaded)
 
 
 def open_store(config: Config, model_path: str | Path, revision: str | None, data: ProbeData,
