@@ -44,11 +44,11 @@ from transformers import AutoTokenizer
 from pretrain_throughput import _sync, matmul_gflops, training_throughput
 from taskspace_core.config import load_preset
 from taskspace_core.corpora.books import prepare_corpus
-from taskspace_core.engine.probing import ProbeWorker
+from taskspace_core.engine.probing import EVAL1, Job, ProbeWorker
 from taskspace_core.lm.pretrain import pretrain
 from taskspace_core.provenance import atomic_write_json, provenance
 from taskspace_core.results.committed import export_space, read_space
-from taskspace_core.engine.task_space import compute_space
+from taskspace_core.engine.compute import compute_space
 
 HERE = Path(__file__).resolve().parent
 GPU_SHAPES = {"square_4096": (4096, 4096, 4096), "square_8192": (8192, 8192, 8192),
@@ -123,16 +123,16 @@ def _time_jobs(config, checkpoint: Path, size: str, sources: int, device: str) -
     worker = ProbeWorker(config, checkpoint, None, label=f"paper-jobs-{size}")
     _sync(device)
     started = time.perf_counter()
-    worker.run("eval1")
+    worker.run(EVAL1)
     _sync(device)
     eval1_s = time.perf_counter() - started
     jobs = []
     for paradigm in worker.data.paradigms[:sources]:
         _sync(device)
         started = time.perf_counter()
-        worker.run(paradigm)
+        worker.run(Job(paradigm))
         _sync(device)
-        meta = worker.store.load(f"source/{paradigm}")[1]
+        meta = worker.store.load(Job(paradigm).name)[1]
         jobs.append({"paradigm": paradigm, "job_s": time.perf_counter() - started,
                      "finetune_s": meta["finetune_time_s"], "mask_share": meta["mask_share"]})
         print(f"paper/{size} source {paradigm}: {jobs[-1]['job_s']:.1f}s "

@@ -30,7 +30,7 @@ from taskspace_core.analysis import claims
 from taskspace_core.config import apply_overrides, load_preset
 from taskspace_core.cli import parse_dotted_args
 from taskspace_core.lm.checkpoints import checkpoint_dir
-from taskspace_core.engine.task_space import compute_space
+from taskspace_core.engine.compute import compute_space
 from taskspace_core.provenance import atomic_write_json, provenance
 from taskspace_core.analysis.similarity import offdiag_pearson
 from taskspace_core.analysis.report import analyse

@@ -24,7 +24,7 @@ from taskspace_core.cli import parse_dotted_args
 from taskspace_core.lm.models import load_tokenizer
 from taskspace_core.lm.checkpoints import checkpoint_dir
 from taskspace_core.engine.probing import prepare_probe_data
-from taskspace_core.engine.task_space import compute_space
+from taskspace_core.engine.compute import compute_space
 from taskspace_core.provenance import atomic_write_json, provenance
 
 HERE = Path(__file__).resolve().parent

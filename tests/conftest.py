@@ -42,7 +42,7 @@ def ci_model(ci_checkpoints):
 @pytest.fixture(scope="session")
 def ci_space(ci_config, ci_checkpoints):
     """The `ci` task space (8 paradigms) of the small model's final checkpoint."""
-    from taskspace_core.engine.task_space import compute_space
+    from taskspace_core.engine.compute import compute_space
 
     return compute_space(ci_config, ci_checkpoints[-1], label="ci-small-final", log=lambda *_: None, progress=False)
 
@@ -73,7 +73,7 @@ def ci_book(ci_reference, tmp_path_factory):
 
 def assert_same_space(a, b):
     """Two task spaces are bit-identical: transfers, eval1/eval2 margins and masks."""
-    from taskspace_core.engine.task_space import METRICS
+    from taskspace_core.analysis.space import METRICS
 
     for metric in METRICS:
         assert np.array_equal(a.transfer[metric], b.transfer[metric]), metric
@@ -90,7 +90,7 @@ def ci_space_one_thread(ci_config, ci_checkpoints, tmp_path_factory):
     from another process, engine or run pin it: with it pinned, equal means equal.
     """
     from taskspace_core.config import apply_overrides
-    from taskspace_core.engine.task_space import compute_space
+    from taskspace_core.engine.compute import compute_space
 
     config = apply_overrides(ci_config, {"work_dir": str(tmp_path_factory.mktemp("one-thread")), "space.threads": 1})
     return compute_space(config, ci_checkpoints[-1], label="ci-small-final", log=lambda *_: None, progress=False)

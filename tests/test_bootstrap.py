@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from taskspace_core.engine.task_space import PairMargins, bootstrap_intervals, transfers
+from taskspace_core.analysis.space import PairMargins, bootstrap_intervals, transfers
 
 
 def test_bootstrap_intervals_cover_the_true_mean_change_about_95_percent_of_the_time():

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from taskspace_core.config import apply_overrides
-from taskspace_core.engine.task_space import compute_space
+from taskspace_core.engine.compute import compute_space
 from taskspace_core.engine.store import ResultStore
 
 from conftest import assert_same_space

@@ -18,7 +18,8 @@ from safetensors.torch import load_file
 from taskspace_core.config import apply_overrides
 from taskspace_core.errors import ModelLoadError
 from taskspace_core.lm.checkpoints import checkpoint_dir, checkpoint_problems
-from taskspace_core.engine.task_space import METRICS, compute_space
+from taskspace_core.analysis.space import METRICS
+from taskspace_core.engine.compute import compute_space
 from taskspace_core.engine.store import CorruptResultWarning
 
 QUIET = dict(log=lambda *_: None, progress=False)

@@ -7,7 +7,8 @@ import pytest
 
 from taskspace_core.config import apply_overrides
 from taskspace_core.engine.probing import evaluate, prepare_probe_data
-from taskspace_core.engine.task_space import METRICS, compute_space
+from taskspace_core.analysis.space import METRICS
+from taskspace_core.engine.compute import compute_space
 from taskspace_core.analysis.report import analyse, layer_density, write_report
 
 from conftest import assert_same_space
@@ -146,7 +147,7 @@ def test_a_run_without_a_progress_bar_logs_its_progress(ci_space, ci_config, ci_
     left, throttled to one line per ``LOG_EVERY_S`` and always after the last job."""
     import shutil
 
-    from taskspace_core.engine import task_space
+    from taskspace_core.engine import compute as task_space
 
     config = apply_overrides(ci_config, {"work_dir": str(tmp_path)})
     store = tmp_path / "ci" / "spaces" / ci_space.store_dir.name

@@ -9,6 +9,8 @@ import warnings
 import numpy as np
 import pytest
 
+from taskspace_core.analysis.space import Origin
+
 from taskspace_core.config import apply_overrides, load_preset
 from taskspace_core.lm.models import checkpoint_identity
 from taskspace_core.lm.checkpoints import checkpoint_meta, training_curve
@@ -34,7 +36,7 @@ def test_reproduce_exports_every_space_the_book_needs(ci_reference):
 
 def test_committed_space_equals_the_run_store(ci_reference):
     """The same numbers whichever route: store (full masks) or committed files (summaries)."""
-    from taskspace_core.engine.task_space import compute_space
+    from taskspace_core.engine.compute import compute_space
     from taskspace_core.lm.checkpoints import checkpoint_dir
 
     config, _ = ci_reference
@@ -42,7 +44,7 @@ def test_committed_space_equals_the_run_store(ci_reference):
     stored = compute_space(config, path, label="ci-small-epoch-1", log=lambda *_: None, progress=False)
     assert stored.meta["jobs_computed"] == 0  # reproduce computed it
     committed = load_space(find_space(config, checkpoint_identity(checkpoint_meta(config, "small"))), config)
-    assert committed.meta["source"] == "reference" and committed.masks is None
+    assert committed.origin is Origin.COMMITTED and committed.masks is None
     for metric in stored.transfer:
         assert np.array_equal(stored.transfer[metric], committed.transfer[metric])
         assert np.array_equal(stored.ci_low[metric], committed.ci_low[metric], equal_nan=True)
@@ -60,7 +62,7 @@ def test_book_finds_results_without_weights(ci_reference, tmp_path):
     config, _ = ci_reference
     bare = apply_overrides(config, {"work_dir": str(tmp_path)})  # no models, no store
     space, analysis = analysed_space(bare, "large", 0.5)
-    assert space.meta["source"] == "reference" and analysis.headline.n_paradigms == 8
+    assert space.origin is Origin.COMMITTED and analysis.headline.n_paradigms == 8
     assert checkpoint_meta(bare, "large", 0.5)["epoch"] == 0.5
     assert training_curve(bare, "small").step.is_monotonic_increasing
     assert not (tmp_path / "ci").exists()  # nothing trained, nothing written

@@ -19,7 +19,7 @@ from ..corpora import blimp
 from ..config import Config, to_dict
 from .hypothesis import Comparison, compare, hypothesis_matrix, within_between, within_phenomenon
 from .memo import Memo
-from ..engine.task_space import TaskSpace
+from .space import TaskSpace
 from ..provenance import atomic_write_bytes, atomic_write_json, provenance
 from .similarity import critical_overlap, lexical_overlap, offdiag_pearson, transfer_similarity
 

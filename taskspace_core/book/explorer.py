@@ -28,7 +28,7 @@ from ..config import Config
 from ..errors import TaskspaceError
 from ..plan.experiments import book_spaces, stored_space
 from ..results.committed import load_space
-from ..engine.task_space import METRICS
+from ..analysis.space import METRICS
 
 EXPLORER_JS = Path(__file__).with_name("explorer.js")
 # the choices, in the order the page offers them; each narrows the next

@@ -132,7 +132,7 @@ def cmd_space(args, extra) -> int:
 
         model_path = checkpoint_dir(config, size, args.checkpoint)
         label = space_label(config, size, model_path)
-    from ..engine.task_space import compute_space
+    from ..engine.compute import compute_space
     from ..analysis.report import analyse, describe, write_report
 
     space = compute_space(config, model_path, args.revision, label, progress=not args.no_progress)

@@ -5,11 +5,11 @@
     space.executor = "dask", space.scheduler = ""          a LocalCluster of space.workers processes
     space.executor = "dask", space.scheduler = ADDRESS     an existing cluster (e.g. dask-jobqueue on SLURM)
 
-All three go through :func:`run_jobs`; the science code (:mod:`.probing`, :mod:`.task_space`)
-does not care which. Every job (eval1, or one fine-tune + eval2 per paradigm) calls
-:func:`run_job`, which loads the model once per worker process and writes its result through the
-:class:`~taskspace_core.store.ResultStore`: the store, not the executor, is the single source of
-truth. Its per-job claim keeps two workers (or two whole sweeps sharing a store) from computing
+All three go through :func:`run_jobs`, which takes the job function to call
+(``run(job, wait, threads) -> (job, computed)``; a task space's is
+:class:`~taskspace_core.engine.probing.SpaceJobs`, which loads the model once per worker process and
+writes each result through the :class:`~taskspace_core.engine.store.ResultStore`): the science code
+does not care where its jobs run, and the store, not the executor, is the single source of truth. Its per-job claim keeps two workers (or two whole sweeps sharing a store) from computing
 the same job, and a job that Dask retries after a worker died finds finished jobs already
 stored. Dask workers must therefore see the same filesystem as the client (the run directory,
 the checkpoint and BLiMP), as on any cluster with a shared home or scratch. Dask is the optional
@@ -22,36 +22,23 @@ import contextlib
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Protocol
 
 import torch
 
-from ..config import Config, stable_hash
+from ..config import Config
 from ..errors import ConfigError
-from .probing import ProbeWorker
 
-# One loaded worker per process, reused by every job of the same space that lands there (the
-# model and the tokenised data are loaded once, not once per job). Worker processes of the
-# "processes" and "dask" executors call run_job; the serial executor calls it in-process.
-_WORKER: tuple[tuple, ProbeWorker] | None = None
+class JobFunction(Protocol):
+    """What an executor calls per job: picklable, so that worker processes can call it too."""
 
+    label: str  # names the jobs on a Dask dashboard
 
-def run_job(job: str, config: Config, model_path: str, revision: str | None, label: str,
-            threads: int, wait: bool = True) -> tuple[str, bool | None]:
-    """Run one job in this process, loading (or reusing) the worker for its space."""
-    global _WORKER
-    key = (stable_hash(config), str(model_path), revision, label)
-    if _WORKER is None or _WORKER[0] != key:
-        _WORKER = None  # free the previous space's model before loading the next
-        torch.set_num_threads(threads)
-        _WORKER = (key, ProbeWorker(config, model_path, revision, label))
-    return _WORKER[1].run(job, wait)
+    def __call__(self, job: Hashable, wait: bool, threads: int) -> tuple[Hashable, bool | None]: ...
 
-
-def _reset_worker() -> None:
-    global _WORKER
-    _WORKER = None
+    def release(self) -> None: ...  # free what this process loaded for the jobs
 
 
 def job_threads(config: Config, workers: int) -> int:
@@ -59,21 +46,19 @@ def job_threads(config: Config, workers: int) -> int:
     return config.space.threads or max(1, (os.cpu_count() or 1) // workers)
 
 
-def run_jobs(jobs: Sequence[str], config: Config, model_path, revision, label: str,
-             on_done: Callable[[str, bool], None] = lambda job, computed: None) -> None:
-    """Run ``eval1`` / source jobs with the configured executor (``space.executor``).
+def run_jobs(jobs: Sequence[Hashable], run: JobFunction, config: Config,
+             on_done: Callable[[Hashable, bool], None] = lambda job, computed: None) -> None:
+    """Call ``run`` on every job with the configured executor (``space.executor``).
 
     - ``serial``: in this process;
     - ``processes``: ``space.workers`` local worker processes;
-    - ``dask``: Dask distributed, on a LocalCluster or an existing cluster (:mod:`.distributed`).
+    - ``dask``: Dask distributed, on a LocalCluster or an existing cluster.
 
-    Every job writes its own result through the store, so the caller only needs the names back,
-    with whether this run computed the job (False: another worker sharing the store did). Jobs
-    that another sweep is computing right now are skipped in a first pass and waited for in a
-    second, so two sweeps started on one store share the work instead of queueing behind each
-    other.
+    Every job writes its own result, so the caller only needs the jobs back, with whether this run
+    computed each (False: another worker sharing the store did). Jobs that another sweep is
+    computing right now are skipped in a first pass and waited for in a second, so two sweeps
+    started on one store share the work instead of queueing behind each other.
     """
-    model_path = str(model_path)
     deferred = []
 
     def first_pass(job, computed):
@@ -84,19 +69,19 @@ def run_jobs(jobs: Sequence[str], config: Config, model_path, revision, label: s
 
     for pass_jobs, wait, report in ((list(jobs), False, first_pass), (deferred, True, on_done)):
         if pass_jobs:
-            _execute(pass_jobs, config, model_path, revision, label, wait, report)
+            _execute(pass_jobs, run, config, wait, report)
 
 
-def _execute(jobs, config, model_path, revision, label, wait, on_done) -> None:
+def _execute(jobs, run: JobFunction, config: Config, wait: bool, on_done) -> None:
     executor = config.space.executor
     if executor == "dask":
-        run_on_dask(jobs, config, model_path, revision, label, wait, on_done)
+        run_on_dask(jobs, run, config, wait, on_done)
     elif executor == "processes":
         workers = min(config.space.workers, len(jobs))
         threads = job_threads(config, workers)
         context = multiprocessing.get_context("spawn")  # fork + torch threads can deadlock
         with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            futures = [pool.submit(run_job, job, config, model_path, revision, label, threads, wait) for job in jobs]
+            futures = [pool.submit(run, job, wait, threads) for job in jobs]
             for future in as_completed(futures):
                 on_done(*future.result())
     else:
@@ -104,9 +89,9 @@ def _execute(jobs, config, model_path, revision, label, wait, on_done) -> None:
         previous = torch.get_num_threads()
         try:
             for job in jobs:
-                on_done(*run_job(job, config, model_path, revision, label, threads, wait))
+                on_done(*run(job, wait, threads))
         finally:
-            _reset_worker()
+            run.release()
             torch.set_num_threads(previous)
 
 
@@ -145,15 +130,15 @@ def dask_client(config: Config) -> Iterator:
         yield client
 
 
-def run_on_dask(jobs: Sequence[str], config: Config, model_path: str, revision: str | None, label: str,
-                wait: bool, on_done: Callable[[str, bool | None], None]) -> None:
+def run_on_dask(jobs: Sequence[Hashable], run: JobFunction, config: Config, wait: bool,
+                on_done: Callable[[Hashable, bool | None], None]) -> None:
     """Submit every job, call ``on_done(job, computed)`` as each finishes; a failed job raises."""
     distributed = _import_distributed()
     with dask_client(config) as client:
         n_workers = max(1, len(client.scheduler_info().get("workers", {})) or config.space.workers)
         threads = config.space.threads or (job_threads(config, n_workers) if not config.space.scheduler else 1)
         # pure=False: a job's result lives in the store; Dask must not dedupe or cache it
-        futures = [client.submit(run_job, job, config, model_path, revision, label, threads, wait, pure=False,
-                                 key=f"taskspace-{label}-{job}-{'wait' if wait else 'try'}") for job in jobs]
+        futures = [client.submit(run, job, wait, threads, pure=False,
+                                 key=f"taskspace-{run.label}-{job}-{'wait' if wait else 'try'}") for job in jobs]
         for future in distributed.as_completed(futures):
             on_done(*future.result())

@@ -16,6 +16,7 @@ import os
 import socket
 import time
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 from functools import cached_property, lru_cache
 from pathlib import Path
 
@@ -26,7 +27,7 @@ import torch
 from ..corpora import blimp
 
 from ..corpora import pairs
-from ..config import Config, apply_overrides, to_dict
+from ..config import Config, apply_overrides, stable_hash, to_dict
 from .ftgd import FineTuneResult, PairIds, finetune, restore, snapshot
 from ..lm.models import load_model, model_identity, resolve_devices
 from ..lm.precision import autocast, key_precision
@@ -147,8 +148,30 @@ def open_store(config: Config, model_path: str | Path, revision: str | None, dat
 # --------------------------------------------------------------------------- jobs
 
 
+@dataclass(frozen=True)
+class Job:
+    """One job of a task space: eval1 (``paradigm`` None), or a fine-tune on ``paradigm`` then eval2."""
+
+    paradigm: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The job's name in the store: ``eval1`` or ``source/<paradigm>``."""
+        return "eval1" if self.paradigm is None else f"source/{self.paradigm}"
+
+    def __str__(self) -> str:
+        return self.paradigm or "eval1"
+
+
+EVAL1 = Job()
+
+
 class ProbeWorker:
     """A loaded base model plus the tokenised data: runs eval1 and source jobs into a store."""
+
+    # this process's worker: one space's model and data, reused by every job of that space that
+    # lands here (loaded once, not once per job); see :meth:`for_space`
+    _loaded: ClassVar[tuple[tuple, ProbeWorker] | None] = None
 
     def __init__(self, config: Config, model_path: str | Path, revision: str | None, label: str):
         self.config = config = resolve_devices(config)
@@ -158,17 +181,33 @@ class ProbeWorker:
         self.base = snapshot(self.model)
         self.model_path, self.revision = str(model_path), revision
 
-    def run(self, job: str, wait: bool = True) -> tuple[str, bool | None]:
-        """Compute ``job`` (``"eval1"`` or a paradigm) unless it is stored: ``(job, computed)``.
+    @classmethod
+    def for_space(cls, config: Config, model_path: str, revision: str | None, label: str,
+                  threads: int) -> ProbeWorker:
+        """This process's worker for one space: the loaded one if it is that space's, else a new one
+        (the previous space's model is freed first)."""
+        key = (stable_hash(config), str(model_path), revision, label)
+        if cls._loaded is None or cls._loaded[0] != key:
+            cls._loaded = None
+            torch.set_num_threads(threads)
+            cls._loaded = (key, cls(config, model_path, revision, label))
+        return cls._loaded[1]
+
+    @classmethod
+    def release(cls) -> None:
+        """Free this process's loaded worker."""
+        cls._loaded = None
+
+    def run(self, job: Job, wait: bool = True) -> tuple[Job, bool | None]:
+        """Compute ``job`` unless it is stored: ``(job, computed)``.
 
         The store's claim makes sure no two workers, in any process or on any host sharing the
         store, compute the same job; a job finished by another worker meanwhile is not redone.
         ``computed`` is None when another worker holds the job and ``wait`` is False.
         """
-        name = "eval1" if job == "eval1" else f"source/{job}"
-        with self.store.claim(name, wait=wait) as status:
+        with self.store.claim(job.name, wait=wait) as status:
             if status == "compute":
-                self.eval1() if job == "eval1" else self.source(job)
+                self.eval1() if job == EVAL1 else self.source(job.paradigm)
             return job, {"compute": True, "done": False, "busy": None}[status]
 
     def _meta(self, kind: str, wall: float, **extra) -> dict:
@@ -205,6 +244,24 @@ class ProbeWorker:
         )
         self.store.save(f"source/{paradigm}", arrays, meta)
         return paradigm
+
+
+@dataclass(frozen=True)
+class SpaceJobs:
+    """The jobs of one task space as a function an executor calls, in this process or in a worker
+    process (it pickles): ``jobs(job, wait, threads)`` runs one job with this process's worker."""
+
+    config: Config
+    model_path: str
+    revision: str | None
+    label: str
+
+    def __call__(self, job: Job, wait: bool, threads: int) -> tuple[Job, bool | None]:
+        worker = ProbeWorker.for_space(self.config, self.model_path, self.revision, self.label, threads)
+        return worker.run(job, wait)
+
+    def release(self) -> None:
+        ProbeWorker.release()
 
 
 # --------------------------------------------------------------------------- one fine-tune, kept

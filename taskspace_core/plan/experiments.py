@@ -42,7 +42,7 @@ from ..results.committed import (
     INDEX, export_checkpoints, export_space, find_space, find_stored_space, load_space, read_space, space_label,
     write_index,
 )
-from ..engine.task_space import compute_space
+from ..engine.compute import compute_space
 
 
 # --------------------------------------------------------------------------- what the book needs

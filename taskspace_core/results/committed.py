@@ -51,7 +51,8 @@ from ..engine.probing import probe_selection, space_key
 from ..provenance import atomic_dir, atomic_write_json, atomic_write_text, provenance, sha256_bytes, sha256_file
 from ..analysis.report import Analysis, analyse, write_report
 from ..engine.store import CorruptResultWarning
-from ..engine.task_space import PairMargins, TaskSpace, compute_space, transfers
+from ..analysis.space import Origin, PairMargins, TaskSpace, transfers
+from ..engine.compute import compute_space
 
 INDEX = "meta.json"
 
@@ -130,11 +131,10 @@ def load_space(directory: Path, config: Config) -> TaskSpace | None:
         transfer=transfer, eval1=eval1, margins=margins,
         mask_share=pd.Series(arrays["mask_share"], index=names, name="mask_share"),
         mask_overlap=arrays["mask_overlap"], mask_union_share=float(arrays["mask_union_share"]),
-        mask_tables=tables, finetune_log=logs, store_dir=directory, masks=None,
+        mask_tables=tables, finetune_log=logs, store_dir=directory, origin=Origin.COMMITTED, masks=None,
         bootstrap=config.space.bootstrap, bootstrap_seed=config.space.seed,
     )
-    space.meta = {**manifest["run"], "key": manifest["key"], "key_hash": manifest["key_hash"], "jobs_computed": 0,
-                  "source": "reference"}
+    space.meta = {**manifest["run"], "key": manifest["key"], "key_hash": manifest["key_hash"], "jobs_computed": 0}
     return space
 
 
@@ -166,7 +166,7 @@ def _check_manifest(directory: Path, manifest: dict) -> None:
 def export_space(space: TaskSpace, config: Config, root: Path) -> Path:
     """Write ``space`` (assembled from a run store) into ``root/spaces/<store dir name>/``, atomically,
     and its Mantel tests into ``root/memo.json`` (memo.py), so the book never re-runs them."""
-    if space.meta.get("source") == "reference":
+    if space.origin is Origin.COMMITTED:
         raise ValueError(f"{space.store_dir} is already a reference result")
     names = space.paradigms
     log = space.finetune_log
@@ -279,7 +279,7 @@ def analysed_space(config: Config, size: str | None = None, checkpoint: str | fl
                                                                                          flush=True),
                                       progress_file=terminal)
         analysis = analyse(space, config, analysis_memo(config))
-        if space.meta.get("source") != "reference":  # committed results are never written to
+        if space.origin is not Origin.COMMITTED:  # committed results are never written to
             write_report(space, analysis, config)
         _ANALYSED[cache_key] = space, analysis
     return _ANALYSED[cache_key]
