@@ -29,7 +29,7 @@ from pathlib import Path
 from taskspace_core.analysis import claims
 from taskspace_core.config import apply_overrides, load_preset
 from taskspace_core.cli import parse_dotted_args
-from taskspace_core.lm.checkpoints import checkpoint_dir
+from taskspace_core.lm.pretrain import ensure_checkpoint
 from taskspace_core.engine.compute import compute_space
 from taskspace_core.provenance import atomic_write_json, provenance
 from taskspace_core.analysis.similarity import offdiag_pearson
@@ -48,7 +48,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", default="final")
     args, extra = parser.parse_known_args()
     base = load_preset(args.preset, parse_dotted_args(extra))
-    path = checkpoint_dir(base, args.size, args.checkpoint, train_if_missing=False)
+    path = ensure_checkpoint(base, args.size, args.checkpoint, train_if_missing=False)
     runs = {}
     for precision in ("fp32", "bf16"):
         config = apply_overrides(base, {"ftgd.precision": precision, "scoring.precision": precision})

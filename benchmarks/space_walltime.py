@@ -22,7 +22,7 @@ from taskspace_core.config import load_preset
 
 from taskspace_core.cli import parse_dotted_args
 from taskspace_core.lm.models import load_tokenizer
-from taskspace_core.lm.checkpoints import checkpoint_dir
+from taskspace_core.lm.pretrain import ensure_checkpoint
 from taskspace_core.engine.probing import prepare_probe_data
 from taskspace_core.engine.compute import compute_space
 from taskspace_core.provenance import atomic_write_json, provenance
@@ -39,7 +39,7 @@ def main() -> None:
     args, extra = parser.parse_known_args()
     config = load_preset(args.preset, parse_dotted_args(extra))
     size = args.size or list(config.sizes)[-1]
-    model_path = checkpoint_dir(config, size, args.checkpoint)
+    model_path = ensure_checkpoint(config, size, args.checkpoint)
     data = prepare_probe_data(config, load_tokenizer(model_path))
     n_tokens = sum(len(s) - 1 for s in data.test.good + data.test.bad)
 

@@ -59,13 +59,13 @@ def _with_peak_rss(fn, *args):
 def _checkpoint(config, size: str, checkpoint: str) -> Path:
     """The model directory: ``final``, an epoch, or ``latest`` (the last one pretraining has written)."""
     from taskspace_core.errors import ConfigError
-    from taskspace_core.lm.checkpoints import checkpoint_dir
+    from taskspace_core.lm.pretrain import ensure_checkpoint
 
     if checkpoint != "latest":
-        return checkpoint_dir(config, size, checkpoint, train_if_missing=False)
+        return ensure_checkpoint(config, size, checkpoint, train_if_missing=False)
     for epoch in sorted(config.pretrain.checkpoints, reverse=True):
         try:
-            return checkpoint_dir(config, size, epoch, train_if_missing=False)
+            return ensure_checkpoint(config, size, epoch, train_if_missing=False)
         except ConfigError:
             continue
     raise ConfigError(f"no checkpoint of {config.preset}/{size} exists yet; run `taskspace pretrain --preset {config.preset}`")

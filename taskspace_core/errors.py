@@ -1,4 +1,5 @@
-"""Exceptions that the CLI turns into one-line messages (never a traceback)."""
+"""Exceptions that the CLI turns into one-line messages (never a traceback), and the warning a damaged
+stored result raises."""
 
 from __future__ import annotations
 
@@ -23,3 +24,12 @@ class DataError(TaskspaceError):
         where = self.file + (f", line {line}" if line is not None else "")
         what = f"field '{field}': " if field is not None else ""
         super().__init__(f"{where}: {what}{message}")
+
+
+class MissingResult(TaskspaceError):
+    """A result that reading expected and did not find (a checkpoint's record, a task space). The
+    message names what is missing and the command that computes it; nothing was computed."""
+
+
+class CorruptResultWarning(UserWarning):
+    """A stored result failed its integrity check and will be recomputed."""

@@ -17,10 +17,11 @@ from safetensors.torch import load_file
 
 from taskspace_core.config import apply_overrides
 from taskspace_core.errors import ModelLoadError
-from taskspace_core.lm.checkpoints import checkpoint_dir, checkpoint_problems
+from taskspace_core.lm.pretrain import ensure_checkpoint
+from taskspace_core.lm.checkpoints import checkpoint_problems
 from taskspace_core.analysis.space import METRICS
 from taskspace_core.engine.compute import compute_space
-from taskspace_core.engine.store import CorruptResultWarning
+from taskspace_core.errors import CorruptResultWarning
 
 QUIET = dict(log=lambda *_: None, progress=False)
 
@@ -110,7 +111,7 @@ def test_a_damaged_checkpoint_is_reported_and_retrained(ci_config, ci_checkpoint
     with pytest.raises(ModelLoadError, match="damaged checkpoint.*model.safetensors"):
         compute_space(config, weights.parent, label="x", **QUIET)  # an explicit model is refused, not used
     with pytest.warns(CorruptResultWarning, match="damaged checkpoint"):
-        repaired = checkpoint_dir(config, "small", "final", log=lambda *_: None)
+        repaired = ensure_checkpoint(config, "small", "final", log=lambda *_: None)
     assert checkpoint_problems(repaired) == []
     original, retrained = load_file(ci_checkpoints[-1] / "model.safetensors"), load_file(repaired / "model.safetensors")
     assert all(np.array_equal(original[k].numpy(), retrained[k].numpy()) for k in original)

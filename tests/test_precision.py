@@ -12,7 +12,8 @@ from taskspace_core.config import apply_overrides
 from taskspace_core.errors import ConfigError
 from taskspace_core.lm.fused_loss import linear_cross_entropy
 from taskspace_core.lm.precision import autocast, bf16_is_fast, resolve_precision
-from taskspace_core.lm.pretrain import lm_loss, pretrain_hash
+from taskspace_core.lm.pretrain import lm_loss
+from taskspace_core.lm.identity import pretrain_hash
 
 
 @pytest.mark.parametrize("chunk_rows", [7, 64, 1000])
@@ -90,7 +91,7 @@ def test_bf16_pretraining_records_its_precision(ci_config, tmp_path):
 
 def test_lr_by_size_sets_one_sizes_learning_rate_and_its_identity(ci_config):
     """A size named in pretrain.lr_by_size trains (and is keyed) exactly as if pretrain.lr were its value."""
-    from taskspace_core.lm.pretrain import size_recipe
+    from taskspace_core.lm.identity import size_recipe
 
     per_size = apply_overrides(ci_config, {"pretrain.lr_by_size": {"large": 1e-3}})
     assert size_recipe(per_size, "large").lr == 1e-3 and size_recipe(per_size, "small").lr == ci_config.pretrain.lr

@@ -63,8 +63,9 @@ def test_same_seed_same_model_other_seed_other_model(ci_config, ci_checkpoints, 
 def test_a_pretraining_seed_replicate_is_its_own_run_beside_the_first(ci_config, ci_checkpoints, tmp_path):
     import shutil
 
-    from taskspace_core.lm.checkpoints import checkpoint_dir, find_checkpoint_meta
-    from taskspace_core.lm.pretrain import models_dir, run_name
+    from taskspace_core.lm.pretrain import ensure_checkpoint
+    from taskspace_core.lm.checkpoints import find_checkpoint_meta
+    from taskspace_core.lm.identity import models_dir, run_name
 
     # a copy of the session's run directory, so the short replicate trained here stays out of it
     shutil.copytree(ci_checkpoints[0].parent, tmp_path / "ci" / "models" / "small")
@@ -73,7 +74,7 @@ def test_a_pretraining_seed_replicate_is_its_own_run_beside_the_first(ci_config,
     assert (run_name(first, "small"), run_name(replicate, "small")) == ("small", "small-seed1")
     assert models_dir(ci_config.run_dir(), ci_config, "small") == ci_checkpoints[0].parent  # seed 0 keeps its name
     assert find_checkpoint_meta(replicate, "small", 0) is None  # seed 0's checkpoints are not this run's
-    path = checkpoint_dir(replicate, "small", 0, log=lambda *_: None)  # trains the replicate where it belongs
+    path = ensure_checkpoint(replicate, "small", 0, log=lambda *_: None)  # trains the replicate where it belongs
     assert path == tmp_path / "ci" / "models" / "small-seed1" / "epoch-0"
     assert find_checkpoint_meta(replicate, "small", 0)["pretrain_hash"] != find_checkpoint_meta(first, "small", 0)["pretrain_hash"]
 

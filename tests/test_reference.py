@@ -12,11 +12,11 @@ import pytest
 from taskspace_core.analysis.space import Origin
 
 from taskspace_core.config import apply_overrides, load_preset
-from taskspace_core.lm.models import checkpoint_identity
-from taskspace_core.lm.checkpoints import checkpoint_meta, training_curve
+from taskspace_core.lm.identity import checkpoint_identity
+from taskspace_core.lm.checkpoints import load_checkpoint_meta, training_curve
 from taskspace_core.plan.experiments import book_spaces, check_results, memoise_results
 from taskspace_core.results.committed import find_space, load_space
-from taskspace_core.engine.store import CorruptResultWarning
+from taskspace_core.errors import CorruptResultWarning
 
 
 def test_reproduce_exports_every_space_the_book_needs(ci_reference):
@@ -37,13 +37,13 @@ def test_reproduce_exports_every_space_the_book_needs(ci_reference):
 def test_committed_space_equals_the_run_store(ci_reference):
     """The same numbers whichever route: store (full masks) or committed files (summaries)."""
     from taskspace_core.engine.compute import compute_space
-    from taskspace_core.lm.checkpoints import checkpoint_dir
+    from taskspace_core.lm.pretrain import ensure_checkpoint
 
     config, _ = ci_reference
-    path = checkpoint_dir(config, "small", train_if_missing=False)
+    path = ensure_checkpoint(config, "small", train_if_missing=False)
     stored = compute_space(config, path, label="ci-small-epoch-1", log=lambda *_: None, progress=False)
     assert stored.meta["jobs_computed"] == 0  # reproduce computed it
-    committed = load_space(find_space(config, checkpoint_identity(checkpoint_meta(config, "small"))), config)
+    committed = load_space(find_space(config, checkpoint_identity(load_checkpoint_meta(config, "small"))), config)
     assert committed.origin is Origin.COMMITTED and committed.masks is None
     for metric in stored.transfer:
         assert np.array_equal(stored.transfer[metric], committed.transfer[metric])
@@ -63,12 +63,12 @@ def test_book_finds_results_without_weights(ci_reference, tmp_path):
     bare = apply_overrides(config, {"work_dir": str(tmp_path)})  # no models, no store
     space, analysis = analysed_space(bare, "large", 0.5)
     assert space.origin is Origin.COMMITTED and analysis.headline.n_paradigms == 8
-    assert checkpoint_meta(bare, "large", 0.5)["epoch"] == 0.5
+    assert load_checkpoint_meta(bare, "large", 0.5)["epoch"] == 0.5
     assert training_curve(bare, "small").step.is_monotonic_increasing
     assert not (tmp_path / "ci").exists()  # nothing trained, nothing written
     # another config (a different FTGD learning rate) has another key: the committed space is not used
     other = apply_overrides(bare, {"ftgd.lr": 0.123})
-    assert find_space(other, checkpoint_identity(checkpoint_meta(other, "large"))) is None
+    assert find_space(other, checkpoint_identity(load_checkpoint_meta(other, "large"))) is None
 
 
 def test_damaged_results_are_reported_and_never_used(ci_reference, tmp_path):
@@ -77,12 +77,12 @@ def test_damaged_results_are_reported_and_never_used(ci_reference, tmp_path):
     shutil.copytree(config.results_dir, copy)
     damaged = apply_overrides(config, {"results_dir": str(copy)})
     root = damaged.reference_dir()
-    space_dir = find_space(damaged, checkpoint_identity(checkpoint_meta(damaged, "small")))
+    space_dir = find_space(damaged, checkpoint_identity(load_checkpoint_meta(damaged, "small")))
     scores = space_dir / "scores.npz"
     scores.write_bytes(scores.read_bytes()[:-10])  # truncated
     (root / "stray.txt").write_text("x")
     (root / "models" / "large" / "epoch-0.5.json").unlink()
-    shutil.rmtree(find_space(damaged, checkpoint_identity(checkpoint_meta(damaged, "large", 0))))
+    shutil.rmtree(find_space(damaged, checkpoint_identity(load_checkpoint_meta(damaged, "large", 0))))
     problems = check_results(damaged)
     assert any(str(scores) in p and "sha256" in p for p in problems)
     assert any("stray.txt: not listed" in p for p in problems)
@@ -242,7 +242,7 @@ def test_committed_tells_which_planned_spaces_are_in_the_results(ci_reference, t
     copy = tmp_path / "results"
     shutil.copytree(config.results_dir, copy)
     partial = apply_overrides(config, {"results_dir": str(copy)})
-    shutil.rmtree(find_space(partial, checkpoint_identity(checkpoint_meta(partial, "large", 0))))
+    shutil.rmtree(find_space(partial, checkpoint_identity(load_checkpoint_meta(partial, "large", 0))))
     missing = [name for name, done in committed(partial).items() if not done]
     assert missing == ["large @ epoch 0"]
 
@@ -255,7 +255,7 @@ def test_reproduce_computes_only_the_chosen_spaces(ci_reference, tmp_path):
     copy = tmp_path / "results"
     shutil.copytree(config.results_dir, copy)
     partial = apply_overrides(config, {"results_dir": str(copy)})
-    shutil.rmtree(find_space(partial, checkpoint_identity(checkpoint_meta(partial, "large", 0))))
+    shutil.rmtree(find_space(partial, checkpoint_identity(load_checkpoint_meta(partial, "large", 0))))
     plan = plan_table(partial)
     missing = int(plan.index[~plan.committed][0])
     assert plan.loc[missing, "space"] == "large @ epoch 0" and plan.committed.sum() == len(plan) - 1
@@ -271,7 +271,7 @@ def test_a_retrained_run_keeps_its_committed_records(ci_reference, tmp_path):
     """A run directory lost and retrained (another machine): identical weights keep the committed
     records and the longer curve; other weights under the same run are refused, naming the file."""
     from taskspace_core.errors import DataError
-    from taskspace_core.lm.pretrain import models_dir
+    from taskspace_core.lm.identity import models_dir
     from taskspace_core.results.committed import export_checkpoints
 
     config, _ = ci_reference

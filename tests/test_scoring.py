@@ -5,9 +5,9 @@ import torch
 
 from taskspace_core.corpora import blimp
 from taskspace_core.errors import ConfigError
+from taskspace_core.lm.models import decoder_and_head
 from taskspace_core.engine.scoring import (
-    decoder_and_head, encode, pad_batch, pad_id_of, paradigm_summary, phenomenon_summary, plan_batches, plan_pairs,
-    score_packed, score_pairs, score_sentence_reference, score_sentences, supports_packing, token_logprobs,
+    encode, pad_batch, pad_id_of, paradigm_summary, phenomenon_summary, plan_batches, plan_pairs, score_packed, score_pairs, score_sentence_reference, score_sentences, supports_packing, token_logprobs,
 )
 
 PARADIGMS = ["passive_1", "npi_present_1", "principle_A_case_2", "wh_island",

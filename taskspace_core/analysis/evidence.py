@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..lm.checkpoints import checkpoint_meta, dynamics_epochs
+from ..lm.checkpoints import load_checkpoint_meta, dynamics_epochs
 from .claims import (
     Status, Verdict, beats_untrained, grows_with_size_beyond_band, mean_over_phenomena, region_grows_beyond_band,
     replicate_change, settles_beyond_noise, similarity_change,
@@ -99,7 +99,7 @@ def validation_losses(config: Config, checkpoint: str | float = "final") -> dict
     for size in config.sizes:
         runs = [config] + [apply_overrides(config, parameter_overrides(pretrain_seed=k))
                            for k in _replicate_seeds(config, size, checkpoint)]
-        losses[size] = Estimate(tuple(float(checkpoint_meta(run, size, checkpoint)["val_loss"]) for run in runs))
+        losses[size] = Estimate(tuple(float(load_checkpoint_meta(run, size, checkpoint)["val_loss"]) for run in runs))
     return losses
 
 

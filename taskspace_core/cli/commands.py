@@ -51,7 +51,8 @@ def cmd_pretrain(args, extra) -> int:
     sizes = [args.size] if args.size else list(config.sizes)
     for size in sizes:
         config.size(size)  # validate every name before training anything
-    from ..lm.pretrain import models_dir, pretrain  # heavy import (torch, transformers) after validation
+    from ..lm.identity import models_dir
+    from ..lm.pretrain import pretrain  # heavy import (torch, transformers) after validation
 
     for size in sizes:
         if args.out:
@@ -127,10 +128,10 @@ def cmd_space(args, extra) -> int:
     else:
         size = args.size or list(config.sizes)[-1]
         config.size(size)
-        from ..lm.checkpoints import checkpoint_dir
+        from ..lm.pretrain import ensure_checkpoint
         from ..results.committed import space_label
 
-        model_path = checkpoint_dir(config, size, args.checkpoint)
+        model_path = ensure_checkpoint(config, size, args.checkpoint)
         label = space_label(config, size, model_path)
     from ..engine.compute import compute_space
     from ..analysis.report import analyse, describe, write_report

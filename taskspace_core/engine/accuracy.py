@@ -28,12 +28,14 @@ import pandas as pd
 from ..corpora import blimp
 
 from ..corpora.pairs import data_hash, select_pairs
-from ..lm.checkpoints import checkpoint_dir, checkpoint_epoch
+from ..lm.pretrain import ensure_checkpoint
+from ..lm.checkpoints import checkpoint_epoch
 from ..config import Config, to_dict
 from ..paths import DATA_DIR
 from ..errors import ConfigError
 from ..lm.models import load_model, resolve_devices
-from ..lm.pretrain import checkpoint_name, list_checkpoints, models_dir, run_name
+from ..lm.identity import checkpoint_name, models_dir, run_name
+from ..lm.pretrain import list_checkpoints
 from ..provenance import atomic_write_bytes, atomic_write_json, atomic_write_text, provenance
 from ..results.committed import export_checkpoints, write_index
 from .scoring import paradigm_summary, phenomenon_summary, score_pairs
@@ -207,7 +209,7 @@ def export_accuracy(config: Config, sizes: list[str], checkpoint: str = "final",
         if checkpoint == "all":
             paths = list_checkpoints(models_dir(config.run_dir(), config, size))
         else:
-            paths = [checkpoint_dir(config, size, checkpoint, train_if_missing=False)]
+            paths = [ensure_checkpoint(config, size, checkpoint, train_if_missing=False)]
         for path in paths:
             target = export_checkpoint_scores(config, path, root)
             log(f"{config.preset}/{size}/{path.name}: {target}")

@@ -29,7 +29,8 @@ from ..corpora import blimp
 from ..corpora import pairs
 from ..config import Config, apply_overrides, stable_hash, to_dict
 from .ftgd import FineTuneResult, PairIds, finetune, restore, snapshot
-from ..lm.models import load_model, model_identity, resolve_devices
+from ..lm.models import load_model, resolve_devices
+from ..lm.identity import model_identity
 from ..lm.precision import autocast, key_precision
 from ..provenance import atomic_dir, atomic_write_json, provenance
 from .scoring import (

@@ -33,6 +33,7 @@ import torch.nn.functional as F
 
 from ..corpora.blimp import Pair, phenomenon_of
 from ..errors import ConfigError
+from ..lm.models import decoder_and_head
 from ..lm.precision import autocast
 
 BOS_POLICIES = ("prepend", "none")
@@ -77,21 +78,7 @@ def pad_batch(seqs: list[list[int]], pad_id: int, device: str = "cpu") -> tuple[
     return input_ids.to(device), attention.to(device)
 
 
-# Model families whose logits are exactly ``head(base_model(x).last_hidden_state)``: no logit
-# scaling or soft-capping. For them the vocabulary projection is applied to the scored
-# positions only; any other causal LM goes through its full ``.logits``.
-PLAIN_HEAD_MODEL_TYPES = frozenset({"llama", "mistral", "qwen2", "gpt2", "gpt_neox"})
 HEAD_CHUNK_ROWS = 1024  # (rows, vocab) logits per chunk at inference: 32 MB at a vocabulary of 8192
-
-
-def decoder_and_head(model) -> tuple[torch.nn.Module, torch.nn.Module] | None:
-    """(decoder returning hidden states, output projection), or None when logits need the full model."""
-    if getattr(model.config, "model_type", None) not in PLAIN_HEAD_MODEL_TYPES:
-        return None
-    head = model.get_output_embeddings()
-    if head is None or model.base_model is model:
-        return None
-    return model.base_model, head
 
 
 def _target_logprobs(head, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

@@ -35,11 +35,8 @@ from typing import Any
 import numpy as np
 
 from ..config import stable_hash
+from ..errors import CorruptResultWarning
 from ..provenance import atomic_write_bytes, atomic_write_json, atomic_write_text, provenance
-
-
-class CorruptResultWarning(UserWarning):
-    """A stored result failed its integrity check and will be recomputed."""
 
 
 def _safe(label: str) -> str:

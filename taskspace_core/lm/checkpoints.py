@@ -1,4 +1,4 @@
-"""Checkpoints: find one, verify its files, and train it if it exists nowhere.
+"""Checkpoints: find one and verify its files (training a missing one is :mod:`.pretrain`'s).
 
 A checkpoint of size ``S`` at epoch ``E`` of a preset lives in the run directory
 (``<work_dir>/<preset>/models/S/epoch-E/``, weights and ``meta.json``, written by
@@ -8,9 +8,8 @@ weights: enough to find its task spaces, never to compute one.
 
     checkpoint_epoch       "final" / "epoch-0.5" / 0.5 -> the epoch, checked against the preset
     dynamics_epochs        the checkpoints RQ3 studies (a preset may pick some of them)
-    find_checkpoint_meta   meta.json from the run directory, else the committed copy (no training)
-    checkpoint_meta        the same, pretraining first if neither exists
-    checkpoint_dir         the weights' directory: verified, retrained if damaged, trained if missing
+    find_checkpoint_meta   meta.json from the run directory, else the committed copy; None if neither
+    load_checkpoint_meta   the same, or a one-line error naming the missing checkpoint
     checkpoint_problems    what is wrong with a checkpoint's files
     training_curve         a size's training loss curve (run directory, else committed)
 """
@@ -18,7 +17,6 @@ weights: enough to find its task spaces, never to compute one.
 from __future__ import annotations
 
 import json
-import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,11 +24,9 @@ import pandas as pd
 
 from ..config import Config
 from ..corpora.books import corpus_dir, load_books
-from ..errors import ConfigError
-from .models import checkpoint_identity
-from .pretrain import PRETRAIN_VERSION, checkpoint_name, models_dir, pretrain, pretrain_hash
+from ..errors import ConfigError, MissingResult
 from ..provenance import sha256_file
-from ..engine.store import CorruptResultWarning
+from .identity import PRETRAIN_VERSION, checkpoint_identity, checkpoint_name, models_dir, pretrain_hash
 
 
 def checkpoint_epoch(config: Config, checkpoint: str | float = "final") -> float:
@@ -83,40 +79,6 @@ def checkpoint_problems(path: str | Path) -> list[str]:
     return problems
 
 
-def _move_aside(directory: Path) -> Path:
-    for n in range(1, 1000):
-        aside = directory.with_name(f"{directory.name}.damaged-{n}")
-        if not aside.exists():
-            directory.rename(aside)
-            return aside
-    raise RuntimeError(f"too many damaged copies of {directory}")
-
-
-def checkpoint_dir(config: Config, size: str, checkpoint: str | float = "final", train_if_missing: bool = True,
-                   log=print) -> Path:
-    """The directory of one checkpoint of ``size`` (``"final"`` or an epoch such as ``0.5``).
-
-    A damaged checkpoint (files that do not match its ``meta.json``) is moved aside with its run
-    and retrained. If it is missing and ``train_if_missing``, pretraining runs (or resumes) first.
-    """
-    config.size(size)
-    epoch = checkpoint_epoch(config, checkpoint)
-    path = models_dir(config.run_dir(), config, size) / checkpoint_name(epoch)
-    problems = checkpoint_problems(path) if (path / "meta.json").is_file() else []
-    if problems:
-        # Every checkpoint of a run shares its optimizer history, and only the newest keeps the
-        # optimizer state: the honest repair is to retrain the run (deterministic) after moving
-        # the damaged one aside, where it can still be inspected.
-        aside = _move_aside(path.parent)
-        warnings.warn(f"{path}: damaged checkpoint ({'; '.join(problems)}); moved {path.parent} to {aside} "
-                      "and retraining it", CorruptResultWarning, stacklevel=2)
-    if not (path / "meta.json").is_file():
-        if not train_if_missing:
-            raise ConfigError(f"checkpoint {path} does not exist; run `taskspace pretrain --preset {config.preset}`")
-        pretrain(config, size, log=log)
-    return path
-
-
 # --------------------------------------------------------------------------- finding metadata
 
 
@@ -145,18 +107,22 @@ def find_checkpoint_meta(config: Config, size: str, checkpoint: str | float = "f
     return None
 
 
+def load_checkpoint_meta(config: Config, size: str, checkpoint: str | float = "final") -> dict:
+    """:func:`find_checkpoint_meta`, or :class:`~taskspace_core.errors.MissingResult` naming the
+    checkpoint and the command that trains it (nothing is trained here)."""
+    meta = find_checkpoint_meta(config, size, checkpoint)
+    if meta is None:
+        name = checkpoint_name(checkpoint_epoch(config, checkpoint))
+        raise MissingResult(f"no checkpoint {name} of size '{size}' (run {models_dir('', config, size).name}) "
+                            f"for preset '{config.preset}', neither trained in {config.run_dir()} nor committed "
+                            f"in {config.reference_dir()}: `taskspace pretrain --preset {config.preset} --size {size}`")
+    return meta
+
+
 def trained_here(meta: dict, config: Config, size: str) -> bool:
     """Whether the checkpoint of ``meta`` was trained under ``config`` (size ``size``) and today's training code."""
     return (meta.get("pretrain_hash") == expected_pretrain_hash(config, size)
             and checkpoint_identity(meta)["pretrain_version"] == PRETRAIN_VERSION)
-
-
-def checkpoint_meta(config: Config, size: str, checkpoint: str | float = "final", log=print) -> dict:
-    """:func:`find_checkpoint_meta`, pretraining the checkpoint first if it exists nowhere."""
-    meta = find_checkpoint_meta(config, size, checkpoint)
-    if meta is None:
-        meta = json.loads((checkpoint_dir(config, size, checkpoint, log=log) / "meta.json").read_text())
-    return meta
 
 
 def expected_pretrain_hash(config: Config, size: str) -> str:

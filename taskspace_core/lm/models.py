@@ -9,8 +9,6 @@ plus revision (e.g. ``EleutherAI/pythia-70m`` at ``step3000``).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import re
 from pathlib import Path
 
@@ -159,37 +157,17 @@ def resolve_devices(config):
     return dataclasses.replace(config, device=device, **sections)
 
 
-def checkpoint_identity(meta: dict) -> dict:
-    """The identity of one of our checkpoints, from its ``meta.json``: pretraining config, data and
-    code version (``pretrain_hash`` + ``pretrain_version``) plus where in training it was taken.
-    Checkpoints written before the version was recorded are version 1."""
-    return {"kind": "taskspace-checkpoint", "pretrain_hash": meta["pretrain_hash"],
-            "pretrain_version": meta.get("pretrain_version", 1), "epoch": meta["epoch"], "step": meta["step"],
-            "size": meta.get("size"), "preset": meta.get("preset")}
+# Model families whose logits are exactly ``head(base_model(x).last_hidden_state)``: no logit
+# scaling or soft-capping. For them the vocabulary projection is applied to the scored
+# positions only; any other causal LM goes through its full ``.logits``.
+PLAIN_HEAD_MODEL_TYPES = frozenset({"llama", "mistral", "qwen2", "gpt2", "gpt_neox"})
 
 
-def model_identity(name_or_path: str | Path, revision: str | None = None) -> dict:
-    """What a result computed from this model is keyed by (never the path it happens to sit at).
-
-    - our checkpoints: :func:`checkpoint_identity` of their ``meta.json`` (pretraining run hash of
-      config, corpus and tokenizer, code version, epoch and step), so results stay valid, and can
-      be found, without the weights present;
-    - other local directories: the sha256 of ``config.json`` and the weight files;
-    - hub models: the repo id and revision.
-    """
-    path = Path(name_or_path).expanduser()
-    meta_file = path / "meta.json"
-    if meta_file.is_file():
-        meta = json.loads(meta_file.read_text())
-        if "pretrain_hash" in meta:
-            return checkpoint_identity(meta)
-    if path.is_dir():
-        digest = hashlib.sha256()
-        for f in sorted(path.iterdir()):
-            if f.name == "config.json" or f.suffix in (".safetensors", ".bin"):
-                digest.update(f.name.encode())
-                with f.open("rb") as fh:
-                    for block in iter(lambda: fh.read(1 << 20), b""):
-                        digest.update(block)
-        return {"kind": "local", "sha256": digest.hexdigest()[:16]}
-    return {"kind": "hub", "name": str(name_or_path), "revision": revision}
+def decoder_and_head(model) -> tuple[torch.nn.Module, torch.nn.Module] | None:
+    """(decoder returning hidden states, output projection), or None when logits need the full model."""
+    if getattr(model.config, "model_type", None) not in PLAIN_HEAD_MODEL_TYPES:
+        return None
+    head = model.get_output_embeddings()
+    if head is None or model.base_model is model:
+        return None
+    return model.base_model, head

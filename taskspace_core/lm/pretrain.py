@@ -13,17 +13,17 @@ not a finished checkpoint. Only the newest checkpoint keeps ``training_state.pt`
 state) for resuming. ``meta.json`` also holds the sha256 of every weight, config and tokenizer
 file, which :mod:`.checkpoints` checks before a checkpoint is used.
 
-This module writes checkpoints and defines what identifies one (:func:`pretrain_hash`,
-``PRETRAIN_VERSION``); :mod:`.checkpoints` finds, verifies and (if missing) trains them.
+This module writes checkpoints, and trains a missing or damaged one when something needs it
+(:func:`ensure_checkpoint`); :mod:`.identity` says what identifies one and :mod:`.checkpoints`
+finds and verifies them without training anything.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import time
-from dataclasses import asdict
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -34,36 +34,15 @@ from transformers import AutoTokenizer, LlamaForCausalLM
 
 from ..config import Config, stable_hash, to_dict
 from ..corpora.books import prepare_corpus
-from ..errors import ConfigError
-from .fused_loss import linear_cross_entropy
-from .models import build_model, count_parameters, resolve_devices
-from .precision import autocast, compute_dtype, key_precision
+from ..errors import ConfigError, CorruptResultWarning
 from ..provenance import atomic_dir, atomic_write_json, provenance, sha256_file
-from ..engine.scoring import decoder_and_head
+from .checkpoints import checkpoint_epoch, checkpoint_problems, find_checkpoint_meta
+from .fused_loss import linear_cross_entropy
+from .identity import PRETRAIN_VERSION, checkpoint_name, models_dir, pretrain_hash, size_recipe
+from .models import build_model, count_parameters, decoder_and_head, resolve_devices
+from .precision import autocast, compute_dtype
 
 TRAINING_STATE = "training_state.pt"
-# Bump when a change to the training code changes the weights a config produces: it is part of
-# every checkpoint's identity (and so of every task-space key), next to the config hash.
-PRETRAIN_VERSION = 1
-
-
-def checkpoint_name(epoch: float) -> str:
-    return f"epoch-{epoch:g}"
-
-
-def run_name(config: Config, size: str) -> str:
-    """The directory name of one pretraining run of ``size``: the size itself at ``pretrain.seed``
-    0, else the size and its seed (``small-seed1``), so replicates sit beside the run they repeat."""
-    seed = config.pretrain.seed
-    return size if seed == 0 else f"{size}-seed{seed}"
-
-
-def models_dir(root: str | Path, config: Config, size: str) -> Path:
-    """Where ``root`` (a run directory or committed results) keeps the run of ``size``:
-    ``root/models/<run_name>``."""
-    return Path(root) / "models" / run_name(config, size)
-
-
 def learning_rate(step: int, total_steps: int, cfg) -> float:
     """Linear warm-up to ``cfg.lr``, then cosine decay to ``cfg.lr * cfg.min_lr_ratio``."""
     if step < cfg.warmup_steps:
@@ -125,25 +104,6 @@ def validation_loss(model, val_blocks: torch.Tensor, batch_size: int) -> float:
         count += chunk.shape[0]
     model.train()
     return total / count
-
-
-def size_recipe(config: Config, size: str):
-    """The pretraining config one size trains with: ``pretrain`` with that size's ``lr_by_size`` applied."""
-    cfg = config.pretrain
-    return dataclasses.replace(cfg, lr=cfg.lr_by_size.get(size, cfg.lr), lr_by_size={})
-
-
-def pretrain_hash(config: Config, size: str, corpus_hash: str) -> str:
-    """Identity of a pretraining run: everything that changes its weights (not max_steps, logging or the device).
-
-    Computed from :func:`size_recipe`, so the learning rate is the one this size trains with, and
-    fields that were added later (``lr_by_size``, ``precision`` at fp32) leave the hashes of runs
-    made before them unchanged."""
-    p = asdict(size_recipe(config, size))
-    for key in ("max_steps", "log_every", "precision", "lr_by_size"):
-        p.pop(key)
-    p.update(key_precision(config.pretrain, config.device))  # nothing for fp32
-    return stable_hash({"spec": config.size(size), "pretrain": p, "tokenizer": config.tokenizer, "corpus": corpus_hash})
 
 
 def list_checkpoints(out_dir: Path) -> list[Path]:
@@ -303,3 +263,48 @@ def _file_hashes(directory: Path) -> dict[str, str]:
     """sha256 of a checkpoint's files, except its optimizer state (dropped later) and meta.json."""
     return {f.name: sha256_file(f) for f in sorted(Path(directory).iterdir())
             if f.is_file() and f.name not in (TRAINING_STATE, "meta.json")}
+
+
+# --------------------------------------------------------------------------- a checkpoint, trained if missing
+
+
+def _move_aside(directory: Path) -> Path:
+    for n in range(1, 1000):
+        aside = directory.with_name(f"{directory.name}.damaged-{n}")
+        if not aside.exists():
+            directory.rename(aside)
+            return aside
+    raise RuntimeError(f"too many damaged copies of {directory}")
+
+
+def ensure_checkpoint(config: Config, size: str, checkpoint: str | float = "final", train_if_missing: bool = True,
+                      log=print) -> Path:
+    """The directory of one checkpoint of ``size`` (``"final"`` or an epoch such as ``0.5``).
+
+    A damaged checkpoint (files that do not match its ``meta.json``) is moved aside with its run
+    and retrained. If it is missing and ``train_if_missing``, pretraining runs (or resumes) first.
+    """
+    config.size(size)
+    epoch = checkpoint_epoch(config, checkpoint)
+    path = models_dir(config.run_dir(), config, size) / checkpoint_name(epoch)
+    problems = checkpoint_problems(path) if (path / "meta.json").is_file() else []
+    if problems:
+        # Every checkpoint of a run shares its optimizer history, and only the newest keeps the
+        # optimizer state: the honest repair is to retrain the run (deterministic) after moving
+        # the damaged one aside, where it can still be inspected.
+        aside = _move_aside(path.parent)
+        warnings.warn(f"{path}: damaged checkpoint ({'; '.join(problems)}); moved {path.parent} to {aside} "
+                      "and retraining it", CorruptResultWarning, stacklevel=2)
+    if not (path / "meta.json").is_file():
+        if not train_if_missing:
+            raise ConfigError(f"checkpoint {path} does not exist; run `taskspace pretrain --preset {config.preset}`")
+        pretrain(config, size, log=log)
+    return path
+
+
+def ensure_checkpoint_meta(config: Config, size: str, checkpoint: str | float = "final", log=print) -> dict:
+    """:func:`~.checkpoints.find_checkpoint_meta`, pretraining the checkpoint first if it exists nowhere."""
+    meta = find_checkpoint_meta(config, size, checkpoint)
+    if meta is None:
+        meta = json.loads((ensure_checkpoint(config, size, checkpoint, log=log) / "meta.json").read_text())
+    return meta

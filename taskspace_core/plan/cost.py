@@ -30,8 +30,9 @@ import pandas as pd
 from ..lm.checkpoints import find_checkpoint_meta
 from ..config import Config
 from .experiments import book_spaces, pretraining_runs, space_costs
-from ..lm.models import checkpoint_identity, spec_parameters
-from ..lm.pretrain import run_name
+from ..lm.identity import checkpoint_identity
+from ..lm.models import spec_parameters
+from ..lm.identity import run_name
 from ..results.committed import find_space
 
 

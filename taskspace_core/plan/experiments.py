@@ -26,14 +26,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..lm.pretrain import ensure_checkpoint
 from ..lm.checkpoints import (
-    checkpoint_dir, checkpoint_epoch, dynamics_epochs, expected_pretrain_hash, find_checkpoint_meta,
-    trained_here,
+    checkpoint_epoch, dynamics_epochs, expected_pretrain_hash, find_checkpoint_meta, trained_here,
 )
 from ..config import PRESETS, Config, apply_overrides, load_preset, parameter_overrides, stable_hash
 from ..errors import ConfigError
-from ..lm.models import checkpoint_identity, spec_parameters
-from ..lm.pretrain import checkpoint_name, models_dir, pretrain, run_name
+from ..lm.identity import checkpoint_identity
+from ..lm.models import spec_parameters
+from ..lm.identity import checkpoint_name, models_dir, run_name
+from ..lm.pretrain import pretrain
 from ..engine.probing import probe_selection
 from ..provenance import sha256_file
 from ..analysis.memo import MEMO_FILE, Memo
@@ -282,7 +284,7 @@ def reproduce(config: Config, log: Callable[[str], None] = print,
         ensure_pretrained(sub, request.size, checkpoint_epoch(sub, request.checkpoint))
         t = time.perf_counter()
         log(f"[{_clock(started)}] {i}/{len(requests)} {request.describe()} [{request.purpose}]: computing")
-        path = checkpoint_dir(sub, request.size, request.checkpoint, log=log)
+        path = ensure_checkpoint(sub, request.size, request.checkpoint, log=log)
         space = compute_space(sub, path, label=space_label(sub, request.size, path), log=log, progress=False)
         target = export_space(space, sub, root)
         write_index(config, root)

@@ -41,16 +41,17 @@ import numpy as np
 import pandas as pd
 
 from ..corpora import blimp
-from ..lm.checkpoints import checkpoint_dir, checkpoint_meta, dedupe_curve
+from ..lm.pretrain import ensure_checkpoint, ensure_checkpoint_meta
+from ..lm.checkpoints import dedupe_curve
 from ..config import Config, parameter_overrides, apply_overrides, stable_hash, to_dict
 from ..errors import DataError
 from ..analysis.memo import MEMO_FILE, Memo
-from ..lm.models import checkpoint_identity
-from ..lm.pretrain import models_dir, run_name
+from ..lm.identity import checkpoint_identity
+from ..lm.identity import models_dir, run_name
 from ..engine.probing import probe_selection, space_key
 from ..provenance import atomic_dir, atomic_write_json, atomic_write_text, provenance, sha256_bytes, sha256_file
 from ..analysis.report import Analysis, analyse, write_report
-from ..engine.store import CorruptResultWarning
+from ..errors import CorruptResultWarning
 from ..analysis.space import Origin, PairMargins, TaskSpace, transfers
 from ..engine.compute import compute_space
 
@@ -91,13 +92,13 @@ def load_or_compute_space(config: Config, size: str, checkpoint: str | float = "
     progress bar on ``progress_file`` if one is given. Both routes give the same numbers: the
     committed files are the store's per-pair margins.
     """
-    identity = checkpoint_identity(checkpoint_meta(config, size, checkpoint, log=log))
+    identity = checkpoint_identity(ensure_checkpoint_meta(config, size, checkpoint, log=log))
     found = find_space(config, identity)
     if found is not None:
         space = load_space(found, config)
         if space is not None:
             return space
-    path = checkpoint_dir(config, size, checkpoint, log=log)
+    path = ensure_checkpoint(config, size, checkpoint, log=log)
     return compute_space(config, path, label=space_label(config, size, path), log=log,
                          progress=progress_file is not None, progress_file=progress_file)
 
