@@ -47,7 +47,8 @@ from taskspace_core.corpora.books import prepare_corpus
 from taskspace_core.engine.probing import EVAL1, Job, ProbeWorker
 from taskspace_core.lm.pretrain import pretrain
 from taskspace_core.provenance import atomic_write_json, provenance
-from taskspace_core.results.committed import export_space, read_space
+from taskspace_core.results.export import export_space
+from taskspace_core.results.read import read_space
 from taskspace_core.engine.compute import compute_space
 
 HERE = Path(__file__).resolve().parent

@@ -51,7 +51,7 @@ def ci_space(ci_config, ci_checkpoints):
 def ci_reference(ci_config, tmp_path_factory):
     """`taskspace reproduce --preset ci` into a temporary results dir: (config, problems left)."""
     from taskspace_core.config import apply_overrides
-    from taskspace_core.plan.experiments import reproduce
+    from taskspace_core.plan.reproduce import reproduce
 
     config = apply_overrides(ci_config, {"results_dir": str(tmp_path_factory.mktemp("results"))})
     return config, reproduce(config, log=lambda *_: None)

@@ -65,7 +65,7 @@ def test_the_readmes_tiny_minutes_and_reproduce_hours_are_the_measured_ones():
     import re
 
     from taskspace_core.config import load_preset
-    from taskspace_core.plan.experiments import run_stages
+    from taskspace_core.plan.stages import run_stages
     from taskspace_core.book.measurements import end_to_end_minutes
 
     readme = " ".join((REPO_ROOT / "README.md").read_text().split())

@@ -120,7 +120,8 @@ def test_chart_bundle_is_scoped_stamped_and_licensed(tmp_path):
 def test_ci_book_builds_offline_with_warnings_as_errors(ci_config, ci_book):
     """All four notebooks executed with papermill, the HTML built with warnings as errors."""
     from taskspace_core.book.build import NOTEBOOKS
-    from taskspace_core.results.committed import analysed_space
+    from taskspace_core.plan.requests import Role, SpaceRequest
+    from taskspace_core.results.read import Reader
 
     html = ci_book.parent
     src = html.parent / "src"
@@ -138,7 +139,7 @@ def test_ci_book_builds_offline_with_warnings_as_errors(ci_config, ci_book):
 
     # The prose quotes the stored result (myst-nb glue), not a typed-in number.
     rq1 = re.sub(r"<[^>]+>", "", (html / "notebooks" / "rq1_cross_task_knowledge.html").read_text())
-    _, analysis = analysed_space(ci_config)  # loads the space the notebook computed
+    _, analysis = Reader(ci_config)(SpaceRequest(Role.FINAL, "large"))  # reads the space the notebook computed
     quoted = re.search(r"hypothesis space at Pearson\s+r = ([+-]\d\.\d{3})", rq1)
     assert quoted and quoted.group(1) == f"{analysis.headline.hypothesis_pearson:+.3f}"
 

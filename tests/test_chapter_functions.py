@@ -24,7 +24,7 @@ from taskspace_core.book.measurements import (
     RESULTS_DIR, end_to_end_minutes, end_to_end_runs, matmul_ceilings, packing_saves, recipe_sweeps, speed_rows,
     throughput, throughput_change,
 )
-from taskspace_core.plan.experiments import preset_overview, run_stages
+from taskspace_core.plan.stages import preset_overview, run_stages
 from taskspace_core.analysis.paper import agreement_table, agreement_with_paper, paper_within_table
 from taskspace_core.analysis.claims import seed_spread
 from taskspace_core.analysis.report import (
@@ -346,7 +346,7 @@ def test_the_committed_gpu_check_reproduces_the_cpu_space_to_float32_rounding():
 def test_run_plan_pretrains_each_run_before_its_first_space_with_a_running_total():
     from taskspace_core.config import apply_overrides
     from taskspace_core.plan.cost import pretrain_flops, pretrain_rates, run_plan, space_flops
-    from taskspace_core.plan.experiments import book_spaces
+    from taskspace_core.plan.requests import plan_of
 
     nxt = load_preset("cpu")
     workload = Workload(tokens_per_epoch=1.8e7, tokens_per_pair=26)
@@ -354,13 +354,13 @@ def test_run_plan_pretrains_each_run_before_its_first_space_with_a_running_total
     assert set(rates) == set(nxt.sizes) and all(50 < r < 500 for r in rates.values())
     plan = apply_overrides(nxt, {"book.replicate_sizes": ["small"], "book.pretrain_seeds": [1]})
     table = run_plan(plan, workload, space_gflops=100.0, pretrain_gflops=rates)
-    requests = book_spaces(plan)
+    requests = plan_of(plan).unique()
     stages = table.stage.tolist()
     assert [s for s in stages if not s.startswith("pretrain ")] == [r.describe() for r in requests]
     assert len(table) == 4 + len(requests)
     # each run right before the first space that needs it, in the order reproduce trains them
     assert stages[:4] == ["pretrain small", "small @ final", "pretrain medium", "medium @ final"]
-    first_replicate = next(i for i, r in enumerate(requests) if r.changes.get("pretrain_seed") == 1)
+    first_replicate = next(i for i, r in enumerate(requests) if r.pretrain_seed == 1)
     replicate_row = stages.index("pretrain small-seed1")
     assert stages[replicate_row + 1] == requests[first_replicate].describe()
     assert table.hours.iloc[replicate_row] == pytest.approx(

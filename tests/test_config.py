@@ -8,7 +8,7 @@ from taskspace_core.config import (
     PRESETS, Config, ModelSpec, apply_overrides, load_preset, stable_hash,
 )
 from taskspace_core.errors import ConfigError
-from taskspace_core.plan.experiments import INDEX
+from taskspace_core.results.export import INDEX
 from taskspace_core.lm.models import spec_parameters
 
 

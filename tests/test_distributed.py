@@ -10,7 +10,7 @@ import pytest
 
 from taskspace_core.config import apply_overrides
 from taskspace_core.engine.compute import compute_space
-from taskspace_core.engine.store import ResultStore
+from taskspace_core.results.store import ResultStore
 
 from conftest import assert_same_space
 

@@ -93,25 +93,30 @@ def test_agreement_labels_every_space_by_kind():
     assert table["LM27"].between(-1, 1).all()
 
 
-def test_replicate_helpers_ask_for_exactly_the_spaces_the_plan_computes(monkeypatch):
+def test_replicate_helpers_ask_for_exactly_the_spaces_the_plan_computes():
     from taskspace_core.config import load_preset
-    from taskspace_core.plan.experiments import book_spaces
+    from taskspace_core.plan.requests import plan_of
 
     asked = []
-    monkeypatch.setattr(ev, "analysed_space", lambda config, size, checkpoint="final", **changes:
-                        asked.append((size, str(checkpoint), changes)) or (size, changes))
+
+    def source(request):  # a space source that records what it is asked for
+        asked.append(request)
+        return request.size, request.changes()
+
     config = load_preset("cpu")
-    planned = {(r.size, str(r.checkpoint), tuple(r.changes.items())) for r in book_spaces(config)}
-    seeds = ev.seed_replicates(config, "medium")
+    plan = plan_of(config)
+    planned = {r.identity(config) for r in plan.requests}
+    seeds = ev.seed_replicates(plan, source, "medium")
     assert [changes for _, changes in seeds] == [{}, {"pretrain_seed": 1}, {"pretrain_seed": 2}]
-    assert ev.seed_replicates(config, "large") == [("large", {})]  # large has no seed replicates in the plan
-    assert len(ev.seed_replicates(config, "medium", 0.1)) == 1  # nor has any checkpoint but the final one
+    assert ev.seed_replicates(plan, source, "large") == [("large", {})]  # large has no seed replicates in the plan
+    assert len(ev.seed_replicates(plan, source, "medium", 0.1)) == 1  # nor has any checkpoint but the final one
     split = config.chapter_size("split")
-    assert [changes for _, changes in ev.split_replicates(config)] == [{}, {"data_split_seed": 1}, {"data_split_seed": 2}]
-    assert ev.split_replicates(config, "large" if split != "large" else "small") == []
-    unsplit = load_preset("cpu-v1")  # no data-split replicates in its plan: its one split
-    assert unsplit.book.split_seeds == () and len(ev.split_replicates(unsplit)) == 1
-    assert all((size, checkpoint, tuple(changes.items())) in planned for size, checkpoint, changes in asked)
+    assert [changes for _, changes in ev.split_replicates(plan, source)] == [
+        {}, {"data_split_seed": 1}, {"data_split_seed": 2}]
+    assert ev.split_replicates(plan, source, "large" if split != "large" else "small") == []
+    unsplit = plan_of(load_preset("cpu-v1"))  # no data-split replicates in its plan: its one split
+    assert unsplit.config.book.split_seeds == () and len(ev.split_replicates(unsplit, source)) == 1
+    assert all(request.identity(config) in planned for request in asked[:-1])
 
 
 def test_spaces_behind_counts_a_space_serving_two_roles_once():
@@ -162,11 +167,14 @@ def test_validation_losses_are_the_committed_checkpoint_records_over_the_plans_s
 
     from taskspace_core.config import load_preset
 
+    from taskspace_core.plan.requests import plan_of
+
     config = load_preset("cpu", {"work_dir": str(tmp_path)})  # committed records only
-    losses = ev.validation_losses(config)
+    plan = plan_of(config)
+    losses = ev.validation_losses(plan)
     assert list(losses) == list(config.sizes)
     for size, loss in losses.items():
-        assert len(loss.values) == 1 + len(ev._replicate_seeds(config, size, "final"))
+        assert len(loss.values) == len(plan.seeds(size))
         finals = [json.loads(p.read_text()) for p in config.reference_dir().glob(f"models/{size}/epoch-*.json")
                   if not p.name.endswith(".blimp.json")]
         assert loss.values[0] == max(finals, key=lambda m: m["step"])["val_loss"]

@@ -7,7 +7,7 @@ import pytest
 
 from taskspace_core.config import load_preset
 from taskspace_core.book.explorer import FIELDS, committed_spaces, explorer_data, explorer_html
-from taskspace_core.results.committed import load_space
+from taskspace_core.results.read import load_space
 
 
 @pytest.fixture(scope="module")
@@ -68,9 +68,10 @@ def test_a_preset_with_nothing_to_show_gets_a_note_not_an_error(cpu, tmp_path):
 def test_without_committed_results_the_page_shows_what_the_run_store_computed(ci_config, ci_checkpoints):
     """`taskspace book --preset ci` computes its spaces into the run store; the explorer shows
     those (issue 40: it used to fail the build for want of committed results)."""
-    from taskspace_core.results.committed import analysed_space
+    from taskspace_core.plan.ensure import Ensurer
+    from taskspace_core.plan.requests import Role, SpaceRequest
 
-    space, analysis = analysed_space(ci_config, "small", "final")  # as a chapter asks for it
+    space, analysis = Ensurer(ci_config, log=lambda *_: None, progress_file=None)(SpaceRequest(Role.FINAL, "small"))
     data = explorer_data(ci_config)
     assert data["origin"] == "run store"
     shown = next(s for s in data["spaces"] if s["name"] == space.store_dir.name)

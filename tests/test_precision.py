@@ -66,7 +66,7 @@ def test_fp32_keeps_the_hash_and_bf16_changes_it(ci_config):
 
 
 def test_bf16_space_key_differs_only_where_precision_is_not_fp32(ci_config):
-    from taskspace_core.engine.probing import space_key
+    from taskspace_core.results.keys import space_key
 
     identity = {"kind": "test"}
     base = space_key(ci_config, identity, "data", ["a"])

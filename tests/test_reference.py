@@ -14,8 +14,9 @@ from taskspace_core.analysis.space import Origin
 from taskspace_core.config import apply_overrides, load_preset
 from taskspace_core.lm.identity import checkpoint_identity
 from taskspace_core.lm.checkpoints import load_checkpoint_meta, training_curve
-from taskspace_core.plan.experiments import book_spaces, check_results, memoise_results
-from taskspace_core.results.committed import find_space, load_space
+from taskspace_core.plan.requests import plan_of
+from taskspace_core.plan.checks import check_results, memoise_results
+from taskspace_core.results.read import find_space, load_space
 from taskspace_core.errors import CorruptResultWarning
 
 
@@ -26,7 +27,7 @@ def test_reproduce_exports_every_space_the_book_needs(ci_reference):
     spaces = sorted((root / "spaces").iterdir())
     # 2 final + 2 untrained + 1 seed replicate + 1 split replicate + 2 sparse final + plain
     # + 1 earlier checkpoint + 2 sparse over training + 2 thresholds + 2 FTGD seeds (the rest coincide)
-    assert len(spaces) == len(book_spaces(config)) == 16
+    assert len(spaces) == len(plan_of(config).unique()) == 16
     index = json.loads((root / "meta.json").read_text())
     assert index["files"] and all(not name.endswith((".safetensors", ".bin", ".pt")) for name in index["files"])
     assert {"git_commit", "packages", "config", "blimp_data_hash"} <= set(index)
@@ -57,11 +58,12 @@ def test_committed_space_equals_the_run_store(ci_reference):
 
 
 def test_book_finds_results_without_weights(ci_reference, tmp_path):
-    from taskspace_core.results.committed import analysed_space
+    from taskspace_core.plan.requests import Role, SpaceRequest
+    from taskspace_core.results.read import Reader
 
     config, _ = ci_reference
     bare = apply_overrides(config, {"work_dir": str(tmp_path)})  # no models, no store
-    space, analysis = analysed_space(bare, "large", 0.5)
+    space, analysis = Reader(bare)(SpaceRequest(Role.DYNAMICS, "large", 0.5))
     assert space.origin is Origin.COMMITTED and analysis.headline.n_paradigms == 8
     assert load_checkpoint_meta(bare, "large", 0.5)["epoch"] == 0.5
     assert training_curve(bare, "small").step.is_monotonic_increasing
@@ -110,16 +112,16 @@ def test_committed_results_hold_every_mantel_test_the_book_needs():
 
 def test_book_space_list_follows_the_presets_book_section():
     config = load_preset("cpu-v1")  # a plan without nulls, replicates or sparse masks (see the next test)
-    requests = book_spaces(config)
+    requests = plan_of(config).unique()
     assert {r.size for r in requests if r.purpose.startswith("RQ3")} == {"small"}
     assert [r.checkpoint for r in requests if r.purpose.startswith("RQ3")] == [0, 0.125, 0.25, 0.5, 1]
     bigger = apply_overrides(config, {"book.dynamics_size": "large"})
-    assert {r.size for r in book_spaces(bigger) if r.purpose.startswith("RQ3")} == {"large"}
+    assert {r.size for r in plan_of(bigger).unique() if r.purpose.startswith("RQ3")} == {"large"}
     with pytest.raises(Exception, match="book.sweep_size: unknown size 'huge'"):
         apply_overrides(config, {"book.sweep_size": "huge"})
 
     def sweep(requests):
-        return sorted((r.purpose, tuple(sorted(r.changes.items()))) for r in requests if r.purpose.startswith("critique"))
+        return sorted((r.purpose, tuple(sorted(r.changes().items()))) for r in requests if r.purpose.startswith("critique"))
 
     assert sweep(requests) == sorted(
         [("critique: threshold sweep", (("ftgd_mask_rule", "threshold"), ("ftgd_threshold", t))) for t in (1e-4, 1e-2)]
@@ -127,7 +129,7 @@ def test_book_space_list_follows_the_presets_book_section():
         + [("critique: FTGD seeds", (("ftgd_seed", s),)) for s in (1, 2)])  # 1e-3 and seed 0: the default space
     other = apply_overrides(config, {"book.sweep_thresholds": [1e-3, 3e-3], "book.sweep_seeds": [0, 7],
                                      "book.sweep_top_fraction": 0.1})
-    assert sweep(book_spaces(other)) == sorted(
+    assert sweep(plan_of(other).unique()) == sorted(
         [("critique: threshold sweep", (("ftgd_mask_rule", "threshold"), ("ftgd_threshold", 3e-3)))]
         + [("critique: fixed share instead of a threshold", (("ftgd_mask_rule", "top_fraction"), ("ftgd_top_fraction", 0.1)))]
         + [("critique: FTGD seeds", (("ftgd_seed", 7),))])
@@ -138,18 +140,18 @@ def test_book_space_list_follows_the_presets_book_section():
 
 
 def test_the_plan_adds_nulls_replicates_and_sparse_masks_evidence_first():
-    from taskspace_core.plan.experiments import pretraining_runs
+    from taskspace_core.plan.requests import pretraining_runs
 
     off = {"book.null_baselines": False, "book.replicate_sizes": [], "book.pretrain_seeds": [], "book.split_seeds": [],
            "book.sparse_fraction": 0, "book.dynamics_checkpoints": []}  # the defaults: none of it
     config = apply_overrides(load_preset("cpu"), off)
-    assert not any(r.purpose.startswith(("null", "replicates", "sparse")) for r in book_spaces(config))
+    assert not any(r.purpose.startswith(("null", "replicates", "sparse")) for r in plan_of(config).unique())
     assert [(run.pretrain.seed, size) for run, size in pretraining_runs(config)] == [(0, s) for s in config.sizes]
     assert load_preset("cpu-v1").book == apply_overrides(load_preset("cpu-v1"), off).book  # cpu-v1 plans none
     plan = apply_overrides(config, {"book.null_baselines": True, "book.replicate_sizes": ["small", "medium"],
                                     "book.pretrain_seeds": [1, 2], "book.replicate_checkpoints": ["final", "0"],
                                     "book.split_seeds": [3], "book.sparse_fraction": 0.05})
-    requests = book_spaces(plan)
+    requests = plan_of(plan).unique()
     purposes = [r.purpose for r in requests]
     first = {p: purposes.index(p) for p in dict.fromkeys(purposes)}
     assert list(first)[:5] == ["RQ1/RQ2: final checkpoint of every size", "null: the untrained network",
@@ -158,12 +160,12 @@ def test_the_plan_adds_nulls_replicates_and_sparse_masks_evidence_first():
     assert nulls == [(s, 0.0) for s in plan.sizes]
     dynamics = [r.checkpoint for r in requests if r.purpose == "RQ3: learning dynamics"]
     assert dynamics == [0.025, 0.05, 0.1, 0.2, 0.35]  # epoch 0 is the null, the final one RQ1's
-    replicates = [(r.size, r.checkpoint, r.changes["pretrain_seed"]) for r in requests if r.purpose == "replicates: pretraining seed"]
+    replicates = [(r.size, r.checkpoint, r.pretrain_seed) for r in requests if r.purpose == "replicates: pretraining seed"]
     assert len(replicates) == 2 * 2 * 2 and ("medium", "0", 2) in replicates
-    assert [r.changes for r in requests if r.purpose == "replicates: data split"] == [{"data_split_seed": 3}]
+    assert [r.changes() for r in requests if r.purpose == "replicates: data split"] == [{"data_split_seed": 3}]
     sparse = [r for r in requests if r.purpose.startswith("sparse")]
     assert {r.size for r in sparse if r.purpose.endswith("every size")} == set(plan.sizes)
-    assert all(r.changes == {"ftgd_mask_rule": "top_fraction", "ftgd_top_fraction": 0.05} for r in sparse)
+    assert all(r.changes() == {"ftgd_mask_rule": "top_fraction", "ftgd_top_fraction": 0.05} for r in sparse)
     # the critique's own top-5% space of the sweep size is the sparse one: listed once
     assert not any(r.purpose.startswith("critique: fixed share") for r in requests)
     runs = [(run.pretrain.seed, size) for run, size in pretraining_runs(plan)]
@@ -172,8 +174,8 @@ def test_the_plan_adds_nulls_replicates_and_sparse_masks_evidence_first():
     from taskspace_core.lm.checkpoints import dynamics_epochs
 
     assert dynamics_epochs(picked) == [0, 0.05, 0.5] and dynamics_epochs(plan) == list(plan.pretrain.checkpoints)
-    assert [r.checkpoint for r in book_spaces(picked) if r.purpose == "RQ3: learning dynamics"] == [0.05]
-    assert [r.checkpoint for r in book_spaces(picked) if r.purpose == "sparse masks: learning dynamics"] == [0, 0.05]
+    assert [r.checkpoint for r in plan_of(picked).unique() if r.purpose == "RQ3: learning dynamics"] == [0.05]
+    assert [r.checkpoint for r in plan_of(picked).unique() if r.purpose == "sparse masks: learning dynamics"] == [0, 0.05]
     with pytest.raises(Exception, match="checkpoint '0.3' is not in pretrain.checkpoints"):
         dynamics_epochs(apply_overrides(plan, {"book.dynamics_checkpoints": [0.3]}))
     with pytest.raises(Exception, match="book.replicate_sizes.huge: unknown size 'huge'"):
@@ -187,7 +189,7 @@ def test_results_command_reports_and_exits_non_zero_on_problems(ci_reference, tm
 
     config, _ = ci_reference
     args = ["results", "--preset", "ci", "--work-dir", config.work_dir]
-    n = len(book_spaces(config))
+    n = len(plan_of(config).unique())
     assert main([*args, "--results-dir", config.results_dir]) == 0
     assert f"{n} task spaces expected, {n} committed; complete, every hash matches" in capsys.readouterr().out
     assert main([*args, "--results-dir", str(tmp_path / "nowhere")]) == 1
@@ -215,14 +217,17 @@ def test_reproduce_with_nulls_replicates_and_sparse_masks_feeds_the_claims(ci_re
     planned space, and the claims read them without weights."""
     from taskspace_core.analysis import claims
     from taskspace_core.analysis.evidence import replicated_claims
+    from taskspace_core.plan.requests import plan_of
+    from taskspace_core.results.read import Reader
 
     config, problems = ci_reference
     assert problems == []
     root = config.reference_dir()
     assert (root / "models" / "small-seed1" / "epoch-1.json").is_file()
     assert (root / "models" / "small-seed1" / "train_log.csv").is_file()
-    # the book reads them from the committed copy, with no run directory at all
-    evidence = replicated_claims(apply_overrides(config, {"work_dir": str(tmp_path / "empty")}))
+    # the book reads them from the committed copy, with no run directory at all, and computes nothing
+    bare = apply_overrides(config, {"work_dir": str(tmp_path / "empty")})
+    evidence = replicated_claims(plan_of(bare), Reader(bare))
     assert not (tmp_path / "empty" / "ci" / "models").exists()
     assert [len(spaces) for spaces in evidence.final.values()] == [2, 1]  # small has its seed-1 replicate
     assert set(evidence.untrained) == set(evidence.sparse_final) == set(config.sizes) and len(evidence.splits) == 2
@@ -235,10 +240,10 @@ def test_reproduce_with_nulls_replicates_and_sparse_masks_feeds_the_claims(ci_re
 
 
 def test_committed_tells_which_planned_spaces_are_in_the_results(ci_reference, tmp_path):
-    from taskspace_core.plan.experiments import committed
+    from taskspace_core.plan.checks import committed
 
     config, _ = ci_reference
-    assert all(committed(config).values()) and len(committed(config)) == len(book_spaces(config))
+    assert all(committed(config).values()) and len(committed(config)) == len(plan_of(config).unique())
     copy = tmp_path / "results"
     shutil.copytree(config.results_dir, copy)
     partial = apply_overrides(config, {"results_dir": str(copy)})
@@ -249,7 +254,8 @@ def test_committed_tells_which_planned_spaces_are_in_the_results(ci_reference, t
 
 def test_reproduce_computes_only_the_chosen_spaces(ci_reference, tmp_path):
     """`taskspace reproduce --spaces`: a space left out stays missing, a chosen one lands."""
-    from taskspace_core.plan.experiments import plan_table, reproduce
+    from taskspace_core.plan.checks import plan_table
+    from taskspace_core.plan.reproduce import reproduce
 
     config, _ = ci_reference
     copy = tmp_path / "results"
@@ -272,7 +278,7 @@ def test_a_retrained_run_keeps_its_committed_records(ci_reference, tmp_path):
     records and the longer curve; other weights under the same run are refused, naming the file."""
     from taskspace_core.errors import DataError
     from taskspace_core.lm.identity import models_dir
-    from taskspace_core.results.committed import export_checkpoints
+    from taskspace_core.results.export import export_checkpoints
 
     config, _ = ci_reference
     copy = tmp_path / "results"

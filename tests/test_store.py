@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from taskspace_core.errors import CorruptResultWarning
-from taskspace_core.engine.store import ResultStore
+from taskspace_core.results.store import ResultStore
 
 
 def test_round_trip_and_key_addressing(tmp_path):

@@ -72,7 +72,8 @@ def test_ci_book_has_the_exercises_and_both_guides(ci_book):
 
 def test_the_slides_build_offline_from_the_books_results(ci_reference, tmp_path):
     from taskspace_core.book.notebook import notebook_config
-    from taskspace_core.results.committed import analysed_space
+    from taskspace_core.plan.requests import Role, SpaceRequest
+    from taskspace_core.results.read import Reader
     from taskspace_core.book.slides import build_slides
 
     config, _ = ci_reference
@@ -87,8 +88,8 @@ def test_the_slides_build_offline_from_the_books_results(ci_reference, tmp_path)
     assert (index.parent / "reveal" / "reveal.js").stat().st_size > 50_000
     assert not (tmp_path / "empty-runs" / "ci" / "models").exists()  # drawn from the committed results
     # the deck quotes the same numbers as the book
-    _, analysis = analysed_space(notebook_config("ci", results_dir=config.results_dir,
-                                             work_dir=str(tmp_path / "empty-runs")), config.chapter_size("rq1"))
+    reader = Reader(notebook_config("ci", results_dir=config.results_dir, work_dir=str(tmp_path / "empty-runs")))
+    _, analysis = reader(SpaceRequest(Role.FINAL, config.chapter_size("rq1")))
     assert f"r = {analysis.headline.hypothesis_pearson:+.3f} with the hypothesis space" in page
 
 

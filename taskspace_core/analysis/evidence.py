@@ -1,7 +1,9 @@
 """The evidence behind the claims: a preset's task spaces, loaded and held against the rules.
 
-The rules themselves are pure functions of numbers (``claims.py``); this module finds the
-spaces a preset's plan names (committed results, else the run store) and applies them.
+The rules themselves are pure functions of numbers (``claims.py``); this module looks up the
+spaces by their role in a preset's plan (:mod:`taskspace_core.plan.requests`), takes them from a
+space source (``spaces(request) -> (space, analysis)``: a reader of committed results, or one
+that computes what is missing) and applies the rules. It computes nothing itself.
 
     seed_replicates    one size's space at a checkpoint under every pretraining seed the plan computes
     split_replicates   the split size's final space under every data split the plan computes
@@ -21,22 +23,24 @@ from __future__ import annotations
 
 import math
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from ..lm.checkpoints import load_checkpoint_meta, dynamics_epochs
+from ..lm.checkpoints import checkpoint_epoch, load_checkpoint_meta
 from .claims import (
     Status, Verdict, beats_untrained, grows_with_size_beyond_band, mean_over_phenomena, region_grows_beyond_band,
     replicate_change, settles_beyond_noise, similarity_change,
 )
-from ..config import Config, apply_overrides, parameter_overrides
-from ..plan.experiments import null_sizes
+from ..plan.requests import Plan, Role, SpaceRequest, mask_label
 from ..lm.models import spec_parameters
 from .paper import agreement_table, paper_within_table
 from .replicates import Difference, Estimate, band_for, difference_status
-from ..results.committed import analysed_space
+
+# a space source: (space, analysis) of a request (results.read.Reader, or plan.ensure.Ensurer)
+SpaceSource = Callable[[SpaceRequest], tuple]
 
 
 @dataclass
@@ -74,33 +78,19 @@ class ReplicatedEvidence:
         return "; ".join(f"{status.value} ({', '.join(scopes)})" for status, scopes in by_status.items())
 
 
-def seed_replicates(config: Config, size: str, checkpoint: str | float = "final", **changes) -> list[tuple]:
+def seed_replicates(plan: Plan, spaces: SpaceSource, size: str, checkpoint: str | float = "final") -> list[tuple]:
     """``size``'s analysed space at ``checkpoint`` under every pretraining seed the plan computes
-    (``book.pretrain_seeds`` for ``book.replicate_sizes`` at ``book.replicate_checkpoints``), the
-    preset's seed first: a list of one where the plan has no replicates of it. ``changes`` are
-    notebook-style parameters applied to every seed."""
-    return [analysed_space(config, size, checkpoint, **changes)] + [
-        analysed_space(config, size, checkpoint, pretrain_seed=k, **changes)
-        for k in _replicate_seeds(config, size, checkpoint)]
+    there, the preset's seed first: a list of one where the plan has no replicates of it."""
+    return [spaces(request) for request in plan.seeds(size, checkpoint)]
 
 
-def _replicate_seeds(config: Config, size: str, checkpoint: str | float) -> tuple[int, ...]:
-    """The extra pretraining seeds the plan computes for ``size`` at ``checkpoint`` (none if it has none)."""
-    plan = config.book
-    replicated = size in plan.replicate_sizes and str(checkpoint) in {str(c) for c in plan.replicate_checkpoints}
-    return tuple(plan.pretrain_seeds) if replicated else ()
-
-
-def validation_losses(config: Config, checkpoint: str | float = "final") -> dict[str, Estimate]:
+def validation_losses(plan: Plan, checkpoint: str | float = "final") -> dict[str, Estimate]:
     """Each size's validation loss (nats per token on the held-out books) at ``checkpoint``, over the
     pretraining seeds :func:`seed_replicates` reads, the preset's seed first. From the checkpoints'
     records: nothing is scored again."""
-    losses = {}
-    for size in config.sizes:
-        runs = [config] + [apply_overrides(config, parameter_overrides(pretrain_seed=k))
-                           for k in _replicate_seeds(config, size, checkpoint)]
-        losses[size] = Estimate(tuple(float(load_checkpoint_meta(run, size, checkpoint)["val_loss"]) for run in runs))
-    return losses
+    config = plan.config
+    return {size: Estimate(tuple(float(load_checkpoint_meta(r.config(config), size, checkpoint)["val_loss"])
+                                 for r in plan.seeds(size, checkpoint))) for size in config.sizes}
 
 
 def size_confound(losses: dict[str, Estimate]) -> str:
@@ -134,55 +124,51 @@ def size_confound(losses: dict[str, Estimate]) -> str:
     return text
 
 
-def split_replicates(config: Config, size: str | None = None, **changes) -> list[tuple]:
-    """The final space of the split size (``book.split_size``) under every data split the plan
-    computes (``book.split_seeds``), the preset's split first: a list of one where the plan has
-    no split replicates, and ``[]`` when ``size`` is given and is not the split size."""
-    split_size = config.chapter_size("split")
-    if size is not None and size != split_size:
+def split_replicates(plan: Plan, spaces: SpaceSource, size: str | None = None) -> list[tuple]:
+    """The split size's final space under every data split the plan computes, the preset's split
+    first: a list of one where the plan has no split replicates, and ``[]`` when ``size`` is given
+    and is not the split size."""
+    if size is not None and size != plan.split_size:
         return []
-    return [analysed_space(config, split_size, **changes)] + [
-        analysed_space(config, split_size, data_split_seed=k, **changes) for k in config.book.split_seeds]
+    return [spaces(request) for request in plan.splits()]
 
 
 def _estimate(spaces: list, value) -> Estimate:
     return Estimate(tuple(float(value(space, analysis)) for space, analysis in spaces))
 
 
-def replicated_claims(config: Config) -> ReplicatedEvidence:
-    """Hold the paper's claims against ``config``'s plan of null baselines, replicates and sparse
-    masks (``book.*``), by the rules against replicates above. Every band is the range over
-    pretraining seeds (replicates.py); a size without replicates borrows the widest band
-    measured; the noise of claim 3 is the mean Δ between data-split replicates."""
-    plan = config.book
+def replicated_claims(plan: Plan, spaces: SpaceSource) -> ReplicatedEvidence:
+    """Hold the paper's claims against the plan's null baselines, replicates and sparse masks, by
+    the rules against replicates above. Every band is the range over pretraining seeds
+    (replicates.py); a size without replicates borrows the widest band measured; the noise of
+    claim 3 is the mean Δ between data-split replicates."""
+    config = plan.config
     params = {s: spec_parameters(config.size(s), config.tokenizer.vocab_size) / 1e6 for s in config.sizes}
-    sparse = {"ftgd_mask_rule": "top_fraction", "ftgd_top_fraction": plan.sparse_fraction}
-    final = {s: seed_replicates(config, s) for s in config.sizes}
-    epochs = dynamics_epochs(config)
-    split_size, dynamics_size = config.chapter_size("split"), config.chapter_size("dynamics")
-    untrained = {s: analysed_space(config, s, 0.0) for s in null_sizes(config)}
-    sparse_final = {s: analysed_space(config, s, **sparse) for s in config.sizes} if plan.sparse_fraction else {}
-    splits = split_replicates(config)
-    over_training = {e: analysed_space(config, dynamics_size, e) for e in epochs}
-    sparse_over_training = ({e: analysed_space(config, dynamics_size, e, **sparse) for e in epochs}
-                            if plan.sparse_fraction else {})
+    split_size, dynamics_size = plan.split_size, config.chapter_size("dynamics")
+    final = {s: seed_replicates(plan, spaces, s) for s in config.sizes}
+    untrained = {r.size: spaces(r) for r in plan.find(Role.NULL)}
+    sparse_final = {r.size: spaces(r) for r in plan.find(Role.SPARSE)}
+    splits = split_replicates(plan, spaces)
+    over_training = {checkpoint_epoch(config, r.checkpoint): spaces(r) for r in plan.find(Role.DYNAMICS)}
+    sparse_over_training = {checkpoint_epoch(config, r.checkpoint): spaces(r) for r in plan.find(Role.SPARSE_DYNAMICS)}
 
     def r(space, analysis):
         return analysis.headline.hypothesis_pearson
 
-    trained_r = {s: _estimate(spaces, r) for s, spaces in final.items()}
+    trained_r = {s: _estimate(runs, r) for s, runs in final.items()}
     scopes = list(config.sizes)
     verdicts = [beats_untrained(trained_r[s], _estimate(final[s], lambda sp, an: an.headline.mantel_p),
                                 _estimate([untrained[s]], r) if s in untrained else Estimate(()),
                                 band_for(trained_r[s], list(trained_r.values())), f"{s} ({params[s]:.2f}M)")
                 for s in config.sizes]
-    within = {f"{s} {params[s]:.2f}M": _estimate(spaces, lambda sp, an: mean_over_phenomena(an.within))
-              for s, spaces in final.items()}
+    within = {f"{s} {params[s]:.2f}M": _estimate(runs, lambda sp, an: mean_over_phenomena(an.within))
+              for s, runs in final.items()}
     paper = paper_within_table()
-    threshold = f"threshold {config.ftgd.threshold:g}" if config.ftgd.mask_rule == "threshold" else "the preset's masks"
+    threshold = mask_label(config.ftgd)
     verdicts.append(grows_with_size_beyond_band(within, paper, threshold))
     scopes.append(threshold)
-    sparse_rule = f"top {plan.sparse_fraction:.0%}" if plan.sparse_fraction else ""
+    sparse_requests = plan.find(Role.SPARSE)
+    sparse_rule = sparse_requests[0].masks.label if sparse_requests else ""
     if sparse_final:
         sparse_within = {f"{s} {params[s]:.2f}M": _estimate([sparse_final[s]], lambda sp, an: mean_over_phenomena(an.within))
                          for s in config.sizes}

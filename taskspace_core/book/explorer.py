@@ -24,11 +24,11 @@ import pandas as pd
 from ..corpora import blimp
 
 from . import plots
-from ..config import Config
+from ..config import Config, FTGDConfig
 from ..errors import TaskspaceError
-from ..plan.experiments import book_spaces, stored_space
-from ..results.committed import load_space
-from ..analysis.space import METRICS
+from ..plan.requests import mask_label, plan_of
+from ..results.read import Reader, load_space
+from ..analysis.space import METRICS, Origin
 
 EXPLORER_JS = Path(__file__).with_name("explorer.js")
 # the choices, in the order the page offers them; each narrows the next
@@ -43,17 +43,11 @@ HEADLINE = (("eval1_accuracy", "BLiMP accuracy before fine-tuning", ".3f"),
 def describe(key: dict, config: dict) -> dict[str, str]:
     """A committed space's choices in words, from its manifest's key and config."""
     ftgd, model = key["ftgd"], key["model"]
-    if ftgd["method"] == "plain":
-        masks = "none (every parameter)"
-    elif ftgd["mask_rule"] == "top_fraction":
-        masks = f"top {ftgd['top_fraction']:.0%} of |g|"
-    else:
-        masks = f"|g| ≥ {ftgd['threshold']:g}"
     replicate = (f"pretraining seed {config['pretrain']['seed']} · data split seed {key['split']['seed']}"
                  f" · FTGD seed {ftgd['seed']}")
     return {"size": model["size"], "checkpoint": f"epoch {float(model['epoch']):g}",
             "method": "FTGD" if ftgd["method"] == "ftgd" else "plain fine-tuning",
-            "masks": masks, "replicate": replicate}
+            "masks": mask_label(FTGDConfig(**{k: v for k, v in config["ftgd"].items()})), "replicate": replicate}
 
 
 def committed_spaces(config: Config) -> list[Path]:
@@ -69,8 +63,9 @@ def shown_spaces(config: Config) -> tuple[str, list[Path]]:
     committed = committed_spaces(config)
     if committed:
         return "committed", committed
-    found = (stored_space(config, request) for request in book_spaces(config))
-    stored = list(dict.fromkeys(d for d in found if d is not None))  # two requests may share a space
+    reader = Reader(config)
+    found = (reader.locate(request) for request in plan_of(config).unique())
+    stored = list(dict.fromkeys(where for where, origin in filter(None, found) if origin is Origin.RUN_STORE))
     return ("run store", stored) if stored else ("none", [])
 
 

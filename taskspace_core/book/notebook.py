@@ -1,9 +1,11 @@
-"""What the book's notebooks share: parameters -> config, and the glue between numbers and prose.
+"""What the book's notebooks share: parameters -> config, the plan and its spaces, and the glue
+between numbers and prose.
 
-The chapters' computations live in the package (task spaces: :func:`.results.analysed_space`;
-the paper's claims: :mod:`.claims`; the paper's numbers: :mod:`.paper`). This module only turns
-a notebook's parameters into a config, hands numbers to the prose, and puts the data behind a
-figure or table on its page as a CSV download. Notebook parameters use the config's own field names with the section joined by an
+The chapters' computations live in the package (the plan of spaces: :mod:`..plan.requests`; the
+paper's claims: :mod:`..analysis.claims`; the paper's numbers: :mod:`..analysis.paper`). This
+module turns a notebook's parameters into a config, gives it the plan and a source of its task
+spaces (:func:`book_plan`), hands numbers to the prose, and puts the data behind a figure or
+table on its page as a CSV download. Notebook parameters use the config's own field names with the section joined by an
 underscore (``ftgd_threshold`` is ``ftgd.threshold``, ``space_metric`` is ``space.metric``).
 ``None`` means "the preset's value". A wrong type or an unknown name is a
 :class:`~taskspace_core.errors.ConfigError` that names the parameter.
@@ -23,11 +25,16 @@ from IPython.display import HTML
 from myst_nb import glue as myst_glue
 
 from ..config import Config, load_preset, parameter_overrides
-
-from ..paths import REPO_ROOT
 from ..errors import ConfigError
+from ..paths import REPO_ROOT
+from ..plan.ensure import Ensurer
+from ..plan.requests import Plan, plan_of
+from ..results.read import Reader
 
 DEVICE_VARIABLE = "TASKSPACE_DEVICE"  # the device notebooks compute on, when a command line chose one
+# set (`taskspace book --read-only`): the notebooks read results and compute none; a missing one
+# fails the page in one line (MissingResult) instead of training
+READ_ONLY_VARIABLE = "TASKSPACE_READ_ONLY"
 
 
 def notebook_config(preset: str, **parameters) -> Config:
@@ -44,6 +51,14 @@ def notebook_config(preset: str, **parameters) -> Config:
         text = re.sub(r"config\.(\w+)\.(\w+)", lambda m: f"parameter {m[1]}_{m[2]} (config field {m[1]}.{m[2]})",
                       str(exc), count=1)
         raise ConfigError(f"notebook parameters: {text}") from None
+
+
+def book_plan(config: Config) -> tuple[Plan, Reader]:
+    """The plan of ``config``'s book and where its chapters take their task spaces: committed
+    results or the run store, and (unless :data:`READ_ONLY_VARIABLE` is set) computed where
+    neither holds them. ``spaces(request)`` is ``(space, analysis)``."""
+    spaces = Reader(config) if os.environ.get(READ_ONLY_VARIABLE) else Ensurer(config)
+    return plan_of(config), spaces
 
 
 def glue(name: str, value) -> None:

@@ -27,7 +27,7 @@ from ..config import Config
 from ..paths import REPO_ROOT
 from ..analysis.evidence import ReplicatedEvidence, replicated_claims, training_steps
 from ..analysis.hypothesis import HIGH_WITHIN
-from .notebook import notebook_config
+from .notebook import book_plan, notebook_config
 from ..provenance import atomic_write_text, git_commit
 from ..analysis.replicates import Estimate
 
@@ -124,7 +124,7 @@ def build_slides(preset: str = "cpu", out: Path | None = None, work_dir: str = "
     """Write the deck (``index.html``) and its vendored reveal.js into ``out``; return the index."""
     config = notebook_config(preset, work_dir=work_dir, results_dir=results_dir)
     plots.use_static_rendering()
-    sections = slide_sections(config, replicated_claims(config))
+    sections = slide_sections(config, replicated_claims(*book_plan(config)))
     out = Path(out) if out else REPO_ROOT / "_build" / "slides" / preset
     (out / "reveal").mkdir(parents=True, exist_ok=True)
     for asset in ("reveal.js", "reveal.css", "reset.css", "simple.css", "LICENSE"):

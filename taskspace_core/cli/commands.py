@@ -129,7 +129,7 @@ def cmd_space(args, extra) -> int:
         size = args.size or list(config.sizes)[-1]
         config.size(size)
         from ..lm.pretrain import ensure_checkpoint
-        from ..results.committed import space_label
+        from ..results.keys import space_label
 
         model_path = ensure_checkpoint(config, size, args.checkpoint)
         label = space_label(config, size, model_path)
@@ -159,7 +159,10 @@ def cmd_book(args, extra) -> int:
     from ..book.build import build_book
 
     _notebook_device(args)
+    if args.read_only:
+        from ..book.notebook import READ_ONLY_VARIABLE
 
+        os.environ[READ_ONLY_VARIABLE] = "1"  # the notebook kernels inherit it
     started = time.perf_counter()
     index = build_book(args.preset, args.work_dir, Path(args.out) if args.out else None)
     print(f"book ({args.preset}) built in {time.perf_counter() - started:.0f}s: {index}")
@@ -168,7 +171,7 @@ def cmd_book(args, extra) -> int:
 
 def cmd_reproduce(args, extra) -> int:
     config = config_from_args(args, extra)
-    from ..plan.experiments import reproduce
+    from ..plan.reproduce import reproduce
 
     started = time.perf_counter()
     log = lambda message: print(message, flush=True)  # noqa: E731  (a log file sees each line at once)
@@ -176,10 +179,10 @@ def cmd_reproduce(args, extra) -> int:
     print(f"reproduce ({config.preset}) finished in {time.perf_counter() - started:.0f}s: "
           f"{config.reference_dir()}", flush=True)
     if args.spaces:  # the spaces left out on purpose are still to do, not problems
-        pending = [p for p in problems if ": no task space for " in p]
-        problems = [p for p in problems if p not in pending]
-        for line in pending:
-            print(f"  still to compute: {line.split(': no task space for ', 1)[1]}")
+        pending = [p for p in problems if p.request is not None]
+        problems = [p for p in problems if p.request is None]
+        for problem in pending:
+            print(f"  still to compute: {problem.request.describe()} [{problem.request.purpose}]")
     for problem in problems:
         print(f"  problem: {problem}")
     if problems:
@@ -216,7 +219,7 @@ def cmd_config(args, extra) -> int:
 
 def cmd_results(args, extra) -> int:
     config = config_from_args(args, extra)
-    from ..plan.experiments import check_results, committed, memoise_results, plan_table
+    from ..plan.checks import check_results, committed, memoise_results, plan_table
 
     if args.plan:
         print(f"the plan of {config.preset} (`taskspace reproduce --spaces` takes these numbers; "

@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--work-dir", default="runs", help="where models and results are (default: runs)")
     p.add_argument("--out", default=None, help="output folder (default: _build/<preset>)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N, mps or auto, for whatever the notebooks compute")
+    p.add_argument("--read-only", action="store_true",
+                   help="read results only: a page whose task space or checkpoint is missing fails, nothing is trained")
     p.set_defaults(func=cmd_book)
 
     p = sub.add_parser("slides", help="render a short reveal.js deck of the key figures and numbers (offline)")

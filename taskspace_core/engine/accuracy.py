@@ -37,7 +37,7 @@ from ..lm.models import load_model, resolve_devices
 from ..lm.identity import checkpoint_name, models_dir, run_name
 from ..lm.pretrain import list_checkpoints
 from ..provenance import atomic_write_bytes, atomic_write_json, atomic_write_text, provenance
-from ..results.committed import export_checkpoints, write_index
+from ..results.export import export_checkpoints, write_index
 from .scoring import paradigm_summary, phenomenon_summary, score_pairs
 
 BASELINES_FILE = DATA_DIR / "blimp_baselines" / "models_summary.jsonl"

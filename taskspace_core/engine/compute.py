@@ -12,52 +12,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 from tqdm import tqdm as text_tqdm
 from tqdm.auto import tqdm
 
-from ..analysis.similarity import mask_jaccard
-from ..analysis.space import PairMargins, TaskSpace, transfers
+from ..analysis.space import TaskSpace
 from ..config import Config, to_dict
-from ..corpora import blimp
 from ..errors import ConfigError, ModelLoadError
 from ..lm.checkpoints import checkpoint_problems
 from ..lm.models import check_causal_lm, load_tokenizer, resolve_devices
 from .executors import run_jobs
-from .probing import EVAL1, Job, ProbeData, SpaceJobs, open_store, prepare_probe_data
-
-
-def assemble(eval1: dict, sources: dict[str, dict], data: ProbeData, config: Config,
-             mask_meta: dict[str, dict], store_dir: Path) -> TaskSpace:
-    """Turn per-pair eval1/eval2 log-probs and the masks of the run store into a task space."""
-    names = data.paradigms
-    margins = PairMargins(
-        eval1=(eval1["logp_good"] - eval1["logp_bad"]).astype(np.float32),
-        eval2=np.stack([sources[p]["logp_good"] - sources[p]["logp_bad"] for p in names]).astype(np.float32),
-        test_paradigm=data.test_paradigm, test_pair_id=data.test_pair_id)
-    eval1_table, transfer = transfers(names, margins)
-
-    bits = np.stack([np.unpackbits(sources[p]["mask_bits"]) for p in names]).astype(bool)
-    masks = bits[:, :mask_meta[names[0]]["n_parameters"]]
-    tables = pd.concat([pd.DataFrame(mask_meta[p]["mask_table"]).assign(source=p) for p in names], ignore_index=True)
-    logs = pd.concat([pd.DataFrame({"source": p, "step": np.arange(1, len(sources[p]["objective"]) + 1),
-                                    "objective": sources[p]["objective"], "batch_margin": sources[p]["batch_margin"]})
-                      for p in names], ignore_index=True)
-    return TaskSpace(
-        paradigms=names,
-        phenomena=[blimp.phenomenon_of(p, config.data.taxonomy) for p in names],
-        transfer=transfer, eval1=eval1_table, margins=margins,
-        mask_share=pd.Series(masks.mean(1), index=names, name="mask_share"),
-        mask_overlap=mask_jaccard(masks),
-        mask_union_share=float(masks.any(0).mean()),
-        mask_tables=tables[["source", "parameter", "layer", "component", "numel", "n_masked"]],
-        finetune_log=logs,
-        store_dir=store_dir,
-        masks=masks,
-        bootstrap=config.space.bootstrap,
-        bootstrap_seed=config.space.seed,
-    )
+from ..results.keys import Job
+from ..results.read import space_from_jobs, space_jobs
+from .probing import SpaceJobs, open_store, prepare_probe_data
 
 
 LOG_EVERY_S = 300.0  # a background run's log: one progress line per five minutes at most
@@ -87,7 +53,7 @@ def compute_space(config: Config, model_path: str | Path, revision: str | None =
     store = open_store(config, model_path, revision, data, label)
     store.write_manifest(model=str(model_path), revision=revision, config=to_dict(config))
 
-    jobs = [EVAL1] + [Job(p) for p in data.paradigms]
+    jobs = space_jobs(data.paradigms)
     loaded = {job: store.load(job.name) for job in jobs}  # read (and hash-check) each file once
     todo = [job for job in jobs if loaded[job] is None]
     log(f"task space {store.dir}: {len(jobs) - len(todo)} of {len(jobs)} jobs already stored, "
@@ -97,23 +63,13 @@ def compute_space(config: Config, model_path: str | Path, revision: str | None =
         run_jobs(todo, SpaceJobs(config, str(model_path), revision, label), config, report.done)
     finally:
         report.close()
-    for job in todo:  # computed just now
-        loaded[job] = store.load(job.name)
+    loaded |= {job: store.load(job.name) for job in todo}  # computed just now
     missing = [job.name for job, stored in loaded.items() if stored is None]
     if missing:  # only if a file was corrupted between writing and reading
         raise RuntimeError(f"{store.dir}: results missing after the run: {', '.join(missing[:5])}")
-    sources = {p: loaded[Job(p)][0] for p in data.paradigms}
-    mask_meta = {p: loaded[Job(p)][1] for p in data.paradigms}
-    space = assemble(loaded[EVAL1][0], sources, data, config, mask_meta, store.dir)
-    space.meta = {
-        "key": store.key, "key_hash": store.key_hash, "jobs_computed": len(report.computed),
-        "jobs_reused": len(jobs) - len(report.computed), "jobs_by_others": len(todo) - len(report.computed),
-        "wall_time_s": round(report.elapsed(), 3),
-        "finetune_time_s": {p: m["finetune_time_s"] for p, m in mask_meta.items()},
-        "job_time_s": {p: m["wall_time_s"] for p, m in mask_meta.items()},
-        "eval1_time_s": loaded[EVAL1][1]["wall_time_s"],
-        "git_commits": sorted({m["git_commit"] for _, m in loaded.values()}),
-    }
+    space = space_from_jobs(config, store, loaded)
+    space.meta |= {"jobs_computed": len(report.computed), "jobs_reused": len(jobs) - len(report.computed),
+                   "jobs_by_others": len(todo) - len(report.computed), "wall_time_s": round(report.elapsed(), 3)}
     return space
 
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import os
 import socket
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import ClassVar
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -31,15 +31,13 @@ from ..config import Config, apply_overrides, stable_hash, to_dict
 from .ftgd import FineTuneResult, PairIds, finetune, restore, snapshot
 from ..lm.models import load_model, resolve_devices
 from ..lm.identity import model_identity
-from ..lm.precision import autocast, key_precision
+from ..lm.precision import autocast
 from ..provenance import atomic_dir, atomic_write_json, provenance
 from .scoring import (
     PackedPlan, ScoringPlan, encode, pad_id_of, plan_batches, plan_pairs, score_packed, score_plan, supports_packing,
 )
-from .store import ResultStore
-
-# Bump when a change to scoring, FTGD or probing changes stored results: it is part of every key.
-PROBE_VERSION = 2  # 2: unpadded evaluation batches, log-softmax on scored positions only (scores equal to 1e-5)
+from ..results.keys import EVAL1, Job, space_key
+from ..results.store import ResultStore
 
 
 # --------------------------------------------------------------------------- data
@@ -101,43 +99,7 @@ def evaluate(model, data: ProbeData, config: Config) -> dict[str, np.ndarray]:
     return {"logp_good": scores.total[:n], "logp_bad": scores.total[n:]}
 
 
-# --------------------------------------------------------------------------- store key
-
-
-def space_key(config: Config, identity: dict, data_hash: str, paradigms: list[str]) -> dict:
-    """Everything a stored eval1/eval2/mask depends on (and nothing it does not).
-
-    It needs no weights and no tokenizer: a checkpoint's identity comes from its ``meta.json``
-    and the data's from the BLiMP files, so committed results are found by this key alone.
-    """
-    d = config.data
-    ftgd = asdict(config.ftgd)
-    ftgd.pop("precision")
-    ftgd.update(key_precision(config.ftgd, config.device))
-    scoring = key_precision(config.scoring, config.device)  # {} at fp32, so older keys stay valid
-    return {
-        "probe_version": PROBE_VERSION,
-        "model": identity,
-        "data_hash": data_hash,
-        "paradigms": paradigms,
-        "split": {"n_test": d.n_test, "n_train": d.n_train, "seed": d.split_seed},
-        "bos": config.scoring.bos,
-        **({"scoring": scoring} if scoring else {}),
-        "ftgd": ftgd,
-    }
-
-
-def probe_selection(config: Config) -> tuple[list[str], str]:
-    """The sorted paradigms a task space covers and the hash of their BLiMP data."""
-    d = config.data
-    names, data_hash = _selection(d.blimp_dir, tuple(blimp.selected_paradigms(d.paradigms, d.phenomena, d.taxonomy)))
-    return list(names), data_hash
-
-
-@lru_cache(maxsize=16)  # a book looks up dozens of spaces over the same files; read and hash them once
-def _selection(blimp_dir: str, paradigms: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
-    loaded = blimp.load_blimp(blimp_dir or None, list(paradigms) or None)
-    return tuple(sorted(loaded)), pairs.data_hash(loaded)
+# --------------------------------------------------------------------------- the store
 
 
 def open_store(config: Config, model_path: str | Path, revision: str | None, data: ProbeData,
@@ -147,24 +109,6 @@ def open_store(config: Config, model_path: str | Path, revision: str | None, dat
 
 
 # --------------------------------------------------------------------------- jobs
-
-
-@dataclass(frozen=True)
-class Job:
-    """One job of a task space: eval1 (``paradigm`` None), or a fine-tune on ``paradigm`` then eval2."""
-
-    paradigm: str | None = None
-
-    @property
-    def name(self) -> str:
-        """The job's name in the store: ``eval1`` or ``source/<paradigm>``."""
-        return "eval1" if self.paradigm is None else f"source/{self.paradigm}"
-
-    def __str__(self) -> str:
-        return self.paradigm or "eval1"
-
-
-EVAL1 = Job()
 
 
 class ProbeWorker:

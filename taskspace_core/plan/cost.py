@@ -29,11 +29,12 @@ import pandas as pd
 
 from ..lm.checkpoints import find_checkpoint_meta
 from ..config import Config
-from .experiments import book_spaces, pretraining_runs, space_costs
+from .requests import plan_of, pretraining_runs
+from .stages import space_costs
 from ..lm.identity import checkpoint_identity
 from ..lm.models import spec_parameters
 from ..lm.identity import run_name
-from ..results.committed import find_space
+from ..results.read import find_space
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def pretrain_flops(config: Config, size: str, workload: Workload) -> float:
 def preset_budget(config: Config, workload: Workload) -> pd.DataFrame:
     """One row per size: its pretraining runs (replicates included) and their PFLOP, and the
     number and PFLOP of every task space the book asks for of it."""
-    requests = book_spaces(config)
+    requests = plan_of(config).unique()
     runs = pretraining_runs(config)
     rows = []
     for size in config.sizes:
@@ -180,8 +181,8 @@ def space_rates(config: Config, workload: Workload, fallback: float) -> dict[str
 def run_plan(config: Config, workload: Workload, space_gflops: float | dict[str, float],
              pretrain_gflops: dict[str, float]) -> pd.DataFrame:
     """The whole of ``taskspace reproduce`` under ``config``, in its order: one row per planned
-    space (:func:`~.experiments.book_spaces`), each preceded by the pretraining of its run when
-    that run is first needed (:func:`~.experiments.pretraining_runs`), with its predicted TFLOP,
+    space (:func:`~.requests.plan_of`), each preceded by the pretraining of its run when
+    that run is first needed (:func:`~.requests.pretraining_runs`), with its predicted TFLOP,
     its projected hours at the given rates (a size's pretraining rate; one space rate, or one
     per size) and the running total."""
     def space_rate(size: str) -> float:
@@ -196,7 +197,7 @@ def run_plan(config: Config, workload: Workload, space_gflops: float | dict[str,
             rows.append({"stage": f"pretrain {run_name(run, size)}", "purpose": "pretraining",
                          "TFLOP": flops / 1e12, "hours": flops / (pretrain_gflops[size] * 1e9) / 3600})
 
-    for request in book_spaces(config):
+    for request in plan_of(config).unique():
         sub = request.config(config)
         pretraining(sub, request.size)
         flops = space_flops(sub, request.size, workload)["total"]

@@ -44,12 +44,14 @@ def _safe(label: str) -> str:
 
 
 class ResultStore:
-    """Results of one key under ``root/<label>-<hash>``."""
+    """Results of one key under ``root/<label>-<hash>`` (an existing directory of the key, if any)."""
 
     def __init__(self, root: str | Path, label: str, key: dict[str, Any]):
         self.key = key
         self.key_hash = stable_hash(key)
-        self.dir = Path(root) / f"{_safe(label)}-{self.key_hash}"
+        # a key's results live in one directory, whatever label it was first stored under
+        existing = sorted(Path(root).glob(f"*-{self.key_hash}")) if Path(root).is_dir() else []
+        self.dir = existing[0] if existing else Path(root) / f"{_safe(label)}-{self.key_hash}"
 
     def _paths(self, name: str) -> tuple[Path, Path]:
         stem = self.dir / name

@@ -1,0 +1,98 @@
+"""What a task space is stored under: its key, its directory's name, and its test pairs' order.
+
+A space's key (:func:`space_key`) holds everything its stored eval1/eval2 scores and masks
+depend on, and nothing they do not. It needs no weights and no tokenizer: a checkpoint's
+identity comes from its ``meta.json`` and the data's from the benchmark files, so committed
+results are found by the key alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ..config import Config
+from ..corpora import blimp, pairs
+from ..lm.identity import run_name
+from ..lm.precision import key_precision
+
+# Bump when a change to scoring, FTGD or probing changes stored results: it is part of every key.
+PROBE_VERSION = 2  # 2: unpadded evaluation batches, log-softmax on scored positions only (scores equal to 1e-5)
+
+def space_key(config: Config, identity: dict, data_hash: str, paradigms: list[str]) -> dict:
+    """Everything a stored eval1/eval2/mask depends on (and nothing it does not).
+
+    It needs no weights and no tokenizer: a checkpoint's identity comes from its ``meta.json``
+    and the data's from the BLiMP files, so committed results are found by this key alone.
+    """
+    d = config.data
+    ftgd = asdict(config.ftgd)
+    ftgd.pop("precision")
+    ftgd.update(key_precision(config.ftgd, config.device))
+    scoring = key_precision(config.scoring, config.device)  # {} at fp32, so older keys stay valid
+    return {
+        "probe_version": PROBE_VERSION,
+        "model": identity,
+        "data_hash": data_hash,
+        "paradigms": paradigms,
+        "split": {"n_test": d.n_test, "n_train": d.n_train, "seed": d.split_seed},
+        "bos": config.scoring.bos,
+        **({"scoring": scoring} if scoring else {}),
+        "ftgd": ftgd,
+    }
+
+
+def probe_selection(config: Config) -> tuple[list[str], str]:
+    """The sorted paradigms a task space covers and the hash of their BLiMP data."""
+    d = config.data
+    names, data_hash = _selection(d.blimp_dir, tuple(blimp.selected_paradigms(d.paradigms, d.phenomena, d.taxonomy)))
+    return list(names), data_hash
+
+
+@lru_cache(maxsize=16)  # a book looks up dozens of spaces over the same files; read and hash them once
+def _selection(blimp_dir: str, paradigms: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    loaded = blimp.load_blimp(blimp_dir or None, list(paradigms) or None)
+    return tuple(sorted(loaded)), pairs.data_hash(loaded)
+
+
+def space_label(config: Config, size: str, checkpoint: Path) -> str:
+    """The name a space of one of our checkpoints is stored under, before its key hash
+    (``cpu-small-seed1-epoch-0.5``): every route to a space (the book, ``space``, ``reproduce``)
+    names it so, and so finds it stored."""
+    return f"{config.preset}-{run_name(config, size)}-{Path(checkpoint).name}"
+
+
+def test_pair_index(config: Config) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The order of a space's test pairs: its sorted paradigms, and per test pair the index of its
+    paradigm and its pair id (what :func:`~taskspace_core.engine.probing.prepare_probe_data`
+    tokenises, in the same order, without a tokenizer)."""
+    d = config.data
+    loaded = blimp.load_blimp(d.blimp_dir or None, blimp.selected_paradigms(d.paradigms, d.phenomena, d.taxonomy))
+    names = sorted(loaded)
+    which, pair_id = [], []
+    for i, name in enumerate(names):
+        _, test = pairs.split_pairs(loaded[name], d.n_test, d.n_train, d.split_seed)
+        which += [i] * len(test)
+        pair_id += [p.pair_id for p in test]
+    return names, np.array(which), np.array(pair_id)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One job of a task space: eval1 (``paradigm`` None), or a fine-tune on ``paradigm`` then eval2."""
+
+    paradigm: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The job's name in the store: ``eval1`` or ``source/<paradigm>``."""
+        return "eval1" if self.paradigm is None else f"source/{self.paradigm}"
+
+    def __str__(self) -> str:
+        return self.paradigm or "eval1"
+
+
+EVAL1 = Job()
