@@ -29,8 +29,8 @@ def _evidence() -> ev.ReplicatedEvidence:
     rng = np.random.default_rng(0)
     matrices = [(m + m.T) / 2 for m in rng.normal(size=(3, 6, 6))]
     final = {"small": [_run(0.20, 0.10), _run(0.24, 0.12), _run(0.22, 0.11)], "large": [_run(0.30, 0.20)]}
-    verdicts = [claims.Verdict("1. x", "", "", "", claims.HOLDS), claims.Verdict("1. x", "", "", "", claims.INCONCLUSIVE),
-                claims.Verdict("2. y", "", "", "", claims.INCONCLUSIVE)]
+    verdicts = [claims.Verdict("1. x", "", "", "", claims.HOLDS, 1), claims.Verdict("1. x", "", "", "", claims.INCONCLUSIVE, 1),
+                claims.Verdict("2. y", "", "", "", claims.INCONCLUSIVE, 2)]
     return ev.ReplicatedEvidence(
         verdicts=verdicts, scopes=["small", "large", "threshold 0.001"], parameters_m={"small": 1.0, "large": 10.0},
         final=final, untrained={"small": _run(0.15, 0.05)}, sparse_final={"small": _run(0.21, 0.09), "large": _run(0.25, 0.15)},
@@ -131,9 +131,9 @@ def test_spaces_behind_counts_a_space_serving_two_roles_once():
 def test_verdicts_beside_matches_claim_and_scope_and_marks_changes():
     current = _evidence()
     earlier = _evidence()
-    earlier.verdicts = [claims.Verdict("1. x", "", "", "r = 0.1", claims.HOLDS),
-                        claims.Verdict("2. y", "", "", "up", claims.FAILS),
-                        claims.Verdict("3. z", "", "", "", claims.UNTESTABLE)]
+    earlier.verdicts = [claims.Verdict("1. x", "", "", "r = 0.1", claims.HOLDS, 1),
+                        claims.Verdict("2. y", "", "", "up", claims.FAILS, 2),
+                        claims.Verdict("3. z", "", "", "", claims.UNTESTABLE, 3)]
     earlier.scopes = ["small", "threshold 0.001", "threshold 0.001"]
     table = ev.verdicts_beside(current, earlier, names=("cpu", "cpu-v1"))
     assert list(table.columns) == ["claim", "scope", "verdict (cpu)", "verdict (cpu-v1)", "changed", "ours (cpu)",

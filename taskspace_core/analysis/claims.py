@@ -55,6 +55,7 @@ class Verdict:
     rule: str  # the test we apply
     ours: str  # our numbers, in one line
     verdict: Status
+    number: int  # which of the paper's claims (1 to 4)
 
 
 def verdict_table(verdicts: list[Verdict]) -> pd.DataFrame:
@@ -102,6 +103,7 @@ def resembles_hypothesis(analysis: Analysis, label: str) -> Verdict:
         ours=(f"{label}: r = {r:+.3f}, Mantel p = {p:.4f}; controlling for lexical overlap, partial "
               f"r = {h.partial_mantel_r:+.3f} (p = {h.partial_mantel_p:.4f})"),
         verdict=verdict,
+        number=1,
     )
 
 
@@ -153,15 +155,15 @@ def beats_untrained(trained_r: Estimate, trained_p: Estimate, untrained_r: Estim
     rule = (f"Mantel r > 0 with p < {ALPHA} in every trained replicate, and r(trained) − r(untrained) "
             "larger than the replicate band")
     if not trained_r.values or not untrained_r.values:
-        return Verdict(claim, paper, rule, f"{label}: no trained or no untrained space", UNTESTABLE)
+        return Verdict(claim, paper, rule, f"{label}: no trained or no untrained space", UNTESTABLE, 1)
     difference = trained_r.mean - untrained_r.mean
     ours = (f"{label}: r = {trained_r.describe()} trained, {untrained_r.describe()} untrained; "
             f"difference {difference:+.3f}, {_band(band, '{:.3f}')}; Mantel p ≤ {max(trained_p.values):.4f}")
     significant = all(r > 0 for r in trained_r.values) and all(p < ALPHA for p in trained_p.values)
     status = difference_status(difference, band)
     if not significant or status is Difference.BELOW:
-        return Verdict(claim, paper, rule, ours, FAILS)
-    return Verdict(claim, paper, rule, ours, HOLDS if status is Difference.ABOVE else INCONCLUSIVE)
+        return Verdict(claim, paper, rule, ours, FAILS, 1)
+    return Verdict(claim, paper, rule, ours, HOLDS if status is Difference.ABOVE else INCONCLUSIVE, 1)
 
 
 def step_statuses(estimates: dict[str, Estimate], measured: list[Estimate] | None = None,
@@ -190,7 +192,7 @@ def grows_with_size_beyond_band(means: dict[str, Estimate], paper: pd.DataFrame,
     claim = f"2. Larger models show more within-phenomenon similarity ({masks})"
     rule = "every size step rises by more than the replicate band (the wider of its two sizes')"
     if len(means) < 2:
-        return Verdict(claim, _arrow(paper_means, "{:+.3f}"), rule, "one size", UNTESTABLE)
+        return Verdict(claim, _arrow(paper_means, "{:+.3f}"), rule, "one size", UNTESTABLE, 2)
     steps = step_statuses(means, measured)
     ours = "; ".join(f"{a} → {b}: {d:+.3f} ({_band(band, '{:.3f}')}"
                      + ("" if status is Difference.UNKNOWN else f", {status.value}") + ")"
@@ -201,7 +203,7 @@ def grows_with_size_beyond_band(means: dict[str, Estimate], paper: pd.DataFrame,
         verdict = FAILS
     else:
         verdict = HOLDS if all(s is Difference.ABOVE for s in statuses) else INCONCLUSIVE
-    return Verdict(claim, f"mean over phenomena {_arrow(paper_means, '{:+.3f}')}", rule, ours, verdict)
+    return Verdict(claim, f"mean over phenomena {_arrow(paper_means, '{:+.3f}')}", rule, ours, verdict, 2)
 
 
 def early_checkpoint(epochs: list[float], share: float = EARLY_SHARE) -> float | None:
@@ -227,14 +229,14 @@ def settles_beyond_noise(analyses: dict[float, Analysis], noise: float) -> Verdi
             "holds if early > noise and (late < ½ early or late ≤ noise), noise = Δ between split-seed replicates")
     if early_epoch is None or epochs[0] != 0:
         return Verdict(claim, paper, rule, f"checkpoints {', '.join(f'{e:g}' for e in epochs)}: none early "
-                       "and before the final one", UNTESTABLE)
+                       "and before the final one", UNTESTABLE, 3)
     early = similarity_change(analyses[0].similarity, analyses[early_epoch].similarity)
     late = similarity_change(analyses[early_epoch].similarity, analyses[epochs[-1]].similarity)
     ours = (f"Δ(0 → {early_epoch:g}) = {early:.2f}, Δ({early_epoch:g} → {epochs[-1]:g}) = {late:.2f}, "
             + ("no noise measured (no split replicates)" if np.isnan(noise) else f"noise {noise:.2f}"))
     if np.isnan(noise) or early <= noise:
-        return Verdict(claim, paper, rule, ours, INCONCLUSIVE)
-    return Verdict(claim, paper, rule, ours, HOLDS if late < 0.5 * early or late <= noise else FAILS)
+        return Verdict(claim, paper, rule, ours, INCONCLUSIVE, 3)
+    return Verdict(claim, paper, rule, ours, HOLDS if late < 0.5 * early or late <= noise else FAILS, 3)
 
 
 def region_grows_beyond_band(union_share: dict[float, float], band: float, masks: str) -> Verdict:
@@ -249,11 +251,11 @@ def region_grows_beyond_band(union_share: dict[float, float], band: float, masks
     paper = "grows gradually (figure, no statistic given)"
     rule = "the union ends larger than it starts by more than the replicate band, never shrinking by more a step"
     if len(values) < 2:
-        return Verdict(claim, paper, rule, "one checkpoint", UNTESTABLE)
+        return Verdict(claim, paper, rule, "one checkpoint", UNTESTABLE, 4)
     ours = (f"union by epoch: {', '.join(f'{e:g}: {v:.1%}' for e, v in zip(epochs, values))}; "
             f"{_band(band, '{:.1%}')}")
     overall = difference_status(values[-1] - values[0], band)
     shrinks = any(difference_status(b - a, band) is Difference.BELOW for a, b in zip(values, values[1:]))
     if overall is Difference.ABOVE:
-        return Verdict(claim, paper, rule, ours, PARTLY if shrinks else HOLDS)
-    return Verdict(claim, paper, rule, ours, FAILS if overall is Difference.BELOW else INCONCLUSIVE)
+        return Verdict(claim, paper, rule, ours, PARTLY if shrinks else HOLDS, 4)
+    return Verdict(claim, paper, rule, ours, FAILS if overall is Difference.BELOW else INCONCLUSIVE, 4)

@@ -65,7 +65,7 @@ class ReplicatedEvidence:
 
     def claim(self, number: int) -> list[tuple[str, Verdict]]:
         """The verdicts of claim ``number`` (1 to 4), each with its scope."""
-        return [(scope, v) for scope, v in zip(self.scopes, self.verdicts) if v.claim.startswith(f"{number}.")]
+        return [(scope, v) for scope, v in zip(self.scopes, self.verdicts) if v.number == number]
 
     def summary(self, number: int) -> str:
         """Claim ``number``'s verdict in a few words: ``"inconclusive"`` when every scope agrees,
@@ -309,7 +309,7 @@ def verdicts_beside(current: ReplicatedEvidence, earlier: ReplicatedEvidence,
         raise ValueError(f"verdicts_beside: the two sides need different names, not {names[0]!r} twice")
 
     def rows(evidence: ReplicatedEvidence) -> dict[tuple[str, str], Verdict]:
-        return {(v.claim.split(".", 1)[0], scope): v for scope, v in zip(evidence.scopes, evidence.verdicts)}
+        return {(str(v.number), scope): v for scope, v in zip(evidence.scopes, evidence.verdicts)}
 
     now, before = rows(current), rows(earlier)
     keys = list(now) + [k for k in before if k not in now]

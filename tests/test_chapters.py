@@ -1,0 +1,76 @@
+"""What the chapters show beside the claims: each function asks the plan for the spaces of its role."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from taskspace_core.analysis import chapters
+from taskspace_core.config import load_preset
+from taskspace_core.plan.requests import Role, plan_of
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return plan_of(load_preset("cpu"))
+
+
+def fake_source(asked: list):
+    """A space source that records each request and answers with a space made from its fields."""
+    def source(request):
+        asked.append(request)
+        rng = np.random.default_rng(abs(hash(request)) % 2**32)
+        similarity = rng.normal(size=(5, 5))
+        union = 0.4 + 0.01 * (request.pretrain_seed or 0)
+        space = SimpleNamespace(mask_union_share=union, store_dir=request.describe())
+        analysis = SimpleNamespace(similarity=(similarity + similarity.T) / 2, headline=SimpleNamespace(
+            hypothesis_pearson=0.2))
+        return space, analysis
+    return source
+
+
+def test_the_critique_sweeps_ask_for_the_planned_mask_rules_and_seeds(plan):
+    asked = []
+    swept = chapters.threshold_sweep(plan, fake_source(asked))
+    assert list(swept) == ["threshold 0.0001", "threshold 0.001", "threshold 0.01", "top 5%"]
+    assert {r.role for r in asked} == {Role.THRESHOLD_SWEEP, Role.SHARE_SWEEP}
+    seeds = chapters.ftgd_seed_runs(plan, fake_source(asked))
+    assert list(seeds) == list(plan.config.book.sweep_seeds)
+
+
+def test_dynamics_yardsticks_read_the_split_and_seed_replicates(plan):
+    asked = []
+    yardsticks = chapters.dynamics_yardsticks(plan, fake_source(asked), "medium")
+    assert yardsticks.splits == 1 + len(plan.config.book.split_seeds) and yardsticks.split_size == plan.split_size
+    assert yardsticks.seeds == 1 + len(plan.config.book.pretrain_seeds)
+    assert yardsticks.union_band == pytest.approx(0.01 * max(plan.config.book.pretrain_seeds))
+    assert 0 < yardsticks.noise < 2  # 1 - r between random matrices
+    no_splits = plan_of(load_preset("cpu-v1"))
+    assert np.isnan(chapters.dynamics_yardsticks(no_splits, fake_source([]), "large").noise)
+
+
+def test_size_steps_read_each_step_against_the_band():
+    def run(r, within):
+        table = pd.DataFrame({"mean": [within, within]}, index=["A", "B"])
+        return SimpleNamespace(headline=SimpleNamespace(hypothesis_pearson=r), within=table)
+
+    replicates = {"small": [run(0.10, 0.1), run(0.12, 0.1)], "medium": [run(0.30, 0.2)], "large": [run(0.31, 0.2)]}
+    estimates, steps = chapters.size_steps(replicates)
+    assert set(estimates) == {"r with hypothesis", "mean within-phenomenon similarity"}
+    assert estimates["r with hypothesis"]["small"].mean == pytest.approx(0.11)
+    r_steps = steps[steps.quantity == "r with hypothesis"].set_index("step")
+    assert list(r_steps.index) == ["small → medium", "medium → large"]
+    assert r_steps.loc["small → medium", "reading"] == "above the band"
+    assert r_steps.loc["medium → large", "reading"] == "inside the band"
+
+
+def test_preset_sizes_and_value_range():
+    table = chapters.preset_sizes()
+    assert "ci" not in set(table.preset) and {"tiny", "cpu", "paper"} <= set(table.preset)
+    assert list(chapters.preset_sizes(also="ci").preset)[-1] == "ci"
+    assert chapters.value_range(pd.Series([0.33, 0.75, 0.5])) == "+0.33 to +0.75"
+    assert chapters.value_range(pd.Series([0.1])) == "+0.10"
+    assert chapters.value_range(pd.Series([], dtype=float)) == "not computed"
