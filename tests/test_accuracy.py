@@ -5,9 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from taskspace_core.engine import accuracy
+from taskspace_core.analysis import accuracy
+from taskspace_core.engine import blimp_scores
 from taskspace_core.cli import main
-from taskspace_core.engine.scoring import paradigm_summary
+from taskspace_core.analysis.accuracy import paradigm_summary
 
 
 def test_baselines_reproduce_blimps_overall_means():
@@ -21,7 +22,7 @@ def test_baselines_reproduce_blimps_overall_means():
 @pytest.mark.slow
 def test_checkpoint_scores_are_exported_once_and_give_the_accuracy(ci_config, ci_checkpoints, tmp_path):
     final = ci_checkpoints[-1]
-    target = accuracy.export_checkpoint_scores(ci_config, final, tmp_path)
+    target = blimp_scores.export_checkpoint_scores(ci_config, final, tmp_path)
     scores = accuracy.load_checkpoint_scores(tmp_path, "small", final.name)
     assert target.is_file() and len(scores) == ci_config.data.n_test * len(ci_config.data.paradigms)
     info = json.loads(target.with_name(f"{final.name}.blimp.json").read_text())
@@ -29,10 +30,10 @@ def test_checkpoint_scores_are_exported_once_and_give_the_accuracy(ci_config, ci
     assert info["mean_accuracy"] == pytest.approx(per_paradigm.accuracy.mean())
     assert info["scoring"]["precision"] == "fp32" and info["pretrain_hash"]
     # the scores are the exact scorer's (6 decimals in the file)
-    direct = accuracy.score_checkpoint(ci_config, final)
+    direct = blimp_scores.score_checkpoint(ci_config, final)
     np.testing.assert_allclose(scores.logp_good, direct.logp_good, atol=1e-6)
     before = target.stat().st_mtime_ns
-    accuracy.export_checkpoint_scores(ci_config, final, tmp_path)  # the same checkpoint: not rescored
+    blimp_scores.export_checkpoint_scores(ci_config, final, tmp_path)  # the same checkpoint: not rescored
     assert target.stat().st_mtime_ns == before
     table = accuracy.accuracy_table({"small": scores})
     assert table.loc["overall", "small"] == pytest.approx(per_paradigm.accuracy.mean())
@@ -51,7 +52,7 @@ def test_accuracy_command_writes_results_and_prints_the_table(ci_config, ci_chec
 
 
 def test_score_model_called_as_a_library_function_with_its_defaults(ci_config, ci_checkpoints, tmp_path):
-    scores, meta = accuracy.score_model(ci_config, ci_checkpoints[-1], tmp_path / "s.csv",
+    scores, meta = blimp_scores.score_model(ci_config, ci_checkpoints[-1], tmp_path / "s.csv",
                                         paradigms=["anaphor_gender_agreement"])
     assert len(scores) == ci_config.data.n_test == meta["n_pairs"]
     assert set(scores.phenomenon) == {"A-AGR"} and meta["scoring"]["precision"] == "fp32"

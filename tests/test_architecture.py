@@ -116,3 +116,74 @@ def test_the_import_scan_sees_function_level_imports(tmp_path):
                       "    import distributed\n")
     assert sorted(_imports(module, "analysis.m")) == [("corpora.blimp", False, 2), ("engine.probing", True, 5),
                                                       ("external:distributed", True, 6), ("external:os", False, 1)]
+
+
+# The layers, from the ground up: base (config, paths, errors, provenance) < corpora < lm <
+# analysis, results < engine < plan < book < cli. What a layer must never reach, directly or
+# through another module: reading and analysis never reach what trains or fine-tunes a model,
+# the data layer no model at all.
+COMPUTE = ("engine", "lm.pretrain", "plan.ensure", "plan.reproduce")
+NEVER = {
+    "corpora": ("lm", "engine", "analysis", "results", "plan", "book", "cli"),
+    "lm": ("engine", "analysis", "results", "plan", "book", "cli"),
+    "analysis": (*COMPUTE, "results", "book", "cli"),
+    "results": (*COMPUTE, "plan", "book", "cli"),
+    "engine": ("plan", "book", "cli"),
+    "plan.requests": (*COMPUTE, "book", "cli"),
+    "plan.checks": (*COMPUTE, "book", "cli"),
+    "plan.stages": (*COMPUTE, "book", "cli"),
+    "plan.cost": (*COMPUTE, "book", "cli"),
+    "book.explorer": COMPUTE,
+    "book.exercises": COMPUTE,
+    "book.measurements": COMPUTE,
+    "book.plots": COMPUTE,
+}
+BASE = ("config", "paths", "errors", "provenance")
+
+
+def _reaches(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for nxt in graph.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def _under(module: str, place: str) -> bool:
+    return module == place or module.startswith(place + ".")
+
+
+def test_each_layer_reaches_only_the_layers_below_it():
+    graph = _graph()
+    offenders = []
+    for module in sorted(graph):
+        rules = [forbidden for place, forbidden in NEVER.items() if _under(module, place)]
+        if any(_under(module, base) for base in BASE):
+            rules.append(tuple(p for p in NEVER if "." not in p) + ("book", "cli"))
+        for forbidden in rules:
+            reached = sorted(m for m in _reaches(graph, module) if any(_under(m, f) for f in forbidden))
+            if reached:
+                offenders.append(f"{module} reaches {', '.join(reached)}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_the_layering_check_sees_an_indirect_import():
+    graph = {"analysis.x": {"results.y"}, "results.y": {"engine.z"}, "engine.z": set()}
+    assert "engine.z" in _reaches(graph, "analysis.x")
+
+
+def test_modules_and_functions_stay_short():
+    """No module over 400 lines, no function over 80 (a function may say in its docstring why it is longer)."""
+    long = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        text = path.read_text()
+        if len(text.splitlines()) > 400:
+            long.append(f"{path.relative_to(PACKAGE)}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 80:
+                if "longer than" not in (ast.get_docstring(node) or ""):
+                    long.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name}: "
+                                f"{node.end_lineno - node.lineno + 1} lines")
+    assert not long, "\n".join(long)

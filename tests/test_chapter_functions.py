@@ -17,7 +17,7 @@ import pytest
 from taskspace_core.corpora import blimp
 
 from taskspace_core.corpora import pairs
-from taskspace_core.engine.accuracy import final_scores, learning_curves
+from taskspace_core.analysis.accuracy import final_scores, learning_curves
 from taskspace_core.config import load_preset
 from taskspace_core.plan.cost import Workload, achieved_rates, budget_in_time, measured_workload, preset_budget
 from taskspace_core.book.measurements import (
@@ -31,7 +31,7 @@ from taskspace_core.analysis.report import (
     accuracy_by_phenomenon, component_density, depth_profile, dynamics_table, headline_row, scale_trend, setting_table,
     size_table, trend,
 )
-from taskspace_core.engine.scoring import paradigm_summary
+from taskspace_core.analysis.accuracy import paradigm_summary
 
 
 # --------------------------------------------------------------------------- BLiMP pairs

@@ -7,8 +7,9 @@ from taskspace_core.corpora import blimp
 from taskspace_core.errors import ConfigError
 from taskspace_core.lm.models import decoder_and_head
 from taskspace_core.engine.scoring import (
-    encode, pad_batch, pad_id_of, paradigm_summary, phenomenon_summary, plan_batches, plan_pairs, score_packed, score_pairs, score_sentence_reference, score_sentences, supports_packing, token_logprobs,
+    encode, pad_batch, pad_id_of, plan_batches, plan_pairs, score_packed, score_pairs, score_sentence_reference, score_sentences, supports_packing, token_logprobs,
 )
+from taskspace_core.analysis.accuracy import paradigm_summary, phenomenon_summary
 
 PARADIGMS = ["passive_1", "npi_present_1", "principle_A_case_2", "wh_island",
              "determiner_noun_agreement_1", "sentential_negation_npi_scope"]

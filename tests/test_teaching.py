@@ -226,7 +226,7 @@ def test_every_printed_exercise_command_runs_and_sets_its_parameters(exercise, f
 def test_the_exercise_intro_states_the_presets_own_sizes_split_time_and_accuracy():
     """The numbers of "Try it yourself" come from the preset file and the committed records, not typed text
     (a typed "0.4-1.3M parameters" outlived the tiny sizes it described)."""
-    from taskspace_core.engine.accuracy import accuracy_table, final_scores
+    from taskspace_core.analysis.accuracy import accuracy_table, final_scores
     from taskspace_core.config import load_preset
     from taskspace_core.book.measurements import end_to_end_minutes
     from taskspace_core.lm.models import spec_parameters

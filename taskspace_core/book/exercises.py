@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..engine.accuracy import accuracy_table, final_scores
+from ..analysis.accuracy import accuracy_table, final_scores
 from ..config import load_preset
 from ..paths import REPO_ROOT
 from .measurements import end_to_end_minutes

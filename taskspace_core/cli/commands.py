@@ -70,8 +70,8 @@ def cmd_score(args, extra) -> int:
         args.preset = _model_preset(args.model)
     config = config_from_args(args, extra)
     names = [n.strip() for n in args.paradigms.split(",") if n.strip()] if args.paradigms else None
-    from ..engine.accuracy import score_model
-    from ..engine.scoring import paradigm_summary, phenomenon_summary
+    from ..engine.blimp_scores import score_model
+    from ..analysis.accuracy import paradigm_summary, phenomenon_summary
 
     scores, meta = score_model(config, args.model, args.out, args.revision, names, args.split, args.max_pairs)
     out, taxonomy = Path(args.out), config.data.taxonomy
@@ -255,7 +255,7 @@ def cmd_accuracy(args, extra) -> int:
     sizes = [args.size] if args.size else list(config.sizes)
     for size in sizes:
         config.size(size)
-    from ..engine.accuracy import export_accuracy
+    from ..engine.blimp_scores import export_accuracy
 
     table = export_accuracy(config, sizes, args.checkpoint)
     if table is not None:

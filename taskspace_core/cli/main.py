@@ -42,6 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_args(p, preset_required=False)
     p.set_defaults(func=cmd_sizes)
 
+    _add_model_commands(sub)
+    _add_book_commands(sub)
+    return parser
+
+
+def _add_model_commands(sub) -> None:
+    """The commands that train, score or fine-tune a model, or compute one task space."""
     p = sub.add_parser("pretrain", help="pretrain one or all sizes of a preset (resumes)")
     add_config_args(p, preset_required=True)
     p.add_argument("--size", default=None, help="one size of the preset (default: all)")
@@ -78,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_space)
 
+
+def _add_book_commands(sub) -> None:
+    """The commands that build the book and the deck, and compute, check or re-run its results."""
     p = sub.add_parser("book", help="execute the notebooks (papermill) and build the Jupyter Book")
     p.add_argument("--preset", default="cpu",
                    help="whose results the book shows (default: cpu, the committed reference results)")
@@ -124,7 +134,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prepare-only", action="store_true",
                    help="check the parameters and write the notebook with them injected, without running it (as papermill's flag)")
     p.set_defaults(func=cmd_run)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,7 +31,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from ..corpora.blimp import Pair, phenomenon_of
+from ..corpora.blimp import Pair
 from ..errors import ConfigError
 from ..lm.models import decoder_and_head
 from ..lm.precision import autocast
@@ -311,25 +311,3 @@ def score_pairs(model, tokenizer, pairs: list[Pair], bos: str = "prepend", batch
         "n_tokens_good": scores.n_scored[:n],
         "n_tokens_bad": scores.n_scored[n:],
     })
-
-
-def paradigm_summary(pair_scores: pd.DataFrame, taxonomy: str = "12") -> pd.DataFrame:
-    """Per paradigm: pairs, accuracy (logp_good > logp_bad, ties count as wrong), mean margin."""
-    df = pair_scores.assign(
-        margin=pair_scores.logp_good - pair_scores.logp_bad,
-        correct=(pair_scores.logp_good > pair_scores.logp_bad).astype(float),
-    )
-    out = df.groupby("paradigm", sort=True).agg(
-        n_pairs=("pair_id", "size"), accuracy=("correct", "mean"), mean_margin=("margin", "mean")
-    )
-    out.insert(0, "phenomenon", [phenomenon_of(p, taxonomy) for p in out.index])
-    return out
-
-
-def phenomenon_summary(pair_scores: pd.DataFrame, taxonomy: str = "12") -> pd.DataFrame:
-    """Per phenomenon: the mean over its paradigms of accuracy and margin."""
-    per_paradigm = paradigm_summary(pair_scores, taxonomy)
-    return per_paradigm.groupby("phenomenon", sort=True).agg(
-        n_paradigms=("n_pairs", "size"), n_pairs=("n_pairs", "sum"),
-        accuracy=("accuracy", "mean"), mean_margin=("mean_margin", "mean"),
-    )

@@ -134,44 +134,12 @@ def pretrain(config: Config, size: str, out_dir: str | Path | None = None, log=p
     steps_per_epoch = len(train_blocks) // cfg.batch_size
     if steps_per_epoch == 0:
         raise ConfigError(f"pretrain.batch_size={cfg.batch_size} exceeds the {len(train_blocks)} training blocks")
-    total_steps = math.ceil(cfg.epochs * steps_per_epoch)
-    schedule = {round(e * steps_per_epoch): e for e in cfg.checkpoints}
-    if max(schedule) > total_steps:
-        raise ConfigError(f"pretrain.checkpoints: {max(cfg.checkpoints)} is beyond pretrain.epochs={cfg.epochs}")
-    last_step = min(total_steps, cfg.max_steps) if cfg.max_steps > 0 else total_steps
-    if until_epoch is not None:
-        if until_epoch not in cfg.checkpoints:
-            raise ConfigError(f"until_epoch={until_epoch:g} is not in pretrain.checkpoints "
-                              f"({', '.join(f'{e:g}' for e in cfg.checkpoints)})")
-        last_step = min(last_step, round(until_epoch * steps_per_epoch))
-
+    total_steps, schedule, last_step = _schedule(cfg, steps_per_epoch, until_epoch)
     model = build_model(spec, tokenizer, cfg.seed).to(config.device)
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
-    )
-    step, wall = 0, 0.0
-
-    done = list_checkpoints(out_dir)
-    if done:
-        meta = json.loads((done[-1] / "meta.json").read_text())
-        if meta["pretrain_hash"] != run_hash:
-            raise ConfigError(
-                f"{out_dir} holds checkpoints of another configuration (run hash {meta['pretrain_hash']}, "
-                f"this config {run_hash}); choose another --out"
-            )
-        state_file = done[-1] / TRAINING_STATE
-        if meta["step"] < last_step and not state_file.exists():
-            raise ConfigError(f"cannot resume: {state_file} is missing")
-        if state_file.exists():
-            state = torch.load(state_file, map_location=config.device, weights_only=False)
-            model.load_state_dict(LlamaForCausalLM.from_pretrained(done[-1]).state_dict())
-            optimizer.load_state_dict(state["optimizer"])
-        step, wall = meta["step"], meta["wall_time_s"]
-        log(f"resuming {out_dir} from {done[-1].name} (step {step}/{total_steps})")
-
+    optimizer = _optimizer(model, cfg)
+    step, wall = _resume(out_dir, run_hash, last_step, model, optimizer, config.device)
+    if step:
+        log(f"resuming {out_dir} from step {step}/{total_steps}")
     model.train()
     n_params = count_parameters(model)
     tokens_per_step = cfg.batch_size * cfg.seq_len
@@ -215,6 +183,53 @@ def pretrain(config: Config, size: str, out_dir: str | Path | None = None, log=p
                 started = time.perf_counter() - wall  # checkpoint time is not training time
     bar.close()
     return list_checkpoints(out_dir)
+
+
+def _schedule(cfg, steps_per_epoch: int, until_epoch: float | None) -> tuple[int, dict[int, float], int]:
+    """``(total steps, checkpoint step -> epoch, the step this call stops at)``."""
+    total_steps = math.ceil(cfg.epochs * steps_per_epoch)
+    schedule = {round(e * steps_per_epoch): e for e in cfg.checkpoints}
+    if max(schedule) > total_steps:
+        raise ConfigError(f"pretrain.checkpoints: {max(cfg.checkpoints)} is beyond pretrain.epochs={cfg.epochs}")
+    last_step = min(total_steps, cfg.max_steps) if cfg.max_steps > 0 else total_steps
+    if until_epoch is not None:
+        if until_epoch not in cfg.checkpoints:
+            raise ConfigError(f"until_epoch={until_epoch:g} is not in pretrain.checkpoints "
+                              f"({', '.join(f'{e:g}' for e in cfg.checkpoints)})")
+        last_step = min(last_step, round(until_epoch * steps_per_epoch))
+    return total_steps, schedule, last_step
+
+
+def _optimizer(model, cfg) -> torch.optim.AdamW:
+    """AdamW with weight decay on matrices only (no decay on norms' gains)."""
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    return torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
+    )
+
+
+def _resume(out_dir: Path, run_hash: str, last_step: int, model, optimizer, device: str) -> tuple[int, float]:
+    """Load the newest checkpoint's weights and optimizer state into ``model`` and ``optimizer``:
+    ``(its step, its training wall time)``; ``(0, 0.0)`` for a new run."""
+    done = list_checkpoints(out_dir)
+    if not done:
+        return 0, 0.0
+    meta = json.loads((done[-1] / "meta.json").read_text())
+    if meta["pretrain_hash"] != run_hash:
+        raise ConfigError(
+            f"{out_dir} holds checkpoints of another configuration (run hash {meta['pretrain_hash']}, "
+            f"this config {run_hash}); choose another --out"
+        )
+    state_file = done[-1] / TRAINING_STATE
+    if meta["step"] < last_step and not state_file.exists():
+        raise ConfigError(f"cannot resume: {state_file} is missing")
+    if state_file.exists():
+        state = torch.load(state_file, map_location=device, weights_only=False)
+        model.load_state_dict(LlamaForCausalLM.from_pretrained(done[-1]).state_dict())
+        optimizer.load_state_dict(state["optimizer"])
+    return meta["step"], meta["wall_time_s"]
 
 
 def _save_checkpoint(out_dir, model, tokenizer, optimizer, step, epoch, wall, ctx, log) -> None:

@@ -1,19 +1,10 @@
-"""BLiMP accuracy of checkpoints, kept as per-pair scores and read beside BLiMP's own baselines.
+"""Scoring checkpoints (and any model) on BLiMP, kept as per-pair scores.
 
-Before a task space says anything about learned grammar, the model must know some: a 5-gram
-model scores 0.612 on BLiMP (mean over the 67 paradigms; Warstadt et al. 2020), and a model
-below that line mostly measures what its fine-tunes install. This module
-
-- scores a checkpoint on every paradigm's test split, exactly (float32, the scorer's 1e-5
-  contract) and keeps the per-pair log-probs, so that any accuracy is recomputed from them
-  (:func:`score_checkpoint`, :func:`export_checkpoint_scores`);
-- summarises them per paradigm and phenomenon (:func:`~taskspace_core.scoring.phenomenon_summary`);
-- reads BLiMP's published per-paradigm accuracies of a 5-gram model, an LSTM, Transformer-XL
-  and GPT-2 (``data/blimp_baselines``, CC BY 4.0) and averages them the same way
-  (:func:`baselines`), so the two are compared like for like.
-
-Committed per-pair scores live beside each checkpoint's metadata in the results folder:
-``results/<preset>/models/<size>/epoch-<E>.blimp.csv.gz``.
+A checkpoint is scored on every paradigm's test split, exactly (float32, the scorer's 1e-5
+contract), and its per-pair log-probs are kept, so that any accuracy is recomputed from them
+(:func:`score_checkpoint`, :func:`export_checkpoint_scores`). They are committed beside each
+checkpoint's metadata in the results folder (``results/<preset>/models/<run>/epoch-<E>.blimp.csv.gz``),
+where :mod:`taskspace_core.analysis.accuracy` reads them beside BLiMP's baselines.
 """
 
 from __future__ import annotations
@@ -31,18 +22,17 @@ from ..corpora.pairs import data_hash, select_pairs
 from ..lm.pretrain import ensure_checkpoint
 from ..lm.checkpoints import checkpoint_epoch
 from ..config import Config, to_dict
-from ..paths import DATA_DIR
 from ..errors import ConfigError
 from ..lm.models import load_model, resolve_devices
 from ..lm.identity import checkpoint_name, models_dir, run_name
 from ..lm.pretrain import list_checkpoints
 from ..provenance import atomic_write_bytes, atomic_write_json, atomic_write_text, provenance
 from ..results.export import export_checkpoints, write_index
-from .scoring import paradigm_summary, phenomenon_summary, score_pairs
+from ..analysis.accuracy import (
+    accuracy_table, load_checkpoint_scores, paradigm_summary, phenomenon_summary, scores_path,
+)
+from .scoring import score_pairs
 
-BASELINES_FILE = DATA_DIR / "blimp_baselines" / "models_summary.jsonl"
-BASELINE_MODELS = ("ngram", "lstm", "txl", "gpt2")
-SCORES_SUFFIX = ".blimp.csv.gz"
 
 
 def _score_blimp(config: Config, model: str | Path, names: list[str] | None, split: str, precision: str,
@@ -107,11 +97,6 @@ def score_model(config: Config, model: str | Path, out: str | Path, revision: st
     return scores, meta
 
 
-def scores_path(root: Path, run: str, checkpoint_name: str) -> Path:
-    """Where ``root`` keeps the per-pair scores of one checkpoint of run ``run`` (see ``pretrain.run_name``)."""
-    return Path(root) / "models" / run / f"{checkpoint_name}{SCORES_SUFFIX}"
-
-
 def export_checkpoint_scores(config: Config, model_dir: Path, root: Path) -> Path:
     """Write ``model_dir``'s per-pair test scores under ``root`` (skipped when already there for
     this very checkpoint and scoring: same pretraining hash, step, BOS policy and split), with a
@@ -136,61 +121,6 @@ def export_checkpoint_scores(config: Config, model_dir: Path, root: Path) -> Pat
         n_pairs=len(scores), mean_accuracy=float(paradigm_summary(scores, config.data.taxonomy).accuracy.mean()),
         phenomenon_accuracy=summary.accuracy.round(4).to_dict(), config=to_dict(config)))
     return target
-
-
-def load_checkpoint_scores(root: Path, run: str, checkpoint_name: str) -> pd.DataFrame | None:
-    """Committed per-pair scores of one checkpoint of run ``run``, or None."""
-    path = scores_path(root, run, checkpoint_name)
-    return pd.read_csv(path) if path.is_file() else None
-
-
-def final_scores(config: Config) -> dict[str, pd.DataFrame]:
-    """Committed per-pair test scores of each size's final checkpoint (sizes still training left out)."""
-    final = checkpoint_name(checkpoint_epoch(config, "final"))
-    found = {size: load_checkpoint_scores(config.reference_dir(), run_name(config, size), final) for size in config.sizes}
-    return {size: scores for size, scores in found.items() if scores is not None}
-
-
-def learning_curves(config: Config) -> pd.DataFrame:
-    """Per size and committed checkpoint that has scores: tokens seen (M), validation loss and mean
-    BLiMP test accuracy over paradigms (``size, tokens (M), val_loss, accuracy``)."""
-    root = config.reference_dir()
-    rows = []
-    for size in config.sizes:
-        for epoch in config.pretrain.checkpoints:
-            name = checkpoint_name(epoch)
-            meta_path = models_dir(root, config, size) / f"{name}.json"
-            scores = load_checkpoint_scores(root, run_name(config, size), name)
-            if scores is None or not meta_path.exists():
-                continue
-            meta = json.loads(meta_path.read_text())
-            rows.append({"size": size, "tokens (M)": meta["tokens_seen"] / 1e6, "val_loss": meta["val_loss"],
-                         "accuracy": paradigm_summary(scores, config.data.taxonomy).accuracy.mean()})
-    return pd.DataFrame(rows, columns=["size", "tokens (M)", "val_loss", "accuracy"])
-
-
-def baselines(taxonomy: str = "12", path: Path = BASELINES_FILE) -> pd.DataFrame:
-    """BLiMP's published accuracies (5-gram, LSTM, Transformer-XL, GPT-2): one row per phenomenon
-    of ``taxonomy`` (the mean over its paradigms) plus ``overall`` (the mean over all 67)."""
-    rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
-    per_paradigm = pd.DataFrame([r for r in rows if r["UID"] in blimp.PARADIGM_TERMS]).set_index("UID")
-    if len(per_paradigm) != 67:
-        raise ValueError(f"{path}: expected 67 paradigm rows, found {len(per_paradigm)}")
-    per_paradigm["phenomenon"] = [blimp.phenomenon_of(p, taxonomy) for p in per_paradigm.index]
-    table = per_paradigm.groupby("phenomenon")[list(BASELINE_MODELS)].mean()
-    table.loc["overall"] = per_paradigm[list(BASELINE_MODELS)].mean()
-    return table
-
-
-def accuracy_table(scores_by_model: dict[str, pd.DataFrame], taxonomy: str = "12") -> pd.DataFrame:
-    """Per phenomenon (and ``overall``, the mean over paradigms): our models' accuracies beside BLiMP's baselines."""
-    columns = {}
-    for name, scores in scores_by_model.items():
-        per_paradigm = paradigm_summary(scores, taxonomy)
-        column = per_paradigm.groupby("phenomenon").accuracy.mean()
-        column.loc["overall"] = per_paradigm.accuracy.mean()
-        columns[name] = column
-    return pd.DataFrame(columns).join(baselines(taxonomy), how="left")
 
 
 def export_accuracy(config: Config, sizes: list[str], checkpoint: str = "final", log=print) -> pd.DataFrame | None:
