@@ -28,7 +28,7 @@ from pathlib import Path
 
 from taskspace_core.analysis import claims
 from taskspace_core.config import apply_overrides, load_preset
-from taskspace_core.cli import parse_dotted_args
+from taskspace_core.cli.args import parse_dotted_args
 from taskspace_core.lm.pretrain import ensure_checkpoint
 from taskspace_core.engine.compute import compute_space
 from taskspace_core.provenance import atomic_write_json, provenance

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from taskspace_core.config import load_preset
 
-from taskspace_core.cli import parse_dotted_args
+from taskspace_core.cli.args import parse_dotted_args
 from taskspace_core.lm.models import load_tokenizer
 from taskspace_core.lm.pretrain import ensure_checkpoint
 from taskspace_core.engine.probing import prepare_probe_data

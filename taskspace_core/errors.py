@@ -3,6 +3,8 @@ stored result raises."""
 
 from __future__ import annotations
 
+import os
+
 
 class TaskspaceError(Exception):
     """Base class: a problem with the user's input, not a bug in taskspace."""
@@ -24,6 +26,23 @@ class DataError(TaskspaceError):
         where = self.file + (f", line {line}" if line is not None else "")
         what = f"field '{field}': " if field is not None else ""
         super().__init__(f"{where}: {what}{message}")
+
+
+class ComputeForbidden(TaskspaceError):
+    """Something tried to train or fine-tune while :data:`READ_ONLY_VARIABLE` is set (a read-only
+    book build): the results it needed are missing."""
+
+
+# set (`taskspace book --read-only`, or by hand): nothing may train or fine-tune in this process
+# or in the notebook kernels it starts; see :func:`forbid_compute`
+READ_ONLY_VARIABLE = "TASKSPACE_READ_ONLY"
+
+
+def forbid_compute(what: str) -> None:
+    """Raise :class:`ComputeForbidden` naming ``what`` would be computed, when compute is off."""
+    if os.environ.get(READ_ONLY_VARIABLE):
+        raise ComputeForbidden(f"{what}: nothing is computed in read-only mode ({READ_ONLY_VARIABLE} is set), "
+                               "so the results this needs are missing")
 
 
 class MissingResult(TaskspaceError):

@@ -1,7 +1,7 @@
 """The computations the chapters show, each on inputs whose answer is known.
 
 The notebooks only load, call and plot; every number they show comes from one of these
-functions (see issue 16: no ``def`` in a notebook cell).
+functions (a notebook cell defines nothing).
 """
 
 from __future__ import annotations

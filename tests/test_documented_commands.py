@@ -21,7 +21,7 @@ import pytest
 
 from taskspace_core.paths import REPO_ROOT
 
-pytestmark = pytest.mark.slow  # a whole `ci` book computed from nothing (about 4 minutes)
+pytestmark = pytest.mark.slow  # the `cpu` book rendered, and a whole `ci` book computed from nothing (6 minutes)
 
 
 def _install_stamp(root: Path) -> str:
@@ -48,11 +48,23 @@ def checkout(tmp_path_factory) -> Path:
     return root
 
 
-def run(checkout: Path, command: str, timeout: int) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(checkout)}
+def run(checkout: Path, command: str, timeout: int, **env_vars: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(checkout), **env_vars}
     env.pop("PRESET", None)
     return subprocess.run(["bash", "-c", command], cwd=checkout, env=env, capture_output=True, text=True,
                           timeout=timeout)
+
+
+def test_readme_main_job_renders_the_committed_results_and_computes_nothing(checkout):
+    """`bash scripts/main.sh` as printed, with compute switched off underneath it
+    (TASKSPACE_READ_ONLY, which `taskspace book --read-only` sets): the default book must need no
+    training, no fine-tuning and no weights."""
+    readme = (checkout / "README.md").read_text()
+    assert "\nbash scripts/main.sh\n" in readme
+    proc = run(checkout, "bash scripts/main.sh", timeout=1200, TASKSPACE_READ_ONLY="1")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (checkout / "_build" / "cpu" / "html" / "index.html").is_file()
+    assert not (checkout / "runs" / "cpu").exists()  # nothing trained, computed or memoised
 
 
 def test_readme_ci_main_job_then_results_check(checkout):

@@ -67,7 +67,7 @@ def test_a_preset_with_nothing_to_show_gets_a_note_not_an_error(cpu, tmp_path):
 
 def test_without_committed_results_the_page_shows_what_the_run_store_computed(ci_config, ci_checkpoints):
     """`taskspace book --preset ci` computes its spaces into the run store; the explorer shows
-    those (issue 40: it used to fail the build for want of committed results)."""
+    those, and the build does not fail for want of committed results."""
     from taskspace_core.plan.ensure import Ensurer
     from taskspace_core.plan.requests import Role, SpaceRequest
 

@@ -129,7 +129,8 @@ def test_a_built_wheel_runs_data_and_score_outside_the_clone(tmp_path, ci_checkp
     data = taskspace("data")
     assert data.returncode == 0, data.stderr
     assert f"BLiMP at {site}" in data.stdout and re.search(r"total\s+12 phenomena\s+67\s+67000", data.stdout)
-    from taskspace_core.corpora.blimp import data_hash, load_blimp
+    from taskspace_core.corpora.blimp import load_blimp
+    from taskspace_core.corpora.pairs import data_hash
 
     assert f"data hash {data_hash(load_blimp())}" in data.stdout  # the same files: the same store keys
     scored = taskspace("score", "--model", str(ci_checkpoints[-1]), "--out", str(elsewhere / "s.csv"),

@@ -298,3 +298,27 @@ def test_a_retrained_run_keeps_its_committed_records(ci_reference, tmp_path):
     final.write_text(json.dumps(tampered))
     with pytest.raises(DataError, match=r"epoch-1/meta.json: the retrained weights differ .* of model.safetensors"):
         export_checkpoints(config, root, ["small"])
+
+
+def test_read_only_mode_refuses_to_train_or_fine_tune(tmp_path, monkeypatch):
+    """`taskspace book --read-only` (the variable its notebook kernels inherit): every route to
+    training or computing a space fails in one line, and a reader names what is missing."""
+    from taskspace_core.engine.compute import compute_space
+    from taskspace_core.errors import READ_ONLY_VARIABLE, ComputeForbidden, MissingResult
+    from taskspace_core.lm.pretrain import pretrain
+    from taskspace_core.plan.ensure import Ensurer
+    from taskspace_core.plan.requests import Role, SpaceRequest
+    from taskspace_core.results.read import Reader
+
+    config = load_preset("ci", {"work_dir": str(tmp_path), "results_dir": str(tmp_path / "results")})
+    request = SpaceRequest(Role.FINAL, "small")
+    with pytest.raises(MissingResult, match="no checkpoint epoch-1 of size 'small'.*taskspace pretrain --preset ci"):
+        Reader(config)(request)
+    monkeypatch.setenv(READ_ONLY_VARIABLE, "1")
+    with pytest.raises(ComputeForbidden, match="pretraining ci/small"):
+        pretrain(config, "small")
+    with pytest.raises(ComputeForbidden, match="task space"):
+        compute_space(config, tmp_path / "some-model")
+    with pytest.raises(ComputeForbidden):
+        Ensurer(config, log=lambda *_: None)(request)
+    assert not (tmp_path / "ci").exists()

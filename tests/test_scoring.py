@@ -7,7 +7,8 @@ from taskspace_core.corpora import blimp
 from taskspace_core.errors import ConfigError
 from taskspace_core.lm.models import decoder_and_head
 from taskspace_core.engine.scoring import (
-    encode, pad_batch, pad_id_of, plan_batches, plan_pairs, score_packed, score_pairs, score_sentence_reference, score_sentences, supports_packing, token_logprobs,
+    encode, pad_batch, pad_id_of, plan_batches, plan_pairs, score_packed, score_pairs, score_sentence_reference,
+    score_token_ids, supports_packing, token_logprobs,
 )
 from taskspace_core.analysis.accuracy import paradigm_summary, phenomenon_summary
 
@@ -26,7 +27,7 @@ def sentences():
 @pytest.mark.parametrize("batch_tokens", [pytest.param(1, marks=pytest.mark.slow), 24, 2048])
 def test_batched_scores_equal_one_at_a_time_reference(ci_model, sentences, bos, batch_tokens):
     model, tokenizer = ci_model
-    batched = score_sentences(model, tokenizer, sentences, bos=bos, batch_tokens=batch_tokens, per_token=True)
+    batched = score_token_ids(model, encode(tokenizer, sentences, bos), batch_tokens=batch_tokens, per_token=True)
     lengths = {len(t) for t in batched.per_token}
     assert len(lengths) > 3  # many lengths, so many batches
     for i, sentence in enumerate(sentences):
@@ -40,12 +41,12 @@ def test_bos_policy_decides_whether_the_first_token_is_scored(ci_model):
     model, tokenizer = ci_model
     sentence = "The cats annoy Tim."
     n_tokens = len(tokenizer(sentence, add_special_tokens=False)["input_ids"])
-    with_bos = score_sentences(model, tokenizer, [sentence], bos="prepend")
-    without = score_sentences(model, tokenizer, [sentence], bos="none")
+    with_bos = score_token_ids(model, encode(tokenizer, [sentence], "prepend"))
+    without = score_token_ids(model, encode(tokenizer, [sentence], "none"))
     assert with_bos.n_scored[0] == n_tokens and without.n_scored[0] == n_tokens - 1
     assert with_bos.total[0] < without.total[0] < 0
     with pytest.raises(ConfigError, match="scoring.bos"):
-        score_sentences(model, tokenizer, [sentence], bos="append")
+        encode(tokenizer, [sentence], "append")
 
 
 def test_score_pairs_rows_and_trained_model_prefers_grammatical(ci_model, ci_checkpoints):

@@ -135,8 +135,8 @@ def replicate_change(analyses: list[Analysis]) -> float:
 
 # --------------------------------------------------------------------------- the rules against replicates
 #
-# Written before the replicate runs existed (issue 17): every number is read against the spread
-# of replicate runs (replicates.py); a difference inside the band is "inconclusive".
+# Every number is read against the spread of replicate runs (replicates.py); a difference inside
+# the band is "inconclusive".
 
 
 def _band(band: float, fmt: str) -> str:

@@ -51,7 +51,7 @@ class TaskSpace:
 
     Everything the analysis needs is here without the full masks: ``masks`` is the
     ``(n, n_parameters)`` boolean array when the space was assembled from a run store, and
-    ``None`` when it was loaded from committed reference results (see :mod:`.results`),
+    ``None`` when it was loaded from committed reference results (see :mod:`taskspace_core.results.read`),
     which keep only the summaries (shares, overlaps, union, per-tensor counts).
     """
 

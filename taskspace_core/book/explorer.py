@@ -74,7 +74,7 @@ def _read_space(directory: Path, config: Config, origin: str) -> tuple[dict, lis
 
     Committed: the manifest, and the transfers recomputed from the hash-checked per-pair margins
     (None, with a warning, if damaged). Run store: ``summary.json`` and ``transfer.csv.gz``, as
-    :func:`~taskspace_core.report.write_report` wrote them.
+    :func:`~taskspace_core.analysis.report.write_report` wrote them.
     """
     if origin == "committed":
         space = load_space(directory, config)

@@ -100,7 +100,7 @@ def end_to_end_runs(results_dir: Path = RESULTS_DIR) -> pd.DataFrame:
     """Every stored ``speed.py --end-to-end`` run: preset, wall time, exit code, peak memory, file, commit.
 
     The preset is named as the file is (``speed_<preset>_end_to_end.json``), not by the run's own
-    ``preset`` field, which keeps the name the preset had when it was measured (``cpu-v1`` was ``cpu``).
+    ``preset`` field, which keeps the name the preset had when it was measured.
     """
     rows = []
     for path in sorted(Path(results_dir).glob("*.json")):
@@ -145,7 +145,7 @@ def gpu_check(name: str = "h200", results_dir: Path = RESULTS_DIR) -> tuple[dict
     renamed preset still finds them; None where nothing committed matches."""
     card = _read(Path(results_dir) / f"gpu_check_{name}.json")
     jobs = card["parts"]["paper_jobs"]
-    if "by_size" not in jobs:  # written before every size was timed: one size, at the top level
+    if "by_size" not in jobs:  # a file that timed one size keeps it at the top level
         jobs["by_size"] = {jobs["size"]: {k: jobs[k] for k in ("paradigms", "test_pairs", "eval1_s", "sources",
                                                               "projected_space_s")}}
     key_hash = card["parts"]["space"]["key_hash"]

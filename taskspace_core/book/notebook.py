@@ -25,16 +25,13 @@ from IPython.display import HTML
 from myst_nb import glue as myst_glue
 
 from ..config import Config, load_preset, parameter_overrides
-from ..errors import ConfigError
+from ..errors import READ_ONLY_VARIABLE, ConfigError
 from ..paths import REPO_ROOT
 from ..plan.ensure import Ensurer
 from ..plan.requests import Plan, plan_of
 from ..results.read import Reader
 
 DEVICE_VARIABLE = "TASKSPACE_DEVICE"  # the device notebooks compute on, when a command line chose one
-# set (`taskspace book --read-only`): the notebooks read results and compute none; a missing one
-# fails the page in one line (MissingResult) instead of training
-READ_ONLY_VARIABLE = "TASKSPACE_READ_ONLY"
 
 
 def notebook_config(preset: str, **parameters) -> Config:
@@ -55,8 +52,9 @@ def notebook_config(preset: str, **parameters) -> Config:
 
 def book_plan(config: Config) -> tuple[Plan, Reader]:
     """The plan of ``config``'s book and where its chapters take their task spaces: committed
-    results or the run store, and (unless :data:`READ_ONLY_VARIABLE` is set) computed where
-    neither holds them. ``spaces(request)`` is ``(space, analysis)``."""
+    results or the run store, and (unless :data:`~taskspace_core.errors.READ_ONLY_VARIABLE` is
+    set: then a missing one fails the page in one line) computed where neither holds them.
+    ``spaces(request)`` is ``(space, analysis)``."""
     spaces = Reader(config) if os.environ.get(READ_ONLY_VARIABLE) else Ensurer(config)
     return plan_of(config), spaces
 

@@ -3,7 +3,7 @@
     taskspace slides [--preset cpu] [--out DIR]   ->  DIR/index.html (default _build/slides/<preset>)
 
 The deck draws on the same task spaces as the book (committed results first, then the run
-store; see :func:`~taskspace_core.notebook.task_space`) and computes its numbers with the same
+store; see :func:`~taskspace_core.book.notebook.book_plan`) and computes its numbers with the same
 functions, so a slide can never disagree with its chapter. Figures are inline SVG (altair via
 vl-convert) and reveal.js is vendored (``slides_assets/reveal``), so the deck opens from disk
 with no network.

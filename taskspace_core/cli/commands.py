@@ -160,7 +160,7 @@ def cmd_book(args, extra) -> int:
 
     _notebook_device(args)
     if args.read_only:
-        from ..book.notebook import READ_ONLY_VARIABLE
+        from ..errors import READ_ONLY_VARIABLE
 
         os.environ[READ_ONLY_VARIABLE] = "1"  # the notebook kernels inherit it
     started = time.perf_counter()

@@ -141,7 +141,7 @@ class BookConfig:
     sparse-mask spaces back the claims (all off by default).
 
     A preset sets these to fit its compute budget; the choice never changes a result, only which
-    results the book shows (see :func:`chapter_size` and ``experiments.book_spaces``).
+    results the book shows (see :func:`chapter_size` and ``plan.requests.plan_of``).
     """
 
     rq1_size: str = ""  # RQ1's task space; "": the largest size

@@ -180,7 +180,6 @@ def check_paradigms(names) -> list[str]:
 
 
 HUB_PREFIX = "hf:"  # data.blimp_dir = "hf:<hub name or local copy>": loaded with `datasets`
-HUB_NAME = "nyu-mll/blimp"
 
 
 def blimp_dir(data_dir: str | Path | None) -> Path:

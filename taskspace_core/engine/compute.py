@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from ..analysis.space import TaskSpace
 from ..config import Config, to_dict
-from ..errors import ConfigError, ModelLoadError
+from ..errors import ConfigError, ModelLoadError, forbid_compute
 from ..lm.checkpoints import checkpoint_problems
 from ..lm.models import check_causal_lm, load_tokenizer, resolve_devices
 from .executors import run_jobs
@@ -39,6 +39,7 @@ def compute_space(config: Config, model_path: str | Path, revision: str | None =
     gets a line now and then (:class:`_Progress`).
     """
     label = label or Path(str(model_path)).name
+    forbid_compute(f"the task space of {model_path}")
     if not config.space.scheduler:  # a device that is not here fails now, before the store is touched
         resolve_devices(config)  # (on a cluster, workers resolve their own: the client may have no GPU)
     if (Path(str(model_path)) / "meta.json").is_file():  # one of our checkpoints: its files must be intact

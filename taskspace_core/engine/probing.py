@@ -1,13 +1,13 @@
-"""Transfer probing: the jobs a task space is made of, and the key they are stored under.
+"""Transfer probing: the jobs a task space is made of, run on a loaded model.
 
     eval1          score every paradigm's test pairs on the base model
     source/<p>     fine-tune on p's training pairs (FTGD or plain), score every test pair again
                    (eval2), keep p's mask, then put the base weights back in place
 
-Each job is one file pair in a :class:`~taskspace_core.store.ResultStore` under
-:func:`space_key`, so a sweep that is killed at any moment resumes without recomputing a
+Each job is one file pair in a :class:`~taskspace_core.results.store.ResultStore` under
+:func:`~taskspace_core.results.keys.space_key`, so a sweep that is killed at any moment resumes without recomputing a
 finished paradigm. :class:`ProbeWorker` runs jobs; :mod:`.executors` decides where (serial,
-local processes, Dask); :mod:`.task_space` turns the stored jobs into a task space.
+local processes, Dask); :mod:`.compute` turns the stored jobs into a task space.
 """
 
 from __future__ import annotations

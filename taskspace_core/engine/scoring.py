@@ -268,12 +268,6 @@ def score_token_ids(model, seqs: list[list[int]], batch_tokens: int = 2048, devi
     return score_plan(model, plan_batches(seqs, batch_tokens), device, per_token)
 
 
-def score_sentences(model, tokenizer, sentences: list[str], bos: str = "prepend", batch_tokens: int = 2048,
-                    device: str = "cpu", per_token: bool = False) -> SentenceScores:
-    """Summed (and optionally per-token) log-probs of whole sentences under ``bos`` policy."""
-    return score_token_ids(model, encode(tokenizer, sentences, bos), batch_tokens, device, per_token)
-
-
 @torch.inference_mode()
 def score_sentence_reference(model, tokenizer, sentence: str, bos: str = "prepend") -> tuple[float, np.ndarray]:
     """One sentence, no batching or padding: the reference the batched scorer must match."""
@@ -293,7 +287,7 @@ def score_pairs(model, tokenizer, pairs: list[Pair], bos: str = "prepend", batch
     The fastest exact path the model allows: each pair's shared prefix scored once
     (:func:`plan_pairs`) where :func:`supports_packing`, else one-length batches
     (:func:`plan_batches`). ``precision`` (resolved, ``fp32`` by default) runs the forward
-    passes under :func:`~taskspace_core.precision.autocast`; only ``fp32`` keeps the 1e-5 contract.
+    passes under :func:`~taskspace_core.lm.precision.autocast`; only ``fp32`` keeps the 1e-5 contract.
     """
     good = encode(tokenizer, [p.good for p in pairs], bos)
     bad = encode(tokenizer, [p.bad for p in pairs], bos)

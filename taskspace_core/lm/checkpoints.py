@@ -62,7 +62,7 @@ def dynamics_epochs(config: Config) -> list[float]:
 def checkpoint_problems(path: str | Path) -> list[str]:
     """What is wrong with a finished checkpoint's files: missing, or not the bytes ``meta.json`` recorded.
 
-    Checkpoints written before hashes were recorded (no ``files`` in meta) cannot be checked
+    A record without file hashes (no ``files`` in meta) cannot be checked
     and report nothing.
     """
     path = Path(path)

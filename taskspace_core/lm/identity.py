@@ -49,9 +49,9 @@ def size_recipe(config: Config, size: str):
 def pretrain_hash(config: Config, size: str, corpus_hash: str) -> str:
     """Identity of a pretraining run: everything that changes its weights (not max_steps, logging or the device).
 
-    Computed from :func:`size_recipe`, so the learning rate is the one this size trains with, and
-    fields that were added later (``lr_by_size``, ``precision`` at fp32) leave the hashes of runs
-    made before them unchanged."""
+    Computed from :func:`size_recipe`, so the learning rate is the one this size trains with.
+    ``lr_by_size`` is already in that rate, and ``precision`` counts only where it is not fp32, so
+    neither changes the hash of a run that does not use it."""
     p = asdict(size_recipe(config, size))
     for key in ("max_steps", "log_every", "precision", "lr_by_size"):
         p.pop(key)
@@ -63,7 +63,7 @@ def pretrain_hash(config: Config, size: str, corpus_hash: str) -> str:
 def checkpoint_identity(meta: dict) -> dict:
     """The identity of one of our checkpoints, from its ``meta.json``: pretraining config, data and
     code version (``pretrain_hash`` + ``pretrain_version``) plus where in training it was taken.
-    Checkpoints written before the version was recorded are version 1."""
+    A record without ``pretrain_version`` is version 1."""
     return {"kind": "taskspace-checkpoint", "pretrain_hash": meta["pretrain_hash"],
             "pretrain_version": meta.get("pretrain_version", 1), "epoch": meta["epoch"], "step": meta["step"],
             "size": meta.get("size"), "preset": meta.get("preset")}

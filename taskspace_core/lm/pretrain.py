@@ -34,7 +34,7 @@ from transformers import AutoTokenizer, LlamaForCausalLM
 
 from ..config import Config, stable_hash, to_dict
 from ..corpora.books import prepare_corpus
-from ..errors import ConfigError, CorruptResultWarning
+from ..errors import ConfigError, CorruptResultWarning, forbid_compute
 from ..provenance import atomic_dir, atomic_write_json, provenance, sha256_file
 from .checkpoints import checkpoint_epoch, checkpoint_problems, find_checkpoint_meta
 from .fused_loss import linear_cross_entropy
@@ -72,9 +72,9 @@ def lm_loss(model, blocks: torch.Tensor, precision: str = "fp32") -> torch.Tenso
 
     ``fp32`` is the exact path: full logits, then ``F.cross_entropy``. ``bf16`` runs the forward
     under autocast and the output projection and loss as one chunked, fused step
-    (:func:`~taskspace_core.fused_loss.linear_cross_entropy`), which never holds the
-    (B * T, V) logits. (fp32 keeps the full-logits path so that checkpoints trained before the
-    fused loss existed are reproduced bit for bit.)
+    (:func:`~taskspace_core.lm.fused_loss.linear_cross_entropy`), which never holds the
+    (B * T, V) logits. (fp32 keeps the full-logits path: the fp32 presets' checkpoints are
+    reproduced bit for bit by it.)
     """
     inputs, targets = blocks[:, :-1], blocks[:, 1:].flatten()
     split = decoder_and_head(model)
@@ -121,6 +121,7 @@ def pretrain(config: Config, size: str, out_dir: str | Path | None = None, log=p
     checkpoints are the same whether the run stopped on the way or not.
     Returns the finished checkpoint directories in training order.
     """
+    forbid_compute(f"pretraining {config.preset}/{size}")
     config = resolve_devices(config)
     spec = config.size(size)
     cfg = size_recipe(config, size)

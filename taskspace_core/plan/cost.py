@@ -6,7 +6,7 @@ The usual accounting for a decoder with ``N`` weights in its matrix products:
     backward  4 N FLOP per token          (gradients of activations and of weights)
     attention 2 * 2 * n_layers * d_model * t  per token forward, at average causal context t
 
-``N`` is :func:`~taskspace_core.models.spec_parameters`: with tied embeddings the embedding
+``N`` is :func:`~taskspace_core.lm.models.spec_parameters`: with tied embeddings the embedding
 lookup is free and the output head (vocab x d) is the same matrix, so the parameter count is
 exactly the matmul weight count. Per task space:
 

@@ -3,7 +3,7 @@
 :class:`Ensurer` is the computing twin of :class:`~taskspace_core.results.read.Reader`: where
 the reader raises :class:`~taskspace_core.errors.MissingResult`, the ensurer trains the checkpoint
 if needed, computes the space into the run store and writes its report tables beside it. The
-book's chapters take whichever :func:`~taskspace_core.book.notebook.space_source` gives them: a
+book's chapters take whichever :func:`~taskspace_core.book.notebook.book_plan` gives them: a
 preset with committed results reads, a preset without them (``ci``, ``tiny``, a changed
 parameter) computes.
 """

@@ -105,7 +105,7 @@ def export_checkpoints(config: Config, root: Path, sizes: list[str] | None = Non
             target = committed / f"{meta.parent.name}.json"
             record = json.loads(meta.read_text())
             kept = json.loads(target.read_text()) if target.is_file() else {}
-            if kept.get("files") and record.get("files"):  # records written before hashes cannot be compared
+            if kept.get("files") and record.get("files"):  # a record without file hashes cannot be compared
                 if kept["files"] == record["files"]:
                     continue
                 if kept["pretrain_hash"] == record["pretrain_hash"]:

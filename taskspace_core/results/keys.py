@@ -20,7 +20,7 @@ from ..lm.identity import run_name
 from ..lm.precision import key_precision
 
 # Bump when a change to scoring, FTGD or probing changes stored results: it is part of every key.
-PROBE_VERSION = 2  # 2: unpadded evaluation batches, log-softmax on scored positions only (scores equal to 1e-5)
+PROBE_VERSION = 2  # (CHANGELOG.md says what each version changed)
 
 def space_key(config: Config, identity: dict, data_hash: str, paradigms: list[str]) -> dict:
     """Everything a stored eval1/eval2/mask depends on (and nothing it does not).
@@ -32,7 +32,7 @@ def space_key(config: Config, identity: dict, data_hash: str, paradigms: list[st
     ftgd = asdict(config.ftgd)
     ftgd.pop("precision")
     ftgd.update(key_precision(config.ftgd, config.device))
-    scoring = key_precision(config.scoring, config.device)  # {} at fp32, so older keys stay valid
+    scoring = key_precision(config.scoring, config.device)  # {} at fp32: an fp32 key has no scoring field
     return {
         "probe_version": PROBE_VERSION,
         "model": identity,

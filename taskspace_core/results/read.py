@@ -44,7 +44,7 @@ def find_space(config: Config, identity: dict) -> Path | None:
 
 def find_stored_space(config: Config, identity: dict) -> Path | None:
     """The run store's directory of the task space of ``identity`` under ``config``, if it was
-    computed and analysed there (its ``summary.json`` written: :func:`~taskspace_core.report.write_report`)."""
+    computed and analysed there (its ``summary.json`` written: :func:`~taskspace_core.analysis.report.write_report`)."""
     found = _keyed_dir(config.run_dir() / "spaces", config, identity)
     return found if found is not None and (found / "summary.json").is_file() else None
 

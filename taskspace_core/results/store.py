@@ -11,7 +11,7 @@ A job is computed by one worker at a time: :meth:`ResultStore.claim` takes ``<na
 is taken over, so a crash never blocks a job forever.
 
 The directory name is ``<label>-<hash of the key>``: anything that changes a result (config
-fields, data hash, checkpoint identity, :data:`~taskspace_core.probing.PROBE_VERSION`) changes
+fields, data hash, checkpoint identity, :data:`~taskspace_core.results.keys.PROBE_VERSION`) changes
 the key, so an identical config hits the cache and a changed one misses.
 """
 
