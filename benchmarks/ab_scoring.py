@@ -60,10 +60,10 @@ def main() -> None:
     parser.add_argument("--finetunes", type=int, default=2)
     args = parser.parse_args()
 
-    from taskspace_core.engine import ftgd, scoring
     from taskspace_core.config import load_preset
-    from taskspace_core.lm.models import load_model
+    from taskspace_core.engine import ftgd, scoring
     from taskspace_core.engine.probing import prepare_probe_data
+    from taskspace_core.lm.models import load_model
 
     old = old_module(args.old, "taskspace_core/engine/scoring.py", "taskspace_core._old_scoring")
     config = load_preset(args.preset)

@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 from taskspace_core.book.build import build_book, run_notebook
-from taskspace_core.config import load_preset, preset_hash
 from taskspace_core.book.exercises import EXERCISES
+from taskspace_core.config import load_preset, preset_hash
 from taskspace_core.provenance import atomic_write_json, provenance
 
 HERE = Path(__file__).resolve().parent

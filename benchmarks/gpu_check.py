@@ -39,17 +39,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from pretrain_throughput import _sync, matmul_gflops, training_throughput
 from transformers import AutoTokenizer
 
-from pretrain_throughput import _sync, matmul_gflops, training_throughput
 from taskspace_core.config import load_preset
 from taskspace_core.corpora.books import prepare_corpus
+from taskspace_core.engine.compute import compute_space
 from taskspace_core.engine.probing import EVAL1, Job, ProbeWorker
 from taskspace_core.lm.pretrain import pretrain
 from taskspace_core.provenance import atomic_write_json, provenance
 from taskspace_core.results.export import export_space
 from taskspace_core.results.read import read_space
-from taskspace_core.engine.compute import compute_space
 
 HERE = Path(__file__).resolve().parent
 GPU_SHAPES = {"square_4096": (4096, 4096, 4096), "square_8192": (8192, 8192, 8192),

@@ -27,13 +27,13 @@ import time
 from pathlib import Path
 
 from taskspace_core.analysis import claims
-from taskspace_core.config import apply_overrides, load_preset
-from taskspace_core.cli.args import parse_dotted_args
-from taskspace_core.lm.pretrain import ensure_checkpoint
-from taskspace_core.engine.compute import compute_space
-from taskspace_core.provenance import atomic_write_json, provenance
-from taskspace_core.analysis.similarity import offdiag_pearson
 from taskspace_core.analysis.report import analyse
+from taskspace_core.analysis.similarity import offdiag_pearson
+from taskspace_core.cli.args import parse_dotted_args
+from taskspace_core.config import apply_overrides, load_preset
+from taskspace_core.engine.compute import compute_space
+from taskspace_core.lm.pretrain import ensure_checkpoint
+from taskspace_core.provenance import atomic_write_json, provenance
 
 HERE = Path(__file__).resolve().parent
 COMPARED = ("eval1_accuracy", "mask_share_mean", "mask_union_share", "hypothesis_pearson", "mantel_p",

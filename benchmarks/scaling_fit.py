@@ -35,12 +35,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+from recipe_sweep import run_variant
 
 from taskspace_core.config import apply_overrides, load_preset, to_dict
 from taskspace_core.lm.models import spec_parameters
 from taskspace_core.provenance import atomic_write_json, provenance
-
-from recipe_sweep import run_variant
 
 HERE = Path(__file__).resolve().parent
 

@@ -51,11 +51,10 @@ json.dump(scores, open(out, "w"))
 
 def make_model(directory: Path) -> None:
     import torch
+    from transformers import AutoTokenizer
 
     from taskspace_core.config import ModelSpec, load_preset
     from taskspace_core.corpora.books import prepare_corpus
-    from transformers import AutoTokenizer
-
     from taskspace_core.lm.models import build_model
 
     config = load_preset("ci", {"work_dir": str(directory / "runs")})

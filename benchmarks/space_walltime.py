@@ -18,13 +18,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from taskspace_core.config import load_preset
-
 from taskspace_core.cli.args import parse_dotted_args
+from taskspace_core.config import load_preset
+from taskspace_core.engine.compute import compute_space
+from taskspace_core.engine.probing import prepare_probe_data
 from taskspace_core.lm.models import load_tokenizer
 from taskspace_core.lm.pretrain import ensure_checkpoint
-from taskspace_core.engine.probing import prepare_probe_data
-from taskspace_core.engine.compute import compute_space
 from taskspace_core.provenance import atomic_write_json, provenance
 
 HERE = Path(__file__).resolve().parent

@@ -79,8 +79,8 @@ def _config(run: dict):
 
 
 def _setup(run: dict, size: str, checkpoint: str):
-    from taskspace_core.lm.models import load_model
     from taskspace_core.engine.probing import prepare_probe_data
+    from taskspace_core.lm.models import load_model
 
     config = _config(run)
     path = _checkpoint(config, size, checkpoint)
@@ -90,8 +90,7 @@ def _setup(run: dict, size: str, checkpoint: str):
 
 def _test_sentences(config) -> tuple[list[str], list[str]]:
     """The test pairs' strings, in the order ``prepare_probe_data`` encodes them."""
-    from taskspace_core.corpora import blimp
-    from taskspace_core.corpora import pairs
+    from taskspace_core.corpora import blimp, pairs
 
     d = config.data
     paradigms = blimp.load_blimp(d.blimp_dir or None, list(d.paradigms) or None)
@@ -105,7 +104,6 @@ def _test_sentences(config) -> tuple[list[str], list[str]]:
 
 def matmul_stage() -> dict:
     import torch
-
     from pretrain_throughput import matmul_gflops
 
     rates = matmul_gflops()
@@ -115,9 +113,9 @@ def matmul_stage() -> dict:
 def scoring_stage(run: dict, size: str, checkpoint: str, reference_sentences: int = 300) -> dict:
     import numpy as np
 
-    from taskspace_core.lm.models import count_parameters
     from taskspace_core.engine.probing import evaluate
     from taskspace_core.engine.scoring import score_sentence_reference
+    from taskspace_core.lm.models import count_parameters
 
     config, path, model, tokenizer, data = _setup(run, size, checkpoint)
     n_pairs = len(data.test)

@@ -15,10 +15,10 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterator
 
 from .paths import REPO_ROOT
 

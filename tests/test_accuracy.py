@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from taskspace_core.analysis import accuracy
-from taskspace_core.engine import blimp_scores
-from taskspace_core.cli import main
 from taskspace_core.analysis.accuracy import paradigm_summary
+from taskspace_core.cli import main
+from taskspace_core.engine import blimp_scores
 
 
 def test_baselines_reproduce_blimps_overall_means():

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from taskspace_core.corpora import blimp
-
 from taskspace_core import cli, provenance
+from taskspace_core.corpora import blimp
 
 CI_PARADIGM = "anaphor_gender_agreement"  # one of the ci preset's paradigms
 

@@ -33,8 +33,8 @@ def test_speed_benchmark_runs_and_checks_scores_against_the_reference(ci_config,
 
 def test_the_guides_tiny_timings_were_measured_on_todays_tiny_preset():
     """The seminar guides and the README quote the `tiny` run times: they must be the current preset's."""
-    from taskspace_core.config import preset_hash
     from taskspace_core.book.exercises import PRESET, TIMINGS
+    from taskspace_core.config import preset_hash
 
     current = preset_hash(PRESET)
     end_to_end = json.loads((REPO_ROOT / "benchmarks" / "results" / f"speed_{PRESET}_end_to_end.json").read_text())
@@ -64,9 +64,9 @@ def test_the_readmes_tiny_minutes_and_reproduce_hours_are_the_measured_ones():
     committed cpu results (the reproducing chapter's total); the `cpu-v1` row's, those of results/cpu-v1."""
     import re
 
+    from taskspace_core.book.measurements import end_to_end_minutes
     from taskspace_core.config import load_preset
     from taskspace_core.plan.stages import run_stages
-    from taskspace_core.book.measurements import end_to_end_minutes
 
     readme = " ".join((REPO_ROOT / "README.md").read_text().split())
     tiny = re.search(r"about (\d+) minutes, measured by `benchmarks/speed.py --end-to-end tiny`", readme)

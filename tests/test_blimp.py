@@ -4,9 +4,7 @@ import shutil
 
 import pytest
 
-from taskspace_core.corpora import blimp
-
-from taskspace_core.corpora import pairs
+from taskspace_core.corpora import blimp, pairs
 from taskspace_core.errors import ConfigError, DataError
 
 PAPER_ABBREVIATIONS = ["A-AGR", "ARG-S", "BIND", "CON-R", "DN-AGR", "ELLIP", "FG-DEP", "IRR-F",

@@ -7,13 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from taskspace_core.book import interactive, plots
-from taskspace_core.errors import ConfigError
-from taskspace_core.config import parameter_overrides
-from taskspace_core.paths import REPO_ROOT
 from taskspace_core.analysis.hypothesis import classify_patterns
-from taskspace_core.book.notebook import notebook_config
 from taskspace_core.analysis.similarity import offdiag_pearson
+from taskspace_core.book import interactive, plots
+from taskspace_core.book.notebook import notebook_config
+from taskspace_core.config import parameter_overrides
+from taskspace_core.errors import ConfigError
+from taskspace_core.paths import REPO_ROOT
 
 
 def test_notebook_parameters_map_onto_config_fields():
@@ -234,8 +234,8 @@ def test_jupyter_book_build_executes_and_taskspace_book_does_not_twice(tmp_path)
     import yaml
 
     from taskspace_core.book.build import _stage_config
-    from taskspace_core.paths import REPO_ROOT
     from taskspace_core.book.notebook import notebook_config
+    from taskspace_core.paths import REPO_ROOT
 
     repo = yaml.safe_load((REPO_ROOT / "_config.yml").read_text())
     assert repo["execute"]["execute_notebooks"] == "force" and repo["execute"]["timeout"] >= 600

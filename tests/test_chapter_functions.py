@@ -14,25 +14,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from taskspace_core.corpora import blimp
-
-from taskspace_core.corpora import pairs
-from taskspace_core.analysis.accuracy import final_scores, learning_curves
-from taskspace_core.config import load_preset
-from taskspace_core.plan.cost import Workload, achieved_rates, budget_in_time, measured_workload, preset_budget
+from taskspace_core.analysis.accuracy import final_scores, learning_curves, paradigm_summary
+from taskspace_core.analysis.claims import seed_spread
+from taskspace_core.analysis.paper import agreement_table, agreement_with_paper, paper_within_table
+from taskspace_core.analysis.report import (
+    accuracy_by_phenomenon, component_density, depth_profile, dynamics_table, headline_row, scale_trend,
+    setting_table, size_table, trend,
+)
 from taskspace_core.book.measurements import (
-    RESULTS_DIR, end_to_end_minutes, end_to_end_runs, matmul_ceilings, packing_saves, recipe_sweeps, speed_rows,
-    throughput, throughput_change,
+    RESULTS_DIR, end_to_end_minutes, end_to_end_runs, matmul_ceilings, packing_saves, recipe_sweeps,
+    speed_rows, throughput, throughput_change,
+)
+from taskspace_core.config import load_preset
+from taskspace_core.corpora import blimp, pairs
+from taskspace_core.plan.cost import (
+    Workload, achieved_rates, budget_in_time, measured_workload, preset_budget,
 )
 from taskspace_core.plan.stages import preset_overview, run_stages
-from taskspace_core.analysis.paper import agreement_table, agreement_with_paper, paper_within_table
-from taskspace_core.analysis.claims import seed_spread
-from taskspace_core.analysis.report import (
-    accuracy_by_phenomenon, component_density, depth_profile, dynamics_table, headline_row, scale_trend, setting_table,
-    size_table, trend,
-)
-from taskspace_core.analysis.accuracy import paradigm_summary
-
 
 # --------------------------------------------------------------------------- BLiMP pairs
 
@@ -377,8 +375,8 @@ def test_run_plan_pretrains_each_run_before_its_first_space_with_a_running_total
 
 def test_flop_counts_scale_with_the_work_they_count():
     from taskspace_core.config import apply_overrides
-    from taskspace_core.plan.cost import pretrain_flops, space_flops
     from taskspace_core.lm.models import spec_parameters
+    from taskspace_core.plan.cost import pretrain_flops, space_flops
 
     cpu = load_preset("cpu")
     workload = Workload(tokens_per_epoch=1e6, tokens_per_pair=30)

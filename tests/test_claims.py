@@ -37,8 +37,8 @@ def test_similarity_change_and_replicate_change():
 
 
 def test_the_high_similarity_threshold_is_one_number():
-    from taskspace_core.book.build import notebook_parameters
     from taskspace_core.analysis.hypothesis import HIGH_WITHIN, classify_patterns
+    from taskspace_core.book.build import notebook_parameters
 
     # RQ1's papermill parameter must stay a literal (for -p type checks); it must equal the package's
     assert notebook_parameters("rq1_cross_task_knowledge")["pattern_high"] == HIGH_WITHIN

@@ -3,13 +3,11 @@ import re
 import pytest
 
 from taskspace_core.cli.args import parse_dotted_args
-from taskspace_core.paths import REPLACES, REPO_ROOT
-from taskspace_core.config import (
-    PRESETS, Config, ModelSpec, apply_overrides, load_preset, stable_hash,
-)
+from taskspace_core.config import PRESETS, Config, ModelSpec, apply_overrides, load_preset, stable_hash
 from taskspace_core.errors import ConfigError
-from taskspace_core.results.export import INDEX
 from taskspace_core.lm.models import spec_parameters
+from taskspace_core.paths import REPLACES, REPO_ROOT
+from taskspace_core.results.export import INDEX
 
 
 @pytest.mark.parametrize("name", PRESETS)

@@ -11,11 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from taskspace_core.cli.args import parse_dotted_args
+from taskspace_core.config import Config, apply_overrides, load_preset, stable_hash, to_dict
 from taskspace_core.config.build import _build
 from taskspace_core.config.fields import field_metadata
-from taskspace_core.config import (
-    Config, apply_overrides, load_preset, stable_hash, to_dict,
-)
 from taskspace_core.errors import ConfigError
 
 BASE = load_preset("ci")

@@ -7,12 +7,11 @@ import time
 
 import numpy as np
 import pytest
+from conftest import assert_same_space
 
 from taskspace_core.config import apply_overrides
 from taskspace_core.engine.compute import compute_space
 from taskspace_core.results.store import ResultStore
-
-from conftest import assert_same_space
 
 QUIET = dict(log=lambda *_: None, progress=False)
 

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from taskspace_core.analysis import claims, evidence as ev
+from taskspace_core.analysis import claims
+from taskspace_core.analysis import evidence as ev
 from taskspace_core.analysis.paper import paper_within_table
 
 
@@ -166,7 +167,6 @@ def test_validation_losses_are_the_committed_checkpoint_records_over_the_plans_s
     import json
 
     from taskspace_core.config import load_preset
-
     from taskspace_core.plan.requests import plan_of
 
     config = load_preset("cpu", {"work_dir": str(tmp_path)})  # committed records only

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from taskspace_core.config import load_preset
 from taskspace_core.book.explorer import FIELDS, committed_spaces, explorer_data, explorer_html
+from taskspace_core.config import load_preset
 from taskspace_core.results.read import load_space
 
 

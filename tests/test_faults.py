@@ -15,13 +15,12 @@ import numpy as np
 import pytest
 from safetensors.torch import load_file
 
-from taskspace_core.config import apply_overrides
-from taskspace_core.errors import ModelLoadError
-from taskspace_core.lm.pretrain import ensure_checkpoint
-from taskspace_core.lm.checkpoints import checkpoint_problems
 from taskspace_core.analysis.space import METRICS
+from taskspace_core.config import apply_overrides
 from taskspace_core.engine.compute import compute_space
-from taskspace_core.errors import CorruptResultWarning
+from taskspace_core.errors import CorruptResultWarning, ModelLoadError
+from taskspace_core.lm.checkpoints import checkpoint_problems
+from taskspace_core.lm.pretrain import ensure_checkpoint
 
 QUIET = dict(log=lambda *_: None, progress=False)
 

@@ -7,10 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from taskspace_core.corpora import blimp
-
-from taskspace_core.corpora.pairs import split_pairs
 from taskspace_core.config import FTGDConfig
+from taskspace_core.corpora import blimp
+from taskspace_core.corpora.pairs import split_pairs
 from taskspace_core.engine.ftgd import (
     PairIds, batch_schedule, differential_gradient, finetune, objective, parameter_group, restore,
     select_mask, snapshot,

@@ -3,13 +3,14 @@
 import numpy as np
 import pytest
 
-from taskspace_core.corpora import blimp
 from taskspace_core.analysis.hypothesis import (
-    compare, correlations, hypothesis_matrix, mantel, off_diagonal, rankdata, within_between, within_phenomenon,
+    compare, correlations, hypothesis_matrix, mantel, off_diagonal, rankdata, within_between,
+    within_phenomenon,
 )
 from taskspace_core.analysis.similarity import (
     critical_overlap, critical_words, lexical_overlap, mask_jaccard, transfer_similarity,
 )
+from taskspace_core.corpora import blimp
 
 NAMES = sorted(blimp.PARADIGM_TERMS)
 

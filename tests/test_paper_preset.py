@@ -34,8 +34,8 @@ def paper_config(tmp_path_factory):
 
 @pytest.mark.slow
 def test_the_paper_preset_pretrains_and_probes_on_cpu_with_a_step_cap(paper_config):
-    from taskspace_core.lm.pretrain import pretrain
     from taskspace_core.engine.compute import compute_space
+    from taskspace_core.lm.pretrain import pretrain
 
     started = time.perf_counter()
     checkpoints = pretrain(paper_config, "small", log=lambda *_: None)

@@ -11,9 +11,9 @@ import torch.nn.functional as F
 from taskspace_core.config import apply_overrides
 from taskspace_core.errors import ConfigError
 from taskspace_core.lm.fused_loss import linear_cross_entropy
+from taskspace_core.lm.identity import pretrain_hash
 from taskspace_core.lm.precision import autocast, bf16_is_fast, resolve_precision
 from taskspace_core.lm.pretrain import lm_loss
-from taskspace_core.lm.identity import pretrain_hash
 
 
 @pytest.mark.parametrize("chunk_rows", [7, 64, 1000])

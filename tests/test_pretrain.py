@@ -63,9 +63,9 @@ def test_same_seed_same_model_other_seed_other_model(ci_config, ci_checkpoints, 
 def test_a_pretraining_seed_replicate_is_its_own_run_beside_the_first(ci_config, ci_checkpoints, tmp_path):
     import shutil
 
-    from taskspace_core.lm.pretrain import ensure_checkpoint
     from taskspace_core.lm.checkpoints import find_checkpoint_meta
     from taskspace_core.lm.identity import models_dir, run_name
+    from taskspace_core.lm.pretrain import ensure_checkpoint
 
     # a copy of the session's run directory, so the short replicate trained here stays out of it
     shutil.copytree(ci_checkpoints[0].parent, tmp_path / "ci" / "models" / "small")

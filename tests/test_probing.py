@@ -4,14 +4,13 @@ import dataclasses
 
 import numpy as np
 import pytest
-
-from taskspace_core.config import apply_overrides
-from taskspace_core.engine.probing import evaluate, prepare_probe_data
-from taskspace_core.analysis.space import METRICS
-from taskspace_core.engine.compute import compute_space
-from taskspace_core.analysis.report import analyse, layer_density, write_report
-
 from conftest import assert_same_space
+
+from taskspace_core.analysis.report import analyse, layer_density, write_report
+from taskspace_core.analysis.space import METRICS
+from taskspace_core.config import apply_overrides
+from taskspace_core.engine.compute import compute_space
+from taskspace_core.engine.probing import evaluate, prepare_probe_data
 
 QUIET = {"log": lambda *_: None, "progress": False}
 

@@ -10,14 +10,13 @@ import numpy as np
 import pytest
 
 from taskspace_core.analysis.space import Origin
-
 from taskspace_core.config import apply_overrides, load_preset
-from taskspace_core.lm.identity import checkpoint_identity
-from taskspace_core.lm.checkpoints import load_checkpoint_meta, training_curve
-from taskspace_core.plan.requests import plan_of
-from taskspace_core.plan.checks import check_results, memoise_results
-from taskspace_core.results.read import find_space, load_space
 from taskspace_core.errors import CorruptResultWarning
+from taskspace_core.lm.checkpoints import load_checkpoint_meta, training_curve
+from taskspace_core.lm.identity import checkpoint_identity
+from taskspace_core.plan.checks import check_results, memoise_results
+from taskspace_core.plan.requests import plan_of
+from taskspace_core.results.read import find_space, load_space
 
 
 def test_reproduce_exports_every_space_the_book_needs(ci_reference):

@@ -3,14 +3,14 @@ import pandas as pd
 import pytest
 import torch
 
+from taskspace_core.analysis.accuracy import paradigm_summary, phenomenon_summary
 from taskspace_core.corpora import blimp
+from taskspace_core.engine.scoring import (
+    encode, pad_batch, pad_id_of, plan_batches, plan_pairs, score_packed, score_pairs,
+    score_sentence_reference, score_token_ids, supports_packing, token_logprobs,
+)
 from taskspace_core.errors import ConfigError
 from taskspace_core.lm.models import decoder_and_head
-from taskspace_core.engine.scoring import (
-    encode, pad_batch, pad_id_of, plan_batches, plan_pairs, score_packed, score_pairs, score_sentence_reference,
-    score_token_ids, supports_packing, token_logprobs,
-)
-from taskspace_core.analysis.accuracy import paradigm_summary, phenomenon_summary
 
 PARADIGMS = ["passive_1", "npi_present_1", "principle_A_case_2", "wh_island",
              "determiner_noun_agreement_1", "sentential_negation_npi_scope"]
@@ -87,7 +87,9 @@ def test_summaries_count_ties_as_wrong():
 
 def _foreign_model(family, vocab_size):
     """A tiny random GPT-2, GPT-NeoX (Pythia) or OPT model: families the fast path covers, plus one it does not."""
-    from transformers import GPT2Config, GPT2LMHeadModel, GPTNeoXConfig, GPTNeoXForCausalLM, OPTConfig, OPTForCausalLM
+    from transformers import (
+        GPT2Config, GPT2LMHeadModel, GPTNeoXConfig, GPTNeoXForCausalLM, OPTConfig, OPTForCausalLM,
+    )
 
     torch.manual_seed(0)
     if family == "gpt2":

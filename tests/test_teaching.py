@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from taskspace_core.book.build import NOTEBOOKS, parse_parameters, resolve_notebook
-from taskspace_core.paths import REPO_ROOT
 from taskspace_core.book.exercises import EXERCISES, PRESET, exercise_intro, exercise_markdown, exercises_for
+from taskspace_core.paths import REPO_ROOT
 
 
 @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
@@ -72,9 +72,9 @@ def test_ci_book_has_the_exercises_and_both_guides(ci_book):
 
 def test_the_slides_build_offline_from_the_books_results(ci_reference, tmp_path):
     from taskspace_core.book.notebook import notebook_config
+    from taskspace_core.book.slides import build_slides
     from taskspace_core.plan.requests import Role, SpaceRequest
     from taskspace_core.results.read import Reader
-    from taskspace_core.book.slides import build_slides
 
     config, _ = ci_reference
     index = build_slides("ci", tmp_path / "deck", work_dir=str(tmp_path / "empty-runs"),
@@ -227,8 +227,8 @@ def test_the_exercise_intro_states_the_presets_own_sizes_split_time_and_accuracy
     """The numbers of "Try it yourself" come from the preset file and the committed records, not typed text
     (a typed "0.4-1.3M parameters" outlived the tiny sizes it described)."""
     from taskspace_core.analysis.accuracy import accuracy_table, final_scores
-    from taskspace_core.config import load_preset
     from taskspace_core.book.measurements import end_to_end_minutes
+    from taskspace_core.config import load_preset
     from taskspace_core.lm.models import spec_parameters
 
     config = load_preset(PRESET)

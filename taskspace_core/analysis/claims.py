@@ -175,7 +175,9 @@ def step_statuses(estimates: dict[str, Estimate], measured: list[Estimate] | Non
     names = list(estimates)
     steps = []
     for a, b in zip(names, names[1:]):
-        band = max(band_for(estimates[a], measured), band_for(estimates[b], measured))
+        bands = [band for band in (band_for(estimates[a], measured), band_for(estimates[b], measured))
+                 if not np.isnan(band)]
+        band = max(bands) if bands else float("nan")
         difference = estimates[b].mean - estimates[a].mean
         steps.append((a, b, difference, band, difference_status(difference, band)))
     return steps

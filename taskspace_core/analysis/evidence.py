@@ -21,8 +21,6 @@ that computes what is missing) and applies the rules. It computes nothing itself
 
 from __future__ import annotations
 
-import math
-
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -30,14 +28,14 @@ import numpy as np
 import pandas as pd
 
 from ..lm.checkpoints import checkpoint_epoch, load_checkpoint_meta
-from .claims import (
-    Status, Verdict, beats_untrained, grows_with_size_beyond_band, mean_over_phenomena, region_grows_beyond_band,
-    replicate_change, settles_beyond_noise, similarity_change,
-)
-from ..plan.requests import Plan, Role, SpaceRequest, mask_label
 from ..lm.models import spec_parameters
+from ..plan.requests import Plan, Role, SpaceRequest, mask_label
+from .claims import (
+    Status, Verdict, beats_untrained, grows_with_size_beyond_band, mean_over_phenomena,
+    region_grows_beyond_band, replicate_change, settles_beyond_noise, similarity_change, step_statuses,
+)
 from .paper import agreement_table, paper_within_table
-from .replicates import Difference, Estimate, band_for, difference_status
+from .replicates import Difference, Estimate, band_for
 
 # a space source: (space, analysis) of a request (results.read.Reader, or plan.ensure.Ensurer)
 SpaceSource = Callable[[SpaceRequest], tuple]
@@ -101,13 +99,9 @@ def size_confound(losses: dict[str, Estimate]) -> str:
     spread, the step compares size and training at once; where the difference lies inside it, the
     two are about equally good language models. Without any replicate the means decide."""
     shown = "; ".join(f"{size} {loss.describe('{:.3f}')}" for size, loss in losses.items())
-    measured = list(losses.values())
-    names = list(losses)
     worse, level = [], []
-    for a, b in zip(names, names[1:]):
-        bands = [band for band in (band_for(losses[a], measured), band_for(losses[b], measured)) if not math.isnan(band)]
-        status = difference_status(losses[b].mean - losses[a].mean, max(bands) if bands else float("nan"))
-        if status is Difference.ABOVE or (status is Difference.UNKNOWN and losses[b].mean >= losses[a].mean):
+    for a, b, difference, _, status in step_statuses(losses):
+        if status is Difference.ABOVE or (status is Difference.UNKNOWN and difference >= 0):
             worse.append(f"{a} → {b}")
         elif status is Difference.INSIDE:
             level.append(f"{a} → {b}")

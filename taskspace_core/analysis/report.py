@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..corpora import blimp
 from ..config import Config, to_dict
+from ..corpora import blimp
+from ..provenance import atomic_write_bytes, atomic_write_json, provenance
 from .hypothesis import Comparison, compare, hypothesis_matrix, within_between, within_phenomenon
 from .memo import Memo
-from .space import TaskSpace
-from ..provenance import atomic_write_bytes, atomic_write_json, provenance
 from .similarity import critical_overlap, lexical_overlap, offdiag_pearson, transfer_similarity
+from .space import TaskSpace
 
 
 @dataclass(frozen=True)

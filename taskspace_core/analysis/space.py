@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..corpora.blimp import phenomenon_of
+
 
 class Origin(StrEnum):
     """Where a task space was read from."""
@@ -85,6 +87,19 @@ class TaskSpace:
     def ci_high(self) -> dict[str, np.ndarray]:
         """metric -> (n, n) upper end of the interval."""
         return self._intervals[1]
+
+    @classmethod
+    def from_margins(cls, paradigms: list[str], margins: PairMargins, taxonomy: str, *, mask_share: np.ndarray,
+                     mask_overlap: np.ndarray, mask_union_share: float, mask_tables: pd.DataFrame,
+                     finetune_log: pd.DataFrame, store_dir: Path, origin: Origin, masks: np.ndarray | None = None,
+                     bootstrap: int = 0, bootstrap_seed: int = 0) -> TaskSpace:
+        """A task space from its per-pair margins (its transfers computed from them) and its mask summaries."""
+        eval1, transfer = transfers(paradigms, margins)
+        return cls(paradigms=paradigms, phenomena=[phenomenon_of(p, taxonomy) for p in paradigms],
+                   transfer=transfer, eval1=eval1, margins=margins,
+                   mask_share=pd.Series(mask_share, index=paradigms, name="mask_share"), mask_overlap=mask_overlap,
+                   mask_union_share=float(mask_union_share), mask_tables=mask_tables, finetune_log=finetune_log,
+                   store_dir=store_dir, origin=origin, masks=masks, bootstrap=bootstrap, bootstrap_seed=bootstrap_seed)
 
     def table(self) -> pd.DataFrame:
         """Long form: ``source, target, metric, value, ci_low, ci_high``."""

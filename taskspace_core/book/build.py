@@ -30,11 +30,11 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.paths import jupyter_runtime_dir
 from traitlets import CaselessStrEnum, default
 
-from ..corpora import blimp
-from ..lm.checkpoints import checkpoint_epoch
 from ..config import CONFIG_SECTIONS, PRESETS, load_preset
-from ..paths import REPO_ROOT, repo_file
+from ..corpora import blimp
 from ..errors import TaskspaceError
+from ..lm.checkpoints import checkpoint_epoch
+from ..paths import REPO_ROOT, repo_file
 from .notebook import notebook_config
 
 NOTEBOOKS = ("rq1_cross_task_knowledge", "rq2_model_size", "rq3_learning_dynamics", "claims",

@@ -17,9 +17,9 @@ import pandas as pd
 
 from ..analysis.accuracy import accuracy_table, final_scores
 from ..config import load_preset
+from ..lm.models import spec_parameters
 from ..paths import REPO_ROOT
 from .measurements import end_to_end_minutes
-from ..lm.models import spec_parameters
 
 PRESET = "tiny"  # the preset exercises run under: one first full run (see exercise_intro), then minutes each
 TIMINGS = REPO_ROOT / "benchmarks" / "results" / f"exercises_{PRESET}.json"

@@ -21,14 +21,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..corpora import blimp
-
-from . import plots
+from ..analysis.space import METRICS, Origin
 from ..config import Config, FTGDConfig
+from ..corpora import blimp
 from ..errors import TaskspaceError
 from ..plan.requests import mask_label, plan_of
 from ..results.read import Reader, load_space
-from ..analysis.space import METRICS, Origin
+from . import plots
 
 EXPLORER_JS = Path(__file__).with_name("explorer.js")
 # the choices, in the order the page offers them; each narrows the next

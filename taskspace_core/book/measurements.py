@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..lm.checkpoints import find_checkpoint_meta
 from ..config import PRESETS, load_preset
+from ..lm.checkpoints import find_checkpoint_meta
 from ..paths import REPO_ROOT
 
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"

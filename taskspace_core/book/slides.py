@@ -16,20 +16,18 @@ import shutil
 from pathlib import Path
 
 import altair as alt
+import numpy as np
 import vl_convert as vlc
 
-import numpy as np
-
 from ..analysis import claims
-
-from . import plots
-from ..config import Config
-from ..paths import REPO_ROOT
 from ..analysis.evidence import ReplicatedEvidence, replicated_claims, training_steps
 from ..analysis.hypothesis import HIGH_WITHIN
-from .notebook import book_plan, notebook_config
-from ..provenance import atomic_write_text, git_commit
 from ..analysis.replicates import Estimate
+from ..config import Config
+from ..paths import REPO_ROOT
+from ..provenance import atomic_write_text, git_commit
+from . import plots
+from .notebook import book_plan, notebook_config
 
 ASSETS = Path(__file__).resolve().parent / "slides_assets" / "reveal"
 PAPER_SHARE = "about 5%"  # the paper's statement of its FTGD mask share (see the critique chapter)

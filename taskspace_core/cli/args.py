@@ -31,10 +31,13 @@ def add_model_args(parser: argparse.ArgumentParser, required: bool, help_text: s
 
 
 
-def config_from_args(args, extra: list[str], default_preset: str = "cpu"):
+def config_from_args(args, extra: list[str], typed: dict | None = None, default_preset: str = "cpu"):
+    """The preset a command names (``default_preset`` if none) with its dotted overrides
+    (``extra``), the shared options (``--data-dir``, ``--device``, ``--workers``,
+    ``--scheduler``) and a command's own typed options (``typed``: dotted field -> value)."""
     from ..config import load_preset
 
-    overrides = parse_dotted_args(extra)
+    overrides = {**parse_dotted_args(extra), **(typed or {})}
     if args.data_dir:
         overrides["data.blimp_dir"] = args.data_dir
     if getattr(args, "device", None):

@@ -16,8 +16,7 @@ from .args import config_from_args
 
 
 def cmd_data(args, extra) -> int:
-    from ..corpora import blimp
-    from ..corpora import pairs
+    from ..corpora import blimp, pairs
 
     if extra:
         raise TaskspaceError(f"unrecognised arguments: {' '.join(extra)}")
@@ -70,8 +69,8 @@ def cmd_score(args, extra) -> int:
         args.preset = _model_preset(args.model)
     config = config_from_args(args, extra)
     names = [n.strip() for n in args.paradigms.split(",") if n.strip()] if args.paradigms else None
-    from ..engine.blimp_scores import score_model
     from ..analysis.accuracy import paradigm_summary, phenomenon_summary
+    from ..engine.blimp_scores import score_model
 
     scores, meta = score_model(config, args.model, args.out, args.revision, names, args.split, args.max_pairs)
     out, taxonomy = Path(args.out), config.data.taxonomy
@@ -94,10 +93,9 @@ def _model_preset(model: str) -> str | None:
 def cmd_ftgd(args, extra) -> int:
     if args.preset is None:
         args.preset = _model_preset(args.model)
-    for name in ("threshold", "steps", "lr", "method"):
-        if getattr(args, name) is not None:
-            extra = extra + [f"--ftgd.{name}", str(getattr(args, name))]
-    config = config_from_args(args, extra)
+    typed = {f"ftgd.{name}": getattr(args, name) for name in ("threshold", "steps", "lr", "method")
+             if getattr(args, name) is not None}
+    config = config_from_args(args, extra, typed)
     from ..engine.probing import finetune_one
 
     scores, result, wall = finetune_one(config, args.model, args.paradigm, args.out, args.revision,
@@ -133,8 +131,8 @@ def cmd_space(args, extra) -> int:
 
         model_path = ensure_checkpoint(config, size, args.checkpoint)
         label = space_label(config, size, model_path)
-    from ..engine.compute import compute_space
     from ..analysis.report import analyse, describe, write_report
+    from ..engine.compute import compute_space
 
     space = compute_space(config, model_path, args.revision, label, progress=not args.no_progress)
     analysis = analyse(space, config)
@@ -147,8 +145,8 @@ def cmd_space(args, extra) -> int:
 def _notebook_device(args) -> None:
     """``--device`` of ``book`` and ``run``: checked here, then handed to the notebook kernels."""
     if args.device:
-        from ..config import check_device
         from ..book.notebook import DEVICE_VARIABLE
+        from ..config import check_device
 
         os.environ[DEVICE_VARIABLE] = check_device(args.device)  # a bad name fails here, in one line
 
@@ -240,8 +238,8 @@ def cmd_results(args, extra) -> int:
 def cmd_slides(args, extra) -> int:
     if extra:
         raise TaskspaceError(f"unrecognised arguments: {' '.join(extra)}")
-    from ..config import load_preset
     from ..book.slides import build_slides
+    from ..config import load_preset
 
     load_preset(args.preset)  # a bad preset fails here, in one line
     started = time.perf_counter()

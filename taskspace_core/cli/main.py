@@ -16,8 +16,8 @@ from .. import __version__
 from ..errors import TaskspaceError
 from .args import add_config_args, add_model_args
 from .commands import (
-    cmd_accuracy, cmd_book, cmd_config, cmd_data, cmd_ftgd, cmd_pretrain, cmd_reproduce, cmd_results, cmd_run,
-    cmd_score, cmd_sizes, cmd_slides, cmd_space,
+    cmd_accuracy, cmd_book, cmd_config, cmd_data, cmd_ftgd, cmd_pretrain, cmd_reproduce, cmd_results,
+    cmd_run, cmd_score, cmd_sizes, cmd_slides, cmd_space,
 )
 
 EXIT_USER_ERROR = 2

@@ -6,7 +6,8 @@
 """
 
 from .build import (
-    CONFIG_SECTIONS, PRESETS, apply_overrides, load_preset, parameter_overrides, preset_hash, stable_hash, to_dict,
+    CONFIG_SECTIONS, PRESETS, apply_overrides, load_preset, parameter_overrides, preset_hash, stable_hash,
+    to_dict,
 )
 from .fields import PRECISIONS, check_device
 from .schema import (

@@ -13,7 +13,8 @@ from pathlib import Path
 from ..errors import ConfigError
 from ..paths import REPO_ROOT
 from .fields import (
-    PRECISIONS, bounded, choice, device_field, fraction, non_negative, non_negative_each, positive, positive_values,
+    PRECISIONS, bounded, choice, device_field, fraction, non_negative, non_negative_each, positive,
+    positive_values,
 )
 
 

@@ -29,9 +29,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..errors import ConfigError, DataError
 from ..paths import DATA_DIR
 from .pairs import Pair, Paradigm, difference_kind, json_lines
-from ..errors import ConfigError, DataError
 
 DEFAULT_BLIMP_DIR = DATA_DIR / "blimp"
 

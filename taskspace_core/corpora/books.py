@@ -33,9 +33,8 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
 from ..config import Config, stable_hash
-
-from ..paths import REPO_ROOT
 from ..errors import DataError
+from ..paths import REPO_ROOT
 from ..provenance import atomic_dir, sha256_bytes
 
 DEFAULT_CORPUS_DIR = REPO_ROOT / "data" / "corpus"

@@ -16,23 +16,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..corpora import blimp
-
-from ..corpora.pairs import data_hash, select_pairs
-from ..lm.pretrain import ensure_checkpoint
-from ..lm.checkpoints import checkpoint_epoch
-from ..config import Config, to_dict
-from ..errors import ConfigError
-from ..lm.models import load_model, resolve_devices
-from ..lm.identity import checkpoint_name, models_dir, run_name
-from ..lm.pretrain import list_checkpoints
-from ..provenance import atomic_write_bytes, atomic_write_json, atomic_write_text, provenance
-from ..results.export import export_checkpoints, write_index
 from ..analysis.accuracy import (
     accuracy_table, load_checkpoint_scores, paradigm_summary, phenomenon_summary, scores_path,
 )
+from ..config import Config, to_dict
+from ..corpora import blimp
+from ..corpora.pairs import data_hash, select_pairs
+from ..errors import ConfigError
+from ..lm.checkpoints import checkpoint_epoch
+from ..lm.identity import checkpoint_name, models_dir, run_name
+from ..lm.models import load_model, resolve_devices
+from ..lm.pretrain import ensure_checkpoint, list_checkpoints
+from ..provenance import atomic_write_bytes, atomic_write_json, atomic_write_text, provenance
+from ..results.export import export_checkpoints, write_index
 from .scoring import score_pairs
-
 
 
 def _score_blimp(config: Config, model: str | Path, names: list[str] | None, split: str, precision: str,

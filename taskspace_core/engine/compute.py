@@ -20,11 +20,10 @@ from ..config import Config, to_dict
 from ..errors import ConfigError, ModelLoadError, forbid_compute
 from ..lm.checkpoints import checkpoint_problems
 from ..lm.models import check_causal_lm, load_tokenizer, resolve_devices
-from .executors import run_jobs
 from ..results.keys import Job
 from ..results.read import space_from_jobs, space_jobs
+from .executors import run_jobs
 from .probing import SpaceJobs, open_store, prepare_probe_data
-
 
 LOG_EVERY_S = 300.0  # a background run's log: one progress line per five minutes at most
 

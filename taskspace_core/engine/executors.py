@@ -31,6 +31,7 @@ import torch
 from ..config import Config
 from ..errors import ConfigError
 
+
 class JobFunction(Protocol):
     """What an executor calls per job: picklable, so that worker processes can call it too."""
 

@@ -16,29 +16,27 @@ import os
 import socket
 import time
 from dataclasses import dataclass
-from typing import ClassVar
 from functools import cached_property
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 import torch
 
-from ..corpora import blimp
-
-from ..corpora import pairs
 from ..config import Config, apply_overrides, stable_hash, to_dict
-from .ftgd import FineTuneResult, PairIds, finetune, restore, snapshot
-from ..lm.models import load_model, resolve_devices
+from ..corpora import blimp, pairs
 from ..lm.identity import model_identity
+from ..lm.models import load_model, resolve_devices
 from ..lm.precision import autocast
 from ..provenance import atomic_dir, atomic_write_json, provenance
-from .scoring import (
-    PackedPlan, ScoringPlan, encode, pad_id_of, plan_batches, plan_pairs, score_packed, score_plan, supports_packing,
-)
 from ..results.keys import EVAL1, Job, space_key
 from ..results.store import ResultStore
-
+from .ftgd import FineTuneResult, PairIds, finetune, restore, snapshot
+from .scoring import (
+    PackedPlan, ScoringPlan, encode, pad_id_of, plan_batches, plan_pairs, score_packed, score_plan,
+    supports_packing,
+)
 
 # --------------------------------------------------------------------------- data
 

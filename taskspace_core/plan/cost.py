@@ -27,14 +27,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..lm.checkpoints import find_checkpoint_meta
 from ..config import Config
+from ..lm.checkpoints import find_checkpoint_meta
+from ..lm.identity import checkpoint_identity, run_name
+from ..lm.models import spec_parameters
+from ..results.read import find_space
 from .requests import plan_of, pretraining_runs
 from .stages import space_costs
-from ..lm.identity import checkpoint_identity
-from ..lm.models import spec_parameters
-from ..lm.identity import run_name
-from ..results.read import find_space
 
 
 @dataclass(frozen=True)

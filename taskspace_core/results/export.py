@@ -41,7 +41,9 @@ from ..config import Config, to_dict
 from ..errors import DataError
 from ..lm.checkpoints import dedupe_curve
 from ..lm.identity import models_dir
-from ..provenance import atomic_dir, atomic_write_json, atomic_write_text, provenance, sha256_bytes, sha256_file
+from ..provenance import (
+    atomic_dir, atomic_write_json, atomic_write_text, provenance, sha256_bytes, sha256_file,
+)
 from .keys import probe_selection
 
 INDEX = "meta.json"

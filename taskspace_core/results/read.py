@@ -22,16 +22,14 @@ import pandas as pd
 from ..analysis.memo import MEMO_FILE, Memo
 from ..analysis.report import Analysis, analyse
 from ..analysis.similarity import mask_jaccard
-from ..analysis.space import Origin, PairMargins, TaskSpace, transfers
+from ..analysis.space import Origin, PairMargins, TaskSpace
 from ..config import Config, stable_hash, to_dict
-from ..corpora import blimp
 from ..errors import CorruptResultWarning, MissingResult
 from ..lm.checkpoints import find_checkpoint_meta, load_checkpoint_meta
 from ..lm.identity import checkpoint_identity
 from ..provenance import sha256_file
 from .keys import EVAL1, Job, probe_selection, space_key, test_pair_index
 from .store import ResultStore
-
 
 # --------------------------------------------------------------------------- finding a space
 
@@ -72,18 +70,13 @@ def load_space(directory: Path, config: Config) -> TaskSpace | None:
     names = [str(p) for p in arrays["paradigms"]]
     margins = PairMargins(arrays["eval1_margin"], arrays["eval2_margin"], arrays["test_paradigm"],
                           arrays["test_pair_id"])
-    eval1, transfer = transfers(names, margins)
     steps = arrays["objective"].shape[1]
     logs = pd.DataFrame({"source": np.repeat(names, steps), "step": np.tile(np.arange(1, steps + 1), len(names)),
                          "objective": arrays["objective"].ravel(), "batch_margin": arrays["batch_margin"].ravel()})
-    space = TaskSpace(
-        paradigms=names, phenomena=[blimp.phenomenon_of(p, config.data.taxonomy) for p in names],
-        transfer=transfer, eval1=eval1, margins=margins,
-        mask_share=pd.Series(arrays["mask_share"], index=names, name="mask_share"),
-        mask_overlap=arrays["mask_overlap"], mask_union_share=float(arrays["mask_union_share"]),
-        mask_tables=tables, finetune_log=logs, store_dir=directory, origin=Origin.COMMITTED, masks=None,
-        bootstrap=config.space.bootstrap, bootstrap_seed=config.space.seed,
-    )
+    space = TaskSpace.from_margins(
+        names, margins, config.data.taxonomy, mask_share=arrays["mask_share"], mask_overlap=arrays["mask_overlap"],
+        mask_union_share=arrays["mask_union_share"], mask_tables=tables, finetune_log=logs, store_dir=directory,
+        origin=Origin.COMMITTED, bootstrap=config.space.bootstrap, bootstrap_seed=config.space.seed)
     space.meta = {**manifest["run"], "key": manifest["key"], "key_hash": manifest["key_hash"], "jobs_computed": 0}
     return space
 
@@ -149,28 +142,18 @@ def assemble(eval1: dict, sources: dict[str, dict], config: Config, mask_meta: d
         eval1=(eval1["logp_good"] - eval1["logp_bad"]).astype(np.float32),
         eval2=np.stack([sources[p]["logp_good"] - sources[p]["logp_bad"] for p in names]).astype(np.float32),
         test_paradigm=test_paradigm, test_pair_id=test_pair_id)
-    eval1_table, transfer = transfers(names, margins)
-
     bits = np.stack([np.unpackbits(sources[p]["mask_bits"]) for p in names]).astype(bool)
     masks = bits[:, :mask_meta[names[0]]["n_parameters"]]
     tables = pd.concat([pd.DataFrame(mask_meta[p]["mask_table"]).assign(source=p) for p in names], ignore_index=True)
     logs = pd.concat([pd.DataFrame({"source": p, "step": np.arange(1, len(sources[p]["objective"]) + 1),
                                     "objective": sources[p]["objective"], "batch_margin": sources[p]["batch_margin"]})
                       for p in names], ignore_index=True)
-    return TaskSpace(
-        paradigms=names,
-        phenomena=[blimp.phenomenon_of(p, config.data.taxonomy) for p in names],
-        transfer=transfer, eval1=eval1_table, margins=margins,
-        mask_share=pd.Series(masks.mean(1), index=names, name="mask_share"),
-        mask_overlap=mask_jaccard(masks),
-        mask_union_share=float(masks.any(0).mean()),
-        mask_tables=tables[["source", "parameter", "layer", "component", "numel", "n_masked"]],
-        finetune_log=logs,
-        store_dir=store_dir,
-        masks=masks,
-        bootstrap=config.space.bootstrap,
-        bootstrap_seed=config.space.seed,
-    )
+    return TaskSpace.from_margins(
+        names, margins, config.data.taxonomy, mask_share=masks.mean(1), mask_overlap=mask_jaccard(masks),
+        mask_union_share=masks.any(0).mean(), mask_tables=tables[["source", "parameter", "layer", "component", "numel",
+                                                                  "n_masked"]],
+        finetune_log=logs, store_dir=store_dir, origin=Origin.RUN_STORE, masks=masks,
+        bootstrap=config.space.bootstrap, bootstrap_seed=config.space.seed)
 
 
 
