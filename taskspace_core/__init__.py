@@ -7,10 +7,11 @@ The package in layers, each reaching only those above it in this list (``tests/t
 - ``corpora/``  the data: minimal pairs (BLiMP) and the children's-book corpus
 - ``lm/``       the language models: registry, identity, checkpoints, pretraining
 - ``analysis/`` a task space and everything read from it, from numbers alone: similarity, the
-  hypothesis space, the claims and the evidence behind them
+  hypothesis space, the rules of the paper's claims
 - ``results/``  results on disk: keys, the run store, reading and exporting committed results
 - ``engine/``   scoring, FTGD and the jobs a task space is computed from, and where they run
 - ``plan/``     which spaces a preset's book needs (each with its role), computing and checking them
+- ``findings/`` the claims' verdicts and each chapter's tables, read from the plan's spaces by role
 - ``book/``     the Jupyter Book: notebook glue, charts, explorer, slides, exercises
 - ``cli/``      the ``taskspace`` command
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from taskspace_core.analysis import chapters
+from taskspace_core.findings import chapters
 from taskspace_core.config import load_preset
 from taskspace_core.plan.requests import Role, plan_of
 

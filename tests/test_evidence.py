@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from taskspace_core.analysis import claims
-from taskspace_core.analysis import evidence as ev
+from taskspace_core.findings import evidence as ev
 from taskspace_core.analysis.paper import paper_within_table
 
 

@@ -215,7 +215,7 @@ def test_reproduce_with_nulls_replicates_and_sparse_masks_feeds_the_claims(ci_re
     replicate, sparse masks): reproduce pretrained the replicate, computed and exported every
     planned space, and the claims read them without weights."""
     from taskspace_core.analysis import claims
-    from taskspace_core.analysis.evidence import replicated_claims
+    from taskspace_core.findings.evidence import replicated_claims
     from taskspace_core.plan.requests import plan_of
     from taskspace_core.results.read import Reader
 

@@ -8,7 +8,5 @@
     accuracy    BLiMP accuracy from per-pair scores, beside BLiMP's published baselines
     replicates  one number over replicate runs: its mean and band, and differences against it
     claims      the rules that hold the paper's claims against our numbers
-    evidence    the plan's spaces (by role) held against those rules
-    chapters    what the chapters show beside the claims, by role (size steps, sweeps, depth)
     paper       the paper's reported numbers and our agreement with them
 """

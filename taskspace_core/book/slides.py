@@ -20,7 +20,7 @@ import numpy as np
 import vl_convert as vlc
 
 from ..analysis import claims
-from ..analysis.evidence import ReplicatedEvidence, replicated_claims, training_steps
+from ..findings.evidence import ReplicatedEvidence, replicated_claims, training_steps
 from ..analysis.hypothesis import HIGH_WITHIN
 from ..analysis.replicates import Estimate
 from ..config import Config

@@ -30,12 +30,12 @@ import pandas as pd
 from ..lm.checkpoints import checkpoint_epoch, load_checkpoint_meta
 from ..lm.models import spec_parameters
 from ..plan.requests import Plan, Role, SpaceRequest, mask_label
-from .claims import (
+from ..analysis.claims import (
     Status, Verdict, beats_untrained, grows_with_size_beyond_band, mean_over_phenomena,
     region_grows_beyond_band, replicate_change, settles_beyond_noise, similarity_change, step_statuses,
 )
-from .paper import agreement_table, paper_within_table
-from .replicates import Difference, Estimate, band_for
+from ..analysis.paper import agreement_table, paper_within_table
+from ..analysis.replicates import Difference, Estimate, band_for
 
 # a space source: (space, analysis) of a request (results.read.Reader, or plan.ensure.Ensurer)
 SpaceSource = Callable[[SpaceRequest], tuple]

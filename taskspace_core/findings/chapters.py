@@ -23,10 +23,10 @@ import pandas as pd
 from ..config import PRESETS, load_preset
 from ..lm.models import spec_parameters
 from ..plan.requests import Plan, Role, SpaceRequest
-from .claims import mean_over_phenomena, replicate_change, step_statuses
+from ..analysis.claims import mean_over_phenomena, replicate_change, step_statuses
 from .evidence import SpaceSource, seed_replicates, split_replicates
-from .replicates import Estimate
-from .report import Analysis, depth_profile
+from ..analysis.replicates import Estimate
+from ..analysis.report import Analysis, depth_profile
 
 
 def size_steps(replicates: dict[str, list[Analysis]]) -> tuple[dict[str, dict[str, Estimate]], pd.DataFrame]:
