@@ -84,7 +84,7 @@ def test_damaged_results_are_reported_and_never_used(ci_reference, tmp_path):
     (root / "stray.txt").write_text("x")
     (root / "models" / "large" / "epoch-0.5.json").unlink()
     shutil.rmtree(find_space(damaged, checkpoint_identity(load_checkpoint_meta(damaged, "large", 0))))
-    problems = check_results(damaged)
+    problems = [str(p) for p in check_results(damaged)]
     assert any(str(scores) in p and "sha256" in p for p in problems)
     assert any("stray.txt: not listed" in p for p in problems)
     assert any("epoch-0.5.json: missing" in p for p in problems)
@@ -266,7 +266,8 @@ def test_reproduce_computes_only_the_chosen_spaces(ci_reference, tmp_path):
     assert plan.loc[missing, "space"] == "large @ epoch 0" and plan.committed.sum() == len(plan) - 1
     others = set(plan.index) - {missing}
     problems = reproduce(partial, log=lambda *_: None, only=others)
-    assert len(problems) == 1 and "no task space for large @ epoch 0" in problems[0]
+    assert len(problems) == 1 and "no task space for large @ epoch 0" in str(problems[0])
+    assert problems[0].request.describe() == "large @ epoch 0"  # the missing space, as a typed record
     assert reproduce(partial, log=lambda *_: None, only={missing}) == []  # from the run store: no new fine-tune
     with pytest.raises(Exception, match=rf"spaces 0, {len(plan) + 1}: the plan of ci numbers its spaces 1-{len(plan)}"):
         reproduce(partial, log=lambda *_: None, only={0, missing, len(plan) + 1})
