@@ -7,13 +7,11 @@ executor (:mod:`.executors`) and assembles the stored per-pair scores and masks 
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tqdm import tqdm as text_tqdm
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from ..analysis.space import TaskSpace
 from ..config import Config, to_dict
@@ -82,8 +80,8 @@ class _Progress:
         self.total, self.log, self.quiet = total, log, not bar
         self.started = self.last_line = time.perf_counter()
         self.finished, self.computed = [], []
-        make = tqdm if file is None else functools.partial(text_tqdm, file=file)
-        self.bar = make(total=total, desc="task space", unit="job", disable=not bar or total == 0, leave=False)
+        # a text bar: a notebook passes its terminal (ipywidgets, which tqdm.auto wants there, is not needed)
+        self.bar = tqdm(file=file, total=total, desc="task space", unit="job", disable=not bar or total == 0, leave=False)
 
     def done(self, job: Job, computed_here: bool) -> None:
         self.bar.update(1)

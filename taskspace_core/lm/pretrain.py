@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from tqdm import tqdm
 from transformers import AutoTokenizer, LlamaForCausalLM
 
 from ..config import Config, stable_hash, to_dict
