@@ -70,10 +70,13 @@ def test_bf16_space_key_differs_only_where_precision_is_not_fp32(ci_config):
 
     identity = {"kind": "test"}
     base = space_key(ci_config, identity, "data", ["a"])
-    assert "precision" not in base["ftgd"] and "scoring" not in base
+    assert "precision" not in base["ftgd"] and base["scoring"] == {"eval2": "margins"}
     mixed = space_key(apply_overrides(ci_config, {"ftgd.precision": "bf16", "scoring.precision": "bf16"}),
                       identity, "data", ["a"])
-    assert mixed["ftgd"]["precision"] == "bf16" and mixed["scoring"] == {"precision": "bf16"}
+    assert mixed["ftgd"]["precision"] == "bf16" and mixed["scoring"] == {"precision": "bf16", "eval2": "margins"}
+    # the full-sentence eval2 at fp32, as the committed `cpu` spaces were computed, keys no scoring field
+    sentences = space_key(apply_overrides(ci_config, {"scoring.eval2": "sentences"}), identity, "data", ["a"])
+    assert "scoring" not in sentences
 
 
 def test_bf16_pretraining_records_its_precision(ci_config, tmp_path):

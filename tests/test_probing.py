@@ -37,12 +37,11 @@ def test_transfer_is_eval2_minus_eval1_from_the_stored_files(ci_space):
     q = ci_space.paradigms.index(target)
     n_test = len(e1["logp_good"]) // len(ci_space.paradigms)
     rows = slice(q * n_test, (q + 1) * n_test)  # test pairs are grouped by paradigm, in order
-    acc1 = np.mean(e1["logp_good"][rows] > e1["logp_bad"][rows])
-    acc2 = np.mean(e2["logp_good"][rows] > e2["logp_bad"][rows])
+    margin1 = (e1["logp_good"] - e1["logp_bad"])[rows]  # eval1 keeps both sentences' log-probs
+    margin2 = e2["margin"][rows]  # eval2 keeps each pair's margin (scoring.eval2 = "margins")
+    acc1, acc2 = np.mean(margin1 > 0), np.mean(margin2 > 0)
     p = ci_space.paradigms.index(source)
     assert ci_space.transfer["accuracy"][p, q] == pytest.approx(acc2 - acc1)
-    margin1 = (e1["logp_good"] - e1["logp_bad"])[rows]
-    margin2 = (e2["logp_good"] - e2["logp_bad"])[rows]
     assert ci_space.transfer["margin"][p, q] == pytest.approx(margin2.mean() - margin1.mean())
     assert ci_space.transfer["effect"][p, q] == pytest.approx((margin2.mean() - margin1.mean()) / margin1.std(ddof=1))
     assert ci_space.eval1.loc[target, "accuracy"] == pytest.approx(acc1)

@@ -7,7 +7,7 @@ from taskspace_core.analysis.accuracy import paradigm_summary, phenomenon_summar
 from taskspace_core.corpora import blimp
 from taskspace_core.engine.scoring import (
     encode, pad_batch, pad_id_of, plan_batches, plan_pairs, score_packed, score_pairs,
-    score_sentence_reference, score_token_ids, supports_packing, token_logprobs,
+    score_sentence_reference, score_token_ids, shared_prefix, supports_packing, token_logprobs,
 )
 from taskspace_core.errors import ConfigError
 from taskspace_core.lm.models import decoder_and_head
@@ -166,3 +166,41 @@ def test_packed_rows_are_shorter_than_the_two_sentences(ci_model, sentences):
     assert packed_tokens < sum(map(len, g + b))  # every pair shares at least its BOS token
     for batch in plan.batches:  # no position attends to a later one
         assert not (batch.mask[:, 0] & ~torch.ones_like(batch.mask[0, 0]).tril()).any()
+
+
+@pytest.mark.parametrize("family", ["llama", "gpt2", "gpt_neox", "opt"])
+def test_margins_equal_the_one_sentence_reference_for_every_family(ci_model, sentences, family):
+    """eval2's margins (scoring.eval2 = "margins"): the shared prefix run once and never projected,
+    packed where the family allows it (Llama), one sentence per row otherwise; every margin
+    within 1e-5 of the difference of the two sentences' one-at-a-time reference scores."""
+    from taskspace_core.engine.probing import ProbeData, evaluate
+    from taskspace_core.engine.ftgd import PairIds
+    from taskspace_core.config import load_preset
+
+    model, tokenizer = ci_model
+    if family != "llama":
+        model = _foreign_model(family, len(tokenizer)).eval()
+    good, bad = sentences[0::2] + ["The cat sleeps.", "The cat"], sentences[1::2] + ["The cat sleeps.", "The cat sleeps."]
+    config = load_preset("ci")
+    for bos in ("prepend", "none"):
+        test = PairIds(encode(tokenizer, good, bos), encode(tokenizer, bad, bos))
+        data = ProbeData(["p"], test, np.zeros(len(good), dtype=int), np.arange(len(good)), {}, pad_id_of(tokenizer),
+                         "", batch_tokens=64)
+        margins = evaluate(model, data, config, margins=True)["margin"]
+        full = evaluate(model, data, config)
+        reference = np.array([score_sentence_reference(model, tokenizer, g, bos)[0]
+                              - score_sentence_reference(model, tokenizer, b, bos)[0] for g, b in zip(good, bad)])
+        np.testing.assert_allclose(margins, reference, atol=1e-5, rtol=0)
+        np.testing.assert_allclose(full["logp_good"] - full["logp_bad"], reference, atol=1e-5, rtol=0)
+    assert margins[len(good) - 2] == 0.0  # identical sentences: nothing is scored, the margin is exactly 0
+
+
+def test_margin_plans_score_fewer_positions_than_both_sentences(ci_model, sentences):
+    _, tokenizer = ci_model
+    g, b = encode(tokenizer, sentences[0::2], "prepend"), encode(tokenizer, sentences[1::2], "prepend")
+    full, margins = plan_pairs(g, b), plan_pairs(g, b, margin_only=True)
+    predictions = sum(len(batch.rows) for batch in full.batches)
+    assert sum(len(batch.rows) for batch in margins.batches) < predictions  # the shared prefixes are not projected
+    assert sum(batch.input_ids.numel() for batch in margins.batches) == sum(batch.input_ids.numel() for batch in full.batches)
+    unpacked = plan_batches(g + b, 64, skip=[shared_prefix(x, y) - 1 for x, y in zip(g, b)] * 2)
+    assert unpacked.n_scored.sum() < sum(len(s) - 1 for s in g + b)

@@ -91,6 +91,11 @@ class ScoringConfig:
     batch_tokens: int = positive(2048)  # tokens per evaluation batch; a batch holds sentences of one length
     pack_pairs: bool = True  # score a pair's shared prefix once (Llama-family models; others ignore it)
     precision: str = choice("fp32", PRECISIONS)  # "fp32" (exact: the 1e-5 contract), "bf16" or "auto"; see precision.py
+    # what eval2 (scoring every test pair after each fine-tune) keeps: "margins", each pair's
+    # log p(good) - log p(bad) with the shared prefix run once and not projected to the
+    # vocabulary (it cancels; exact to 1e-5, faster); or "sentences", both sentences' full
+    # log-probs. Eval1 and `taskspace score` always keep full log-probs.
+    eval2: str = choice("margins", ("margins", "sentences"))
 
 
 @dataclass(frozen=True)

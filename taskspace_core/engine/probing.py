@@ -34,7 +34,7 @@ from ..results.keys import EVAL1, Job, space_key
 from ..results.store import ResultStore
 from .ftgd import FineTuneResult, PairIds, finetune, restore, snapshot
 from .scoring import (
-    PackedPlan, ScoringPlan, encode, pad_id_of, plan_batches, plan_pairs, score_packed, score_plan,
+    PackedPlan, ScoringPlan, encode, pad_id_of, plan_batches, plan_pairs, score_packed, score_plan, shared_prefix,
     supports_packing,
 )
 
@@ -66,6 +66,17 @@ class ProbeData:
         """One pair per row, its shared prefix run once (Llama-family models)."""
         return plan_pairs(self.test.good, self.test.bad, self.batch_tokens)
 
+    @cached_property
+    def margin_plan(self) -> ScoringPlan:
+        """One sentence per row, the pair's shared prefix not scored (it cancels in the margin)."""
+        skip = [max(shared_prefix(g, b) - 1, 0) for g, b in zip(self.test.good, self.test.bad)]
+        return plan_batches(self.test.good + self.test.bad, self.batch_tokens, skip + skip)
+
+    @cached_property
+    def margin_packed(self) -> PackedPlan:
+        """One pair per row, the shared prefix run once and not scored (Llama-family models)."""
+        return plan_pairs(self.test.good, self.test.bad, self.batch_tokens, margin_only=True)
+
 
 def prepare_probe_data(config: Config, tokenizer) -> ProbeData:
     """Load, split and tokenise the configured paradigms (all 67 unless ``data.paradigms``)."""
@@ -86,14 +97,19 @@ def prepare_probe_data(config: Config, tokenizer) -> ProbeData:
                      pairs.data_hash(paradigms), config.scoring.batch_tokens)
 
 
-def evaluate(model, data: ProbeData, config: Config) -> dict[str, np.ndarray]:
-    """Summed log-probs of every test pair: ``{"logp_good": (n,), "logp_bad": (n,)}``."""
+def evaluate(model, data: ProbeData, config: Config, margins: bool = False) -> dict[str, np.ndarray]:
+    """Every test pair scored: ``{"logp_good": (n,), "logp_bad": (n,)}``, the summed log-probs of
+    both sentences; with ``margins``, ``{"margin": (n,)}``, log p(good) - log p(bad) scoring
+    only what the two sentences do not share (eval2 under ``scoring.eval2 = "margins"``)."""
     n = len(data.test)
+    packed = config.scoring.pack_pairs and supports_packing(model)
     with autocast(config.scoring.precision, config.device):
-        if config.scoring.pack_pairs and supports_packing(model):
-            scores = score_packed(model, data.test_packed, config.device)
+        if packed:
+            scores = score_packed(model, data.margin_packed if margins else data.test_packed, config.device)
         else:
-            scores = score_plan(model, data.test_plan, config.device)
+            scores = score_plan(model, data.margin_plan if margins else data.test_plan, config.device)
+    if margins:
+        return {"margin": scores.total[:n] - scores.total[n:]}
     return {"logp_good": scores.total[:n], "logp_bad": scores.total[n:]}
 
 
@@ -172,7 +188,7 @@ class ProbeWorker:
         try:
             result = finetune(self.model, self.data.train[paradigm], self.config.ftgd, self.data.pad_id)
             tuned = time.perf_counter()
-            arrays = evaluate(self.model, self.data, self.config)
+            arrays = evaluate(self.model, self.data, self.config, margins=self.config.scoring.eval2 == "margins")
         finally:
             restore(self.model, self.base)
         arrays["mask_bits"] = np.packbits(result.flat_mask())

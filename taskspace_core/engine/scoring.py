@@ -90,15 +90,20 @@ def _target_logprobs(head, hidden: torch.Tensor, targets: torch.Tensor) -> torch
     ])
 
 
-def token_logprobs(model, input_ids: torch.Tensor, attention: torch.Tensor | None = None) -> torch.Tensor:
+def token_logprobs(model, input_ids: torch.Tensor, attention: torch.Tensor | None = None,
+                   first: torch.Tensor | None = None) -> torch.Tensor:
     """(B, T-1) log-probs of tokens 1.. given their prefixes; 0 at padding. Differentiable.
 
     ``attention`` is the (B, T) padding mask of right-padded rows; None means no padding.
-    Only real (scored) positions go through the vocabulary projection and the log-softmax,
-    which for small models is a large share of the work.
+    ``first`` (B,) skips each row's predictions before that one (they count as 0): a pair's
+    shared prefix, which cancels in its margin. Only scored positions go through the vocabulary
+    projection and the log-softmax, which for small models is a large share of the work.
     """
     targets = input_ids[:, 1:]  # (B, T-1): token t+1 is predicted at position t
     scored = None if attention is None else attention[:, 1:].bool()
+    if first is not None:  # (B, T-1): prediction t is scored from the row's first on
+        kept = torch.arange(targets.shape[1], device=targets.device)[None, :] >= first[:, None]
+        scored = kept if scored is None else scored & kept
     split = decoder_and_head(model)
     if split is None:
         hidden = model(input_ids=input_ids, attention_mask=attention).logits[:, :-1]  # (B, T-1, V)
@@ -121,8 +126,9 @@ class ScoringPlan:
     hold up to ``batch_tokens`` tokens, longest sequences first.
     """
 
-    n_scored: np.ndarray  # (n,) tokens scored per sequence (its length - 1)
+    n_scored: np.ndarray  # (n,) tokens scored per sequence (its length - 1, less what ``skip`` drops)
     batches: list[tuple[torch.Tensor, torch.Tensor]]  # (rows (B,): indices into the sequences, ids (B, T))
+    skip: np.ndarray | None = None  # (n,) leading predictions of each sequence left unscored (None: none)
 
     def __len__(self) -> int:
         return len(self.n_scored)
@@ -139,12 +145,15 @@ def length_batches(lengths: list[int], batch_tokens: int):
             yield length, members[start : start + rows]
 
 
-def plan_batches(seqs: list[list[int]], batch_tokens: int = 2048) -> ScoringPlan:
-    """Group sequences by length into batches of at most ``batch_tokens`` tokens (at least one row)."""
+def plan_batches(seqs: list[list[int]], batch_tokens: int = 2048, skip: list[int] | None = None) -> ScoringPlan:
+    """Group sequences by length into batches of at most ``batch_tokens`` tokens (at least one row);
+    ``skip[i]``: how many leading predictions of sequence i to leave unscored."""
     batches = [(torch.tensor(chunk), torch.tensor([seqs[i] for i in chunk]))
                for length, chunk in length_batches([len(s) for s in seqs], batch_tokens)
                if length >= 2]  # a 1-token sequence has nothing to score: its total stays 0
-    return ScoringPlan(np.array([max(len(s) - 1, 0) for s in seqs]), batches)
+    skipped = np.zeros(len(seqs), dtype=int) if skip is None else np.asarray(skip, dtype=int)
+    n_scored = np.array([max(len(s) - 1 - k, 0) for s, k in zip(seqs, skipped)])
+    return ScoringPlan(n_scored, batches, None if skip is None else skipped)
 
 
 @torch.inference_mode()
@@ -154,7 +163,8 @@ def score_plan(model, plan: ScoringPlan, device: str = "cpu", per_token: bool = 
     totals = torch.zeros(len(plan), dtype=torch.float64)
     tokens: list[np.ndarray] = [np.zeros(0, dtype=np.float32)] * len(plan)
     for rows, input_ids in plan.batches:
-        token_logp = token_logprobs(model, input_ids.to(device)).cpu()  # (B, T-1)
+        first = None if plan.skip is None else torch.from_numpy(plan.skip[rows.numpy()]).to(device)
+        token_logp = token_logprobs(model, input_ids.to(device), first=first).cpu()  # (B, T-1)
         totals[rows] = token_logp.double().sum(1)
         if per_token:
             for row, i in enumerate(rows.tolist()):
@@ -202,16 +212,25 @@ class PackedPlan:
         return len(self.n_scored)
 
 
-def _pack_pair(good: list[int], bad: list[int]):
-    """One packed row: ids, positions, branch of each position, and its predictions."""
+def shared_prefix(good: list[int], bad: list[int]) -> int:
+    """How many leading tokens the two sentences of a pair share."""
     k = 0
     while k < min(len(good), len(bad)) and good[k] == bad[k]:
         k += 1
+    return k
+
+
+def _pack_pair(good: list[int], bad: list[int], margin_only: bool = False):
+    """One packed row: ids, positions, branch of each position, and its predictions. With
+    ``margin_only`` the shared prefix's own predictions are left out: they are the same in both
+    sentences, so they cancel in the pair's margin (the prefix is still run: both continuations
+    attend to it)."""
+    k = shared_prefix(good, bad)
     ids = good + bad[k:]
     positions = list(range(len(good))) + list(range(k, len(bad)))
     branch = [0] * k + [1] * (len(good) - k) + [2] * (len(bad) - k)
     predictions, good_of, bad_of = [], [], []  # (position, target); contributions per sentence
-    for t in range(1, len(good)):  # good token t is predicted at position t - 1
+    for t in range(max(k, 1) if margin_only else 1, len(good)):  # good token t is predicted at position t - 1
         predictions.append((t - 1, good[t]))
         good_of.append(len(predictions) - 1)
         if t < k:  # inside the shared prefix: the same prediction counts for the bad sentence
@@ -222,10 +241,12 @@ def _pack_pair(good: list[int], bad: list[int]):
     return ids, positions, branch, predictions, good_of, bad_of
 
 
-def plan_pairs(good: list[list[int]], bad: list[list[int]], batch_tokens: int = 2048) -> PackedPlan:
-    """Pack pair i = (good[i], bad[i]) into one row; batch rows of equal packed length."""
+def plan_pairs(good: list[list[int]], bad: list[list[int]], batch_tokens: int = 2048,
+               margin_only: bool = False) -> PackedPlan:
+    """Pack pair i = (good[i], bad[i]) into one row; batch rows of equal packed length.
+    ``margin_only``: score only what differs between the two (see :func:`_pack_pair`)."""
     n = len(good)
-    packed = [_pack_pair(g, b) for g, b in zip(good, bad)]
+    packed = [_pack_pair(g, b, margin_only) for g, b in zip(good, bad)]
     batches = []
     for length, chunk in length_batches([len(row[0]) for row in packed], batch_tokens):
         branch = torch.tensor([packed[i][2] for i in chunk])  # (B, L)
@@ -244,7 +265,7 @@ def plan_pairs(good: list[list[int]], bad: list[list[int]], batch_tokens: int = 
             (causal & same_branch)[:, None], torch.tensor(rows, dtype=torch.long),
             torch.tensor(targets, dtype=torch.long), torch.tensor(owner, dtype=torch.long),
             torch.tensor(source, dtype=torch.long)))
-    n_scored = np.array([max(len(s) - 1, 0) for s in good + bad])
+    n_scored = np.array([len(row[4]) for row in packed] + [len(row[5]) for row in packed])
     return PackedPlan(n_scored, batches)
 
 

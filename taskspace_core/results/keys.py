@@ -33,6 +33,8 @@ def space_key(config: Config, identity: dict, data_hash: str, paradigms: list[st
     ftgd.pop("precision")
     ftgd.update(key_precision(config.ftgd, config.device))
     scoring = key_precision(config.scoring, config.device)  # {} at fp32: an fp32 key has no scoring field
+    if config.scoring.eval2 != "sentences":  # the full-sentence eval2 keys have no such field
+        scoring["eval2"] = config.scoring.eval2
     return {
         "probe_version": PROBE_VERSION,
         "model": identity,

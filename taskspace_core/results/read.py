@@ -134,13 +134,18 @@ def space_from_jobs(config: Config, store: ResultStore, loaded: dict[Job, tuple[
     return space
 
 
+def _margin(scores: dict[str, np.ndarray]) -> np.ndarray:
+    """A job's per-pair margins: stored as such, or from both sentences' log-probs."""
+    return scores["margin"] if "margin" in scores else scores["logp_good"] - scores["logp_bad"]
+
+
 def assemble(eval1: dict, sources: dict[str, dict], config: Config, mask_meta: dict[str, dict],
              store_dir: Path) -> TaskSpace:
     """Turn per-pair eval1/eval2 log-probs and the masks of the run store into a task space."""
     names, test_paradigm, test_pair_id = test_pair_index(config)
     margins = PairMargins(
         eval1=(eval1["logp_good"] - eval1["logp_bad"]).astype(np.float32),
-        eval2=np.stack([sources[p]["logp_good"] - sources[p]["logp_bad"] for p in names]).astype(np.float32),
+        eval2=np.stack([_margin(sources[p]) for p in names]).astype(np.float32),
         test_paradigm=test_paradigm, test_pair_id=test_pair_id)
     bits = np.stack([np.unpackbits(sources[p]["mask_bits"]) for p in names]).astype(bool)
     masks = bits[:, :mask_meta[names[0]]["n_parameters"]]
