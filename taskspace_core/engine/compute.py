@@ -18,8 +18,9 @@ from ..config import Config, to_dict
 from ..errors import ConfigError, ModelLoadError, forbid_compute
 from ..lm.checkpoints import checkpoint_problems
 from ..lm.models import check_causal_lm, load_tokenizer, resolve_devices
+from ..analysis.masks import MaskSet
 from ..results.keys import Job
-from ..results.read import space_from_jobs, space_jobs
+from ..results.read import masks_from_jobs, space_from_jobs, space_jobs
 from .executors import run_jobs
 from .probing import SpaceJobs, open_store, prepare_probe_data
 
@@ -35,8 +36,28 @@ def compute_space(config: Config, model_path: str | Path, revision: str | None =
     terminal, so that the bar is not part of the page); without a bar (``progress=False``) ``log``
     gets a line now and then (:class:`_Progress`).
     """
-    label = label or Path(str(model_path)).name
     forbid_compute(f"the task space of {model_path}")
+    store, loaded, report = _run(config, model_path, revision, label, False, log, progress, progress_file)
+    space = space_from_jobs(config, store, loaded)
+    space.meta |= report.counts(len(loaded))
+    return space
+
+
+def compute_masks(config: Config, model_path: str | Path, revision: str | None = None, label: str | None = None,
+                  log: Callable[[str], None] = print, progress: bool = True, progress_file=None) -> MaskSet:
+    """Every paradigm's FTGD mask of one model, without fine-tuning steps or eval2 (a
+    :class:`~taskspace_core.analysis.masks.MaskSet`), in a store of its own; as :func:`compute_space`."""
+    forbid_compute(f"the FTGD masks of {model_path}")
+    store, loaded, report = _run(config, model_path, revision, label, True, log, progress, progress_file)
+    masks = masks_from_jobs(config, store, loaded)
+    masks.meta |= report.counts(len(loaded))
+    return masks
+
+
+def _run(config: Config, model_path, revision, label, masks_only: bool, log, progress, progress_file):
+    """Check the model, open its store, compute the jobs not stored yet: ``(store, every job's
+    (arrays, meta), progress report)``."""
+    label = label or Path(str(model_path)).name
     if not config.space.scheduler:  # a device that is not here fails now, before the store is touched
         resolve_devices(config)  # (on a cluster, workers resolve their own: the client may have no GPU)
     if (Path(str(model_path)) / "meta.json").is_file():  # one of our checkpoints: its files must be intact
@@ -48,27 +69,23 @@ def compute_space(config: Config, model_path: str | Path, revision: str | None =
     data = prepare_probe_data(config, tokenizer)
     if not data.paradigms:
         raise ConfigError("data.paradigms selects no paradigm")
-    store = open_store(config, model_path, revision, data, label)
+    store = open_store(config, model_path, revision, data, label, masks_only)
     store.write_manifest(model=str(model_path), revision=revision, config=to_dict(config))
-
-    jobs = space_jobs(data.paradigms)
+    jobs = [Job(p, "mask") for p in data.paradigms] if masks_only else space_jobs(data.paradigms)
     loaded = {job: store.load(job.name) for job in jobs}  # read (and hash-check) each file once
     todo = [job for job in jobs if loaded[job] is None]
-    log(f"task space {store.dir}: {len(jobs) - len(todo)} of {len(jobs)} jobs already stored, "
-        f"{len(todo)} to compute ({config.space.executor})")
+    log(f"{'mask set' if masks_only else 'task space'} {store.dir}: {len(jobs) - len(todo)} of {len(jobs)} jobs "
+        f"already stored, {len(todo)} to compute ({config.space.executor})")
     report = _Progress(len(todo), progress, progress_file, log)
     try:
-        run_jobs(todo, SpaceJobs(config, str(model_path), revision, label), config, report.done)
+        run_jobs(todo, SpaceJobs(config, str(model_path), revision, label, masks_only), config, report.done)
     finally:
         report.close()
     loaded |= {job: store.load(job.name) for job in todo}  # computed just now
     missing = [job.name for job, stored in loaded.items() if stored is None]
     if missing:  # only if a file was corrupted between writing and reading
         raise RuntimeError(f"{store.dir}: results missing after the run: {', '.join(missing[:5])}")
-    space = space_from_jobs(config, store, loaded)
-    space.meta |= {"jobs_computed": len(report.computed), "jobs_reused": len(jobs) - len(report.computed),
-                   "jobs_by_others": len(todo) - len(report.computed), "wall_time_s": round(report.elapsed(), 3)}
-    return space
+    return store, loaded, report
 
 
 class _Progress:
@@ -98,6 +115,11 @@ class _Progress:
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
+
+    def counts(self, n_jobs: int) -> dict:
+        """What this run did, for a result's ``meta``: jobs computed, reused, computed by others, wall time."""
+        return {"jobs_computed": len(self.computed), "jobs_reused": n_jobs - len(self.computed),
+                "jobs_by_others": self.total - len(self.computed), "wall_time_s": round(self.elapsed(), 3)}
 
     def close(self) -> None:
         self.bar.close()

@@ -26,13 +26,16 @@ import torch
 
 from ..config import Config, apply_overrides, stable_hash, to_dict
 from ..corpora import blimp, pairs
+from ..errors import ConfigError
 from ..lm.identity import model_identity
 from ..lm.models import load_model, resolve_devices
 from ..lm.precision import autocast
 from ..provenance import atomic_dir, atomic_write_json, provenance
-from ..results.keys import EVAL1, Job, space_key
+from ..results.keys import EVAL1, Job, mask_key, space_key
 from ..results.store import ResultStore
-from .ftgd import FineTuneResult, PairIds, finetune, restore, snapshot
+from .ftgd import (
+    FineTuneResult, PairIds, batch_schedule, differential_gradient, finetune, restore, select_mask, snapshot,
+)
 from .scoring import (
     PackedPlan, ScoringPlan, encode, pad_id_of, plan_batches, plan_pairs, score_packed, score_plan, shared_prefix,
     supports_packing,
@@ -117,9 +120,12 @@ def evaluate(model, data: ProbeData, config: Config, margins: bool = False) -> d
 
 
 def open_store(config: Config, model_path: str | Path, revision: str | None, data: ProbeData,
-               label: str) -> ResultStore:
-    key = space_key(config, model_identity(model_path, revision), data.data_hash, data.paradigms)
-    return ResultStore(config.run_dir() / "spaces", label, key)
+               label: str, masks_only: bool = False) -> ResultStore:
+    """The run store of a task space (``spaces/``), or of a mask set (``masks/``)."""
+    identity = model_identity(model_path, revision)
+    if masks_only:
+        return ResultStore(config.run_dir() / "masks", label, mask_key(config, identity, data.data_hash, data.paradigms))
+    return ResultStore(config.run_dir() / "spaces", label, space_key(config, identity, data.data_hash, data.paradigms))
 
 
 # --------------------------------------------------------------------------- jobs
@@ -132,24 +138,25 @@ class ProbeWorker:
     # lands here (loaded once, not once per job); see :meth:`for_space`
     _loaded: ClassVar[tuple[tuple, ProbeWorker] | None] = None
 
-    def __init__(self, config: Config, model_path: str | Path, revision: str | None, label: str):
+    def __init__(self, config: Config, model_path: str | Path, revision: str | None, label: str,
+                 masks_only: bool = False):
         self.config = config = resolve_devices(config)
         self.model, self.tokenizer = load_model(model_path, revision, device=config.device)
         self.data = prepare_probe_data(config, self.tokenizer)
-        self.store = open_store(config, model_path, revision, self.data, label)
+        self.store = open_store(config, model_path, revision, self.data, label, masks_only)
         self.base = snapshot(self.model)
         self.model_path, self.revision = str(model_path), revision
 
     @classmethod
     def for_space(cls, config: Config, model_path: str, revision: str | None, label: str,
-                  threads: int) -> ProbeWorker:
-        """This process's worker for one space: the loaded one if it is that space's, else a new one
-        (the previous space's model is freed first)."""
-        key = (stable_hash(config), str(model_path), revision, label)
+                  threads: int, masks_only: bool = False) -> ProbeWorker:
+        """This process's worker for one space (or mask set): the loaded one if it is that
+        space's, else a new one (the previous space's model is freed first)."""
+        key = (stable_hash(config), str(model_path), revision, label, masks_only)
         if cls._loaded is None or cls._loaded[0] != key:
             cls._loaded = None
             torch.set_num_threads(threads)
-            cls._loaded = (key, cls(config, model_path, revision, label))
+            cls._loaded = (key, cls(config, model_path, revision, label, masks_only))
         return cls._loaded[1]
 
     @classmethod
@@ -166,7 +173,7 @@ class ProbeWorker:
         """
         with self.store.claim(job.name, wait=wait) as status:
             if status == "compute":
-                self.eval1() if job == EVAL1 else self.source(job.paradigm)
+                self.eval1() if job == EVAL1 else {"source": self.source, "mask": self.mask}[job.kind](job.paradigm)
             return job, {"compute": True, "done": False, "busy": None}[status]
 
     def _meta(self, kind: str, wall: float, **extra) -> dict:
@@ -201,7 +208,27 @@ class ProbeWorker:
             n_masked=result.n_masked, mask_share=result.mask_share,
             mask_table=table.to_dict(orient="records"),
         )
-        self.store.save(f"source/{paradigm}", arrays, meta)
+        self.store.save(Job(paradigm).name, arrays, meta)
+        return paradigm
+
+    def mask(self, paradigm: str) -> str:
+        """``paradigm``'s FTGD mask alone (no fine-tuning steps, no eval2): the gradient
+        differential over its training pairs and the mask rule, stored as bits with per-tensor counts."""
+        ftgd = self.config.ftgd
+        if ftgd.method != "ftgd" or ftgd.mask_from == "step":
+            raise ConfigError("a mask set needs FTGD with a fixed mask (ftgd.method ftgd, ftgd.mask_from "
+                              f"train or first_batch), not method {ftgd.method!r}, mask_from {ftgd.mask_from!r}")
+        started = time.perf_counter()
+        train = self.data.train[paradigm]
+        if ftgd.mask_from == "first_batch":
+            train = train.subset(batch_schedule(len(train), ftgd.steps, ftgd.batch_size, ftgd.seed)[0])
+        named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
+        grads = differential_gradient(self.model, [p for _, p in named], train, ftgd, self.data.pad_id)
+        result = FineTuneResult([n for n, _ in named], select_mask(grads, ftgd), [])
+        meta = self._meta("mask", time.perf_counter() - started, source=paradigm, n_parameters=result.n_parameters,
+                          n_masked=result.n_masked, mask_share=result.mask_share,
+                          mask_table=result.mask_table().to_dict(orient="records"))
+        self.store.save(Job(paradigm, "mask").name, {"mask_bits": np.packbits(result.flat_mask())}, meta)
         return paradigm
 
 
@@ -214,9 +241,11 @@ class SpaceJobs:
     model_path: str
     revision: str | None
     label: str
+    masks_only: bool = False
 
     def __call__(self, job: Job, wait: bool, threads: int) -> tuple[Job, bool | None]:
-        worker = ProbeWorker.for_space(self.config, self.model_path, self.revision, self.label, threads)
+        worker = ProbeWorker.for_space(self.config, self.model_path, self.revision, self.label, threads,
+                                       self.masks_only)
         return worker.run(job, wait)
 
     def release(self) -> None:

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..analysis.masks import MaskSet, overlap_within_between
 from ..analysis.memo import MEMO_FILE, Memo
 from ..analysis.report import analyse
 from ..analysis.space import Origin, TaskSpace
@@ -88,6 +89,31 @@ def export_space(space: TaskSpace, config: Config, root: Path) -> Path:
             kind="reference_space", key=space.meta["key"], key_hash=space.meta["key_hash"],
             config=to_dict(config), run=run, headline=asdict(analysis.headline),
             files={name: sha256_bytes(data) for name, data in files.items()}))
+    return target
+
+
+def export_masks(masks: MaskSet, config: Config, root: Path) -> Path:
+    """Write a mask set's summaries (not the masks themselves) into ``root/masks/<store dir name>/``:
+    ``masks.npz`` (paradigms, each mask's share, their Jaccard overlaps, the union's share),
+    ``mask_tables.csv.gz`` (per paradigm and tensor) and ``manifest.json``."""
+    if masks.origin is Origin.COMMITTED:
+        raise ValueError(f"{masks.store_dir} is already a reference result")
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, paradigms=np.array(masks.paradigms), mask_share=masks.mask_share.to_numpy(),
+                        mask_overlap=masks.mask_overlap, mask_union_share=np.array(masks.mask_union_share))
+    files = {"masks.npz": buffer.getvalue(),
+             "mask_tables.csv.gz": gzip.compress(masks.mask_tables.to_csv(index=False).encode(), mtime=0)}
+    within, between = overlap_within_between(masks.mask_overlap, masks.phenomena)
+    headline = {"mask_share_mean": float(masks.mask_share.mean()), "mask_union_share": masks.mask_union_share,
+                "mask_overlap_within": within, "mask_overlap_between": between}
+    run = {k: masks.meta[k] for k in ("wall_time_s", "job_time_s", "git_commits")}
+    target = Path(root) / "masks" / masks.store_dir.name
+    with atomic_dir(target) as tmp:
+        for name, data in files.items():
+            (tmp / name).write_bytes(data)
+        atomic_write_json(tmp / "manifest.json", provenance(
+            kind="reference_masks", key=masks.meta["key"], key_hash=masks.meta["key_hash"], config=to_dict(config),
+            run=run, headline=headline, files={name: sha256_bytes(data) for name, data in files.items()}))
     return target
 
 

@@ -84,17 +84,25 @@ def test_pair_index(config: Config) -> tuple[list[str], np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True)
 class Job:
-    """One job of a task space: eval1 (``paradigm`` None), or a fine-tune on ``paradigm`` then eval2."""
+    """One job of a stored result: eval1 (``paradigm`` None); a fine-tune on ``paradigm`` then
+    eval2 (``kind`` "source", a task space's); or ``paradigm``'s FTGD mask alone (``kind`` "mask")."""
 
     paradigm: str | None = None
+    kind: str = "source"
 
     @property
     def name(self) -> str:
-        """The job's name in the store: ``eval1`` or ``source/<paradigm>``."""
-        return "eval1" if self.paradigm is None else f"source/{self.paradigm}"
+        """The job's name in the store: ``eval1``, ``source/<paradigm>`` or ``mask/<paradigm>``."""
+        return "eval1" if self.paradigm is None else f"{self.kind}/{self.paradigm}"
 
     def __str__(self) -> str:
         return self.paradigm or "eval1"
 
 
 EVAL1 = Job()
+
+
+def mask_key(config: Config, identity: dict, data_hash: str, paradigms: list[str]) -> dict:
+    """The key of a mask set (every paradigm's FTGD mask, no fine-tune or eval2): the task space's
+    key, marked as holding masks only, in a store of its own."""
+    return {**space_key(config, identity, data_hash, paradigms), "result": "masks"}

@@ -19,16 +19,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..analysis.masks import MaskSet
 from ..analysis.memo import MEMO_FILE, Memo
 from ..analysis.report import Analysis, analyse
 from ..analysis.similarity import mask_jaccard
 from ..analysis.space import Origin, PairMargins, TaskSpace
 from ..config import Config, stable_hash, to_dict
+from ..corpora.blimp import phenomenon_of
 from ..errors import CorruptResultWarning, MissingResult
 from ..lm.checkpoints import find_checkpoint_meta, load_checkpoint_meta
 from ..lm.identity import checkpoint_identity
 from ..provenance import sha256_file
-from .keys import EVAL1, Job, probe_selection, space_key, test_pair_index
+from .keys import EVAL1, Job, mask_key, probe_selection, space_key, test_pair_index
 from .store import ResultStore
 
 # --------------------------------------------------------------------------- finding a space
@@ -114,6 +116,59 @@ def read_stored_space(config: Config, identity: dict) -> TaskSpace | None:
     return None if any(stored is None for stored in loaded.values()) else space_from_jobs(config, store, loaded)
 
 
+def find_masks(config: Config, identity: dict) -> Path | None:
+    """The committed directory of the mask set of ``identity`` under ``config``, if any."""
+    root = config.reference_dir()
+    if root is None or not (root / "masks").is_dir():
+        return None
+    paradigms, data_hash = probe_selection(config)
+    found = sorted((root / "masks").glob(f"*-{stable_hash(mask_key(config, identity, data_hash, paradigms))}"))
+    return found[0] if found else None
+
+
+def load_masks(directory: Path, config: Config) -> MaskSet | None:
+    """A committed mask set (summaries only); None (with a warning) if it fails its hashes."""
+    directory = Path(directory)
+    try:
+        manifest = json.loads((directory / "manifest.json").read_text())
+        _check_manifest(directory, manifest)
+        with np.load(directory / "masks.npz", allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+        tables = pd.read_csv(directory / "mask_tables.csv.gz")
+    except (OSError, ValueError, KeyError) as exc:
+        warnings.warn(f"{directory}: corrupt reference result ({exc}); it will be recomputed",
+                      CorruptResultWarning, stacklevel=2)
+        return None
+    names = [str(p) for p in arrays["paradigms"]]
+    result = MaskSet(names, [phenomenon_of(p, config.data.taxonomy) for p in names],
+                     pd.Series(arrays["mask_share"], index=names, name="mask_share"), arrays["mask_overlap"],
+                     float(arrays["mask_union_share"]), tables, directory, Origin.COMMITTED)
+    result.meta = {**manifest["run"], "key": manifest["key"], "key_hash": manifest["key_hash"], "jobs_computed": 0}
+    return result
+
+
+def read_stored_masks(config: Config, identity: dict) -> MaskSet | None:
+    """The run store's mask set of ``identity`` under ``config``; None unless every paradigm's mask is stored."""
+    paradigms, data_hash = probe_selection(config)
+    store = ResultStore(config.run_dir() / "masks", "", mask_key(config, identity, data_hash, paradigms))
+    if not store.dir.is_dir():
+        return None
+    loaded = {job: store.load(job.name) for job in (Job(p, "mask") for p in paradigms)}
+    return None if any(stored is None for stored in loaded.values()) else masks_from_jobs(config, store, loaded)
+
+
+def masks_from_jobs(config: Config, store: ResultStore, loaded: dict[Job, tuple[dict, dict]]) -> MaskSet:
+    """A mask set from every paradigm's stored ``(arrays, meta)``."""
+    names = [job.paradigm for job in loaded]
+    masks, tables = _masks(names, [arrays for arrays, _ in loaded.values()], [meta for _, meta in loaded.values()])
+    result = MaskSet.from_masks(names, masks, config.data.taxonomy, tables, store.dir)
+    result.meta = {"key": store.key, "key_hash": store.key_hash, "jobs_computed": 0, "jobs_reused": len(loaded),
+                   "jobs_by_others": 0, "wall_time_s": 0.0,
+                   "job_time_s": {p: meta["wall_time_s"] for p, (_, meta) in zip(names, loaded.values())},
+                   "git_commits": sorted({meta["git_commit"] for _, meta in loaded.values()})}
+    return result
+
+
 def space_jobs(paradigms: list[str]) -> list[Job]:
     """The jobs of a space over ``paradigms``: eval1, then one per paradigm."""
     return [EVAL1] + [Job(p) for p in paradigms]
@@ -139,6 +194,13 @@ def _margin(scores: dict[str, np.ndarray]) -> np.ndarray:
     return scores["margin"] if "margin" in scores else scores["logp_good"] - scores["logp_bad"]
 
 
+def _masks(names: list[str], arrays: list[dict], metas: list[dict]) -> tuple[np.ndarray, pd.DataFrame]:
+    """The stored masks of ``names`` as (n, n_parameters) bool, and their per-tensor counts."""
+    bits = np.stack([np.unpackbits(a["mask_bits"]) for a in arrays]).astype(bool)[:, :metas[0]["n_parameters"]]
+    tables = pd.concat([pd.DataFrame(m["mask_table"]).assign(source=p) for p, m in zip(names, metas)], ignore_index=True)
+    return bits, tables[["source", "parameter", "layer", "component", "numel", "n_masked"]]
+
+
 def assemble(eval1: dict, sources: dict[str, dict], config: Config, mask_meta: dict[str, dict],
              store_dir: Path) -> TaskSpace:
     """Turn per-pair eval1/eval2 log-probs and the masks of the run store into a task space."""
@@ -147,17 +209,13 @@ def assemble(eval1: dict, sources: dict[str, dict], config: Config, mask_meta: d
         eval1=(eval1["logp_good"] - eval1["logp_bad"]).astype(np.float32),
         eval2=np.stack([_margin(sources[p]) for p in names]).astype(np.float32),
         test_paradigm=test_paradigm, test_pair_id=test_pair_id)
-    bits = np.stack([np.unpackbits(sources[p]["mask_bits"]) for p in names]).astype(bool)
-    masks = bits[:, :mask_meta[names[0]]["n_parameters"]]
-    tables = pd.concat([pd.DataFrame(mask_meta[p]["mask_table"]).assign(source=p) for p in names], ignore_index=True)
+    masks, tables = _masks(names, [sources[p] for p in names], [mask_meta[p] for p in names])
     logs = pd.concat([pd.DataFrame({"source": p, "step": np.arange(1, len(sources[p]["objective"]) + 1),
                                     "objective": sources[p]["objective"], "batch_margin": sources[p]["batch_margin"]})
                       for p in names], ignore_index=True)
     return TaskSpace.from_margins(
         names, margins, config.data.taxonomy, mask_share=masks.mean(1), mask_overlap=mask_jaccard(masks),
-        mask_union_share=masks.any(0).mean(), mask_tables=tables[["source", "parameter", "layer", "component", "numel",
-                                                                  "n_masked"]],
-        finetune_log=logs, store_dir=store_dir, origin=Origin.RUN_STORE, masks=masks,
+        mask_union_share=masks.any(0).mean(), mask_tables=tables, finetune_log=logs, store_dir=store_dir, origin=Origin.RUN_STORE, masks=masks,
         bootstrap=config.space.bootstrap, bootstrap_seed=config.space.seed)
 
 
