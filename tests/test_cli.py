@@ -100,6 +100,19 @@ def test_space_computes_then_reuses_a_task_space(tmp_path):
     assert code == 0 and "0 jobs computed, 4 reused" in out
 
 
+
+@pytest.mark.slow
+def test_masks_computes_every_paradigms_mask_without_eval2(tmp_path):
+    args = ("masks", "--preset", "ci", "--size", "small", "--work-dir", str(tmp_path), "--no-progress",
+            "--data.paradigms", "anaphor_gender_agreement,anaphor_number_agreement,npi_present_1")
+    code, out, err = run(*args)
+    assert code == 0, err
+    assert "3 paradigms: mask share" in out and "Jaccard overlap within phenomena" in out
+    store = tmp_path / "ci" / "masks"
+    assert len(list(store.glob("*/mask/*.npz"))) == 3 and not list(store.glob("*/source*"))
+    code, out, err = run(*args)
+    assert code == 0 and "3 of 3 jobs already stored" in out
+
 @pytest.mark.slow
 def test_ftgd_writes_a_tuned_model_with_its_mask_and_scores(ci_checkpoints, tmp_path):
     out_dir = tmp_path / "tuned"

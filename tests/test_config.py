@@ -69,6 +69,21 @@ def test_stable_hash_tracks_content():
     assert isinstance(a, Config)
 
 
+
+def test_a_field_added_later_at_its_earlier_value_keeps_the_preset_hash():
+    """`cpu` pins scoring.eval2 at "sentences" (what it computed before the field existed): its hash
+    is the one its benchmarks recorded; a value that changes the computation changes the hash."""
+    from taskspace_core.config import LATER_FIELDS, is_earlier_behaviour, preset_hash, to_dict
+    cpu = load_preset("cpu")
+    assert all(is_earlier_behaviour(cpu, section, name) for section, name in LATER_FIELDS)
+    raw = to_dict(cpu)
+    for where in ("work_dir", "results_dir"):
+        raw.pop(where)
+    without = {section: {k: v for k, v in values.items() if (section, k) not in LATER_FIELDS}
+               if isinstance(values, dict) else values for section, values in raw.items()}
+    assert preset_hash("cpu") == stable_hash(without) != stable_hash(raw)
+    assert not is_earlier_behaviour(load_preset("tiny"), "scoring", "eval2")  # tiny runs margins
+
 def test_parse_dotted_args():
     assert parse_dotted_args(["--pretrain.lr", "1e-3", "--data.n_test=5", "--work-dir", "x"]) == {
         "pretrain.lr": "1e-3", "data.n_test": "5", "work_dir": "x"}

@@ -115,22 +115,27 @@ def cmd_ftgd(args, extra) -> int:
     return 0
 
 
-def cmd_space(args, extra) -> int:
-    config = config_from_args(args, extra)
+def _checkpoint_to_probe(args, config) -> tuple[str, str]:
+    """``space`` and ``masks``: the model they probe (``--model``, or the preset's checkpoint of
+    ``--size`` at ``--checkpoint``, pretrained if missing) and its store label."""
     from ..corpora import blimp
 
     d = config.data
     blimp.selected_paradigms(d.paradigms, d.phenomena, d.taxonomy)  # unknown names fail before any work
     if args.model:
-        model_path, label = args.model, f"{config.preset}-{Path(args.model).name}"
-    else:
-        size = args.size or list(config.sizes)[-1]
-        config.size(size)
-        from ..lm.pretrain import ensure_checkpoint
-        from ..results.keys import space_label
+        return args.model, f"{config.preset}-{Path(args.model).name}"
+    size = args.size or list(config.sizes)[-1]
+    config.size(size)
+    from ..lm.pretrain import ensure_checkpoint
+    from ..results.keys import space_label
 
-        model_path = ensure_checkpoint(config, size, args.checkpoint)
-        label = space_label(config, size, model_path)
+    model_path = ensure_checkpoint(config, size, args.checkpoint)
+    return model_path, space_label(config, size, model_path)
+
+
+def cmd_space(args, extra) -> int:
+    config = config_from_args(args, extra)
+    model_path, label = _checkpoint_to_probe(args, config)
     from ..analysis.report import analyse, describe, write_report
     from ..engine.compute import compute_space
 
@@ -139,6 +144,21 @@ def cmd_space(args, extra) -> int:
     paths = write_report(space, analysis, config)
     print(f"task space of {model_path}: " + describe(space, analysis, config))
     print(f"results in {space.store_dir}: " + ", ".join(p.name for p in paths.values()))
+    return 0
+
+
+def cmd_masks(args, extra) -> int:
+    config = config_from_args(args, extra)
+    model_path, label = _checkpoint_to_probe(args, config)
+    from ..analysis.masks import overlap_within_between
+    from ..engine.compute import compute_masks
+
+    masks = compute_masks(config, model_path, args.revision, label, progress=not args.no_progress)
+    within, between = overlap_within_between(masks.mask_overlap, masks.phenomena)
+    print(f"FTGD masks of {model_path}, {len(masks.paradigms)} paradigms: mask share "
+          f"{masks.mask_share.mean():.2%} on average, {masks.mask_union_share:.1%} of the parameters in "
+          f"at least one mask; Jaccard overlap within phenomena {within:.3f}, between {between:.3f}")
+    print(f"results in {masks.store_dir}")
     return 0
 
 

@@ -16,8 +16,8 @@ from .. import __version__
 from ..errors import TaskspaceError
 from .args import add_config_args, add_model_args
 from .commands import (
-    cmd_accuracy, cmd_book, cmd_config, cmd_data, cmd_ftgd, cmd_pretrain, cmd_reproduce, cmd_results,
-    cmd_run, cmd_score, cmd_sizes, cmd_slides, cmd_space,
+    cmd_accuracy, cmd_book, cmd_config, cmd_data, cmd_ftgd, cmd_masks, cmd_pretrain, cmd_reproduce,
+    cmd_results, cmd_run, cmd_score, cmd_sizes, cmd_slides, cmd_space,
 )
 
 EXIT_USER_ERROR = 2
@@ -84,6 +84,15 @@ def _add_model_commands(sub) -> None:
     add_model_args(p, False, "any HF causal LM instead of the preset's checkpoint")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_space)
+
+    p = sub.add_parser("masks", help="compute (or load) every paradigm's FTGD mask of one checkpoint, "
+                                     "without fine-tuning or eval2")
+    add_config_args(p, preset_required=True)
+    p.add_argument("--size", default=None, help="model size (default: the largest of the preset)")
+    p.add_argument("--checkpoint", default="final", help="'final' or an epoch of pretrain.checkpoints")
+    add_model_args(p, False, "any HF causal LM instead of the preset's checkpoint")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_masks)
 
 
 def _add_book_commands(sub) -> None:

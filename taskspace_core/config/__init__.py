@@ -6,8 +6,8 @@
 """
 
 from .build import (
-    CONFIG_SECTIONS, PRESETS, apply_overrides, load_preset, parameter_overrides, preset_hash, stable_hash,
-    to_dict,
+    CONFIG_SECTIONS, LATER_FIELDS, PRESETS, apply_overrides, is_earlier_behaviour, load_preset,
+    parameter_overrides, preset_hash, stable_hash, to_dict,
 )
 from .fields import PRECISIONS, check_device
 from .schema import (
@@ -15,6 +15,7 @@ from .schema import (
     TokenizerConfig,
 )
 
-__all__ = ["BookConfig", "CONFIG_SECTIONS", "Config", "DataConfig", "FTGDConfig", "ModelSpec", "PRECISIONS",
-           "PRESETS", "PretrainConfig", "ScoringConfig", "SpaceConfig", "TokenizerConfig", "apply_overrides",
-           "check_device", "load_preset", "parameter_overrides", "preset_hash", "stable_hash", "to_dict"]
+__all__ = ["BookConfig", "CONFIG_SECTIONS", "Config", "DataConfig", "FTGDConfig", "LATER_FIELDS", "ModelSpec",
+           "PRECISIONS", "PRESETS", "PretrainConfig", "ScoringConfig", "SpaceConfig", "TokenizerConfig",
+           "apply_overrides", "check_device", "is_earlier_behaviour", "load_preset", "parameter_overrides",
+           "preset_hash", "stable_hash", "to_dict"]

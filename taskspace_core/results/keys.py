@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import Config
+from ..config import Config, is_earlier_behaviour
 from ..corpora import blimp, pairs
 from ..lm.identity import run_name
 from ..lm.precision import key_precision
@@ -33,7 +33,7 @@ def space_key(config: Config, identity: dict, data_hash: str, paradigms: list[st
     ftgd.pop("precision")
     ftgd.update(key_precision(config.ftgd, config.device))
     scoring = key_precision(config.scoring, config.device)  # {} at fp32: an fp32 key has no scoring field
-    if config.scoring.eval2 != "sentences":  # the full-sentence eval2 keys have no such field
+    if not is_earlier_behaviour(config, "scoring", "eval2"):  # full-sentence eval2 keys have no such field
         scoring["eval2"] = config.scoring.eval2
     return {
         "probe_version": PROBE_VERSION,
