@@ -15,7 +15,7 @@ to the rule of book/methods.md, written before the runs it judges:
   use, read from the preset's committed seed replicates of this size at this checkpoint, or the
   widest such band over the sizes where this size has one seed (``replicates.band_for``);
 - claim 1's verdict (``claims.resembles_hypothesis``) and claim 2's count of phenomena at or
-  above ``claims.HIGH_WITHIN`` are the same.
+  above ``statistics.HIGH_WITHIN`` are the same.
 
 Results: ``benchmarks/results/precision_space_<preset>_<size>.json``: both spaces' keys and
 job times, every compared number with its band and its move as a share of the band, and the
@@ -28,7 +28,7 @@ import argparse
 import time
 from pathlib import Path
 
-from taskspace_core.analysis import claims
+from taskspace_core.analysis import claims, statistics
 from taskspace_core.analysis.report import analyse
 from taskspace_core.analysis.similarity import offdiag_pearson
 from taskspace_core.cli.args import parse_dotted_args
@@ -81,7 +81,7 @@ def main() -> None:
     a, b = runs["fp32"]["analysis"], runs["bf16"]["analysis"]
     r = offdiag_pearson(a.similarity, b.similarity)
     verdicts = {k: claims.resembles_hypothesis(v["analysis"], k).verdict.value for k, v in runs.items()}
-    high = {k: claims.n_high(v["analysis"].within) for k, v in runs.items()}
+    high = {k: statistics.n_high(v["analysis"].within) for k, v in runs.items()}
     values = {key: (float(getattr(a.headline, key)), float(getattr(b.headline, key))) for key in COMPARED}
     values |= {f"within {p}": (float(a.within.loc[p, "mean"]), float(b.within.loc[p, "mean"])) for p in a.within.index}
     bands = seed_bands(base, args.checkpoint)
@@ -108,7 +108,7 @@ def main() -> None:
               "wall_s": {k: v["wall_s"] for k, v in runs.items()}}
     out = HERE / "results" / f"precision_space_{args.preset}_{args.size}.json"
     atomic_write_json(out, provenance(kind="benchmark", benchmark="precision_space", **result))
-    print(f"similarity r = {r:.4f}; claim 1: {verdicts}; phenomena >= {claims.HIGH_WITHIN}: {high}; largest move "
+    print(f"similarity r = {r:.4f}; claim 1: {verdicts}; phenomena >= {statistics.HIGH_WITHIN}: {high}; largest move "
           f"{result['largest_share_of_band']:.2f} of its seed band ({', '.join(too_large) or 'none'} at or over "
           f"{MAX_SHARE_OF_BAND}); bf16 accepted: {accepted} -> {out}")
 

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from taskspace_core.analysis.accuracy import final_scores, learning_curves, paradigm_summary
-from taskspace_core.analysis.claims import seed_spread
+from taskspace_core.analysis.statistics import seed_spread
 from taskspace_core.analysis.paper import agreement_table, agreement_with_paper, paper_within_table
 from taskspace_core.analysis.report import (
     accuracy_by_phenomenon, component_density, depth_profile, dynamics_table, headline_row, scale_trend,

@@ -26,8 +26,14 @@ def fake_source(asked: list):
         similarity = rng.normal(size=(5, 5))
         union = 0.4 + 0.01 * (request.pretrain_seed or 0)
         space = SimpleNamespace(mask_union_share=union, store_dir=request.describe())
-        analysis = SimpleNamespace(similarity=(similarity + similarity.T) / 2, headline=SimpleNamespace(
-            hypothesis_pearson=0.2))
+        gap = 0.1 + 0.02 * (request.pretrain_seed or 0)  # mask overlap within − between phenomena
+        # r with the hypothesis space: 0.2 trained (+0.01 per pretraining seed), 0.05 untrained, 0.12 random masks
+        r = (0.05 if request.role is Role.NULL else 0.12 if request.mask_selection else 0.2) \
+            + 0.01 * (request.pretrain_seed or 0)
+        space.transfer = {"effect": similarity}
+        analysis = SimpleNamespace(similarity=(similarity + similarity.T) / 2, hypothesis=np.eye(5) + (rng.random((5, 5)) > 0.5),
+                                   headline=SimpleNamespace(hypothesis_pearson=r, within_mean=r, mask_share_mean=0.05),
+                                   mask_within_summary=pd.DataFrame({"mean": [0.3 + gap, 0.3]}, index=["within", "between"]))
         return space, analysis
     return source
 
@@ -43,13 +49,18 @@ def test_the_critique_sweeps_ask_for_the_planned_mask_rules_and_seeds(plan):
 
 def test_dynamics_yardsticks_read_the_split_and_seed_replicates(plan):
     asked = []
-    yardsticks = chapters.dynamics_yardsticks(plan, fake_source(asked), "medium")
+    yardsticks = chapters.dynamics_yardsticks(plan, fake_source(asked), "medium", [0.0, 0.025, 0.5])
+    # seed replicates only at the final checkpoint in `cpu`: noise and band measured there, nowhere else
+    assert np.isnan(yardsticks.seed_noise[0.0]) and np.isnan(yardsticks.seed_noise[0.025])
+    assert 0 < yardsticks.seed_noise[0.5] < 2
+    assert yardsticks.gap_bands[0.5] == pytest.approx(0.02 * max(plan.config.book.pretrain_seeds))
+    assert np.isnan(yardsticks.gap_bands[0.0])
     assert yardsticks.splits == 1 + len(plan.config.book.split_seeds) and yardsticks.split_size == plan.split_size
     assert yardsticks.seeds == 1 + len(plan.config.book.pretrain_seeds)
     assert yardsticks.union_band == pytest.approx(0.01 * max(plan.config.book.pretrain_seeds))
     assert 0 < yardsticks.noise < 2  # 1 - r between random matrices
     no_splits = plan_of(load_preset("cpu-v1"))
-    assert np.isnan(chapters.dynamics_yardsticks(no_splits, fake_source([]), "large").noise)
+    assert np.isnan(chapters.dynamics_yardsticks(no_splits, fake_source([]), "large", [0.0]).noise)
 
 
 def test_size_steps_read_each_step_against_the_band():
@@ -74,3 +85,28 @@ def test_preset_sizes_and_value_range():
     assert chapters.value_range(pd.Series([0.33, 0.75, 0.5])) == "+0.33 to +0.75"
     assert chapters.value_range(pd.Series([0.1])) == "+0.10"
     assert chapters.value_range(pd.Series([], dtype=float)) == "not computed"
+
+
+def test_the_method_control_reads_ftgd_against_random_masks_of_the_same_share():
+    from taskspace_core.config import apply_overrides
+
+    assert chapters.method_control(plan_of(load_preset("cpu")), fake_source([])).empty  # not in cpu's plan yet
+    controlled = plan_of(apply_overrides(load_preset("cpu"), {"book.random_mask_sizes": ["medium"]}))
+    asked = []
+    table = chapters.method_control(controlled, fake_source(asked))
+    assert [r.role for r in asked].count(Role.RANDOM_MASKS) == 1
+    row = table.iloc[0]
+    assert row["size"] == "medium" and row["r random masks"] == pytest.approx(0.12)
+    assert row["r FTGD masks"] == pytest.approx(0.21)  # mean over seeds 0, 1, 2
+    assert row["FTGD − random"] == pytest.approx(0.09) and row["band"] == pytest.approx(0.02)
+    assert row["reading"] == "above the band" and row["r untrained"] == pytest.approx(0.05)
+
+
+def test_claim_1_under_every_similarity_definition(plan):
+    table = chapters.similarity_definitions(plan, fake_source([]))
+    assert list(dict.fromkeys(table["definition"])) == ["chosen (profile)", "raw symmetrised transfers",
+                                                        "double-centred transfers"]
+    assert set(table["size"]) == set(plan.config.sizes)  # cpu has an untrained space of every size
+    chosen = table[table["definition"] == "chosen (profile)"].set_index("size")
+    assert chosen.loc["small", "difference"] == pytest.approx(0.2 + 0.01 - 0.05)
+    assert chosen.loc["small", "band"] == pytest.approx(0.02) and chosen.loc["small", "reading"] == "above the band"

@@ -22,7 +22,8 @@ def _run(r: float, within: float, union: float = 0.3, share: float = 0.1, simila
                                partial_mantel_both_r=r - 0.02, mask_share_mean=share)
     table = pd.DataFrame({"mean": within + 0.1 * rng.normal(size=len(phenomena)), "n_paradigms": 3},
                          index=pd.Index(list(phenomena), name="phenomenon"))
-    analysis = SimpleNamespace(headline=headline, within=table, similarity=similarity)
+    sharing = pd.DataFrame({"mean": [union / 2, union / 4]}, index=["within", "between"])  # mask overlap
+    analysis = SimpleNamespace(headline=headline, within=table, similarity=similarity, mask_within_summary=sharing)
     return SimpleNamespace(mask_union_share=union, store_dir=Path(f"space-{r}-{within}")), analysis
 
 
@@ -82,6 +83,7 @@ def test_training_steps_measure_each_change_and_both_unions():
     assert np.isnan(table.loc[0.0, "Δ since previous"]) and table.loc[1.0, "Δ since previous"] == pytest.approx(0.0)
     assert table.loc[0.5, "Δ since previous"] > 0
     assert table["union of masks (threshold 0.001)"].tolist() == [0.6, 0.4, 0.5]
+    assert table["mask overlap within − between (threshold 0.001)"].tolist() == pytest.approx([0.15, 0.1, 0.125])
     assert table.loc[1.0, "union of masks (top 5%)"] == 0.3 and np.isnan(table.loc[0.5, "union of masks (top 5%)"])
 
 

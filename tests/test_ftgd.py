@@ -67,6 +67,28 @@ def test_threshold_and_top_fraction_masks():
     assert top[0].tolist() == [True, False, False, False] and top[1].tolist() == [[False, False], [False, True]]
 
 
+
+def test_a_random_mask_keeps_the_gradient_rules_count_and_differs_by_paradigm():
+    grads = [torch.tensor([0.5, -2e-3, 1e-4, 0.0]), torch.tensor([[1e-3, -1e-3], [9e-4, 3.0]])]
+    gradient = select_mask(grads, FTGDConfig(threshold=1e-3))
+    cfg = FTGDConfig(threshold=1e-3, mask_selection="random")
+    a, b = PairIds([[1, 2, 3]], [[1, 2, 4]]), PairIds([[1, 5, 3]], [[1, 5, 4]])
+    drawn = select_mask(grads, cfg, a)
+    assert sum(int(m.sum()) for m in drawn) == sum(int(m.sum()) for m in gradient) == 5
+    assert [m.shape for m in drawn] == [m.shape for m in gradient]
+    again = select_mask(grads, cfg, a)
+    assert all(torch.equal(x, y) for x, y in zip(drawn, again))  # seeded: the same pairs draw the same mask
+    big = [torch.randn(1000), torch.randn(50, 40)]
+    draws = [torch.cat([m.flatten() for m in select_mask(big, FTGDConfig(mask_rule="top_fraction", top_fraction=0.1,
+                                                                          mask_selection="random"), pairs)])
+             for pairs in (a, b)]
+    top = torch.cat([m.flatten() for m in select_mask(big, FTGDConfig(mask_rule="top_fraction", top_fraction=0.1))])
+    assert int(draws[0].sum()) == int(draws[1].sum()) == int(top.sum()) == 300
+    assert not torch.equal(draws[0], draws[1])  # another paradigm's pairs draw another mask
+    # uniform over every parameter: about 10% of each tensor, unlike the gradient's choice
+    overlap = int((draws[0] & top).sum())
+    assert overlap < 80  # chance overlap is about 30 of 300
+
 @pytest.mark.parametrize("optimizer,mask_from", [
     ("sgd", "train"), ("adam", "train"), ("adamw", "train"), ("adamw", "step"), ("adam", "first_batch"),
 ])

@@ -8,7 +8,8 @@ from taskspace_core.analysis.hypothesis import (
     within_phenomenon,
 )
 from taskspace_core.analysis.similarity import (
-    critical_overlap, critical_words, lexical_overlap, mask_jaccard, transfer_similarity,
+    SIMILARITY_KINDS, critical_overlap, critical_words, double_centred, lexical_overlap, mask_jaccard, offdiag_pearson,
+    transfer_similarity,
 )
 from taskspace_core.corpora import blimp
 
@@ -142,7 +143,7 @@ def test_transfer_similarity_kinds():
     t = rng.normal(size=(6, 6))
     t[1] = 2 * t[0] + 1  # rows 0 and 1 are the same profile up to scale...
     t[1, 1], t[0, 0] = 50.0, -50.0  # ...except their own diagonal entries, which profile similarity ignores
-    for kind in ("profile", "rows", "columns", "mutual"):
+    for kind in SIMILARITY_KINDS:
         s = transfer_similarity(t, kind)
         assert np.allclose(s, s.T) and np.allclose(np.diag(s), 1)
     assert transfer_similarity(t, "rows")[0, 1] == pytest.approx(1.0)
@@ -155,6 +156,23 @@ def test_transfer_similarity_kinds():
     with pytest.raises(ValueError):
         transfer_similarity(t[:3], "profile")
 
+
+
+def test_double_centring_removes_source_shifts_and_target_susceptibilities():
+    rng = np.random.default_rng(3)
+    specific = rng.normal(size=(5, 5))
+    shift, susceptibility = rng.normal(size=(5, 1)) * 10, rng.normal(size=(1, 5)) * 10
+    t = specific + shift + susceptibility
+    np.fill_diagonal(t, 100.0)  # self-transfer: left out of every mean, kept as it was
+    centred = double_centred(t)
+    assert np.allclose(np.diag(centred), 100.0)
+    off = ~np.eye(5, dtype=bool)
+    # what is left depends only on the pair-specific part: the additive shifts are gone
+    assert np.allclose(centred[off], double_centred(np.where(off, specific, 100.0))[off])
+    assert abs(np.nanmean(np.where(off, centred, np.nan))) < 1e-12
+    s = transfer_similarity(t, "centred")
+    assert s[1, 3] == pytest.approx((centred[1, 3] + centred[3, 1]) / 2)
+    assert offdiag_pearson(transfer_similarity(t, "mutual"), s) < 0.9  # the raw one is dominated by the shifts
 
 def test_mask_jaccard_matches_set_arithmetic():
     rng = np.random.default_rng(1)

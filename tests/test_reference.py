@@ -230,9 +230,10 @@ def test_reproduce_with_nulls_replicates_and_sparse_masks_feeds_the_claims(ci_re
     assert not (tmp_path / "empty" / "ci" / "models").exists()
     assert [len(spaces) for spaces in evidence.final.values()] == [2, 1]  # small has its seed-1 replicate
     assert set(evidence.untrained) == set(evidence.sparse_final) == set(config.sizes) and len(evidence.splits) == 2
-    assert [v.claim[:2] for v in evidence.verdicts] == ["1.", "1.", "2.", "2.", "3.", "4.", "4."]
+    assert [v.number for v in evidence.verdicts] == [1, 1, 2, 2, 3, 4, 4, 4, 4]
+    assert [v.primary for v in evidence.verdicts] == [True] * 7 + [False] * 2  # the unions are secondary
     assert evidence.scopes == ["small", "large", "threshold 0.001", "top 5%", "threshold 0.001", "threshold 0.001",
-                               "top 5%"]
+                               "top 5%", "threshold 0.001, union", "top 5%, union"]
     assert all(v.verdict in claims.Status for v in evidence.verdicts)
     assert "top 5%" in evidence.verdicts[3].claim and "2 runs" in evidence.verdicts[2].ours
     assert not np.isnan(evidence.split_noise)
@@ -322,3 +323,30 @@ def test_read_only_mode_refuses_to_train_or_fine_tune(tmp_path, monkeypatch):
     with pytest.raises(ComputeForbidden):
         Ensurer(config, log=lambda *_: None)(request)
     assert not (tmp_path / "ci").exists()
+
+
+def test_the_cpu_claims_under_the_rules_with_preconditions_and_declared_alternatives():
+    """issue 36 on today's committed `cpu` results: claim 2's medium → large step is not judged (the
+    large model is the worse language model), claim 3 needs pretraining-seed noise at the early
+    checkpoints (not in this plan), and the declared alternatives are marked where they differ."""
+    from taskspace_core.analysis import claims
+    from taskspace_core.findings.evidence import replicated_claims
+    from taskspace_core.results.read import Reader
+
+    config = load_preset("cpu")
+    evidence = replicated_claims(plan_of(config), Reader(config))
+    by_scope = {(v.number, scope): v for scope, v in zip(evidence.scopes, evidence.verdicts)}
+    size_step = by_scope[(2, "threshold 0.001")]
+    assert "medium → large not testable (the larger model is not the better language model)" in size_step.marks
+    assert "medium → large" not in size_step.value and size_step.verdict is not claims.UNTESTABLE
+    assert any(m.startswith("phenomena with ≥ 3 paradigms") for m in by_scope[(2, "top 5%")].marks)
+    assert any(m.startswith("coincides with the threshold rule") for m in by_scope[(2, "top 5%")].marks)
+    settling = by_scope[(3, "threshold 0.001")]
+    assert settling.verdict is claims.UNTESTABLE and "noise not measured at epoch 0, 0.025" in settling.ours
+    assert not np.isnan(evidence.seed_noise[0.5]) and np.isnan(evidence.seed_noise[0.025])
+    table = claims.settling_table({e: an for e, (_, an) in evidence.over_training.items()}, evidence.seed_noise)
+    assert list(table.index) == [0.025, 0.1]  # every choice of "early" before the final checkpoint
+    large = by_scope[(1, "large")]
+    assert "band borrowed from another size" in large.marks
+    assert any(m.startswith("raw symmetrised transfers") for m in large.marks)  # the definition matters at large
+    assert {v.verdict.value for v in evidence.verdicts} <= {"holds", "does not hold", "inconclusive", "not testable"}

@@ -11,6 +11,9 @@ Transfer similarity (``space.similarity``), with T[p, q] the transfer from tunin
   diagonal would otherwise make every two rows look dissimilar.
 - ``rows`` / ``columns``: one of the two correlations alone.
 - ``mutual``: (T[p, q] + T[q, p]) / 2, the direct transfer both ways (in the metric's units).
+- ``centred``: ``mutual`` after double-centring T's off-diagonal entries: each source's mean
+  shift (how much tuning on p moves everything) and each target's mean susceptibility (how much
+  q moves under any tuning) removed, so that what remains is the transfer specific to the pair.
 
 A correlation with a constant vector (no variation: no information) counts as 0.
 
@@ -57,11 +60,34 @@ def transfer_similarity(transfer: np.ndarray, kind: str = "profile") -> np.ndarr
         return _profile_corr(transfer.T)
     if kind == "profile":
         return (_profile_corr(transfer) + _profile_corr(transfer.T)) / 2
-    if kind == "mutual":
-        out = (transfer + transfer.T) / 2
+    if kind in ("mutual", "centred"):
+        t = double_centred(transfer) if kind == "centred" else transfer
+        out = (t + t.T) / 2
         np.fill_diagonal(out, 1.0)
         return out
-    raise ValueError(f"unknown similarity '{kind}' (profile, rows, columns or mutual)")
+    raise ValueError(f"unknown similarity '{kind}' ({', '.join(SIMILARITY_KINDS)})")
+
+
+SIMILARITY_KINDS = ("profile", "rows", "columns", "mutual", "centred")
+
+
+def double_centred(transfer: np.ndarray, iterations: int = 1000) -> np.ndarray:
+    """T's off-diagonal entries less their best additive fit ``a[p] + b[q]`` (least squares: each
+    source's mean shift and each target's mean susceptibility), found by alternately removing row
+    and column means until none is left; the diagonal (self-transfer, far larger than any transfer
+    and left out of the fit) is kept as it was. With the diagonal missing, one pass of row and
+    column means would not remove the additive part exactly."""
+    n = transfer.shape[0]
+    off = ~np.eye(n, dtype=bool)
+    residual = np.where(off, transfer, np.nan).astype(float)
+    for _ in range(iterations):
+        rows = np.nanmean(residual, axis=1, keepdims=True)
+        residual = residual - rows
+        columns = np.nanmean(residual, axis=0, keepdims=True)
+        residual = residual - columns
+        if max(np.abs(rows).max(), np.abs(columns).max()) < 1e-12:
+            break
+    return np.where(off, residual, transfer)
 
 
 def mask_jaccard(masks: np.ndarray, chunk: int = 1 << 20) -> np.ndarray:

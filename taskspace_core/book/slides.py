@@ -19,7 +19,7 @@ import altair as alt
 import numpy as np
 import vl_convert as vlc
 
-from ..analysis import claims
+from ..analysis import statistics
 from ..findings.evidence import ReplicatedEvidence, replicated_claims, training_steps
 from ..analysis.hypothesis import HIGH_WITHIN
 from ..analysis.replicates import Estimate
@@ -83,8 +83,8 @@ def slide_sections(config: Config, evidence: ReplicatedEvidence) -> list[str]:
                    f"differ in, r = {h.partial_mantel_both_r:+.3f}</p>"),
     ]
     size_rows = [[f"{s} ({evidence.parameters_m[s]:.2f}M)", f"{spaces[0][1].headline.eval1_accuracy:.3f}",
-                  Estimate(tuple(claims.mean_over_phenomena(an.within) for _, an in spaces)).describe(),
-                  str(claims.n_high(spaces[0][1].within))]
+                  Estimate(tuple(statistics.mean_over_phenomena(an.within) for _, an in spaces)).describe(),
+                  str(statistics.n_high(spaces[0][1].within))]
                  for s, spaces in evidence.final.items()]
     steps = training_steps(evidence)
     union = f"union of masks ({evidence.masks})"

@@ -121,7 +121,7 @@ def load_preset(name: str, overrides: Mapping[str, Any] | None = None) -> Config
 # them. Hashes leave such a field out at that value (a preset's hash here, a space's key in
 # results/keys.py), so adding a field does not orphan a committed result or a benchmark that
 # measured the same computation.
-LATER_FIELDS: dict[tuple[str, str], Any] = {("scoring", "eval2"): "sentences"}
+LATER_FIELDS: dict[tuple[str, str], Any] = {("scoring", "eval2"): "sentences", ("ftgd", "mask_selection"): "gradient"}
 
 
 def is_earlier_behaviour(config: Config, section: str, name: str) -> bool:
@@ -147,6 +147,7 @@ def _check_size_names(config: Config) -> Config:
     named = [(f"book.{f.name}", getattr(config.book, f.name)) for f in dataclasses.fields(BookConfig)
              if f.name.endswith("_size")]
     named += [(f"book.replicate_sizes.{size}", size) for size in config.book.replicate_sizes]
+    named += [(f"book.random_mask_sizes.{size}", size) for size in config.book.random_mask_sizes]
     named += [(f"pretrain.lr_by_size.{size}", size) for size in config.pretrain.lr_by_size]
     for where, chosen in named:
         if chosen and chosen not in config.sizes:

@@ -106,6 +106,10 @@ class FTGDConfig:
     mask_rule: str = choice("threshold", ("threshold", "top_fraction"))  # "threshold": |g_diff| >= threshold; "top_fraction": the largest |g_diff|
     threshold: float = non_negative(1e-3)  # the paper's value
     top_fraction: float = fraction(0.05)  # share of parameters kept by mask_rule="top_fraction"
+    # which coordinates a mask holds: "gradient" (FTGD: the largest |g_diff|, by mask_rule), or "random":
+    # as many as the gradient rule would keep, drawn uniformly over all parameters (seeded by ftgd.seed
+    # and the paradigm's training pairs): the control that asks whether FTGD's selection matters
+    mask_selection: str = choice("gradient", ("gradient", "random"))
     mask_from: str = choice("train", ("train", "first_batch", "step"))  # "train": differential over the whole training split, fixed;
     #                           "first_batch": the first batch's, fixed; "step": recomputed every step
     mask_reduction: str = choice("mean", ("mean", "sum"))  # per-pair differentials averaged ("mean") or summed ("sum") for the mask
@@ -128,7 +132,7 @@ class SpaceConfig:
     """How transfers become a task space and how it is compared with the hypothesis space."""
 
     metric: str = choice("effect", ("accuracy", "margin", "effect"))  # transfer metric the similarity uses: "accuracy", "margin" or "effect"
-    similarity: str = choice("profile", ("profile", "rows", "columns", "mutual"))  # "profile": mean of row and column correlations; "rows"; "columns"; "mutual"
+    similarity: str = choice("profile", ("profile", "rows", "columns", "mutual", "centred"))  # see analysis/similarity.py
     bootstrap: int = non_negative(1000)  # resamples of test pairs for the transfer CIs
     permutations: int = non_negative(9999)  # label permutations of the Mantel tests
     seed: int = 0
@@ -172,6 +176,9 @@ class BookConfig:
     # > 0: every size's final space and every checkpoint of the dynamics size also with the
     # top-fraction mask rule at this share (the paper's "about 5%" as a fixed share); 0: off
     sparse_fraction: float = bounded(0.0, 0, 1, True)
+    # the method control: these sizes' final spaces also with random masks of FTGD's per-paradigm
+    # share (ftgd.mask_selection = random), to ask whether FTGD's choice of parameters matters
+    random_mask_sizes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

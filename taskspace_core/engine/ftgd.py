@@ -12,7 +12,8 @@ model differs from the base in the region of parameters the phenomenon uses.
 Choices the paper leaves open are fields of :class:`~taskspace_core.config.FTGDConfig`, each
 discussed in book/methods.md:
 
-- the mask: ``threshold`` or ``top_fraction`` rule; taken from the differential over the whole
+- the mask: ``threshold`` or ``top_fraction`` rule (or, as a control, as many coordinates drawn at
+  random: ``mask_selection="random"``); taken from the differential over the whole
   training split (``mask_from="train"``, default), the first batch, or recomputed every step;
   the per-pair differentials are averaged (``mask_reduction="mean"``, so the threshold does not
   depend on how many training pairs there are) or summed;
@@ -33,6 +34,7 @@ the sentences contain.
 from __future__ import annotations
 
 import math
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -157,14 +159,38 @@ def differential_gradient(model, params: list[torch.Tensor], pairs: PairIds, cfg
     return grads
 
 
-def select_mask(grads: list[torch.Tensor], cfg: FTGDConfig) -> list[torch.Tensor]:
-    """Boolean masks: |g| >= threshold, or the ``top_fraction`` largest |g| over all parameters."""
+def select_mask(grads: list[torch.Tensor], cfg: FTGDConfig, pairs: PairIds | None = None) -> list[torch.Tensor]:
+    """Boolean masks: |g| >= threshold, or the ``top_fraction`` largest |g| over all parameters;
+    with ``mask_selection="random"``, as many coordinates drawn at random (:func:`random_mask`,
+    seeded by ``cfg.seed`` and ``pairs``, the pairs the gradient was taken over)."""
     if cfg.mask_rule == "threshold":
-        return [g.abs() >= cfg.threshold for g in grads]
-    flat = torch.cat([g.abs().flatten() for g in grads])
-    k = max(1, math.ceil(cfg.top_fraction * flat.numel()))
-    cutoff = torch.topk(flat, k, sorted=False).values.min()
-    return [(g.abs() >= cutoff) & (g != 0) for g in grads]  # ties at the cutoff may add a few
+        masks = [g.abs() >= cfg.threshold for g in grads]
+    else:
+        flat = torch.cat([g.abs().flatten() for g in grads])
+        k = max(1, math.ceil(cfg.top_fraction * flat.numel()))
+        cutoff = torch.topk(flat, k, sorted=False).values.min()
+        masks = [(g.abs() >= cutoff) & (g != 0) for g in grads]  # ties at the cutoff may add a few
+    if cfg.mask_selection == "random":
+        return random_mask(masks, _pairs_seed(cfg.seed, pairs))
+    return masks
+
+
+def random_mask(masks: list[torch.Tensor], seed: int) -> list[torch.Tensor]:
+    """Masks of the same shapes holding as many coordinates in all as ``masks``, drawn uniformly
+    without replacement over every parameter (a fixed ``seed`` draws the same ones)."""
+    sizes = [m.numel() for m in masks]
+    k = int(sum(int(m.sum()) for m in masks))
+    generator = torch.Generator().manual_seed(seed)
+    chosen = torch.randperm(sum(sizes), generator=generator)[:k]
+    flat = torch.zeros(sum(sizes), dtype=torch.bool)
+    flat[chosen] = True
+    return [part.view_as(m).to(m.device) for part, m in zip(torch.split(flat, sizes), masks)]
+
+
+def _pairs_seed(seed: int, pairs: PairIds | None) -> int:
+    """A seed from ``seed`` and the token ids of ``pairs``: each paradigm draws its own random mask."""
+    digest = hashlib.sha256(repr((seed, pairs.good, pairs.bad) if pairs is not None else seed).encode()).digest()
+    return int.from_bytes(digest[:8], "little") & (2**63 - 1)
 
 
 def _make_optimizer(params: list[torch.Tensor], cfg: FTGDConfig) -> torch.optim.Optimizer:
@@ -205,9 +231,10 @@ def finetune(model, train: PairIds, cfg: FTGDConfig, pad_id: int) -> FineTuneRes
     if plain:
         fixed_mask = [torch.ones_like(p, dtype=torch.bool) for p in params]
     elif cfg.mask_from == "train":
-        fixed_mask = select_mask(differential_gradient(model, params, train, cfg, pad_id), cfg)
+        fixed_mask = select_mask(differential_gradient(model, params, train, cfg, pad_id), cfg, train)
     elif cfg.mask_from == "first_batch":
-        fixed_mask = select_mask(differential_gradient(model, params, train.subset(batches[0]), cfg, pad_id), cfg)
+        first = train.subset(batches[0])
+        fixed_mask = select_mask(differential_gradient(model, params, first, cfg, pad_id), cfg, first)
     else:  # "step": recomputed from each step's batch below
         fixed_mask = None
 
@@ -219,7 +246,7 @@ def finetune(model, train: PairIds, cfg: FTGDConfig, pad_id: int) -> FineTuneRes
     for step, idx in enumerate(batches, start=1):
         batch = train.subset(idx)
         if fixed_mask is None:
-            mask = select_mask(differential_gradient(model, params, batch, cfg, pad_id), cfg)
+            mask = select_mask(differential_gradient(model, params, batch, cfg, pad_id), cfg, batch)
         else:
             mask = fixed_mask
         optimizer.zero_grad(set_to_none=True)

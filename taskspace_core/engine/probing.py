@@ -224,7 +224,7 @@ class ProbeWorker:
             train = train.subset(batch_schedule(len(train), ftgd.steps, ftgd.batch_size, ftgd.seed)[0])
         named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
         grads = differential_gradient(self.model, [p for _, p in named], train, ftgd, self.data.pad_id)
-        result = FineTuneResult([n for n, _ in named], select_mask(grads, ftgd), [])
+        result = FineTuneResult([n for n, _ in named], select_mask(grads, ftgd, train), [])
         meta = self._meta("mask", time.perf_counter() - started, source=paradigm, n_parameters=result.n_parameters,
                           n_masked=result.n_masked, mask_share=result.mask_share,
                           mask_table=result.mask_table().to_dict(orient="records"))

@@ -11,6 +11,8 @@ shows, so that a notebook only loads, shows and glues.
     depth_profiles      the critique: mask density by depth, per size and over training
     preset_sizes        the critique: every shipped preset's model sizes
     value_range         a column's range in words ("+0.33 to +0.75")
+    similarity_definitions  claim 1 under the chosen and each declared alternative similarity definition
+    method_control      FTGD's masks against random masks of the same share (does the selection matter?)
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ import pandas as pd
 from ..config import PRESETS, load_preset
 from ..lm.models import spec_parameters
 from ..plan.requests import Plan, Role, SpaceRequest
-from ..analysis.claims import mean_over_phenomena, replicate_change, step_statuses
-from .evidence import SpaceSource, seed_replicates, split_replicates
-from ..analysis.replicates import Estimate
+from ..analysis.claims import step_statuses
+from ..analysis.statistics import mask_sharing_gap, mean_over_phenomena, replicate_change
+from ..analysis.similarity import offdiag_pearson
+from .evidence import SpaceSource, definition_readings, seed_replicates, split_replicates
+from ..analysis.replicates import Estimate, band_for, difference_status
 from ..analysis.report import Analysis, depth_profile
 
 
@@ -49,18 +53,26 @@ class DynamicsYardsticks:
     """What RQ3's changes are read against."""
 
     split_size: str
-    noise: float  # mean Δ between the data-split replicates (claim 3's noise); NaN without them
+    noise: float  # mean Δ between the data-split replicates (context for claim 3); NaN without them
     splits: int  # how many data splits the noise is measured over
     union_band: float  # range of the masks' union over the size's pretraining seeds (final checkpoint)
     seeds: int  # how many pretraining seeds that band spans
+    seed_noise: dict  # epoch -> mean Δ between pretraining-seed replicates there (claim 3's noise; NaN: none)
+    gap_bands: dict  # epoch -> range over those seeds of the mask overlap within − between phenomena (claim 4)
 
 
-def dynamics_yardsticks(plan: Plan, spaces: SpaceSource, size: str) -> DynamicsYardsticks:
-    """RQ3's yardsticks for ``size``: the data-split noise and the union's band over pretraining seeds."""
+def dynamics_yardsticks(plan: Plan, spaces: SpaceSource, size: str, epochs: list[float]) -> DynamicsYardsticks:
+    """RQ3's yardsticks for ``size`` at ``epochs``: the noise between pretraining seeds and the band of
+    the masks' sharing gap at each checkpoint where the plan has seed replicates, the data-split
+    noise, and the union's band over pretraining seeds at the final checkpoint."""
     splits = [an for _, an in split_replicates(plan, spaces)]
     seeds = [sp for sp, _ in seed_replicates(plan, spaces, size)]
+    by_epoch = {e: seed_replicates(plan, spaces, size, e) for e in epochs}
     return DynamicsYardsticks(plan.split_size, replicate_change(splits), len(splits),
-                              Estimate(tuple(sp.mask_union_share for sp in seeds)).band, len(seeds))
+                              Estimate(tuple(sp.mask_union_share for sp in seeds)).band, len(seeds),
+                              {e: replicate_change([an for _, an in runs]) for e, runs in by_epoch.items()},
+                              {e: Estimate(tuple(mask_sharing_gap(an) for _, an in runs)).band
+                               for e, runs in by_epoch.items()})
 
 
 def threshold_sweep(plan: Plan, spaces: SpaceSource) -> dict[str, tuple]:
@@ -105,3 +117,48 @@ def value_range(values: pd.Series) -> str:
         return "not computed"
     low, high = float(np.min(values)), float(np.max(values))
     return f"{low:+.2f}" if low == high else f"{low:+.2f} to {high:+.2f}"
+
+
+def similarity_definitions(plan: Plan, spaces: SpaceSource) -> pd.DataFrame:
+    """Claim 1's sensitivity to the similarity definition, one row per size with an untrained space
+    and per definition (the chosen one first): r with the hypothesis space trained (mean over
+    pretraining seeds) and untrained, their difference, the band it is read against (the trained
+    r's range over seeds, or the widest over the sizes) and the reading."""
+    config = plan.config
+    untrained = {r.size: spaces(r) for r in plan.find(Role.NULL)}
+    final = {s: seed_replicates(plan, spaces, s) for s in config.sizes if s in untrained}
+    chosen = {s: (Estimate(tuple(an.headline.hypothesis_pearson for _, an in runs)),
+                  Estimate((untrained[s][1].headline.hypothesis_pearson,))) for s, runs in final.items()}
+    chosen = {s: (t, u, band_for(t, [t for t, _ in chosen.values()])) for s, (t, u) in chosen.items()}
+    readings = {f"chosen ({config.space.similarity})": chosen,
+                **definition_readings(config.space.metric, final, untrained)}
+    rows = [{"size": size, "definition": name, "r trained": trained.mean, "r untrained": untrained.mean,
+             "difference": trained.mean - untrained.mean, "band": band,
+             "reading": difference_status(trained.mean - untrained.mean, band).value}
+            for name, by_size in readings.items() for size, (trained, untrained, band) in by_size.items()]
+    return pd.DataFrame(rows, columns=["size", "definition", "r trained", "r untrained", "difference", "band", "reading"])
+
+
+def method_control(plan: Plan, spaces: SpaceSource) -> pd.DataFrame:
+    """Does FTGD's choice of parameters matter? One row per size of ``book.random_mask_sizes``: r with
+    the hypothesis space under FTGD's masks (mean over pretraining seeds), under random masks of the
+    same per-paradigm share, and of the untrained network; FTGD − random against the band of r over
+    pretraining seeds (the widest measured where the size has one seed) and its reading; the
+    agreement (off-diagonal r) of the two similarity matrices. Empty when the plan has no control."""
+    rows = []
+    measured = [Estimate(tuple(an.headline.hypothesis_pearson for _, an in seed_replicates(plan, spaces, s)))
+                for s in plan.config.sizes]
+    for request in plan.find(Role.RANDOM_MASKS):
+        runs = seed_replicates(plan, spaces, request.size)
+        ftgd = Estimate(tuple(an.headline.hypothesis_pearson for _, an in runs))
+        _, random = spaces(request)
+        null = plan.one(Role.NULL, request.size)
+        band = band_for(ftgd, measured)
+        difference = ftgd.mean - random.headline.hypothesis_pearson
+        rows.append({"size": request.size, "r FTGD masks": ftgd.mean, "r random masks": random.headline.hypothesis_pearson,
+                     "r untrained": spaces(null)[1].headline.hypothesis_pearson if null else np.nan,
+                     "FTGD − random": difference, "band": band, "reading": difference_status(difference, band).value,
+                     "within FTGD": runs[0][1].headline.within_mean, "within random": random.headline.within_mean,
+                     "agreement of the two spaces": offdiag_pearson(runs[0][1].similarity, random.similarity),
+                     "mask share": random.headline.mask_share_mean})
+    return pd.DataFrame(rows)

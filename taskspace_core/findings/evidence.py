@@ -11,16 +11,18 @@ that computes what is missing) and applies the rules. It computes nothing itself
     size_confound      the sentence that says whether a larger model is also the better-trained one
     replicated_claims  the null baselines, replicates and sparse masks of ``book.*``, read
                        against the replicate band: the verdicts and the spaces behind them
+    definition_readings claim 1 under each declared alternative similarity definition
     inventory          how many spaces of each kind stand behind the verdicts
     hypothesis_table   claim 1: each size's r with the hypothesis space, trained and untrained
     size_estimates     claim 2: each size's mean within-phenomenon similarity, per mask rule
-    training_steps     claims 3 and 4: the change and the masks' union at each checkpoint
+    training_steps     claims 3 and 4: the change, the masks' sharing gap and union at each checkpoint
     agreement          our per-phenomenon means against the paper's, for every space
     verdicts_beside    two presets' verdicts side by side, matched by claim and scope
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,14 +33,20 @@ from ..lm.checkpoints import checkpoint_epoch, load_checkpoint_meta
 from ..lm.models import spec_parameters
 from ..plan.requests import Plan, Role, SpaceRequest, mask_label
 from ..analysis.claims import (
-    Status, Verdict, beats_untrained, grows_with_size_beyond_band, mean_over_phenomena,
-    region_grows_beyond_band, replicate_change, settles_beyond_noise, similarity_change, step_statuses,
+    Status, Verdict, beats_untrained, grows_with_size_beyond_band, region_grows_beyond_band, settles_beyond_noise,
+    sharing_grows_beyond_band, step_statuses,
+)
+from ..analysis.similarity import offdiag_pearson
+from ..analysis.statistics import (
+    SIMILARITY_DEFINITIONS, hypothesis_r_by_definition, mask_sharing_gap, mean_over_phenomena,
+    phenomenon_weightings, replicate_change, similarity_change,
 )
 from ..analysis.paper import agreement_table, paper_within_table
 from ..analysis.replicates import Difference, Estimate, band_for
 
 # a space source: (space, analysis) of a request (results.read.Reader, or plan.ensure.Ensurer)
 SpaceSource = Callable[[SpaceRequest], tuple]
+COINCIDE_R = 0.99  # a sparse rule whose similarity matrices correlate this well with the threshold's is no independent check
 
 
 @dataclass
@@ -59,7 +67,8 @@ class ReplicatedEvidence:
     split_size: str = ""
     masks: str = ""  # the preset's mask rule, in words ("threshold 0.001")
     sparse_masks: str = ""  # the sparse rule, in words ("top 5%"); "" when the plan has none
-    split_noise: float = float("nan")  # mean Δ between the data-split replicates (claim 3's noise)
+    split_noise: float = float("nan")  # mean Δ between the data-split replicates (context for claim 3)
+    seed_noise: dict = dataclasses.field(default_factory=dict)  # epoch -> mean Δ between pretraining seeds there (claim 3's noise)
 
     def claim(self, number: int) -> list[tuple[str, Verdict]]:
         """The verdicts of claim ``number`` (1 to 4), each with its scope."""
@@ -70,7 +79,8 @@ class ReplicatedEvidence:
         else each verdict with its scopes (``"holds (small); inconclusive (medium, large)"``)."""
         by_status: dict[Status, list[str]] = {}
         for scope, v in self.claim(number):
-            by_status.setdefault(v.verdict, []).append(scope)
+            if v.primary:
+                by_status.setdefault(v.verdict, []).append(scope)
         if len(by_status) == 1:
             return next(iter(by_status)).value
         return "; ".join(f"{status.value} ({', '.join(scopes)})" for status, scopes in by_status.items())
@@ -133,9 +143,10 @@ def _estimate(spaces: list, value) -> Estimate:
 
 def replicated_claims(plan: Plan, spaces: SpaceSource) -> ReplicatedEvidence:
     """Hold the paper's claims against the plan's null baselines, replicates and sparse masks, by
-    the rules against replicates above. Every band is the range over pretraining seeds
-    (replicates.py); a size without replicates borrows the widest band measured; the noise of
-    claim 3 is the mean Δ between data-split replicates."""
+    the rules against replicates (claims.py). Every band is the range over pretraining seeds
+    (replicates.py), measured where it is applied; where a rule borrows one (a size without
+    replicates, a mask rule computed once), its verdict is marked so. Claim 2 judges only the size
+    steps where the larger model is the better language model."""
     config = plan.config
     params = {s: spec_parameters(config.size(s), config.tokenizer.vocab_size) / 1e6 for s in config.sizes}
     split_size, dynamics_size = plan.split_size, config.chapter_size("dynamics")
@@ -145,43 +156,108 @@ def replicated_claims(plan: Plan, spaces: SpaceSource) -> ReplicatedEvidence:
     splits = split_replicates(plan, spaces)
     over_training = {checkpoint_epoch(config, r.checkpoint): spaces(r) for r in plan.find(Role.DYNAMICS)}
     sparse_over_training = {checkpoint_epoch(config, r.checkpoint): spaces(r) for r in plan.find(Role.SPARSE_DYNAMICS)}
+    seeds_over_training = {e: seed_replicates(plan, spaces, dynamics_size, e) for e in over_training}
+    threshold = mask_label(config.ftgd)
+    sparse_requests = plan.find(Role.SPARSE)
+    sparse_rule = sparse_requests[0].masks.label if sparse_requests else ""
+    verdicts, scopes = [], []
 
+    def judge(verdict: Verdict, scope: str) -> None:
+        verdicts.append(verdict)
+        scopes.append(scope)
+
+    for size, verdict in _claim1(config, final, untrained, params).items():
+        judge(verdict, size)
+    losses = validation_losses(plan)
+    better_lm = [status is Difference.BELOW for *_, status in step_statuses(losses)]
+    by_size = {f"{s} {params[s]:.2f}M": runs for s, runs in final.items()}
+    within = {name: _estimate(runs, lambda sp, an: mean_over_phenomena(an.within)) for name, runs in by_size.items()}
+    weighting_names = list(phenomenon_weightings(next(iter(final.values()))[0][1].within))
+    weightings = {k: {name: _estimate(runs, lambda sp, an, k=k: phenomenon_weightings(an.within)[k])
+                      for name, runs in by_size.items()} for k in weighting_names}
+    paper = paper_within_table()
+    judge(grows_with_size_beyond_band(within, paper, threshold, better_lm=better_lm,
+                                      alternatives={k: (v, None) for k, v in weightings.items()}), threshold)
+    if sparse_final:
+        sparse_by_size = {f"{s} {params[s]:.2f}M": [sparse_final[s]] for s in config.sizes}
+        sparse_within = {n: _estimate(runs, lambda sp, an: mean_over_phenomena(an.within)) for n, runs in sparse_by_size.items()}
+        sparse_weightings = {k: ({n: _estimate(runs, lambda sp, an, k=k: phenomenon_weightings(an.within)[k])
+                                  for n, runs in sparse_by_size.items()}, list(weightings[k].values())) for k in weightings}
+        judge(_also(grows_with_size_beyond_band(sparse_within, paper, sparse_rule, measured=list(within.values()),
+                                                better_lm=better_lm, alternatives=sparse_weightings,
+                                                band_source=f"the {threshold} rule's pretraining-seed replicates"),
+                    _coincides({s: (final[s][0][1], sparse_final[s][1]) for s in sparse_final})), sparse_rule)
+    noise = {e: replicate_change([an for _, an in runs]) for e, runs in seeds_over_training.items()}
+    judge(settles_beyond_noise({e: an for e, (_, an) in over_training.items()}, noise), threshold)
+    gap_bands = {e: _estimate(runs, lambda sp, an: mask_sharing_gap(an)).band for e, runs in seeds_over_training.items()}
+    judge(sharing_grows_beyond_band({e: mask_sharing_gap(an) for e, (_, an) in over_training.items()}, gap_bands,
+                                    threshold), threshold)
+    if sparse_over_training:
+        judge(_also(sharing_grows_beyond_band({e: mask_sharing_gap(an) for e, (_, an) in sparse_over_training.items()},
+                                              {e: float("nan") for e in sparse_over_training}, sparse_rule,
+                                              measured_elsewhere=list(gap_bands.values())),
+                    _coincides({f"epoch {e:g}": (over_training[e][1], sparse_over_training[e][1])
+                                for e in (min(sparse_over_training), max(sparse_over_training))})), sparse_rule)
+    final_epoch = max(over_training) if over_training else None
+    union_band = _estimate(final[dynamics_size], lambda sp, an: sp.mask_union_share).band
+    judge(region_grows_beyond_band({e: sp.mask_union_share for e, (sp, _) in over_training.items()}, union_band,
+                                   threshold, band_source=f"the final checkpoint ({final_epoch:g})"
+                                   if final_epoch is not None else ""), f"{threshold}, union")
+    if sparse_over_training:
+        judge(region_grows_beyond_band({e: sp.mask_union_share for e, (sp, _) in sparse_over_training.items()},
+                                       union_band, sparse_rule, band_source=f"the {threshold} rule's replicates at "
+                                       f"the final checkpoint"), f"{sparse_rule}, union")
+    return ReplicatedEvidence(verdicts, scopes, params, final, untrained, sparse_final, splits, over_training,
+                              sparse_over_training, dynamics_size, split_size, threshold, sparse_rule,
+                              replicate_change([an for _, an in splits]), noise)
+
+
+def _claim1(config, final: dict, untrained: dict, params: dict) -> dict[str, Verdict]:
+    """Claim 1 per size: the chosen similarity's r against the untrained network's, and each declared
+    alternative definition beside it (marked where it reads differently)."""
     def r(space, analysis):
         return analysis.headline.hypothesis_pearson
 
     trained_r = {s: _estimate(runs, r) for s, runs in final.items()}
-    scopes = list(config.sizes)
-    verdicts = [beats_untrained(trained_r[s], _estimate(final[s], lambda sp, an: an.headline.mantel_p),
-                                _estimate([untrained[s]], r) if s in untrained else Estimate(()),
-                                band_for(trained_r[s], list(trained_r.values())), f"{s} ({params[s]:.2f}M)")
-                for s in config.sizes]
-    within = {f"{s} {params[s]:.2f}M": _estimate(runs, lambda sp, an: mean_over_phenomena(an.within))
-              for s, runs in final.items()}
-    paper = paper_within_table()
-    threshold = mask_label(config.ftgd)
-    verdicts.append(grows_with_size_beyond_band(within, paper, threshold))
-    scopes.append(threshold)
-    sparse_requests = plan.find(Role.SPARSE)
-    sparse_rule = sparse_requests[0].masks.label if sparse_requests else ""
-    if sparse_final:
-        sparse_within = {f"{s} {params[s]:.2f}M": _estimate([sparse_final[s]], lambda sp, an: mean_over_phenomena(an.within))
-                         for s in config.sizes}
-        verdicts.append(grows_with_size_beyond_band(sparse_within, paper, sparse_rule,
-                                                    measured=list(within.values())))
-        scopes.append(sparse_rule)
-    noise = replicate_change([an for _, an in splits])
-    verdicts.append(settles_beyond_noise({e: an for e, (_, an) in over_training.items()}, noise))
-    scopes.append(threshold)
-    union_band = _estimate(final[dynamics_size], lambda sp, an: sp.mask_union_share).band
-    verdicts.append(region_grows_beyond_band({e: sp.mask_union_share for e, (sp, _) in over_training.items()},
-                                             union_band, threshold))
-    scopes.append(threshold)
-    if sparse_over_training:
-        verdicts.append(region_grows_beyond_band({e: sp.mask_union_share for e, (sp, _) in sparse_over_training.items()},
-                                                 union_band, sparse_rule))
-        scopes.append(sparse_rule)
-    return ReplicatedEvidence(verdicts, scopes, params, final, untrained, sparse_final, splits, over_training,
-                              sparse_over_training, dynamics_size, split_size, threshold, sparse_rule, noise)
+    alternatives = definition_readings(config.space.metric, final, untrained)
+    return {s: beats_untrained(trained_r[s], _estimate(final[s], lambda sp, an: an.headline.mantel_p),
+                               _estimate([untrained[s]], r) if s in untrained else Estimate(()),
+                               band_for(trained_r[s], list(trained_r.values())), f"{s} ({params[s]:.2f}M)",
+                               band_borrowed=len(final[s]) < 2,
+                               alternatives={name: by_size[s] for name, by_size in alternatives.items() if s in by_size})
+            for s in config.sizes}
+
+
+def definition_readings(metric: str, final: dict, untrained: dict) -> dict[str, dict[str, tuple]]:
+    """Claim 1 under each declared alternative similarity definition: ``{definition: {size:
+    (trained r over the pretraining seeds, untrained r, band)}}`` for the sizes with an untrained
+    space; the band is the trained r's range over seeds, or the widest such range over the sizes."""
+    readings = {}
+    for name in SIMILARITY_DEFINITIONS:
+        trained = {s: _estimate(runs, lambda sp, an, name=name: hypothesis_r_by_definition(sp, an, metric)[name])
+                   for s, runs in final.items()}
+        readings[name] = {s: (trained[s], Estimate((hypothesis_r_by_definition(*untrained[s], metric)[name],)),
+                              band_for(trained[s], list(trained.values()))) for s in final if s in untrained}
+    return readings
+
+
+def _coincides(pairs: dict[str, tuple]) -> str:
+    """A mark for a sparse-rule verdict where its similarity matrices nearly equal the threshold
+    rule's at the checkpoints it reads (``pairs``: label -> (threshold analysis, sparse analysis);
+    off-diagonal r ≥ ``COINCIDE_R``): everywhere, it is not an independent check; at some, the
+    mark names them. "" where they differ everywhere."""
+    rs = {label: offdiag_pearson(a.similarity, b.similarity) for label, (a, b) in pairs.items()}
+    same = [label for label, r in rs.items() if r >= COINCIDE_R]
+    if not same:
+        return ""
+    if len(same) == len(rs):
+        return (f"coincides with the threshold rule (similarity matrices r ≥ {min(rs.values()):.3f} at every "
+                "checkpoint it reads): not an independent check")
+    return f"coincides with the threshold rule at {', '.join(same)} (r ≥ {COINCIDE_R})"
+
+
+def _also(verdict: Verdict, mark: str) -> Verdict:
+    return dataclasses.replace(verdict, marks=verdict.marks + (mark,)) if mark else verdict
 
 
 # --------------------------------------------------------------------------- the numbers behind the verdicts
@@ -252,7 +328,8 @@ def size_estimates(evidence: ReplicatedEvidence) -> pd.DataFrame:
 
 def training_steps(evidence: ReplicatedEvidence) -> pd.DataFrame:
     """Claims 3 and 4, one row per checkpoint of the dynamics size: the change of the similarity
-    matrix since the previous checkpoint (Δ = 1 − r) and the masks' mean share and union, under
+    matrix since the previous checkpoint (Δ = 1 − r), the masks' overlap within minus between
+    phenomena, and the masks' mean share and union, under
     the preset's masks and (where computed) the sparse ones."""
     epochs = sorted(evidence.over_training)
     rows = []
@@ -260,11 +337,13 @@ def training_steps(evidence: ReplicatedEvidence) -> pd.DataFrame:
         space, an = evidence.over_training[e]
         row = {"epoch": e, "Δ since previous": similarity_change(evidence.over_training[epochs[i - 1]][1].similarity,
                                                                  an.similarity) if i else np.nan,
+               f"mask overlap within − between ({evidence.masks})": mask_sharing_gap(an),
                f"mean mask share ({evidence.masks})": an.headline.mask_share_mean,
                f"union of masks ({evidence.masks})": space.mask_union_share}
         if e in evidence.sparse_over_training:
             sparse_space, sparse_an = evidence.sparse_over_training[e]
-            row |= {f"mean mask share ({evidence.sparse_masks})": sparse_an.headline.mask_share_mean,
+            row |= {f"mask overlap within − between ({evidence.sparse_masks})": mask_sharing_gap(sparse_an),
+                    f"mean mask share ({evidence.sparse_masks})": sparse_an.headline.mask_share_mean,
                     f"union of masks ({evidence.sparse_masks})": sparse_space.mask_union_share}
         rows.append(row)
     return pd.DataFrame(rows).set_index("epoch")

@@ -36,6 +36,7 @@ class Role(StrEnum):
     THRESHOLD_SWEEP = "threshold sweep"  # the critique: other FTGD thresholds
     SHARE_SWEEP = "share sweep"  # the critique: a fixed share instead of a threshold
     FTGD_SEED = "ftgd seed"  # the critique: other FTGD batch orders
+    RANDOM_MASKS = "random masks"  # the method control: random masks of FTGD's per-paradigm share
 
 
 PURPOSE = {
@@ -50,6 +51,7 @@ PURPOSE = {
     Role.THRESHOLD_SWEEP: "critique: threshold sweep",
     Role.SHARE_SWEEP: "critique: fixed share instead of a threshold",
     Role.FTGD_SEED: "critique: FTGD seeds",
+    Role.RANDOM_MASKS: "control: random masks of FTGD's share",
 }
 
 
@@ -92,6 +94,7 @@ class SpaceRequest:
     method: str | None = None  # "plain": fine-tuning without a mask
     masks: Masks | None = None
     ftgd_seed: int | None = None
+    mask_selection: str | None = None  # "random": the method control
 
     @property
     def purpose(self) -> str:
@@ -101,7 +104,7 @@ class SpaceRequest:
         """What differs from the preset, as notebook parameters (``{"pretrain_seed": 1}``)."""
         changes = {"pretrain_seed": self.pretrain_seed, "data_split_seed": self.split_seed,
                    "ftgd_method": self.method, **(self.masks.changes() if self.masks else {}),
-                   "ftgd_seed": self.ftgd_seed}
+                   "ftgd_seed": self.ftgd_seed, "ftgd_mask_selection": self.mask_selection}
         return {name: value for name, value in changes.items() if value is not None}
 
     def config(self, config: Config) -> Config:
@@ -196,6 +199,7 @@ def plan_of(config: Config) -> Plan:
     requests += [SpaceRequest(Role.THRESHOLD_SWEEP, sweep, masks=Masks("threshold", t)) for t in book.sweep_thresholds]
     requests.append(SpaceRequest(Role.SHARE_SWEEP, sweep, masks=Masks("top_fraction", book.sweep_top_fraction)))
     requests += [SpaceRequest(Role.FTGD_SEED, sweep, ftgd_seed=seed) for seed in book.sweep_seeds]
+    requests += [SpaceRequest(Role.RANDOM_MASKS, s, mask_selection="random") for s in book.random_mask_sizes]
     if not book.null_baselines:  # the untrained space RQ3 starts from is a null too
         requests += [SpaceRequest(Role.NULL, s, 0.0) for s in nulls]
     return Plan(config, tuple(requests))

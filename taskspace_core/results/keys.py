@@ -31,6 +31,8 @@ def space_key(config: Config, identity: dict, data_hash: str, paradigms: list[st
     d = config.data
     ftgd = asdict(config.ftgd)
     ftgd.pop("precision")
+    if is_earlier_behaviour(config, "ftgd", "mask_selection"):  # FTGD's own masks: keys from before the field
+        ftgd.pop("mask_selection")
     ftgd.update(key_precision(config.ftgd, config.device))
     scoring = key_precision(config.scoring, config.device)  # {} at fp32: an fp32 key has no scoring field
     if not is_earlier_behaviour(config, "scoring", "eval2"):  # full-sentence eval2 keys have no such field
