@@ -77,22 +77,16 @@ def _add_model_commands(sub) -> None:
                    help="score the tuned paradigm only (default) or all 67 before and after")
     p.set_defaults(func=cmd_ftgd)
 
-    p = sub.add_parser("space", help="compute (or load) the task space of one checkpoint")
-    add_config_args(p, preset_required=True)
-    p.add_argument("--size", default=None, help="model size (default: the largest of the preset)")
-    p.add_argument("--checkpoint", default="final", help="'final' or an epoch of pretrain.checkpoints")
-    add_model_args(p, False, "any HF causal LM instead of the preset's checkpoint")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_space)
-
-    p = sub.add_parser("masks", help="compute (or load) every paradigm's FTGD mask of one checkpoint, "
-                                     "without fine-tuning or eval2")
-    add_config_args(p, preset_required=True)
-    p.add_argument("--size", default=None, help="model size (default: the largest of the preset)")
-    p.add_argument("--checkpoint", default="final", help="'final' or an epoch of pretrain.checkpoints")
-    add_model_args(p, False, "any HF causal LM instead of the preset's checkpoint")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_masks)
+    for name, func, text in (("space", cmd_space, "compute (or load) the task space of one checkpoint"),
+                             ("masks", cmd_masks, "compute (or load) every paradigm's FTGD mask of one checkpoint, "
+                                                  "without fine-tuning or eval2")):
+        p = sub.add_parser(name, help=text)
+        add_config_args(p, preset_required=True)
+        p.add_argument("--size", default=None, help="model size (default: the largest of the preset)")
+        p.add_argument("--checkpoint", default="final", help="'final' or an epoch of pretrain.checkpoints")
+        add_model_args(p, False, "any HF causal LM instead of the preset's checkpoint")
+        p.add_argument("--no-progress", action="store_true", help="no progress bar")
+        p.set_defaults(func=func)
 
 
 def _add_book_commands(sub) -> None:

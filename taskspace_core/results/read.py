@@ -62,13 +62,10 @@ def _keyed_dir(spaces: Path, config: Config, identity: dict) -> Path | None:
 def load_space(directory: Path, config: Config) -> TaskSpace | None:
     """Rebuild a task space from a committed directory; None (with a warning) if it fails its hashes."""
     directory = Path(directory)
-    try:
-        manifest, arrays = read_space(directory)
-        tables = pd.read_csv(directory / "mask_tables.csv.gz")
-    except (OSError, ValueError, KeyError) as exc:
-        warnings.warn(f"{directory}: corrupt reference result ({exc}); it will be recomputed",
-                      CorruptResultWarning, stacklevel=2)
+    read = _read_committed(directory, read_space)
+    if read is None:
         return None
+    (manifest, arrays), tables = read
     names = [str(p) for p in arrays["paradigms"]]
     margins = PairMargins(arrays["eval1_margin"], arrays["eval2_margin"], arrays["test_paradigm"],
                           arrays["test_pair_id"])
@@ -126,19 +123,32 @@ def find_masks(config: Config, identity: dict) -> Path | None:
     return found[0] if found else None
 
 
+def _read_committed(directory: Path, read_files):
+    """``(read_files(directory), the per-tensor mask table)`` of a committed space or mask set; None
+    (with a :class:`CorruptResultWarning`) if a file is missing, damaged or fails its hash."""
+    try:
+        return read_files(directory), pd.read_csv(directory / "mask_tables.csv.gz")
+    except (OSError, ValueError, KeyError) as exc:
+        warnings.warn(f"{directory}: corrupt reference result ({exc}); it will be recomputed",
+                      CorruptResultWarning, stacklevel=3)
+        return None
+
+
+def _read_mask_files(directory: Path) -> tuple[dict, dict]:
+    """A committed mask set's manifest (hash-checked) and arrays."""
+    manifest = json.loads((directory / "manifest.json").read_text())
+    _check_manifest(directory, manifest)
+    with np.load(directory / "masks.npz", allow_pickle=False) as f:
+        return manifest, {k: f[k] for k in f.files}
+
+
 def load_masks(directory: Path, config: Config) -> MaskSet | None:
     """A committed mask set (summaries only); None (with a warning) if it fails its hashes."""
     directory = Path(directory)
-    try:
-        manifest = json.loads((directory / "manifest.json").read_text())
-        _check_manifest(directory, manifest)
-        with np.load(directory / "masks.npz", allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-        tables = pd.read_csv(directory / "mask_tables.csv.gz")
-    except (OSError, ValueError, KeyError) as exc:
-        warnings.warn(f"{directory}: corrupt reference result ({exc}); it will be recomputed",
-                      CorruptResultWarning, stacklevel=2)
+    read = _read_committed(directory, _read_mask_files)
+    if read is None:
         return None
+    (manifest, arrays), tables = read
     names = [str(p) for p in arrays["paradigms"]]
     result = MaskSet(names, [phenomenon_of(p, config.data.taxonomy) for p in names],
                      pd.Series(arrays["mask_share"], index=names, name="mask_share"), arrays["mask_overlap"],
