@@ -10,7 +10,7 @@
     taskspace space    --preset P [--size S] [--checkpoint final|EPOCH] [--model DIR [--revision R]]
                        [--section.field VALUE ...]        e.g. --ftgd.threshold 1e-3 --space.metric accuracy
     taskspace masks    --preset P [--size S] [--checkpoint final|EPOCH] [--model DIR]  FTGD masks only, no eval2
-    taskspace book     [--preset P] [--work-dir DIR] [--out DIR] [--device D]  execute the notebooks, build the book
+    taskspace book     [--preset P] [--work-dir DIR] [--out DIR] [--device D] [--read-only]  execute the notebooks, build the book
                        (default preset cpu: renders the committed reference results in results/cpu)
     taskspace reproduce --preset P [--book] [--section.field VALUE ...]
                        pretrain, compute every space the book needs, export each into results/<P>
