@@ -20,4 +20,10 @@ is missing; ``plan.ensure.Ensurer`` computes what is missing. Each folder's ``__
 its modules.
 """
 
+import warnings
+
 __version__ = "0.1.0"  # the one version string (pyproject.toml reads it)
+
+# transformers imports tqdm.auto, which in a notebook kernel without ipywidgets warns (with this
+# machine's path) that it falls back to text progress bars: harmless, and not for a book's pages
+warnings.filterwarnings("ignore", message="IProgress not found")

@@ -200,12 +200,17 @@ def test_pages_show_no_machine_path_and_kernels_start_quietly(tmp_path, capfd):
 
     assert shown_path(REPO_ROOT / "runs") == "runs" and shown_path(REPO_ROOT / "results" / "cpu") == "results/cpu"
     assert shown_path(tmp_path) == str(tmp_path.resolve())  # outside the repository: as it is
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
+    # importing the package first silences tqdm's "IProgress not found" (with the venv's path),
+    # which transformers' import of tqdm.auto prints in a kernel without ipywidgets
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import taskspace_core\nimport tqdm.auto"),
+                                               nbformat.v4.new_code_cell("print(6 * 7)")])
     source, executed = tmp_path / "in.ipynb", tmp_path / "out.ipynb"
     nbformat.write(notebook, source)
     papermill.execute_notebook(str(source), str(executed), kernel_name="python3", progress_bar=False,
                                kernel_manager_class=LocalKernelManager)
-    assert "42" in nbformat.read(executed, as_version=4).cells[0].outputs[0]["text"]
+    cells = nbformat.read(executed, as_version=4).cells
+    assert "42" in cells[1].outputs[0]["text"]
+    assert not any("IProgress" in str(output) for output in cells[0].outputs)
     assert "without encryption" not in capfd.readouterr().err
 
 
