@@ -1,11 +1,13 @@
 """Does bf16 change what the book reports? One checkpoint's task space in fp32 and in bf16.
 
     python benchmarks/precision_space.py --preset cpu --size large [--checkpoint final]
-                                         [--section.field VALUE ...]
+        [--bf16-also scoring.eval2=margins] [--section.field VALUE ...]
 
-Computes (or reloads from the run store) the task space of one checkpoint twice: with
-``ftgd.precision`` and ``scoring.precision`` at ``fp32`` and at ``bf16`` (the FTGD mask is
-decided on float32 gradients and the master weights stay float32 either way), and holds bf16
+Reads (from the committed results or the run store) or else computes the task space of one
+checkpoint twice: with ``ftgd.precision`` and ``scoring.precision`` at ``fp32`` and at ``bf16``
+(the FTGD mask is decided on float32 gradients and the master weights stay float32 either way).
+``--bf16-also`` makes exact engine changes in the bf16 run only, so that the fp32 run is the
+preset's committed space, read rather than recomputed. It then holds bf16
 to the rule of book/methods.md, written before the runs it judges:
 
 - the transfer-similarity matrices correlate at r >= 0.995 (off-diagonal entries);
@@ -25,6 +27,7 @@ verdict (``bf16_accepted``); where the rule fails, by how much.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -34,6 +37,7 @@ from taskspace_core.analysis.similarity import offdiag_pearson
 from taskspace_core.cli.args import parse_dotted_args
 from taskspace_core.config import apply_overrides, load_preset
 from taskspace_core.engine.compute import compute_space
+from taskspace_core.lm.identity import checkpoint_identity
 from taskspace_core.lm.pretrain import ensure_checkpoint
 from taskspace_core.analysis.replicates import Estimate, band_for
 from taskspace_core.findings.evidence import seed_replicates
@@ -67,16 +71,26 @@ def main() -> None:
     parser.add_argument("--preset", default="cpu")
     parser.add_argument("--size", default="small")
     parser.add_argument("--checkpoint", default="final")
+    parser.add_argument("--bf16-also", default="", metavar="FIELD=VALUE,...",
+                        help="exact engine changes made in the bf16 run only, e.g. scoring.eval2=margins (within "
+                             "1e-5 of the reference), so that the fp32 run can be the preset's committed space")
     args, extra = parser.parse_known_args()
+    bf16_also = dict(item.split("=", 1) for item in args.bf16_also.split(",") if item)
     base = load_preset(args.preset, parse_dotted_args(extra))
     path = ensure_checkpoint(base, args.size, args.checkpoint, train_if_missing=False)
     runs = {}
     for precision in ("fp32", "bf16"):
-        config = apply_overrides(base, {"ftgd.precision": precision, "scoring.precision": precision})
+        also = bf16_also if precision == "bf16" else {}
+        config = apply_overrides(base, {"ftgd.precision": precision, "scoring.precision": precision, **also})
         started = time.perf_counter()
-        space = compute_space(config, path, label=f"{args.preset}-{args.size}-{path.name}-{precision}", progress=False)
+        # A committed space of this key (the preset's own fp32 reference) is read, not recomputed.
+        space = Reader.read(config, checkpoint_identity(json.loads((path / "meta.json").read_text())))
+        origin = "computed" if space is None else "read"
+        if space is None:
+            space = compute_space(config, path, label=f"{args.preset}-{args.size}-{path.name}-{precision}",
+                                  progress=False)
         analysis = analyse(space, config)
-        runs[precision] = {"space": space, "analysis": analysis, "config": config,
+        runs[precision] = {"space": space, "analysis": analysis, "config": config, "origin": origin,
                            "wall_s": time.perf_counter() - started}
     a, b = runs["fp32"]["analysis"], runs["bf16"]["analysis"]
     r = offdiag_pearson(a.similarity, b.similarity)
@@ -101,6 +115,7 @@ def main() -> None:
               "largest_share_of_band": max(c["share_of_band"] for c in compared.values()),
               "bf16_accepted": accepted,
               "keys": {k: v["space"].meta["key_hash"] for k, v in runs.items()},
+              "origin": {k: v["origin"] for k, v in runs.items()}, "bf16_also": bf16_also,
               # job_s: eval1 plus every fine-tune-and-eval2 job, as stored with the space (so a reload
               # keeps it); wall_s: this invocation, near zero when the spaces were already stored
               "job_s": {k: v["space"].meta["eval1_time_s"] + sum(v["space"].meta["job_time_s"].values())

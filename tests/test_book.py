@@ -132,6 +132,9 @@ def test_ci_book_builds_offline_with_warnings_as_errors(ci_config, ci_book):
         executed = json.loads((src / "notebooks" / f"{name}.ipynb").read_text())
         assert executed["metadata"]["papermill"]["parameters"]["preset"] == "ci"
     assert (html / "book" / "methods.html").is_file() and (html / "book" / "reproducing.html").is_file()
+    guide = (html / "book" / "seminar_ja.html").read_text()
+    paragraphs = [re.sub(r"<[^>]+>", "", p) for p in re.findall(r"<p>(.*?)</p>", guide, flags=re.S)]
+    assert sum(len(STRAY_JA_SPACE.findall(p)) for p in paragraphs) == 0  # Japanese lines join without a space
     reproducing = re.sub(r"<[^>]+>", "", (html / "book" / "reproducing.html").read_text())
     assert "share of its dtype's ceiling" in reproducing
     assert re.search(r"large @ final\s+[\d.]+\s+ftgd, committed", reproducing)  # the stage table's row, by the plan's name
@@ -173,6 +176,32 @@ def test_run_checks_parameters_before_executing(tmp_path):
     assert parse_parameters("rq1_cross_task_knowledge", [("checkpoint", "0.5")]) == {"checkpoint": "0.5"}
     # ... and an empty one stays empty (results_dir "" computes everything instead of loading)
     assert parse_parameters("rq1_cross_task_knowledge", [("results_dir", "")]) == {"results_dir": ""}
+
+
+# What a reader sees as a stray space: two Japanese characters with whitespace between them
+# (the same pattern as ../shared/tools/page_check.py).
+STRAY_JA_SPACE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff][ \n]+[\u3040-\u30ff\u4e00-\u9fff]")
+
+
+def test_japanese_line_breaks_join_without_a_space_and_other_breaks_stay():
+    from docutils import nodes
+
+    from taskspace_core.book.sphinx_ext import join_cjk_lines
+
+    paragraph = nodes.paragraph()
+    paragraph += nodes.Text("再現結果を\n短く紹介し、4 GB の\nPC で。英語の")
+    link = nodes.reference()
+    link += nodes.Text("ハンドアウト")
+    paragraph += [link, nodes.Text("\nにまとめてあります。English\nwords")]
+    code = nodes.literal()
+    code += nodes.Text("例\n例")
+    paragraph += code
+    document = nodes.document(None, None)
+    document += [paragraph, nodes.literal_block("", "例\n例")]
+    assert join_cjk_lines(document) == 2  # within a text, and across the link's edge
+    assert paragraph.astext() == "再現結果を短く紹介し、4 GB の\nPC で。英語のハンドアウトにまとめてあります。English\nwords例\n例"
+    assert document.children[1].astext() == "例\n例"  # code keeps its lines
+    assert not STRAY_JA_SPACE.search(paragraph.astext().replace("例\n例", ""))
 
 
 def test_duplicate_inline_scripts_are_dropped_once():

@@ -164,7 +164,7 @@ def test_explorer_switches_spaces_and_lists_transfers_offline(ci_book, browser):
         fields = explorer.locator("select[data-field]")
         names = [fields.nth(k).get_attribute("data-field") for k in range(fields.count())]
         assert names == ["size", "checkpoint", "method", "masks", "replicate", "metric", "paradigm"]
-        data = page.evaluate("JSON.parse(document.getElementById('taskspace-explorer-data').textContent)")
+        data = page.evaluate("window.taskspaceExplorerData")  # the book build moved it into a script file
         assert len(data["spaces"]) >= 2
 
         def shown() -> tuple[str, str]:

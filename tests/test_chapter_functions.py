@@ -408,3 +408,48 @@ def test_download_link_embeds_exactly_the_table_shown():
     assert 'download="space.csv"' in page and "Download the similarity matrix (CSV, 4 rows)" in page
     payload = re.search(r"base64,([^\"]+)", page).group(1)
     assert pd.read_csv(io.StringIO(base64.b64decode(payload).decode())).equals(frame)
+
+
+def test_the_book_build_moves_embedded_tables_into_files_beside_the_page(tmp_path):
+    from taskspace_core.book.notebook import download_link
+    from taskspace_core.book.sphinx_ext import unembed_downloads
+
+    frame = pd.DataFrame({"paradigm": ["p", "q"], "accuracy": [0.5, 0.75]})
+    body = "<div>" + download_link(frame, "accuracy.csv").data + "</div>"
+    page = unembed_downloads(body, "notebooks/rq1", tmp_path)
+    assert "data:text/csv" not in page
+    assert 'href="../downloads/notebooks/rq1/accuracy.csv"' in page and "(CSV, 2 rows)" in page
+    assert pd.read_csv(tmp_path / "downloads" / "notebooks" / "rq1" / "accuracy.csv").equals(frame)
+    assert unembed_downloads("<p>no tables</p>", "index", tmp_path) == "<p>no tables</p>"
+
+
+def test_notebooks_offered_for_download_are_shipped_without_their_outputs(tmp_path):
+    from taskspace_core.book.sphinx_ext import strip_shipped_notebooks
+
+    notebook = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": "# RQ1"},
+                          {"cell_type": "code", "metadata": {"tags": ["injected-parameters"]}, "execution_count": 3,
+                           "source": 'preset = "cpu"', "outputs": [{"output_type": "stream", "text": "x" * 1000}]}],
+                "metadata": {"papermill": {"parameters": {"preset": "cpu"}}}, "nbformat": 4, "nbformat_minor": 5}
+    shipped = tmp_path / "_sources" / "notebooks" / "rq1.ipynb"
+    shipped.parent.mkdir(parents=True)
+    shipped.write_text(json.dumps(notebook))
+    assert strip_shipped_notebooks(tmp_path) == 1
+    kept = json.loads(shipped.read_text())
+    assert kept["cells"][1]["outputs"] == [] and kept["cells"][1]["execution_count"] is None
+    assert kept["cells"][1]["source"] == 'preset = "cpu"' and kept["metadata"] == notebook["metadata"]
+    assert kept["cells"][0] == notebook["cells"][0]
+
+
+def test_the_book_build_moves_the_explorer_data_into_a_script_file(tmp_path):
+    from taskspace_core.book.sphinx_ext import unembed_explorer_data
+
+    data = {"spaces": [{"name": "a</script>b", "transfer": [0.5, -0.25]}]}
+    inline = json.dumps(data).replace("</", "<\\/")
+    body = f'<div></div><script type="application/json" id="taskspace-explorer-data">{inline}</script><script>x</script>'
+    page = unembed_explorer_data(body, "book/explorer", tmp_path)
+    assert page == ('<div></div><script id="taskspace-explorer-data" '
+                    'src="../downloads/book/explorer/explorer-data.js"></script><script>x</script>')
+    script = (tmp_path / "downloads" / "book" / "explorer" / "explorer-data.js").read_text()
+    assert script.startswith("window.taskspaceExplorerData = ") and script.endswith(";\n")
+    assert json.loads(script.removeprefix("window.taskspaceExplorerData = ").rstrip(";\n")) == data
+    assert unembed_explorer_data("<p>no explorer</p>", "book/explorer", tmp_path) == "<p>no explorer</p>"

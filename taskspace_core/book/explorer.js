@@ -3,7 +3,10 @@
 (function () {
   "use strict";
   const root = document.getElementById("taskspace-explorer");
-  const data = JSON.parse(document.getElementById("taskspace-explorer-data").textContent);
+  // inline in the executed notebook; the book build moves it into a script file of its own
+  // (sphinx_ext.unembed_explorer_data) that sets window.taskspaceExplorerData before this runs
+  const inline = document.getElementById("taskspace-explorer-data");
+  const data = inline && inline.textContent.trim() ? JSON.parse(inline.textContent) : window.taskspaceExplorerData;
   const template = JSON.parse(document.getElementById("taskspace-explorer-heatmap").textContent);
   const n = data.paradigms.length;
   const EMBED = {renderer: "svg", actions: {export: true, source: false, compiled: false, editor: false}};

@@ -81,8 +81,10 @@ def results_path(path: Path) -> str:
 
 def download_link(frame: pd.DataFrame, filename: str, what: str = "the data behind this figure",
                   index: bool = False) -> HTML:
-    """A link that saves ``frame`` as ``filename`` (CSV). The file is embedded in the page, so the
-    link works offline and from a saved copy of the HTML, and is exactly what the page shows."""
+    """A link that saves ``frame`` as ``filename`` (CSV), exactly the table the page shows. The
+    executed notebook embeds it (so a notebook run by ``taskspace run`` is self-contained); the
+    book's HTML build writes it into a file beside the page and links that instead
+    (:func:`~taskspace_core.book.sphinx_ext.unembed_downloads`), which keeps pages light."""
     data = base64.b64encode(frame.to_csv(index=index, float_format="%.6g").encode()).decode()
     return HTML(f'<p class="taskspace-download"><a download="{html.escape(filename)}" '
                 f'href="data:text/csv;base64,{data}">Download {html.escape(what)} (CSV, {len(frame):,} rows)</a></p>')

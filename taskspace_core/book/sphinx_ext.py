@@ -4,8 +4,12 @@ On HTML builds it writes the Vega bundle and its licences (`interactive.write_bu
 build and loads it on every page, so the charts embedded by `interactive.VegaLitePlugin` draw
 without a network.
 
-It also drops script tags that appear twice on a page, and runs the kernels of pages that
-myst-nb executes (``jupyter-book build .``) over IPC, as ``taskspace book`` runs papermill's.
+It also drops script tags that appear twice on a page, runs the kernels of pages that myst-nb
+executes (``jupyter-book build .``) over IPC, as ``taskspace book`` runs papermill's, and joins
+the lines of Japanese paragraphs without a space (:func:`join_cjk_lines`), and writes the tables
+that notebooks embed as download links into files beside the page (:func:`unembed_downloads`).
+The notebooks a reader downloads from a page (``_sources``) are shipped without their outputs,
+which the page itself shows (:func:`strip_shipped_notebooks`).
 
 With Jupyter Book 1.0.4 (Sphinx 7.4, sphinx-thebe 0.3.1, sphinx-togglebutton), some inline
 scripts are registered twice. The second ``const THEBE_JS_URL = ...`` then throws
@@ -15,8 +19,12 @@ scripts are registered twice. The second ``const THEBE_JS_URL = ...`` then throw
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 from pathlib import Path
 
+from docutils import nodes
 from nbclient import NotebookClient
 
 from .build import LocalKernelManager
@@ -35,6 +43,127 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
             seen.add(key)
             unique.append(script)
     scripts[:] = unique
+
+
+# Hiragana, katakana, CJK ideographs and the CJK and full-width punctuation blocks.
+CJK = "\u3000-\u303f\u3040-\u30ff\u4e00-\u9fff\uff00-\uffef"
+_CJK_CHAR = re.compile(f"[{CJK}]")
+
+
+def join_cjk_lines(doctree: nodes.Node) -> int:
+    """Drop the line breaks of a paragraph's source that fall between two CJK characters.
+
+    MyST keeps a soft line break as ``"\\n"`` in the text, which HTML shows as a space: right
+    between English words, a stray space between Japanese ones ("再現結果を 短く"). Japanese
+    has no spaces between words, so a break with a CJK character on both sides is removed, also
+    where the two characters sit in different nodes (text, then a link). Breaks next to Latin
+    letters or digits stay spaces, as Japanese typesetting puts them there ("4 GB の").
+    Literal text (code) is left alone. Returns how many breaks were removed.
+    """
+    removed = 0
+    for paragraph in doctree.findall(nodes.TextElement):
+        if isinstance(paragraph, nodes.FixedTextElement) or not isinstance(paragraph, nodes.paragraph):
+            continue
+        texts = [t for t in paragraph.findall(nodes.Text)
+                 if not isinstance(t.parent, (nodes.literal, nodes.FixedTextElement, nodes.raw))]
+        flat = "".join(texts)
+        drop, start = set(), 0
+        for text in texts:  # offsets in `flat` of the breaks to drop, per text node
+            for i, char in enumerate(text):
+                at = start + i
+                if char == "\n" and 0 < at < len(flat) - 1 and _CJK_CHAR.match(flat[at - 1]) \
+                        and _CJK_CHAR.match(flat[at + 1]):
+                    drop.add(at)
+            start += len(text)
+        if not drop:
+            continue
+        start = 0
+        for text in texts:
+            kept = "".join(c for i, c in enumerate(text) if start + i not in drop)
+            if kept != str(text):
+                text.parent.replace(text, nodes.Text(kept))
+            start += len(text)
+        removed += len(drop)
+    return removed
+
+
+def _join_cjk_lines(app, doctree) -> None:
+    join_cjk_lines(doctree)
+
+
+# `notebook.download_link`'s anchor: the table embedded in the page as a data URI
+_EMBEDDED_CSV = re.compile(r'<a download="([^"/\\]+)" href="data:text/csv;base64,([A-Za-z0-9+/=]+)"')
+
+
+def unembed_downloads(body: str, pagename: str, outdir: Path) -> str:
+    """``body`` with every table that :func:`~taskspace_core.book.notebook.download_link`
+    embedded written to ``<outdir>/downloads/<pagename>/<file>`` and linked there instead.
+
+    An executed notebook keeps its tables inside (``taskspace run`` output opens anywhere), but
+    inline they made RQ1's page 2.3 MB, 1.9 MB of it CSV; as files the pages stay light and
+    each table loads only when a reader asks for it."""
+    prefix = "../" * pagename.count("/")
+
+    def to_file(match: re.Match) -> str:
+        name, data = match.groups()
+        target = outdir / "downloads" / pagename / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(base64.b64decode(data))
+        return f'<a download="{name}" href="{prefix}downloads/{pagename}/{name}"'
+
+    return _EMBEDDED_CSV.sub(to_file, body)
+
+
+# `explorer.explorer_html`'s data block: every committed space's matrices, about 2 MB of JSON
+_EXPLORER_DATA = re.compile(r'<script type="application/json" id="taskspace-explorer-data">(.*?)</script>', re.S)
+
+
+def unembed_explorer_data(body: str, pagename: str, outdir: Path) -> str:
+    """``body`` with the explorer's inline data moved into ``<outdir>/downloads/<pagename>/
+    explorer-data.js`` (``window.taskspaceExplorerData = ...``), loaded by a plain script tag: the
+    page stays under its weight limit, and a classic script loads from ``file://`` too, where a
+    ``fetch`` of a JSON file would be refused."""
+    match = _EXPLORER_DATA.search(body)
+    if match is None:
+        return body
+    target = outdir / "downloads" / pagename / "explorer-data.js"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(f"window.taskspaceExplorerData = {match.group(1)};\n", encoding="utf-8")
+    tag = f'<script id="taskspace-explorer-data" src="{"../" * pagename.count("/")}downloads/{pagename}/explorer-data.js"></script>'
+    return body[:match.start()] + tag + body[match.end():]
+
+
+def _unembed_downloads(app, pagename, templatename, context, doctree) -> None:
+    body = context.get("body")
+    if body and "data:text/csv;base64," in body:
+        body = unembed_downloads(body, pagename, Path(app.outdir))
+    if body and "taskspace-explorer-data" in body:
+        body = unembed_explorer_data(body, pagename, Path(app.outdir))
+    if body is not None:
+        context["body"] = body
+
+
+def strip_shipped_notebooks(outdir: Path) -> int:
+    """Clear the outputs of every notebook under ``<outdir>/_sources``; returns how many.
+
+    The page's download button offers the executed notebook. Its outputs (every chart's data,
+    every table) are the page itself a second time: 25 of the `cpu` build's 39 MB. Shipped
+    without them, the notebook is the page's source with the parameters it ran with (papermill's
+    injected cell stays), which is what a reader re-executes."""
+    stripped = 0
+    for path in sorted((outdir / "_sources").rglob("*.ipynb")):
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        for cell in notebook.get("cells", []):
+            if cell.get("cell_type") == "code":
+                cell["outputs"], cell["execution_count"] = [], None
+        path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        stripped += 1
+    return stripped
+
+
+def _strip_shipped_notebooks(app, exception) -> None:
+    if exception is None and app.builder.format == "html":
+        strip_shipped_notebooks(Path(app.outdir))
 
 
 def _add_chart_bundle(app) -> None:
@@ -58,5 +187,8 @@ def kernels_over_ipc() -> None:
 def setup(app):
     kernels_over_ipc()
     app.connect("builder-inited", _add_chart_bundle)
+    app.connect("doctree-read", _join_cjk_lines)
+    app.connect("html-page-context", _unembed_downloads)
+    app.connect("build-finished", _strip_shipped_notebooks)
     app.connect("html-page-context", _dedupe_scripts, priority=100)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
