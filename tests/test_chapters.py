@@ -90,7 +90,8 @@ def test_preset_sizes_and_value_range():
 def test_the_method_control_reads_ftgd_against_random_masks_of_the_same_share():
     from taskspace_core.config import apply_overrides
 
-    assert chapters.method_control(plan_of(load_preset("cpu")), fake_source([])).empty  # not in cpu's plan yet
+    uncontrolled = plan_of(apply_overrides(load_preset("cpu"), {"book.random_mask_sizes": []}))
+    assert chapters.method_control(uncontrolled, fake_source([])).empty
     controlled = plan_of(apply_overrides(load_preset("cpu"), {"book.random_mask_sizes": ["medium"]}))
     asked = []
     table = chapters.method_control(controlled, fake_source(asked))
@@ -100,6 +101,9 @@ def test_the_method_control_reads_ftgd_against_random_masks_of_the_same_share():
     assert row["r FTGD masks"] == pytest.approx(0.21)  # mean over seeds 0, 1, 2
     assert row["FTGD − random"] == pytest.approx(0.09) and row["band"] == pytest.approx(0.02)
     assert row["reading"] == "above the band" and row["r untrained"] == pytest.approx(0.05)
+    text = chapters.method_control_text(table)
+    assert "At the medium size" in text and "r = +0.210" in text and "r = +0.120" in text and "+0.090" in text
+    assert "above the band of ±0.020" in text and "carries resemblance" in text
 
 
 def test_claim_1_under_every_similarity_definition(plan):

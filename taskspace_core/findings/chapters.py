@@ -13,6 +13,7 @@ shows, so that a notebook only loads, shows and glues.
     value_range         a column's range in words ("+0.33 to +0.75")
     similarity_definitions  claim 1 under the chosen and each declared alternative similarity definition
     method_control      FTGD's masks against random masks of the same share (does the selection matter?)
+    method_control_text that table's result in words, one paragraph
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from ..analysis.claims import step_statuses
 from ..analysis.statistics import mask_sharing_gap, mean_over_phenomena, replicate_change
 from ..analysis.similarity import offdiag_pearson
 from .evidence import SpaceSource, definition_readings, seed_replicates, split_replicates
-from ..analysis.replicates import Estimate, band_for, difference_status
+from ..analysis.replicates import Difference, Estimate, band_for, difference_status
 from ..analysis.report import Analysis, depth_profile
 
 
@@ -162,3 +163,27 @@ def method_control(plan: Plan, spaces: SpaceSource) -> pd.DataFrame:
                      "agreement of the two spaces": offdiag_pearson(runs[0][1].similarity, random.similarity),
                      "mask share": random.headline.mask_share_mean})
     return pd.DataFrame(rows)
+
+
+CONTROL_MEANING = {
+    Difference.ABOVE: "FTGD's selection carries resemblance that parameters of the same share, drawn at random, do not",
+    Difference.INSIDE: "at this noise level FTGD's selection cannot be told apart from random parameters of the same share",
+    Difference.BELOW: "random parameters of the same share give a space closer to the hypothesis space than FTGD's selection",
+    Difference.UNKNOWN: "no pretraining-seed band was measured to read the difference against",
+}
+
+
+def method_control_text(control: pd.DataFrame) -> str:
+    """:func:`method_control`'s rows in words: each size's three r, the difference, its band and
+    what the reading means."""
+    sentences = []
+    for row in control.to_dict("records"):
+        sentences.append(
+            f"At the {row['size']} size the task space under FTGD's masks resembles the hypothesis space at "
+            f"r = {row['r FTGD masks']:+.3f} (mean over pretraining seeds), under random masks of the same "
+            f"per-paradigm share ({row['mask share']:.1%}) at r = {row['r random masks']:+.3f}, and the untrained "
+            f"network's at r = {row['r untrained']:+.3f}. FTGD − random = {row['FTGD − random']:+.3f}, "
+            f"{row['reading']} of ±{row['band']:.3f} (the spread of r between pretraining seeds): "
+            f"{CONTROL_MEANING[Difference(row['reading'])]}. The two similarity matrices agree at "
+            f"r = {row['agreement of the two spaces']:.2f}.")
+    return " ".join(sentences)
