@@ -87,7 +87,7 @@ def join_cjk_lines(doctree: nodes.Node) -> int:
     return removed
 
 
-def _join_cjk_lines(app, doctree) -> None:
+def _join_cjk_lines(app, doctree, docname=None) -> None:
     join_cjk_lines(doctree)
 
 
@@ -187,7 +187,10 @@ def kernels_over_ipc() -> None:
 def setup(app):
     kernels_over_ipc()
     app.connect("builder-inited", _add_chart_bundle)
+    # once on reading, and again once the doctree is resolved for writing: myst-nb pastes glued
+    # values into the paragraph only after `doctree-read`, splitting its text around them
     app.connect("doctree-read", _join_cjk_lines)
+    app.connect("doctree-resolved", _join_cjk_lines)
     app.connect("html-page-context", _unembed_downloads)
     app.connect("build-finished", _strip_shipped_notebooks)
     app.connect("html-page-context", _dedupe_scripts, priority=100)
