@@ -155,3 +155,32 @@ def gpu_check(name: str = "h200", results_dir: Path = RESULTS_DIR) -> tuple[dict
     presets = [p for p in PRESETS if rerun["size"] in load_preset(p).sizes
                and (find_checkpoint_meta(load_preset(p), rerun["size"]) or {}).get("pretrain_hash") == rerun["pretrain_hash"]]
     return card, (spaces[0] if spaces else None), (presets[0] if presets else None)
+
+
+def space_cost(preset: str = "cpu", results_dir: Path = RESULTS_DIR) -> tuple[dict, pd.DataFrame]:
+    """``space_cost_<preset>.json`` (``benchmarks/space_cost.py``): the run (targets, whether each
+    was met, the plan priced) and one row per profiled size: one task space's wall time on two
+    workers before the engine's changes, with margin-only eval2 in fp32 and in bf16, the accepted
+    engine's speed-up and precision, the exact path's max |Δ margin| and eval2's share of the
+    one-thread matmul ceilings. An empty table when the file is missing."""
+    path = Path(results_dir) / f"space_cost_{preset}.json"
+    if not path.is_file():
+        return {}, pd.DataFrame()
+    run = _read(path)
+    rows = [{"size": size, "parameters (M)": r["parameters"] / 1e6, "checkpoint": r["checkpoint"],
+             "before (min)": r["before_s"] / 60, "margins fp32 (min)": r["fp32_margins_s"] / 60,
+             "margins bf16 (min)": (r["bf16_margins_s"] or float("nan")) / 60,
+             "accepted engine (min)": r["after_s"] / 60, "speed-up": r["speedup"], "precision": r["precision"],
+             "max |Δ margin|": r["max_abs_margin_delta"],
+             "eval2 share of fp32 ceiling": r["eval2_share_of_ceiling"]["after"],
+             "eval2 share of bf16 ceiling": r["eval2_share_of_ceiling"].get("bf16", float("nan")),
+             "mask set (min)": r["mask_set_s"] / 60}
+            for size, r in run["sizes"].items()]
+    return run, pd.DataFrame(rows)
+
+
+def precision_verdict(preset: str, size: str, results_dir: Path = RESULTS_DIR) -> dict | None:
+    """``precision_space_<preset>_<size>.json`` (``benchmarks/precision_space.py``): the bf16
+    acceptance of one size (r, largest move as a share of its seed band, verdict), or None."""
+    path = Path(results_dir) / f"precision_space_{preset}_{size}.json"
+    return _read(path) if path.is_file() else None
