@@ -176,7 +176,7 @@ def space_cost(preset: str = "cpu", results_dir: Path = RESULTS_DIR) -> tuple[di
              "eval2 share of bf16 ceiling": r["eval2_share_of_ceiling"].get("bf16", float("nan")),
              "mask set (min)": r["mask_set_s"] / 60}
             for size, r in run["sizes"].items()]
-    return run, pd.DataFrame(rows)
+    return run, pd.DataFrame(rows).sort_values("parameters (M)", ignore_index=True)  # smallest first
 
 
 def precision_verdict(preset: str, size: str, results_dir: Path = RESULTS_DIR) -> dict | None:
