@@ -27,7 +27,6 @@ verdict (``bf16_accepted``); where the rule fails, by how much.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -37,7 +36,7 @@ from taskspace_core.analysis.similarity import offdiag_pearson
 from taskspace_core.cli.args import parse_dotted_args
 from taskspace_core.config import apply_overrides, load_preset
 from taskspace_core.engine.compute import compute_space
-from taskspace_core.lm.identity import checkpoint_identity
+from taskspace_core.lm.identity import model_identity
 from taskspace_core.lm.pretrain import ensure_checkpoint
 from taskspace_core.analysis.replicates import Estimate, band_for
 from taskspace_core.findings.evidence import seed_replicates
@@ -84,7 +83,7 @@ def main() -> None:
         config = apply_overrides(base, {"ftgd.precision": precision, "scoring.precision": precision, **also})
         started = time.perf_counter()
         # A committed space of this key (the preset's own fp32 reference) is read, not recomputed.
-        space = Reader.read(config, checkpoint_identity(json.loads((path / "meta.json").read_text())))
+        space = Reader.read(config, model_identity(path))
         origin = "computed" if space is None else "read"
         if space is None:
             space = compute_space(config, path, label=f"{args.preset}-{args.size}-{path.name}-{precision}",

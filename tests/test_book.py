@@ -178,8 +178,7 @@ def test_run_checks_parameters_before_executing(tmp_path):
     assert parse_parameters("rq1_cross_task_knowledge", [("results_dir", "")]) == {"results_dir": ""}
 
 
-# What a reader sees as a stray space: two Japanese characters with whitespace between them
-# (the same pattern as ../shared/tools/page_check.py).
+# What a reader sees as a stray space: two Japanese characters with whitespace between them.
 STRAY_JA_SPACE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff][ \n]+[\u3040-\u30ff\u4e00-\u9fff]")
 
 

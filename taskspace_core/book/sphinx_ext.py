@@ -61,9 +61,7 @@ def join_cjk_lines(doctree: nodes.Node) -> int:
     Literal text (code) is left alone. Returns how many breaks were removed.
     """
     removed = 0
-    for paragraph in doctree.findall(nodes.TextElement):
-        if isinstance(paragraph, nodes.FixedTextElement) or not isinstance(paragraph, nodes.paragraph):
-            continue
+    for paragraph in doctree.findall(nodes.paragraph):
         texts = [t for t in paragraph.findall(nodes.Text)
                  if not isinstance(t.parent, (nodes.literal, nodes.FixedTextElement, nodes.raw))]
         flat = "".join(texts)
@@ -95,6 +93,14 @@ def _join_cjk_lines(app, doctree, docname=None) -> None:
 _EMBEDDED_CSV = re.compile(r'<a download="([^"/\\]+)" href="data:text/csv;base64,([A-Za-z0-9+/=]+)"')
 
 
+def _beside_page(outdir: Path, pagename: str, name: str) -> tuple[Path, str]:
+    """Where a file that belongs to page ``pagename`` is written (``<outdir>/downloads/<pagename>/
+    <name>``, its folder created), and its address relative to the page."""
+    target = outdir / "downloads" / pagename / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target, f"{'../' * pagename.count('/')}downloads/{pagename}/{name}"
+
+
 def unembed_downloads(body: str, pagename: str, outdir: Path) -> str:
     """``body`` with every table that :func:`~taskspace_core.book.notebook.download_link`
     embedded written to ``<outdir>/downloads/<pagename>/<file>`` and linked there instead.
@@ -102,14 +108,11 @@ def unembed_downloads(body: str, pagename: str, outdir: Path) -> str:
     An executed notebook keeps its tables inside (``taskspace run`` output opens anywhere), but
     inline they made RQ1's page 2.3 MB, 1.9 MB of it CSV; as files the pages stay light and
     each table loads only when a reader asks for it."""
-    prefix = "../" * pagename.count("/")
-
     def to_file(match: re.Match) -> str:
         name, data = match.groups()
-        target = outdir / "downloads" / pagename / name
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target, href = _beside_page(outdir, pagename, name)
         target.write_bytes(base64.b64decode(data))
-        return f'<a download="{name}" href="{prefix}downloads/{pagename}/{name}"'
+        return f'<a download="{name}" href="{href}"'
 
     return _EMBEDDED_CSV.sub(to_file, body)
 
@@ -126,11 +129,9 @@ def unembed_explorer_data(body: str, pagename: str, outdir: Path) -> str:
     match = _EXPLORER_DATA.search(body)
     if match is None:
         return body
-    target = outdir / "downloads" / pagename / "explorer-data.js"
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target, src = _beside_page(outdir, pagename, "explorer-data.js")
     target.write_text(f"window.taskspaceExplorerData = {match.group(1)};\n", encoding="utf-8")
-    tag = f'<script id="taskspace-explorer-data" src="{"../" * pagename.count("/")}downloads/{pagename}/explorer-data.js"></script>'
-    return body[:match.start()] + tag + body[match.end():]
+    return body[:match.start()] + f'<script id="taskspace-explorer-data" src="{src}"></script>' + body[match.end():]
 
 
 def _unembed_downloads(app, pagename, templatename, context, doctree) -> None:
