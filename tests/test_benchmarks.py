@@ -78,3 +78,18 @@ def test_the_readmes_tiny_minutes_and_reproduce_hours_are_the_measured_ones():
     assert f"`taskspace reproduce`: about {hours.group(1)} h" in readme
     replaced = re.search(r"\| `cpu-v1` \|[^\n]*`taskspace reproduce`: about ([\d.]+) h \|", (REPO_ROOT / "README.md").read_text())
     assert replaced and float(replaced.group(1)) == round(run_stages(load_preset("cpu-v1")).minutes.sum() / 60, 1)
+
+
+def test_the_book_reads_the_space_cost_and_the_bf16_judgement_as_stored(tmp_path):
+    from taskspace_core.book.measurements import precision_space, space_cost
+
+    run, cost = space_cost("cpu")
+    assert list(cost["size"]) == ["small", "medium", "large"]  # smallest first: the last row is the largest
+    stored = json.loads((REPO_ROOT / "benchmarks" / "results" / "space_cost_cpu.json").read_text())["sizes"]
+    for row in cost.to_dict("records"):
+        assert row["before (min)"] == stored[row["size"]]["before_s"] / 60
+        assert row["speed-up"] == stored[row["size"]]["before_s"] / stored[row["size"]]["after_s"]
+    judged = precision_space("cpu", "medium")
+    assert judged["bf16_accepted"] is (judged["largest_share_of_band"] < judged["rule"]["max_share_of_band"]
+                                       and judged["similarity_pearson_r"] >= judged["rule"]["min_similarity_r"])
+    assert precision_space("cpu", "medium", tmp_path) is None and space_cost("cpu", tmp_path)[1].empty

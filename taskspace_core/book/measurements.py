@@ -178,3 +178,10 @@ def space_cost(preset: str = "cpu", results_dir: Path = RESULTS_DIR) -> tuple[di
             for size, r in run["sizes"].items()]
     return run, pd.DataFrame(rows).sort_values("parameters (M)", ignore_index=True)  # smallest first
 
+
+def precision_space(preset: str, size: str, results_dir: Path = RESULTS_DIR) -> dict | None:
+    """``precision_space_<preset>_<size>.json`` (``benchmarks/precision_space.py``): the bf16
+    acceptance of one size (r, claim-1 verdicts, every compared number's move as a share of its
+    seed band, the rule), or None where it was not run."""
+    path = Path(results_dir) / f"precision_space_{preset}_{size}.json"
+    return _read(path) if path.is_file() else None
