@@ -115,3 +115,20 @@ def test_paper_preset_smoke_on_cpu_with_a_step_cap(tmp_path):
     meta = json.loads((done[0] / "meta.json").read_text())
     assert done[0].name == "epoch-0" and 27e6 < meta["n_parameters"] < 28.5e6
     assert json.loads((tmp_path / "small" / "train_log.jsonl").read_text().splitlines()[-1])["step"] == 2
+
+
+def test_a_retrain_keeps_the_label_its_committed_record_carries(ci_config, ci_checkpoints, tmp_path):
+    """A preset renamed after its checkpoints were committed (``cpu`` was ``cpu-next``): a
+    bit-identical retrain is recorded under the committed label, so the spaces computed from it
+    carry the keys the plan looks up. A record of another run does not lend its label."""
+    from taskspace_core.lm.identity import checkpoint_identity, model_identity
+
+    committed = tmp_path / "results" / "ci" / "models" / "small"
+    committed.mkdir(parents=True)
+    record = json.loads((ci_checkpoints[0] / "meta.json").read_text())
+    (committed / "epoch-0.json").write_text(json.dumps(record | {"preset": "ci-old"}))
+    (committed / "epoch-0.5.json").write_text(json.dumps(record | {"preset": "ci-old", "pretrain_hash": "other"}))
+    config = apply_overrides(ci_config, {"work_dir": str(tmp_path / "runs"), "results_dir": str(tmp_path / "results")})
+    done = pretrain(config, "small", until_epoch=0.5, **QUIET)
+    assert model_identity(done[0]) == checkpoint_identity(record | {"preset": "ci-old"})
+    assert model_identity(done[1])["preset"] == "ci"

@@ -107,6 +107,26 @@ def find_checkpoint_meta(config: Config, size: str, checkpoint: str | float = "f
     return None
 
 
+def recorded_preset(config: Config, size: str, epoch: float, step: int, run_hash: str) -> str:
+    """The preset label a new checkpoint is recorded under.
+
+    The label is part of every result key (:func:`~.identity.checkpoint_identity`). A preset can be
+    renamed after its checkpoints were committed (``cpu`` was ``cpu-next``); a retrain of the same
+    run must then keep the committed label, or its spaces would be filed under keys the plan never
+    looks up. So: the committed record's label when it records this very checkpoint (same run
+    hash, training code, epoch and step), else ``config.preset``.
+    """
+    committed_run = _committed_run(config, size)
+    record = committed_run / f"{checkpoint_name(epoch)}.json" if committed_run else None
+    if record is not None and record.is_file():
+        meta = json.loads(record.read_text())
+        identity = checkpoint_identity(meta)
+        if (identity["pretrain_hash"], identity["pretrain_version"], identity["epoch"], identity["step"]) == (
+                run_hash, PRETRAIN_VERSION, epoch, step) and identity["preset"]:
+            return identity["preset"]
+    return config.preset
+
+
 def load_checkpoint_meta(config: Config, size: str, checkpoint: str | float = "final") -> dict:
     """:func:`find_checkpoint_meta`, or :class:`~taskspace_core.errors.MissingResult` naming the
     checkpoint and the command that trains it (nothing is trained here)."""

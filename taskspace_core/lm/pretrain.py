@@ -36,7 +36,7 @@ from ..config import Config, stable_hash, to_dict
 from ..corpora.books import prepare_corpus
 from ..errors import ConfigError, CorruptResultWarning, forbid_compute
 from ..provenance import atomic_dir, atomic_write_json, provenance, sha256_file
-from .checkpoints import checkpoint_epoch, checkpoint_problems, find_checkpoint_meta
+from .checkpoints import checkpoint_epoch, checkpoint_problems, find_checkpoint_meta, recorded_preset
 from .fused_loss import linear_cross_entropy
 from .identity import PRETRAIN_VERSION, checkpoint_name, models_dir, pretrain_hash, size_recipe
 from .models import build_model, count_parameters, decoder_and_head, resolve_devices
@@ -246,7 +246,7 @@ def _save_checkpoint(out_dir, model, tokenizer, optimizer, step, epoch, wall, ct
         meta = provenance(
             kind="checkpoint",
             files=_file_hashes(tmp),
-            preset=config.preset,
+            preset=recorded_preset(config, ctx["size"], epoch, step, ctx["run_hash"]),
             size=ctx["size"],
             epoch=epoch,
             step=step,
