@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import re
 import subprocess
 import sys
 
@@ -26,12 +27,15 @@ def assert_one_line_error(code, stderr, *needles):
         assert needle in lines[0]
 
 
-def test_data_reports_67_paradigms_in_12_phenomena():
+def test_data_validates_the_three_benchmarks_and_counts_their_pairs():
     code, out, _ = run("data")
     assert code == 0
-    assert "12 phenomena" in out and "67000" in out.split("total")[-1]
-    code, out, _ = run("data", "--taxonomy", "13")
-    assert code == 0 and "S-SEL" in out and "13 phenomena" in out
+    totals = re.findall(r"^total\s+(\d+) phenomena\s+(\d+)\s+(\d+)$", out, flags=re.M)
+    assert totals == [("12", "67", "67000"), ("13", "23", "46000"), ("3", "22", "156608")]  # BLiMP, Zorro, CLAMS
+    code, out, _ = run("data", "--taxonomy", "13", "--benchmarks", "blimp")
+    assert code == 0 and "S-SEL" in out and "13 phenomena" in out and "Zorro" not in out
+    code, _, err = run("data", "--benchmarks", "blimp,zoro")
+    assert_one_line_error(code, err, "'zoro' is neither", "did you mean 'zorro'")
 
 
 def test_data_exits_nonzero_on_malformed_file(tmp_path):

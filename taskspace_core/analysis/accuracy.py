@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..config import Config
 from ..corpora import blimp
-from ..corpora.blimp import phenomenon_of
+from ..corpora.benchmarks import phenomenon_of
 from ..lm.checkpoints import checkpoint_epoch
 from ..lm.identity import checkpoint_name, models_dir, run_name
 from ..paths import DATA_DIR

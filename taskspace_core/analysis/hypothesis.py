@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from ..corpora.blimp import phenomenon_of
+from ..corpora.benchmarks import phenomenon_of
 from .memo import Memo, code_fingerprint, memo_key
 from .similarity import pearson
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..corpora.blimp import phenomenon_of
+from ..corpora.benchmarks import phenomenon_of
 from .similarity import mask_jaccard
 from .space import Origin
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config, to_dict
-from ..corpora import blimp
+from ..corpora import benchmarks
 from ..provenance import atomic_write_bytes, atomic_write_json, provenance
 from .hypothesis import Comparison, compare, hypothesis_matrix, within_between, within_phenomenon
 from .memo import Memo
@@ -112,7 +112,7 @@ def analyse(space: TaskSpace, config: Config, memo: Memo | None = None) -> Analy
     # the default "profile" similarity, so each is computed once
     directional = np.stack([transfer_similarity(transfer, kind) for kind in ("rows", "columns")])
     similarity = directional.mean(0) if s.similarity == "profile" else transfer_similarity(transfer, s.similarity)
-    lexical, critical = vocabulary_controls(config.data.blimp_dir, tuple(names))
+    lexical, critical = vocabulary_controls(config.data, tuple(names))
     overlap = space.mask_overlap
     comparison = compare(similarity, names, taxonomy, s.permutations, s.seed, control=lexical, second_control=critical,
                          memo=memo)
@@ -149,9 +149,9 @@ def analyse(space: TaskSpace, config: Config, memo: Memo | None = None) -> Analy
 
 
 @functools.lru_cache(maxsize=4)  # one book build analyses many spaces of the same paradigms
-def vocabulary_controls(blimp_dir: str, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+def vocabulary_controls(data, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """The two controls of the partial Mantel tests, (n, n) each: lexical and critical-word overlap."""
-    paradigms = blimp.load_blimp(blimp_dir or None, list(names))
+    paradigms = benchmarks.load_pairs(data, list(names))
     lexical, critical = lexical_overlap(paradigms, list(names)), critical_overlap(paradigms, list(names))
     lexical.flags.writeable = critical.flags.writeable = False  # shared between analyses: read-only
     return lexical, critical

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..corpora.blimp import phenomenon_of
+from ..corpora.benchmarks import phenomenon_of
 
 
 class Origin(StrEnum):

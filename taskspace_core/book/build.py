@@ -31,7 +31,7 @@ from jupyter_core.paths import jupyter_runtime_dir
 from traitlets import CaselessStrEnum, default
 
 from ..config import CONFIG_SECTIONS, PRESETS, load_preset
-from ..corpora import blimp
+from ..corpora import benchmarks
 from ..errors import TaskspaceError
 from ..lm.checkpoints import checkpoint_epoch
 from ..paths import REPO_ROOT, repo_file
@@ -195,7 +195,7 @@ def _check_config_parameters(parameters: dict[str, object]) -> None:
     config = notebook_config(str(parameters.get("preset", "cpu")), **fields)
     d = config.data
     try:  # unknown paradigm or phenomenon names
-        blimp.selected_paradigms(d.paradigms, d.phenomena, d.taxonomy)
+        benchmarks.selected_paradigms(d)
     except TaskspaceError as exc:
         raise TaskspaceError(f"notebook parameters: {exc}") from None
     for key in ("size", "baseline_size"):

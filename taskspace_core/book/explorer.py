@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..analysis.space import METRICS, Origin
 from ..config import Config, FTGDConfig
-from ..corpora import blimp
+from ..corpora import benchmarks
 from ..errors import TaskspaceError
 from ..plan.requests import mask_label, plan_of
 from ..results.read import Reader, load_space
@@ -101,7 +101,7 @@ def explorer_data(config: Config) -> dict:
         record, names, transfer = read
         if paradigms is None:
             paradigms = names
-            phenomena = [blimp.phenomenon_of(p, config.data.taxonomy) for p in names]
+            phenomena = [benchmarks.phenomenon_of(p, config.data.taxonomy) for p in names]
             order = plots.phenomenon_order(paradigms, phenomena)
         elif names != paradigms:
             raise TaskspaceError(f"{directory}: its paradigms differ from the other spaces' (one explorer needs one set)")

@@ -16,20 +16,26 @@ from .args import config_from_args
 
 
 def cmd_data(args, extra) -> int:
-    from ..corpora import blimp, pairs
+    from ..config import DataConfig
+    from ..corpora import benchmarks, blimp, pairs
 
     if extra:
         raise TaskspaceError(f"unrecognised arguments: {' '.join(extra)}")
-    paradigms = blimp.load_blimp(args.data_dir)
-    names = blimp.phenomenon_names()
-    print(f"BLiMP at {blimp.blimp_dir(args.data_dir)} (data hash {pairs.data_hash(paradigms)})")
-    print(f"{'phenomenon':<8} {'name':<26} {'paradigms':>9} {'pairs':>7}")
-    for abbr, uids in blimp.phenomena(args.taxonomy).items():
-        n_pairs = sum(len(paradigms[u].pairs) for u in uids)
-        print(f"{abbr:<8} {names[abbr]:<26} {len(uids):>9} {n_pairs:>7}")
-    n_groups = len(blimp.phenomena(args.taxonomy))
-    total = sum(len(p.pairs) for p in paradigms.values())
-    print(f"{'total':<8} {f'{n_groups} phenomena':<26} {len(paradigms):>9} {total:>7}")
+    entries = tuple(e.strip() for e in args.benchmarks.split(",") if e.strip())
+    names = benchmarks.phenomenon_names()
+    for bench in benchmarks.benchmarks_of(DataConfig(benchmarks=entries)):
+        data = DataConfig(blimp_dir=args.data_dir or "", taxonomy=args.taxonomy, benchmarks=(bench.name if
+                          bench.folder is None else str(bench.folder),))
+        paradigms = benchmarks.load_pairs(data)  # every record validated
+        where = blimp.blimp_dir(args.data_dir) if bench.name == "blimp" else benchmarks.folder_of(bench)
+        print(f"{benchmarks.title_of(bench)} at {where} (data hash {pairs.data_hash(paradigms)})")
+        print(f"{'phenomenon':<8} {'name':<37} {'paradigms':>9} {'pairs':>7}")
+        groups = benchmarks.phenomena_of(data)
+        for abbr, members in groups.items():
+            n_pairs = sum(len(paradigms[m].pairs) for m in members)
+            print(f"{abbr:<8} {names.get(abbr, abbr):<37} {len(members):>9} {n_pairs:>7}")
+        total = sum(len(p.pairs) for p in paradigms.values())
+        print(f"{'total':<8} {f'{len(groups)} phenomena':<37} {len(paradigms):>9} {total:>7}\n")
     return 0
 
 
@@ -118,10 +124,9 @@ def cmd_ftgd(args, extra) -> int:
 def _checkpoint_to_probe(args, config) -> tuple[str, str]:
     """``space`` and ``masks``: the model they probe (``--model``, or the preset's checkpoint of
     ``--size`` at ``--checkpoint``, pretrained if missing) and its store label."""
-    from ..corpora import blimp
+    from ..corpora import benchmarks
 
-    d = config.data
-    blimp.selected_paradigms(d.paradigms, d.phenomena, d.taxonomy)  # unknown names fail before any work
+    benchmarks.selected_paradigms(config.data)  # unknown names fail before any work
     if args.model:
         return args.model, f"{config.preset}-{Path(args.model).name}"
     size = args.size or list(config.sizes)[-1]

@@ -33,8 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_args(p, preset_required=False)
     p.set_defaults(func=cmd_config)
 
-    p = sub.add_parser("data", help="validate BLiMP and print paradigms and pairs per phenomenon")
-    p.add_argument("--data-dir", default=None)
+    p = sub.add_parser("data", help="validate the minimal-pair benchmarks and print paradigms and pairs per phenomenon")
+    p.add_argument("--benchmarks", default="blimp,zorro,clams",
+                   help="comma-separated: blimp, zorro, clams, or folders of your own pairs (default: the three shipped)")
+    p.add_argument("--data-dir", default=None, help="another copy of BLiMP")
     p.add_argument("--taxonomy", choices=("12", "13"), default="12")
     p.set_defaults(func=cmd_data)
 

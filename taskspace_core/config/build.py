@@ -122,7 +122,8 @@ def load_preset(name: str, overrides: Mapping[str, Any] | None = None) -> Config
 # results/keys.py), so adding a field does not orphan a committed result or a benchmark that
 # measured the same computation.
 LATER_FIELDS: dict[tuple[str, str], Any] = {("scoring", "eval2"): "sentences", ("ftgd", "mask_selection"): "gradient",
-                                             ("book", "random_mask_sizes"): ()}
+                                             ("book", "random_mask_sizes"): (), ("data", "benchmarks"): ("blimp",),
+                                             ("book", "benchmark_spaces"): (), ("book", "benchmark_sizes"): ()}
 
 
 def is_earlier_behaviour(config: Config, section: str, name: str) -> bool:
@@ -149,6 +150,7 @@ def _check_size_names(config: Config) -> Config:
              if f.name.endswith("_size")]
     named += [(f"book.replicate_sizes.{size}", size) for size in config.book.replicate_sizes]
     named += [(f"book.random_mask_sizes.{size}", size) for size in config.book.random_mask_sizes]
+    named += [(f"book.benchmark_sizes.{size}", size) for size in config.book.benchmark_sizes]
     named += [(f"pretrain.lr_by_size.{size}", size) for size in config.pretrain.lr_by_size]
     for where, chosen in named:
         if chosen and chosen not in config.sizes:

@@ -20,7 +20,7 @@ from .fields import (
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Where BLiMP and the corpus live, and how BLiMP pairs are split."""
+    """Where the benchmarks and the corpus live, which paradigms a run covers, how pairs are split."""
 
     # "" = the copy vendored in the repo (data/blimp); a directory of BLiMP files; or
     # "hf:nyu-mll/blimp" (the hub, by name) / "hf:<local copy>" read through Hugging Face datasets
@@ -30,9 +30,14 @@ class DataConfig:
     split_seed: int = 0
     n_test: int = positive(100)  # test pairs per paradigm (taken first, so they never depend on n_train)
     n_train: int = non_negative(200)  # training pairs per paradigm (for fine-tuning)
-    paradigms: tuple[str, ...] = ()  # the paradigms a task space covers; () = all 67
-    # phenomena (under ``taxonomy``, e.g. DN-AGR) whose paradigms are added to ``paradigms``;
-    # both empty = all 67
+    # the minimal-pair benchmarks a run covers: blimp, zorro, clams, or the folder of a set of
+    # your own (taskspace_core/corpora/own_pairs.py); their paradigms are <benchmark>:<paradigm>,
+    # BLiMP's keep their names
+    benchmarks: tuple[str, ...] = ("blimp",)
+    # the paradigms a task space covers; () = every paradigm of ``benchmarks`` (BLiMP's 67)
+    paradigms: tuple[str, ...] = ()
+    # phenomena (under ``taxonomy``, e.g. DN-AGR) whose paradigms, in every benchmark, are added
+    # to ``paradigms``; both empty = every paradigm of ``benchmarks``
     phenomena: tuple[str, ...] = ()
 
 
@@ -179,6 +184,11 @@ class BookConfig:
     # the method control: these sizes' final spaces also with random masks of FTGD's per-paradigm
     # share (ftgd.mask_selection = random), to ask whether FTGD's choice of parameters matters
     random_mask_sizes: tuple[str, ...] = ()
+    # generality: the task space of each of these benchmark sets ("zorro"; "blimp+zorro" for the
+    # cross-benchmark space) at the final and untrained checkpoints of ``benchmark_sizes``, and at
+    # the final checkpoint with every ``split_seeds`` split (the band it is read against)
+    benchmark_spaces: tuple[str, ...] = ()
+    benchmark_sizes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

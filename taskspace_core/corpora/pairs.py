@@ -7,6 +7,7 @@ A :class:`Paradigm` is one set of minimal pairs that test one contrast (a BLiMP 
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import re
@@ -44,6 +45,33 @@ def json_lines(path: Path, text: str):
         except json.JSONDecodeError as exc:
             raise DataError(path, f"not valid JSON ({exc.msg})", line=line_no) from None
         yield line_no, record
+
+
+def checked_text(path: Path) -> str:
+    """A benchmark file's text: gunzipped if ``.gz``, UTF-8, and, where its folder has a
+    ``SHA256SUMS`` naming it, the upstream bytes (the sum is of the uncompressed file)."""
+    raw = path.read_bytes()
+    if path.suffix == ".gz":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise DataError(path, f"not a readable gzip file ({exc})") from None
+    sums = path.parent / "SHA256SUMS"
+    if sums.is_file():
+        expected = dict(reversed(line.split(maxsplit=1)) for line in sums.read_text().splitlines() if line.strip())
+        name = path.name.removesuffix(".gz")
+        if name in expected and hashlib.sha256(raw).hexdigest() != expected[name].strip():
+            raise DataError(path, f"sha256 does not match {sums.name} (the upstream file's)")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(path, f"not UTF-8 ({exc})") from None
+
+
+def text_hash(text: str, version: str) -> str:
+    """The hash of a paradigm read from ``text`` and turned into pairs by a reader at ``version``
+    (what it drops and how it normalises), so a change of either changes every key using it."""
+    return hashlib.sha256(f"{version}\n{text}".encode()).hexdigest()
 
 
 def data_hash(paradigms: dict[str, Paradigm]) -> str:

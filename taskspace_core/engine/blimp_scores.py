@@ -20,7 +20,7 @@ from ..analysis.accuracy import (
     accuracy_table, load_checkpoint_scores, paradigm_summary, phenomenon_summary, scores_path,
 )
 from ..config import Config, to_dict
-from ..corpora import blimp
+from ..corpora import benchmarks, blimp
 from ..corpora.pairs import data_hash, select_pairs
 from ..errors import ConfigError
 from ..lm.checkpoints import checkpoint_epoch
@@ -34,11 +34,11 @@ from .scoring import score_pairs
 
 def _score_blimp(config: Config, model: str | Path, names: list[str] | None, split: str, precision: str,
                  max_pairs: int = 0, revision: str | None = None):
-    """Score the ``split`` pairs of paradigms ``names`` (None: all 67, in that order) with the config's
+    """Score the ``split`` pairs of paradigms ``names`` (None: the config's selection, in that order) with the config's
     scoring policy at ``precision``: ``(scores, the loaded paradigms, seconds spent scoring)``."""
     config = resolve_devices(config)
     d, s, device = config.data, config.scoring, config.device
-    loaded = blimp.load_blimp(d.blimp_dir or None, names)
+    loaded = benchmarks.load_pairs(d, names)
     chosen = [p for paradigm in loaded.values()
               for p in select_pairs(paradigm, split, d.n_test, d.n_train, d.split_seed, max_pairs)]
     lm, tokenizer = load_model(model, revision=revision, device=device)
@@ -54,9 +54,9 @@ def score_checkpoint(config: Config, model_dir: str | Path) -> pd.DataFrame:
     preset's BOS policy and test split.
     """
     d = config.data
-    names = sorted(blimp.selected_paradigms(d.paradigms, d.phenomena, d.taxonomy)) or None
+    names = sorted(benchmarks.selected_paradigms(d))
     scores, _, _ = _score_blimp(config, model_dir, names, "test", "fp32")
-    scores.insert(1, "phenomenon", [blimp.phenomenon_of(p, d.taxonomy) for p in scores.paradigm])
+    scores.insert(1, "phenomenon", [benchmarks.phenomenon_of(p, d.taxonomy) for p in scores.paradigm])
     return scores
 
 
@@ -67,12 +67,13 @@ def score_model(config: Config, model: str | Path, out: str | Path, revision: st
     ``<out stem>.meta.json`` its provenance. Returns the scores and that metadata.
 
     Uses the config's scoring policy (``scoring.*``: BOS, batch tokens, pair packing, precision)
-    and BLiMP split (``data.*``); ``paradigms`` None scores all 67.
+    and split (``data.*``); ``paradigms`` None scores the config's selection (``data.benchmarks``,
+    ``data.paradigms``, ``data.phenomena``: BLiMP's 67 by default).
     """
     config = resolve_devices(config)  # the precision recorded below is the one used ("auto" resolved)
     d, s = config.data, config.scoring
     scores, loaded, wall = _score_blimp(config, model, paradigms, split, s.precision, max_pairs, revision)
-    scores.insert(2, "phenomenon", [blimp.phenomenon_of(p, d.taxonomy) for p in scores.paradigm])
+    scores.insert(2, "phenomenon", [benchmarks.phenomenon_of(p, d.taxonomy) for p in scores.paradigm])
     scores["bos"] = s.bos
 
     out = Path(out)
@@ -86,7 +87,7 @@ def score_model(config: Config, model: str | Path, out: str | Path, revision: st
         scoring={"bos": s.bos, "batch_tokens": s.batch_tokens, "pack_pairs": s.pack_pairs, "precision": s.precision,
                  "score": "sum of token log-probs", "accuracy": "logp_good > logp_bad (ties wrong)"},
         split={"split": split, "n_test": d.n_test, "n_train": d.n_train, "seed": d.split_seed, "max_pairs": max_pairs},
-        blimp_dir=str(blimp.blimp_dir(d.blimp_dir or None)), data_hash=data_hash(loaded),
+        benchmarks=list(d.benchmarks), blimp_dir=str(blimp.blimp_dir(d.blimp_dir or None)), data_hash=data_hash(loaded),
         paradigms=sorted(loaded), n_pairs=len(scores), wall_time_s=round(wall, 3),
         summary=paradigm_summary(scores, d.taxonomy).reset_index().to_dict(orient="records"),
     )
@@ -114,7 +115,7 @@ def export_checkpoint_scores(config: Config, model_dir: Path, root: Path) -> Pat
         kind="blimp_scores", preset=config.preset, size=meta["size"], epoch=meta["epoch"], step=meta["step"],
         pretrain_hash=meta["pretrain_hash"], tokens_seen=meta["tokens_seen"], val_loss=meta["val_loss"],
         scoring=scoring,
-        data_hash=data_hash(blimp.load_blimp(config.data.blimp_dir or None, sorted(set(scores.paradigm)))),
+        data_hash=data_hash(benchmarks.load_pairs(config.data, sorted(set(scores.paradigm)))),
         n_pairs=len(scores), mean_accuracy=float(paradigm_summary(scores, config.data.taxonomy).accuracy.mean()),
         phenomenon_accuracy=summary.accuracy.round(4).to_dict(), config=to_dict(config)))
     return target

@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 
 from ..config import Config, apply_overrides, stable_hash, to_dict
-from ..corpora import blimp, pairs
+from ..corpora import benchmarks, pairs
 from ..errors import ConfigError
 from ..lm.identity import model_identity
 from ..lm.models import load_model, resolve_devices
@@ -82,9 +82,10 @@ class ProbeData:
 
 
 def prepare_probe_data(config: Config, tokenizer) -> ProbeData:
-    """Load, split and tokenise the configured paradigms (all 67 unless ``data.paradigms``)."""
+    """Load, split and tokenise the configured paradigms (``data.benchmarks``, ``data.paradigms``,
+    ``data.phenomena``: BLiMP's 67 by default)."""
     d = config.data
-    paradigms = blimp.load_blimp(d.blimp_dir or None, blimp.selected_paradigms(d.paradigms, d.phenomena, d.taxonomy))
+    paradigms = benchmarks.load_pairs(d)
     names = sorted(paradigms)
     good, bad, which, pair_id, train = [], [], [], [], {}
     for i, name in enumerate(names):
@@ -265,8 +266,8 @@ def finetune_one(config: Config, model_path: str | Path, paradigm: str, out: str
     ``evaluate_all`` False evaluates only ``paradigm`` itself. Returns the scores, the fine-tune
     result and its wall time in seconds.
     """
-    blimp.check_paradigms([paradigm])
-    names = sorted(set(blimp.PARADIGM_TERMS) | {paradigm}) if evaluate_all else [paradigm]
+    benchmarks.selected_paradigms(apply_overrides(config, {"data.paradigms": [paradigm]}).data)  # known, or fail now
+    names = sorted(benchmarks.every_paradigm(config.data)) if evaluate_all else [paradigm]
     config = resolve_devices(apply_overrides(config, {"data.paradigms": names}))
     model, tokenizer = load_model(model_path, revision=revision, device=config.device)
     data = prepare_probe_data(config, tokenizer)

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config
+from ..corpora.benchmarks import selected_paradigms
 from ..lm.checkpoints import find_checkpoint_meta
 from ..lm.identity import checkpoint_identity, run_name
 from ..lm.models import spec_parameters
@@ -199,7 +200,7 @@ def run_plan(config: Config, workload: Workload, space_gflops: float | dict[str,
     for request in plan_of(config).unique():
         sub = request.config(config)
         pretraining(sub, request.size)
-        flops = space_flops(sub, request.size, workload)["total"]
+        flops = space_flops(sub, request.size, workload, len(selected_paradigms(sub.data)))["total"]
         rows.append({"stage": request.describe(), "purpose": request.purpose, "TFLOP": flops / 1e12,
                      "hours": flops / (space_rate(request.size) * 1e9) / 3600})
     for run, size in pretraining_runs(config):

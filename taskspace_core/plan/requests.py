@@ -37,6 +37,8 @@ class Role(StrEnum):
     SHARE_SWEEP = "share sweep"  # the critique: a fixed share instead of a threshold
     FTGD_SEED = "ftgd seed"  # the critique: other FTGD batch orders
     RANDOM_MASKS = "random masks"  # the method control: random masks of FTGD's per-paradigm share
+    BENCHMARK = "benchmark"  # generality: another benchmark's (or a cross-benchmark) space, trained and untrained
+    BENCHMARK_SPLIT = "benchmark split"  # generality: that space under other data splits, its band
 
 
 PURPOSE = {
@@ -52,6 +54,8 @@ PURPOSE = {
     Role.SHARE_SWEEP: "critique: fixed share instead of a threshold",
     Role.FTGD_SEED: "critique: FTGD seeds",
     Role.RANDOM_MASKS: "control: random masks of FTGD's share",
+    Role.BENCHMARK: "generality: other benchmarks",
+    Role.BENCHMARK_SPLIT: "generality: other benchmarks, data splits",
 }
 
 
@@ -95,6 +99,7 @@ class SpaceRequest:
     masks: Masks | None = None
     ftgd_seed: int | None = None
     mask_selection: str | None = None  # "random": the method control
+    benchmarks: tuple[str, ...] | None = None  # ("zorro",): another benchmark's space
 
     @property
     def purpose(self) -> str:
@@ -104,7 +109,8 @@ class SpaceRequest:
         """What differs from the preset, as notebook parameters (``{"pretrain_seed": 1}``)."""
         changes = {"pretrain_seed": self.pretrain_seed, "data_split_seed": self.split_seed,
                    "ftgd_method": self.method, **(self.masks.changes() if self.masks else {}),
-                   "ftgd_seed": self.ftgd_seed, "ftgd_mask_selection": self.mask_selection}
+                   "ftgd_seed": self.ftgd_seed, "ftgd_mask_selection": self.mask_selection,
+                   "data_benchmarks": self.benchmarks}
         return {name: value for name, value in changes.items() if value is not None}
 
     def config(self, config: Config) -> Config:
@@ -200,6 +206,11 @@ def plan_of(config: Config) -> Plan:
     requests.append(SpaceRequest(Role.SHARE_SWEEP, sweep, masks=Masks("top_fraction", book.sweep_top_fraction)))
     requests += [SpaceRequest(Role.FTGD_SEED, sweep, ftgd_seed=seed) for seed in book.sweep_seeds]
     requests += [SpaceRequest(Role.RANDOM_MASKS, s, mask_selection="random") for s in book.random_mask_sizes]
+    for entry in book.benchmark_spaces:
+        chosen = tuple(entry.split("+"))
+        requests += [SpaceRequest(Role.BENCHMARK, s, c, benchmarks=chosen) for s in book.benchmark_sizes for c in ("final", 0.0)]
+        requests += [SpaceRequest(Role.BENCHMARK_SPLIT, s, split_seed=seed, benchmarks=chosen)
+                     for s in book.benchmark_sizes for seed in book.split_seeds]
     if not book.null_baselines:  # the untrained space RQ3 starts from is a null too
         requests += [SpaceRequest(Role.NULL, s, 0.0) for s in nulls]
     return Plan(config, tuple(requests))

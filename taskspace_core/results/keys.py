@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import Config, is_earlier_behaviour
-from ..corpora import blimp, pairs
+from ..corpora import benchmarks, pairs
 from ..lm.identity import run_name
 from ..lm.precision import key_precision
 
@@ -50,15 +50,15 @@ def space_key(config: Config, identity: dict, data_hash: str, paradigms: list[st
 
 
 def probe_selection(config: Config) -> tuple[list[str], str]:
-    """The sorted paradigms a task space covers and the hash of their BLiMP data."""
+    """The sorted paradigms a task space covers (of every benchmark it uses) and the hash of their data."""
     d = config.data
-    names, data_hash = _selection(d.blimp_dir, tuple(blimp.selected_paradigms(d.paradigms, d.phenomena, d.taxonomy)))
+    names, data_hash = _selection(d)
     return list(names), data_hash
 
 
 @lru_cache(maxsize=16)  # a book looks up dozens of spaces over the same files; read and hash them once
-def _selection(blimp_dir: str, paradigms: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
-    loaded = blimp.load_blimp(blimp_dir or None, list(paradigms) or None)
+def _selection(data) -> tuple[tuple[str, ...], str]:
+    loaded = benchmarks.load_pairs(data)
     return tuple(sorted(loaded)), pairs.data_hash(loaded)
 
 
@@ -74,7 +74,7 @@ def test_pair_index(config: Config) -> tuple[list[str], np.ndarray, np.ndarray]:
     paradigm and its pair id (what :func:`~taskspace_core.engine.probing.prepare_probe_data`
     tokenises, in the same order, without a tokenizer)."""
     d = config.data
-    loaded = blimp.load_blimp(d.blimp_dir or None, blimp.selected_paradigms(d.paradigms, d.phenomena, d.taxonomy))
+    loaded = benchmarks.load_pairs(d)
     names = sorted(loaded)
     which, pair_id = [], []
     for i, name in enumerate(names):

@@ -25,7 +25,7 @@ from ..analysis.report import Analysis, analyse
 from ..analysis.similarity import mask_jaccard
 from ..analysis.space import Origin, PairMargins, TaskSpace
 from ..config import Config, stable_hash, to_dict
-from ..corpora.blimp import phenomenon_of
+from ..corpora.benchmarks import phenomenon_of
 from ..errors import CorruptResultWarning, MissingResult
 from ..lm.checkpoints import find_checkpoint_meta, load_checkpoint_meta
 from ..lm.identity import checkpoint_identity

@@ -1,0 +1,145 @@
+"""Benchmarks beyond BLiMP: Zorro, CLAMS English and a set of your own, through one registry."""
+
+import gzip
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from taskspace_core.config import DataConfig, apply_overrides
+from taskspace_core.corpora import benchmarks, blimp, clams, zorro
+from taskspace_core.errors import ConfigError, DataError
+
+ZORRO_STEM = "agreement_subject_verb-in_simple_question"
+
+
+def test_zorro_loads_23_paradigms_normalised_to_book_prose():
+    loaded = benchmarks.load_pairs(DataConfig(benchmarks=("zorro",)))
+    assert len(loaded) == 23 and {len(p.pairs) for p in loaded.values()} == {2000}
+    pair = loaded["zorro:binding-principle_a"].pairs[0]
+    # file line 1 is the ungrammatical sentence, line 2 its grammatical partner
+    assert (pair.bad, pair.good) == ("Ben thinks about himself called this fuel.", "Ben thinks about himself calling this fuel.")
+    assert zorro.normalise("where are i going ?") == "Where are I going?"
+    mapped = {zorro.PHENOMENON[name.removeprefix("zorro:")] for name in loaded}
+    assert mapped - set(zorro.NEW_PHENOMENA) == set(blimp.PHENOMENA) - {"CON-R"}  # 11 of BLiMP's 12
+
+
+def test_clams_drops_the_corrupted_npi_pairs_and_keeps_the_rest():
+    loaded = benchmarks.load_pairs(DataConfig(benchmarks=("clams",)))
+    assert len(loaded) == 22
+    assert sum(len(p.pairs) for p in loaded.values()) == 157_346 - 738
+    assert len(loaded["clams:npi_across_inanim"].pairs) == 5040 - 720
+    assert not any(clams.CORRUPTED in p.good + p.bad for par in loaded.values() for p in par.pairs)
+    assert loaded["clams:simple_agrmt"].pairs[0].good == "The author laughs."
+
+
+def test_a_changed_benchmark_file_fails_its_checksum_and_a_bad_line_names_itself(tmp_path):
+    text = gzip.decompress((zorro.ZORRO_DIR / f"{ZORRO_STEM}.txt.gz").read_bytes()).decode()
+    lines = text.split("\n")
+    lines[6] = "is the dog eat ?"
+    (tmp_path / "SHA256SUMS").write_text((zorro.ZORRO_DIR / "SHA256SUMS").read_text())
+    (tmp_path / f"{ZORRO_STEM}.txt").write_text("\n".join(lines))
+    with pytest.raises(DataError, match=rf"{ZORRO_STEM}.txt: sha256 does not match SHA256SUMS"):
+        zorro.read_zorro_paradigm(tmp_path / f"{ZORRO_STEM}.txt")
+    (tmp_path / "SHA256SUMS").unlink()
+    (tmp_path / f"{ZORRO_STEM}.txt").write_text("\n".join(lines[:4] + ["", "is the dog eating ?"]) + "\n")
+    with pytest.raises(DataError, match=r"line 5: an empty sentence"):
+        zorro.read_zorro_paradigm(tmp_path / f"{ZORRO_STEM}.txt")
+    (tmp_path / "sent_comp.txt").write_text("True\tthe author laughs\nTrue\tthe author laugh")
+    with pytest.raises(DataError, match=r"sent_comp.txt, line 2: expected 'False<TAB>sentence'"):
+        clams.read_clams_paradigm(tmp_path / "sent_comp.txt")
+
+
+def own_set(folder, paradigms: dict[str, str], n: int = 30):
+    """A set of your own in the documented format, made of BLiMP's pairs (``n`` per paradigm)."""
+    folder.mkdir()
+    (folder / "phenomena.json").write_text(json.dumps({f"my_{uid}": label for uid, label in paradigms.items()}))
+    for uid in paradigms:
+        source = blimp.load_blimp(None, [uid])[uid]
+        rows = [{"sentence_good": p.good, "sentence_bad": p.bad} for p in source.pairs[:n]]
+        (folder / f"my_{uid}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return folder
+
+
+def test_a_set_of_your_own_joins_the_phenomena_of_blimp(tmp_path):
+    folder = own_set(tmp_path / "mine", {"anaphor_gender_agreement": "A-AGR", "npi_present_1": "NPI-L"})
+    data = DataConfig(benchmarks=("blimp", str(folder)), phenomena=("A-AGR",))
+    assert benchmarks.selected_paradigms(data) == ["anaphor_gender_agreement", "anaphor_number_agreement",
+                                                   "mine:my_anaphor_gender_agreement"]
+    loaded = benchmarks.load_pairs(data)
+    assert loaded["mine:my_anaphor_gender_agreement"].pairs[3].pair_id == 3  # position when no pairID
+    assert benchmarks.phenomenon_of("mine:my_npi_present_1") == "NPI-L"
+
+
+@pytest.mark.parametrize("line, needle", [
+    ("{\"sentence_good\": \"A cat.\"}", "line 2: field 'sentence_bad': must be a non-empty string"),
+    ("{\"sentence_good\": \"A cat.\", \"sentence_bad\": \"Cat a.\", \"pairID\": -1}", "line 2: field 'pairID'"),
+    ("not json", "line 2: not valid JSON"),
+])
+def test_a_bad_line_of_your_own_set_names_file_line_and_field(tmp_path, line, needle):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "phenomena.json").write_text('{"p": "X"}')
+    (folder / "p.jsonl").write_text('{"sentence_good": "A dog.", "sentence_bad": "Dog a."}\n' + line + "\n")
+    with pytest.raises(DataError, match=rf"p.jsonl, {needle}"):
+        benchmarks.load_pairs(DataConfig(benchmarks=(str(folder),)))
+
+
+def test_unknown_benchmarks_and_paradigms_fail_by_name(tmp_path):
+    with pytest.raises(ConfigError, match=r"'zoro' is neither .* \(did you mean 'zorro'\?\)"):
+        benchmarks.selected_paradigms(DataConfig(benchmarks=("zoro",)))
+    with pytest.raises(ConfigError, match=r"unknown paradigm 'zorro:binding-principle_a' \(data.benchmarks is blimp\)"):
+        benchmarks.selected_paradigms(DataConfig(paradigms=("zorro:binding-principle_a",)))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match=r"empty/phenomena.json: missing"):
+        benchmarks.selected_paradigms(DataConfig(benchmarks=(str(tmp_path / "empty"),)))
+
+
+def test_a_space_key_records_the_benchmarks_and_blimp_keys_stay(ci_config):
+    from taskspace_core.results.keys import probe_selection
+
+    blimp_only, blimp_hash = probe_selection(ci_config)
+    assert blimp_only == sorted(ci_config.data.paradigms)
+    mixed = apply_overrides(ci_config, {"data.benchmarks": "blimp,zorro",
+                                        "data.paradigms": [*ci_config.data.paradigms, "zorro:binding-principle_a"]})
+    names, mixed_hash = probe_selection(mixed)
+    assert names == sorted([*blimp_only, "zorro:binding-principle_a"]) and mixed_hash != blimp_hash
+    # the data hash of BLiMP alone is what it was before other benchmarks existed
+    from taskspace_core.corpora.pairs import data_hash
+    assert blimp_hash == data_hash(blimp.load_blimp(None, blimp_only))
+
+
+def test_your_own_set_runs_through_score_and_space(ci_config, ci_checkpoints, tmp_path):
+    """The documented format, end to end: `score` and a task space over BLiMP and the set."""
+    from taskspace_core.engine.blimp_scores import score_model
+    from taskspace_core.engine.compute import compute_space
+
+    folder = own_set(tmp_path / "mine", {"anaphor_number_agreement": "A-AGR", "npi_present_1": "NPI-L"})
+    config = apply_overrides(ci_config, {
+        "work_dir": str(tmp_path / "runs"), "data.benchmarks": f"blimp,{folder}", "data.n_test": 10,
+        "data.n_train": 16, "data.paradigms": ["anaphor_gender_agreement", "npi_present_1",
+                                               "mine:my_anaphor_number_agreement", "mine:my_npi_present_1"]})
+    scores, meta = score_model(config, ci_checkpoints[-1], tmp_path / "scores.csv")
+    assert set(scores.paradigm) == set(config.data.paradigms) and len(scores) == 40
+    assert meta["benchmarks"] == ["blimp", str(folder)]
+    assert pd.read_csv(tmp_path / "scores.csv").phenomenon.tolist().count("A-AGR") == 20
+    space = compute_space(config, ci_checkpoints[-1], label="own-set", log=lambda *_: None, progress=False)
+    assert space.paradigms == sorted(config.data.paradigms)
+    assert space.phenomena == ["A-AGR", "A-AGR", "NPI-L", "NPI-L"]  # sorted: BLiMP, mine:, BLiMP
+    assert np.isfinite(space.transfer["effect"]).all() and space.transfer["effect"].shape == (4, 4)
+
+
+@pytest.mark.parametrize("trained, p, untrained, status", [
+    ((0.20, 0.22, 0.21), (0.001,) * 3, (0.05,), "holds"),  # +0.16 against a band of 0.02
+    ((0.20, 0.22, 0.21), (0.001, 0.2, 0.001), (0.05,), "does not hold"),  # one split not significant
+    ((0.06, 0.10, 0.08), (0.01,) * 3, (0.05,), "inconclusive"),  # +0.03 inside a band of 0.04
+    ((0.06, 0.10, 0.08), (0.01,) * 3, (0.20,), "does not hold"),  # below −band
+    ((0.20,), (0.001,), (0.05,), "not testable"),  # one split: no band
+    ((0.20, 0.22), (0.001,) * 2, (), "not testable"),  # no untrained space
+])
+def test_the_generality_rule_reads_the_untrained_network_against_the_split_band(trained, p, untrained, status):
+    from taskspace_core.analysis.generality import structure_reappears
+    from taskspace_core.analysis.replicates import Estimate
+
+    assert structure_reappears(Estimate(trained), Estimate(p), Estimate(untrained)).value == status
