@@ -1,6 +1,9 @@
-"""Vendor BLiMP and a children's-book corpus subset into ``data/`` (run once by maintainers).
+"""Vendor BLiMP, Zorro, CLAMS English and a children's-book corpus subset into ``data/`` (run
+once by maintainers).
 
 Usage::
+
+    python scripts/vendor_data.py --zorro SRC_ZORRO_DIR --clams SRC_CLAMS_DIR
 
     python scripts/vendor_data.py --blimp SRC_BLIMP_DIR --corpus SRC_GUTENBERG_DIR [--words N]
     python scripts/vendor_data.py --corpus SRC_GUTENBERG_DIR --words 13400000 --max-author-share 0.15 \
@@ -55,6 +58,27 @@ def vendor_blimp(src: Path) -> None:
     print(f"vendored {len(files)} BLiMP paradigms into {out}")
 
 
+def vendor_pairs_files(src: Path, name: str, pattern: str, compress: bool) -> None:
+    """Zorro (``*.txt``, gzip-compressed here) or CLAMS English (``*.txt.gz``, copied as they come)
+    into ``data/<name>``, with the LICENSE and a ``SHA256SUMS`` of every uncompressed file (the
+    upstream bytes, checked by the loaders)."""
+    out = REPO / "data" / name
+    out.mkdir(parents=True, exist_ok=True)
+    files = sorted(src.glob(pattern))
+    assert files, f"no {pattern} files in {src}"
+    sums = []
+    for f in files:
+        raw = f.read_bytes() if compress else gzip.decompress(f.read_bytes())
+        if compress:
+            gzip_bytes(raw, out / (f.name + ".gz"))
+        else:
+            shutil.copy(f, out / f.name)
+        sums.append(f"{hashlib.sha256(raw).hexdigest()}  {f.name.removesuffix('.gz')}\n")
+    (out / "SHA256SUMS").write_text("".join(sums))
+    shutil.copy(src / "LICENSE", out / "LICENSE")
+    print(f"vendored {len(files)} files into {out} (SOURCE.md is written by hand)")
+
+
 def vendor_corpus(src: Path, target_words: int, out: Path, max_author_share: float = 1.0,
                   compress: str = "gz") -> None:
     with open(src / "manifest.tsv", newline="", encoding="utf-8") as f:
@@ -101,7 +125,9 @@ def vendor_corpus(src: Path, target_words: int, out: Path, max_author_share: flo
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--blimp", type=Path, help="BLiMP source folder (67 .jsonl files); omit to skip")
-    parser.add_argument("--corpus", type=Path, required=True)
+    parser.add_argument("--zorro", type=Path, help="Zorro's sentences/babyberta folder (23 .txt files and LICENSE); omit to skip")
+    parser.add_argument("--clams", type=Path, help="CLAMS English (22 .txt.gz files and LICENSE); omit to skip")
+    parser.add_argument("--corpus", type=Path, help="a folder of Gutenberg author folders; omit to skip")
     parser.add_argument("--words", type=int, default=1_300_000)
     parser.add_argument("--max-author-share", type=float, default=1.0)
     parser.add_argument("--compress", choices=("gz", "xz"), default="gz")
@@ -109,4 +135,9 @@ if __name__ == "__main__":
     args = parser.parse_args()
     if args.blimp:
         vendor_blimp(args.blimp)
-    vendor_corpus(args.corpus, args.words, args.out, args.max_author_share, args.compress)
+    if args.zorro:
+        vendor_pairs_files(args.zorro, "zorro", "*.txt", compress=True)
+    if args.clams:
+        vendor_pairs_files(args.clams, "clams_en", "*.txt.gz", compress=False)
+    if args.corpus:
+        vendor_corpus(args.corpus, args.words, args.out, args.max_author_share, args.compress)

@@ -163,7 +163,7 @@ def test_explorer_switches_spaces_and_lists_transfers_offline(ci_book, browser):
         page.wait_for_selector("#taskspace-explorer-heatmap-chart svg.marks", timeout=60_000)
         fields = explorer.locator("select[data-field]")
         names = [fields.nth(k).get_attribute("data-field") for k in range(fields.count())]
-        assert names == ["size", "checkpoint", "method", "masks", "replicate", "metric", "paradigm"]
+        assert names == ["benchmark", "size", "checkpoint", "method", "masks", "replicate", "metric", "paradigm"]
         data = page.evaluate("window.taskspaceExplorerData")  # the book build moved it into a script file
         assert len(data["spaces"]) >= 2
 
@@ -195,6 +195,18 @@ def test_explorer_switches_spaces_and_lists_transfers_offline(ci_book, browser):
         explorer.locator("select[data-field=paradigm]").select_option(index=len(paradigms) - 1)
         assert paradigms[-1].split(" · ")[-1] in explorer.locator("table[data-table=in] caption").inner_text()
         assert "source" in visit.hover_tooltip(page.locator("#taskspace-explorer-heatmap-chart"))
+
+        # another benchmark (ci plans Zorro's own space and a cross-benchmark one) brings its own
+        # paradigms and its own heatmap; the page opens on BLiMP
+        offered = explorer.locator("select[data-field=benchmark] option").all_inner_texts()
+        assert offered[0] == "BLiMP" and sorted(offered) == ["BLiMP", "BLiMP + Zorro", "Zorro"]
+        source = shown()[0]
+        explorer.locator("select[data-field=benchmark]").select_option("Zorro")
+        page.wait_for_function(f"document.querySelector('.taskspace-explorer-source').textContent !== {source!r}")
+        page.wait_for_selector("#taskspace-explorer-heatmap-chart svg.marks")
+        zorro = explorer.locator("select[data-field=paradigm] option").all_inner_texts()
+        assert zorro and all(" · zorro:" in option for option in zorro)
+        assert zorro[0].split(" · ")[-1] in explorer.locator("table[data-table=out] caption").inner_text()
         assert not visit.errors, visit.errors
         assert not visit.external_requests(), visit.external_requests()
     finally:

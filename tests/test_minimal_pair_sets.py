@@ -143,3 +143,26 @@ def test_the_generality_rule_reads_the_untrained_network_against_the_split_band(
     from taskspace_core.analysis.replicates import Estimate
 
     assert structure_reappears(Estimate(trained), Estimate(p), Estimate(untrained)).value == status
+
+
+def test_the_cross_gap_sees_same_phenomenon_transfer_across_benchmarks_and_nothing_else():
+    from taskspace_core.analysis.generality import cross_gap
+
+    blimp_names = ["anaphor_gender_agreement", "anaphor_number_agreement", "npi_present_1", "only_npi_licensor_present"]
+    zorro_names = ["zorro:anaphor_agreement-pronoun_gender", "zorro:npi_licensing-matrix_question",
+                   "zorro:npi_licensing-only_npi_licensor"]
+    names = blimp_names + zorro_names
+    labels = np.array([benchmarks.phenomenon_of(n) for n in names])
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 0.01, (7, 7))
+    shared = (labels[:, None] == labels[None, :]) * 0.5 + (noise + noise.T) / 2
+    found = cross_gap(shared, names, permutations=999)
+    # cross pairs: 4 x 3 = 12, of one phenomenon 2 x 1 + 2 x 2 = 6
+    assert (found.n_same, found.n_different) == (6, 6) and found.gap == pytest.approx(0.5, abs=0.02)
+    assert found.p < 0.05
+    # structure inside each benchmark only (what templates alone would give): no cross gap
+    bench = np.array([n.startswith("zorro:") for n in names])
+    within_only = shared * (bench[:, None] == bench[None, :])
+    assert abs(cross_gap(within_only, names, permutations=999).gap) < 0.02
+    # a control that explains the similarity leaves no gap
+    assert abs(cross_gap(shared, names, permutations=99, controls=[shared]).gap) < 1e-9

@@ -132,3 +132,12 @@ def test_a_retrain_keeps_the_label_its_committed_record_carries(ci_config, ci_ch
     done = pretrain(config, "small", until_epoch=0.5, **QUIET)
     assert model_identity(done[0]) == checkpoint_identity(record | {"preset": "ci-old"})
     assert model_identity(done[1])["preset"] == "ci"
+    # a checkpoint trained before the fix, labelled with today's name: found under the committed
+    # label, and given it when a space is about to be computed from it
+    from taskspace_core.lm.checkpoints import find_checkpoint_meta
+    from taskspace_core.lm.pretrain import ensure_checkpoint
+
+    meta_file = done[0] / "meta.json"
+    meta_file.write_text(json.dumps(json.loads(meta_file.read_text()) | {"preset": "ci"}))
+    assert find_checkpoint_meta(config, "small", 0)["preset"] == "ci-old"
+    assert model_identity(ensure_checkpoint(config, "small", 0, log=lambda *_: None))["preset"] == "ci-old"

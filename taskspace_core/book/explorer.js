@@ -7,12 +7,13 @@
   // (sphinx_ext.unembed_explorer_data) that sets window.taskspaceExplorerData before this runs
   const inline = document.getElementById("taskspace-explorer-data");
   const data = inline && inline.textContent.trim() ? JSON.parse(inline.textContent) : window.taskspaceExplorerData;
-  const template = JSON.parse(document.getElementById("taskspace-explorer-heatmap").textContent);
-  const n = data.paradigms.length;
+  // one heatmap spec per set of paradigms (a space names its own: benchmarks differ in paradigms)
+  const templates = JSON.parse(document.getElementById("taskspace-explorer-heatmap").textContent);
   const EMBED = {renderer: "svg", actions: {export: true, source: false, compiled: false, editor: false}};
   const state = {metric: data.metrics[0], paradigm: data.paradigms[0]};
   const selects = {};
   let view = null;
+  let shownParadigms = data.paradigms;  // the paradigms of the space on show (benchmarks differ in them)
 
   function element(tag, text, attributes) {
     const node = document.createElement(tag);
@@ -58,13 +59,19 @@
   }
 
   function strongest(values, k) {
-    return values.map((value, j) => [j, value]).filter(([j, value]) => value !== null && data.paradigms[j] !== state.paradigm)
+    return values.map((value, j) => [j, value]).filter(([j, value]) => value !== null && shownParadigms[j] !== state.paradigm)
       .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1])).slice(0, k);
   }
 
   function render() {
     refreshChoices();
     const space = matching(data.fields.length)[0];
+    const paradigms = space.paradigms, phenomena = space.phenomena, n = paradigms.length;
+    if (paradigms !== shownParadigms) {  // another benchmark: its own paradigms to choose from
+      shownParadigms = paradigms;
+      if (!paradigms.includes(state.paradigm)) state.paradigm = paradigms[0];
+      fill(selects.paradigm, paradigms, state.paradigm, (p) => `${phenomena[paradigms.indexOf(p)]} · ${p}`);
+    }
     const values = space.transfer[state.metric];
     const out = document.getElementById("taskspace-explorer-output");
     out.replaceChildren();
@@ -76,7 +83,7 @@
 
     const chart = element("div", null, {class: "taskspace-explorer-heatmap", id: "taskspace-explorer-heatmap-chart"});
     out.append(chart);
-    const spec = JSON.parse(JSON.stringify(template));
+    const spec = JSON.parse(JSON.stringify(templates[space.heatmap]));
     const cells = spec.layer[0];
     cells.data.values[0].transfer = values;
     cells.encoding.color.scale.domain = space.domain[state.metric];  // plots.colour_domain, from Python
@@ -88,19 +95,19 @@
       console.error(error);
     });
 
-    const p = data.paradigms.indexOf(state.paradigm);
+    const p = paradigms.indexOf(state.paradigm);
     const row = values.slice(p * n, (p + 1) * n);
-    const column = data.paradigms.map((_, i) => values[i * n + p]);
+    const column = paradigms.map((_, i) => values[i * n + p]);
     const format = (v) => (v >= 0 ? "+" : "") + v.toFixed(3);
     const self = values[p * n + p];
     out.append(element("p", `Fine-tuning on ${state.paradigm} moves its own test pairs by ` +
                        `${self === null ? "n/a" : format(self)} (${state.metric}).`));
     out.append(table(`Strongest transfers out of ${state.paradigm}: fine-tuning on it moves these targets`,
                      ["target", "phenomenon", state.metric],
-                     strongest(row, 8).map(([j, v]) => [data.paradigms[j], data.phenomena[j], format(v)]), "out"));
+                     strongest(row, 8).map(([j, v]) => [paradigms[j], phenomena[j], format(v)]), "out"));
     out.append(table(`Strongest transfers into ${state.paradigm}: fine-tuning on these sources moves it`,
                      ["source", "phenomenon", state.metric],
-                     strongest(column, 8).map(([j, v]) => [data.paradigms[j], data.phenomena[j], format(v)]), "in"));
+                     strongest(column, 8).map(([j, v]) => [paradigms[j], phenomena[j], format(v)]), "in"));
     out.append(table(`Within-phenomenon similarity (${space.similarity}): mean and spread over each phenomenon's pairs of paradigms`,
                      ["phenomenon", "paradigms", "mean", "std"],
                      space.within.map((r) => [r.phenomenon, r.n_paradigms, r.mean === null ? "n/a" : r.mean.toFixed(3),

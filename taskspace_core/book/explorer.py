@@ -24,15 +24,15 @@ import pandas as pd
 from ..analysis.space import METRICS, Origin
 from ..config import Config, FTGDConfig
 from ..corpora import benchmarks
-from ..errors import TaskspaceError
+from ..corpora.benchmarks import TITLES
 from ..plan.requests import mask_label, plan_of
 from ..results.read import Reader, load_space
 from . import plots
 
 EXPLORER_JS = Path(__file__).with_name("explorer.js")
 # the choices, in the order the page offers them; each narrows the next
-FIELDS = ("size", "checkpoint", "method", "masks", "replicate")
-HEADLINE = (("eval1_accuracy", "BLiMP accuracy before fine-tuning", ".3f"),
+FIELDS = ("benchmark", "size", "checkpoint", "method", "masks", "replicate")
+HEADLINE = (("eval1_accuracy", "accuracy before fine-tuning", ".3f"),
             ("hypothesis_pearson", "r with the hypothesis space", "+.3f"),
             ("mantel_p", "Mantel p", ".4f"),
             ("partial_mantel_r", "partial r (controls)", "+.3f"),
@@ -44,7 +44,9 @@ def describe(key: dict, config: dict) -> dict[str, str]:
     ftgd, model = key["ftgd"], key["model"]
     replicate = (f"pretraining seed {config['pretrain']['seed']} · data split seed {key['split']['seed']}"
                  f" · FTGD seed {ftgd['seed']}")
-    return {"size": model["size"], "checkpoint": f"epoch {float(model['epoch']):g}",
+    chosen = config["data"].get("benchmarks", ["blimp"])  # a space from before other benchmarks: BLiMP's
+    benchmark = " + ".join(TITLES.get(name, Path(name).name) for name in chosen)
+    return {"benchmark": benchmark, "size": model["size"], "checkpoint": f"epoch {float(model['epoch']):g}",
             "method": "FTGD" if ftgd["method"] == "ftgd" else "plain fine-tuning",
             "masks": mask_label(FTGDConfig(**{k: v for k, v in config["ftgd"].items()})), "replicate": replicate}
 
@@ -93,22 +95,20 @@ def explorer_data(config: Config) -> dict:
     phenomena in the heatmap's order, and per space its choices, headline numbers, transfer
     matrices (row-major, 4 decimals) and within-phenomenon table."""
     origin, directories = shown_spaces(config)
-    spaces, paradigms, phenomena, order = [], None, None, None
+    spaces = []
     for directory in directories:
         read = _read_space(directory, config, origin)
         if read is None:
             continue
         record, names, transfer = read
-        if paradigms is None:
-            paradigms = names
-            phenomena = [benchmarks.phenomenon_of(p, config.data.taxonomy) for p in names]
-            order = plots.phenomenon_order(paradigms, phenomena)
-        elif names != paradigms:
-            raise TaskspaceError(f"{directory}: its paradigms differ from the other spaces' (one explorer needs one set)")
+        phenomena = [benchmarks.phenomenon_of(p, config.data.taxonomy) for p in names]
+        order = plots.phenomenon_order(names, phenomena)
         within = pd.read_csv(directory / "within.csv")[["phenomenon", "n_paradigms", "mean", "std"]].round(3)
         spaces.append({
             "name": directory.name,
             **describe(record["key"], record["config"]),
+            # each space its own paradigms, grouped by phenomenon: benchmarks differ in them
+            "paradigms": [names[i] for i in order], "phenomena": [phenomena[i] for i in order],
             "similarity": f"{record['config']['space']['similarity']} of {record['config']['space']['metric']} transfers",
             "headline": {label: format(record["headline"][field], spec) for field, label, spec in HEADLINE
                          if record["headline"].get(field) is not None},
@@ -126,13 +126,13 @@ def explorer_data(config: Config) -> dict:
         if choices in seen:
             space["replicate"] += f" · key {space['name'].rsplit('-', 1)[-1]}"
         seen.add(tuple(space[f] for f in FIELDS))
+    spaces.sort(key=lambda space: space["benchmark"] != "BLiMP")  # the page opens on BLiMP (a stable sort)
     metrics = [config.space.metric] + [m for m in METRICS if m != config.space.metric]  # the book's first
     if not spaces:
         return {"preset": config.preset, "origin": "none", "fields": list(FIELDS), "metrics": metrics,
                 "paradigms": [], "phenomena": [], "spaces": []}
     return {"preset": config.preset, "origin": origin, "fields": list(FIELDS), "metrics": metrics,
-            "paradigms": [paradigms[i] for i in order], "phenomena": [phenomena[i] for i in order],
-            "spaces": spaces}
+            "paradigms": spaces[0]["paradigms"], "phenomena": spaces[0]["phenomena"], "spaces": spaces}
 
 
 def explorer_html(config: Config) -> str:
@@ -145,11 +145,19 @@ def explorer_html(config: Config) -> str:
                 "results, and its run store holds none of the spaces the book plans. Build the book with "
                 f"this preset (<code>taskspace book --preset {preset}</code>), which computes them, or "
                 f"compute and commit them (<code>taskspace reproduce --preset {preset}</code>).</p></div>")
-    n = len(data["paradigms"])
-    # the heatmap is plots.matrix_heatmap's own spec; the page swaps in each space's values
-    # (layer 0's single data row, field "transfer"), its colour domain (computed here) and its title
-    template = plots.matrix_heatmap(np.zeros((n, n)), data["paradigms"], data["phenomena"], "transfer",
-                                    value="transfer", size=460).to_dict()
+    # the heatmap is plots.matrix_heatmap's own spec, one per set of paradigms (benchmarks differ):
+    # the page swaps in each space's values (layer 0's single data row, field "transfer"), its
+    # colour domain (computed here) and its title
+    templates = {}
+    for space in data["spaces"]:
+        n = len(space["paradigms"])
+        space["heatmap"] = templates.setdefault(
+            "|".join(space["paradigms"]), plots.matrix_heatmap(np.zeros((n, n)), space["paradigms"], space["phenomena"],
+                                                               "transfer", value="transfer", size=460).to_dict())
+    template = {f"set{k}": spec for k, spec in enumerate(templates.values())}
+    index = {key: f"set{k}" for k, key in enumerate(templates)}
+    for space in data["spaces"]:
+        space["heatmap"] = index["|".join(space["paradigms"])]
 
     def as_json(value) -> str:
         return json.dumps(value, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")

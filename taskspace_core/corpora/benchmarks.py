@@ -92,6 +92,11 @@ def _split(name: str) -> tuple[str, str]:
     return (prefix + colon, rest) if colon else ("", name)
 
 
+def benchmark_prefix(paradigm: str) -> str:
+    """The benchmark part of a paradigm's name: ``""`` for BLiMP, ``"zorro:"`` for Zorro's."""
+    return _split(paradigm)[0]
+
+
 def phenomenon_of(paradigm: str, taxonomy: str = "12") -> str:
     """The phenomenon a paradigm of any benchmark tests (BLiMP's abbreviations where it is one of
     BLiMP's phenomena, e.g. ``DN-AGR``)."""

@@ -91,13 +91,15 @@ def find_checkpoint_meta(config: Config, size: str, checkpoint: str | float = "f
     """A checkpoint's ``meta.json`` from the run directory, else the committed copy; None if neither.
 
     A committed copy counts only if it was trained under this config and this training code
-    (same pretraining hash and ``PRETRAIN_VERSION``).
+    (same pretraining hash and ``PRETRAIN_VERSION``). A local checkpoint that its committed record
+    describes is given that record's preset label (see :func:`recorded_preset`).
     """
     config.size(size)
     name = checkpoint_name(checkpoint_epoch(config, checkpoint))
     local = models_dir(config.run_dir(), config, size) / name / "meta.json"
-    if local.is_file():
-        return json.loads(local.read_text())
+    if local.is_file():  # under the label its committed record carries, if it has one (recorded_preset)
+        meta = json.loads(local.read_text())
+        return meta | {"preset": recorded_preset(config, size, meta["epoch"], meta["step"], meta["pretrain_hash"])}
     committed_run = _committed_run(config, size)
     committed = committed_run / f"{name}.json" if committed_run else None
     if committed is not None and committed.is_file():

@@ -315,7 +315,18 @@ def ensure_checkpoint(config: Config, size: str, checkpoint: str | float = "fina
         if not train_if_missing:
             raise ConfigError(f"checkpoint {path} does not exist; run `taskspace pretrain --preset {config.preset}`")
         pretrain(config, size, log=log)
+    _adopt_recorded_label(config, size, path)
     return path
+
+
+def _adopt_recorded_label(config: Config, size: str, path: Path) -> None:
+    """Give a checkpoint trained before its preset was renamed (labelled ``cpu``, committed as
+    ``cpu-next``) its committed record's label in ``meta.json`` (not among the hashed files), so
+    that what is computed from it carries the keys the reader looks up."""
+    meta = json.loads((path / "meta.json").read_text())
+    label = recorded_preset(config, size, meta["epoch"], meta["step"], meta["pretrain_hash"])
+    if label != meta.get("preset"):
+        atomic_write_json(path / "meta.json", meta | {"preset": label})
 
 
 def ensure_checkpoint_meta(config: Config, size: str, checkpoint: str | float = "final", log=print) -> dict:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from ..config import Config, FTGDConfig, apply_overrides, parameter_overrides, stable_hash
+from ..corpora.benchmarks import phenomenon_of, selected_paradigms
 from ..lm.checkpoints import checkpoint_epoch, dynamics_epochs
 
 
@@ -100,6 +101,7 @@ class SpaceRequest:
     ftgd_seed: int | None = None
     mask_selection: str | None = None  # "random": the method control
     benchmarks: tuple[str, ...] | None = None  # ("zorro",): another benchmark's space
+    phenomena: tuple[str, ...] = ()  # with ``benchmarks``: only these phenomena's paradigms (): all
 
     @property
     def purpose(self) -> str:
@@ -109,8 +111,9 @@ class SpaceRequest:
         """What differs from the preset, as notebook parameters (``{"pretrain_seed": 1}``)."""
         changes = {"pretrain_seed": self.pretrain_seed, "data_split_seed": self.split_seed,
                    "ftgd_method": self.method, **(self.masks.changes() if self.masks else {}),
-                   "ftgd_seed": self.ftgd_seed, "ftgd_mask_selection": self.mask_selection,
-                   "data_benchmarks": self.benchmarks}
+                   "ftgd_seed": self.ftgd_seed, "ftgd_mask_selection": self.mask_selection}
+        if self.benchmarks is not None:  # the preset's phenomena on those benchmarks, not its paradigm names
+            changes |= {"data_benchmarks": self.benchmarks, "data_paradigms": (), "data_phenomena": self.phenomena}
         return {name: value for name, value in changes.items() if value is not None}
 
     def config(self, config: Config) -> Config:
@@ -120,7 +123,8 @@ class SpaceRequest:
 
     def describe(self) -> str:
         """``small @ final (pretrain_seed=1)``, as ``taskspace results --plan`` lists it."""
-        changes = ", ".join(f"{k}={v}" for k, v in self.changes().items())
+        changes = ", ".join(f"{k}={'+'.join(map(str, v)) if isinstance(v, tuple) else v}"
+                            for k, v in self.changes().items() if v != ())
         where = self.checkpoint if str(self.checkpoint) == "final" else f"epoch {float(self.checkpoint):g}"
         return f"{self.size} @ {where}" + (f" ({changes})" if changes else "")
 
@@ -206,14 +210,25 @@ def plan_of(config: Config) -> Plan:
     requests.append(SpaceRequest(Role.SHARE_SWEEP, sweep, masks=Masks("top_fraction", book.sweep_top_fraction)))
     requests += [SpaceRequest(Role.FTGD_SEED, sweep, ftgd_seed=seed) for seed in book.sweep_seeds]
     requests += [SpaceRequest(Role.RANDOM_MASKS, s, mask_selection="random") for s in book.random_mask_sizes]
+    phenomena = preset_phenomena(config)
     for entry in book.benchmark_spaces:
         chosen = tuple(entry.split("+"))
-        requests += [SpaceRequest(Role.BENCHMARK, s, c, benchmarks=chosen) for s in book.benchmark_sizes for c in ("final", 0.0)]
-        requests += [SpaceRequest(Role.BENCHMARK_SPLIT, s, split_seed=seed, benchmarks=chosen)
+        requests += [SpaceRequest(Role.BENCHMARK, s, c, benchmarks=chosen, phenomena=phenomena)
+                     for s in book.benchmark_sizes for c in ("final", 0.0)]
+        requests += [SpaceRequest(Role.BENCHMARK_SPLIT, s, split_seed=seed, benchmarks=chosen, phenomena=phenomena)
                      for s in book.benchmark_sizes for seed in book.split_seeds]
     if not book.null_baselines:  # the untrained space RQ3 starts from is a null too
         requests += [SpaceRequest(Role.NULL, s, 0.0) for s in nulls]
     return Plan(config, tuple(requests))
+
+
+def preset_phenomena(config: Config) -> tuple[str, ...]:
+    """The phenomena a preset's BLiMP selection covers, which its spaces on other benchmarks cover
+    too: () when it takes every paradigm (so every paradigm of the other benchmark)."""
+    d = config.data
+    if not d.paradigms and not d.phenomena:
+        return ()
+    return tuple(sorted({phenomenon_of(p, d.taxonomy) for p in selected_paradigms(d)}))
 
 
 def pretraining_runs(config: Config) -> list[tuple[Config, str]]:

@@ -1,0 +1,126 @@
+"""The critique's generality section: other benchmarks' task spaces, read by rules G1 and G2.
+
+    benchmark_verdicts  one row per benchmark set and size: the rule's statistic (G1: r with the
+                        hypothesis space; G2: the cross gap) over data splits, the untrained
+                        network's, the difference, the band, the control and the verdict
+    benchmark_within    per phenomenon: within-phenomenon similarity on the other benchmark (trained,
+                        untrained) beside BLiMP's at the same size
+    generality_text     the verdicts in words, one paragraph
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..analysis.generality import cross_gap, structure_reappears
+from ..analysis.replicates import Estimate
+from ..corpora.benchmarks import TITLES
+from ..plan.requests import Plan, Role, SpaceRequest
+from .evidence import SpaceSource
+
+
+def _title(entry: str) -> str:
+    """``zorro`` -> ``Zorro``, ``blimp+zorro`` -> ``BLiMP + Zorro``."""
+    return " + ".join(TITLES.get(name, name) for name in entry.split("+"))
+
+
+def _requests(plan: Plan, entry: str, size: str) -> tuple[list[SpaceRequest], SpaceRequest | None]:
+    """The trained requests of one benchmark set and size (the preset's split first, then the other
+    splits) and its untrained request."""
+    chosen = tuple(entry.split("+"))
+    trained = [r for r in plan.find(Role.BENCHMARK, size, "final") if r.benchmarks == chosen]
+    trained += [r for r in plan.find(Role.BENCHMARK_SPLIT, size) if r.benchmarks == chosen]
+    untrained = [r for r in plan.find(Role.BENCHMARK, size, 0.0) if r.benchmarks == chosen]
+    return trained, (untrained[0] if untrained else None)
+
+
+def benchmark_verdicts(plan: Plan, spaces: SpaceSource) -> pd.DataFrame:
+    """Rule G1 on every benchmark set (``book.benchmark_spaces``) and size (``book.benchmark_sizes``)
+    of the plan. Empty when the plan computes no other benchmark."""
+    rows = []
+    for entry in plan.config.book.benchmark_spaces:
+        for size in plan.config.book.benchmark_sizes:
+            trained, untrained = _requests(plan, entry, size)
+            runs = [spaces(r) for r in trained]
+            statistic = _statistic(plan, entry)
+            measured = [statistic(space, analysis) for space, analysis in runs]
+            value, p = Estimate(tuple(v for v, _, _ in measured)), Estimate(tuple(q for _, q, _ in measured))
+            null = Estimate((statistic(*spaces(untrained))[0],) if untrained else ())
+            rows.append({"benchmark": _title(entry), "size": size, "paradigms": len(runs[0][0].paradigms) if runs else 0,
+                         "rule": "G2: cross gap" if "+" in entry else "G1: r with hypothesis",
+                         "trained": value.mean, "splits": len(value.values), "untrained": null.mean,
+                         "difference": value.mean - null.mean, "band": value.band, "p (largest)": max(p.values),
+                         "control": measured[0][2], "verdict": structure_reappears(value, p, null).value})
+    return pd.DataFrame(rows)
+
+
+def _statistic(plan: Plan, entry: str):
+    """``(space, analysis) -> (statistic, p, control)``: G1's r with the hypothesis space (its Mantel
+    p; control: the partial r for lexical and critical-word overlap) for one benchmark, G2's cross
+    gap (its permutation p; control: the gap after both overlaps) for a cross-benchmark space."""
+    s, taxonomy = plan.config.space, plan.config.data.taxonomy
+    if "+" not in entry:
+        return lambda space, an: (an.headline.hypothesis_pearson, an.headline.mantel_p, an.headline.partial_mantel_both_r)
+
+    def gap(space, an):
+        found = cross_gap(an.similarity, space.paradigms, taxonomy, s.permutations, s.seed)
+        controlled = cross_gap(an.similarity, space.paradigms, taxonomy, 0, s.seed, controls=[an.lexical, an.critical])
+        return found.gap, found.p, controlled.gap
+    return gap
+
+
+def benchmark_within(plan: Plan, spaces: SpaceSource, entry: str, size: str) -> pd.DataFrame:
+    """Per phenomenon: mean within-phenomenon similarity on ``entry``'s space (trained at the
+    preset's split, and untrained) beside BLiMP's trained space of ``size``; a phenomenon with one
+    paradigm on a benchmark has no pair, so no value there."""
+    trained, untrained = _requests(plan, entry, size)
+    columns = {f"{_title(entry)} trained": spaces(trained[0])[1].within["mean"]}
+    if untrained is not None:
+        columns[f"{_title(entry)} untrained"] = spaces(untrained)[1].within["mean"]
+    columns["BLiMP trained"] = spaces(SpaceRequest(Role.FINAL, size))[1].within["mean"]
+    return pd.DataFrame(columns).dropna(how="all")
+
+
+MEANING = {
+    "holds": "the phenomenon structure reappears on a benchmark built by other people with other words and frames, "
+             "beyond what an untrained network shows",
+    "does not hold": "the phenomenon structure does not carry over: on this benchmark the trained model's task space "
+                     "is no closer to its hypothesis space than the untrained network's, or not significantly close",
+    "inconclusive": "the trained model's lead over the untrained network lies inside the spread between data splits",
+    "not testable": "an untrained space or a second data split is missing, so there is nothing to read it against",
+}
+
+
+CROSS_MEANING = {
+    "holds": "fine-tuning on a paradigm moves the same phenomenon's paradigms of the other benchmark more than "
+             "other phenomena's, beyond what an untrained network shows, so the shared structure is not one "
+             "benchmark's templates",
+    "does not hold": "across benchmarks, same-phenomenon paradigms are not moved more than others beyond the "
+                     "untrained network, so the structure seen within a benchmark may be its own templates",
+    "inconclusive": "the trained gap's lead over the untrained network lies inside the spread between data splits",
+    "not testable": "an untrained space or a second data split is missing, so there is nothing to read it against",
+}
+
+
+def generality_text(verdicts: pd.DataFrame) -> str:
+    """:func:`benchmark_verdicts` in words: per row the statistic trained and untrained, the
+    difference against its band, the control, the verdict."""
+    sentences = []
+    for row in verdicts.to_dict("records"):
+        if row["rule"].startswith("G1"):
+            sentences.append(
+                f"On {row['benchmark']} ({row['paradigms']} paradigms) the {row['size']} model's task space resembles "
+                f"that benchmark's hypothesis space at r = {row['trained']:+.3f} (mean over {row['splits']} data "
+                f"splits, largest Mantel p {row['p (largest)']:.4f}; partial r {row['control']:+.3f} controlling "
+                f"for lexical and critical-word overlap), the untrained network's at r = {row['untrained']:+.3f}: "
+                f"a difference of {row['difference']:+.3f} against a band of {row['band']:.3f} (the spread of r "
+                f"between data splits). By rule G1 this **{row['verdict']}**: {MEANING[row['verdict']]}.")
+        else:
+            sentences.append(
+                f"Across {row['benchmark']} ({row['paradigms']} paradigms, {row['size']} model), same-phenomenon "
+                f"pairs of paradigms from different benchmarks are more similar than different-phenomenon ones by "
+                f"{row['trained']:+.3f} (mean over {row['splits']} data splits, largest permutation p "
+                f"{row['p (largest)']:.4f}; {row['control']:+.3f} after lexical and critical-word overlap), the "
+                f"untrained network's by {row['untrained']:+.3f}: a difference of {row['difference']:+.3f} against "
+                f"a band of {row['band']:.3f}. By rule G2 this **{row['verdict']}**: {CROSS_MEANING[row['verdict']]}.")
+    return " ".join(sentences)
