@@ -166,3 +166,24 @@ def test_the_cross_gap_sees_same_phenomenon_transfer_across_benchmarks_and_nothi
     assert abs(cross_gap(within_only, names, permutations=999).gap) < 0.02
     # a control that explains the similarity leaves no gap
     assert abs(cross_gap(shared, names, permutations=99, controls=[shared]).gap) < 1e-9
+
+
+def test_the_generality_section_reads_zorros_committed_spaces():
+    """cpu's plan has Zorro's space of the medium model, trained, untrained and on two more splits:
+    the section's numbers are those spaces' stored headline numbers, read by rule G1."""
+    from taskspace_core.book.notebook import book_plan
+    from taskspace_core.config import load_preset
+    from taskspace_core.findings.generality import benchmark_accuracy, benchmark_verdicts
+    from taskspace_core.plan.requests import Role
+
+    plan, source = book_plan(load_preset("cpu"))
+    manifests = {r.split_seed or 0: json.loads((source(r)[0].store_dir / "manifest.json").read_text())["headline"]
+                 for r in plan.find(Role.BENCHMARK, "medium", "final") + plan.find(Role.BENCHMARK_SPLIT, "medium")}
+    row = benchmark_verdicts(plan, source).iloc[0]
+    r = [manifests[s]["hypothesis_pearson"] for s in (0, 1, 2)]
+    assert (row.benchmark, row.paradigms, row.splits) == ("Zorro", 23, 3)
+    assert row.trained == pytest.approx(np.mean(r)) and row.band == pytest.approx(max(r) - min(r))
+    assert row.verdict in ("holds", "does not hold", "inconclusive", "not testable")
+    accuracy = benchmark_accuracy(plan, source, "zorro", "medium")
+    assert accuracy.loc["mean over paradigms", "trained"] == pytest.approx(manifests[0]["eval1_accuracy"])
+    assert len(accuracy) == 24 and set(accuracy.phenomenon[:-1]) >= {"SV-AGR", "CASE", "AUX-V"}

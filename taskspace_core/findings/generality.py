@@ -3,6 +3,7 @@
     benchmark_verdicts  one row per benchmark set and size: the rule's statistic (G1: r with the
                         hypothesis space; G2: the cross gap) over data splits, the untrained
                         network's, the difference, the band, the control and the verdict
+    benchmark_accuracy  eval1 on that benchmark: per paradigm, accuracy trained and untrained
     benchmark_within    per phenomenon: within-phenomenon similarity on the other benchmark (trained,
                         untrained) beside BLiMP's at the same size
     generality_text     the verdicts in words, one paragraph
@@ -79,6 +80,21 @@ def benchmark_within(plan: Plan, spaces: SpaceSource, entry: str, size: str) -> 
         columns[f"{_title(entry)} untrained"] = spaces(untrained)[1].within["mean"]
     columns["BLiMP trained"] = spaces(SpaceRequest(Role.FINAL, size))[1].within["mean"]
     return pd.DataFrame(columns).dropna(how="all")
+
+
+def benchmark_accuracy(plan: Plan, spaces: SpaceSource, entry: str, size: str) -> pd.DataFrame:
+    """Eval1 on another benchmark: per paradigm, the accuracy (good sentence more probable, over its
+    test pairs) of ``size``'s final and untrained checkpoints, with the paradigm's phenomenon; the
+    last row is the mean over paradigms. From the spaces' eval1, so nothing is scored again."""
+    trained, untrained = _requests(plan, entry, size)
+    space = spaces(trained[0])[0]
+    table = pd.DataFrame({"phenomenon": space.phenomena, "trained": space.eval1.accuracy.to_numpy()},
+                         index=pd.Index(space.paradigms, name="paradigm"))
+    if untrained is not None:
+        table["untrained"] = spaces(untrained)[0].eval1.accuracy.to_numpy()
+    table = table.sort_values(["phenomenon", "trained"])
+    table.loc["mean over paradigms"] = ["", *table.drop(columns="phenomenon").mean()]
+    return table
 
 
 MEANING = {
