@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import gzip
 import hashlib
 import json
 from pathlib import Path
@@ -31,7 +30,7 @@ import pandas as pd
 
 from ..errors import ConfigError, DataError
 from ..paths import DATA_DIR
-from .pairs import Pair, Paradigm, difference_kind, json_lines
+from .pairs import Pair, Paradigm, difference_kind, file_bytes, json_lines, utf8
 
 DEFAULT_BLIMP_DIR = DATA_DIR / "blimp"
 
@@ -197,17 +196,8 @@ def read_paradigm(path: Path) -> Paradigm:
     """Parse and validate one paradigm file."""
     uid = path.name.removesuffix(".gz").removesuffix(".jsonl")
     check_paradigms([uid])
-    raw = path.read_bytes()
-    if path.suffix == ".gz":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise DataError(path, f"not a readable gzip file ({exc})") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataError(path, f"not UTF-8 ({exc})") from None
-    return validated_paradigm(path, uid, json_lines(path, text), hashlib.sha256(raw).hexdigest())
+    raw = file_bytes(path)
+    return validated_paradigm(path, uid, json_lines(path, utf8(path, raw)), hashlib.sha256(raw).hexdigest())
 
 
 def validated_paradigm(path: Path, uid: str, records, sha256: str) -> Paradigm:

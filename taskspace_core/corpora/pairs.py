@@ -47,25 +47,36 @@ def json_lines(path: Path, text: str):
         yield line_no, record
 
 
-def checked_text(path: Path) -> str:
-    """A benchmark file's text: gunzipped if ``.gz``, UTF-8, and, where its folder has a
-    ``SHA256SUMS`` naming it, the upstream bytes (the sum is of the uncompressed file)."""
+def file_bytes(path: Path) -> bytes:
+    """A data file's uncompressed bytes (gunzipped if ``.gz``)."""
     raw = path.read_bytes()
     if path.suffix == ".gz":
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as exc:
             raise DataError(path, f"not a readable gzip file ({exc})") from None
+    return raw
+
+
+def utf8(path: Path, raw: bytes) -> str:
+    """``raw`` (read from ``path``) as UTF-8 text, or a DataError naming the file."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(path, f"not UTF-8 ({exc})") from None
+
+
+def checked_text(path: Path) -> str:
+    """A benchmark file's text: gunzipped if ``.gz``, UTF-8, and, where its folder has a
+    ``SHA256SUMS`` naming it, the upstream bytes (the sum is of the uncompressed file)."""
+    raw = file_bytes(path)
     sums = path.parent / "SHA256SUMS"
     if sums.is_file():
         expected = dict(reversed(line.split(maxsplit=1)) for line in sums.read_text().splitlines() if line.strip())
         name = path.name.removesuffix(".gz")
         if name in expected and hashlib.sha256(raw).hexdigest() != expected[name].strip():
             raise DataError(path, f"sha256 does not match {sums.name} (the upstream file's)")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise DataError(path, f"not UTF-8 ({exc})") from None
+    return utf8(path, raw)
 
 
 def text_hash(text: str, version: str) -> str:
