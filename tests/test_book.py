@@ -63,6 +63,7 @@ def test_heatmap_carries_every_cell_in_phenomenon_order_and_one_block_per_phenom
     params = {p["name"].split("_")[0]: p for p in spec["params"]}
     assert params["names"]["value"] == [names[i] for i in order]
     assert params["highlight"]["bind"]["options"] == ["all", "X", "Y", "Z"]
+    assert params["highlight"]["bind"]["name"] == "highlight phenomenon in t: "  # which chart's menu
     blocks = next(iter(spec["datasets"].values()))
     assert [(b["phenomenon"], b["start"], b["end"]) for b in blocks] == [("X", 0, 2), ("Y", 2, 4), ("Z", 4, 5)]
     # what the browser does with it: vl-convert runs the same Vega and draws 25 cells

@@ -94,6 +94,14 @@ def test_chapter_renders_its_charts_offline_and_without_script_errors(ci_book, b
             assert chart.locator("svg.marks path").count() >= 3, f"chart {k} ({label}) drew no marks"
         assert not visit.errors, visit.errors
         assert not visit.external_requests(), visit.external_requests()
+        # at the page width a reader has (1280 px in the tests' 1300 px window), every chart fits the
+        # reading column: nothing is cut off behind a scroll bar
+        column = visit.page.evaluate("document.querySelector('article.bd-article').getBoundingClientRect().right")
+        for k in range(visit.n):
+            box = visit.charts.nth(k).bounding_box()
+            assert box["x"] + box["width"] <= column + 2, \
+                f"chart {k} ({visit.charts.nth(k).get_attribute('aria-label')}) is {box['width']:.0f} px wide, " \
+                f"past the reading column's right edge by {box['x'] + box['width'] - column:.0f} px"
     finally:
         visit.page.close()
 

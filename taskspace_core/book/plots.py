@@ -88,7 +88,8 @@ def matrix_heatmap(matrix: np.ndarray, paradigms: list[str], phenomena: list[str
     key = hashlib.sha1(f"{title}|{value}|{size}".encode()).hexdigest()[:8]
     names_param, phen_param = f"names_{key}", f"phenomena_{key}"
     highlight = alt.param(name=f"highlight_{key}", value="all",
-                          bind=alt.binding_select(options=["all", *sorted(set(phenomena))], name="highlight phenomenon "))
+                          bind=alt.binding_select(options=["all", *sorted(set(phenomena))],
+                                                 name=f"highlight phenomenon in {title}: "))  # which chart, when several
     inside = (f"{highlight.name} == 'all' || datum.source_phenomenon == {highlight.name}"
               f" || datum.target_phenomenon == {highlight.name}")
     heat = alt.Chart(alt.Data(values=[cells])).mark_rect().encode(
