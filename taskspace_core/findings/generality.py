@@ -48,7 +48,7 @@ def benchmark_verdicts(plan: Plan, spaces: SpaceSource) -> pd.DataFrame:
             value, p = Estimate(tuple(v for v, _, _ in measured)), Estimate(tuple(q for _, q, _ in measured))
             null = Estimate((statistic(*spaces(untrained))[0],) if untrained else ())
             rows.append({"benchmark": _title(entry), "size": size, "paradigms": len(runs[0][0].paradigms) if runs else 0,
-                         "rule": "G2: cross gap" if "+" in entry else "G1: r with hypothesis",
+                         "rule": "G2" if "+" in entry else "G1",  # G1: r with the hypothesis space; G2: the cross gap
                          "trained": value.mean, "splits": len(value.values), "untrained": null.mean,
                          "difference": value.mean - null.mean, "band": value.band, "p (largest)": max(p.values),
                          "control": measured[0][2], "verdict": structure_reappears(value, p, null).value})
@@ -123,14 +123,14 @@ def generality_text(verdicts: pd.DataFrame) -> str:
     difference against its band, the control, the verdict."""
     sentences = []
     for row in verdicts.to_dict("records"):
-        if row["rule"].startswith("G1"):
+        if row["rule"] == "G1":
             sentences.append(
                 f"On {row['benchmark']} ({row['paradigms']} paradigms) the {row['size']} model's task space resembles "
                 f"that benchmark's hypothesis space at r = {row['trained']:+.3f} (mean over {row['splits']} data "
                 f"splits, largest Mantel p {row['p (largest)']:.4f}; partial r {row['control']:+.3f} controlling "
                 f"for lexical and critical-word overlap), the untrained network's at r = {row['untrained']:+.3f}: "
                 f"a difference of {row['difference']:+.3f} against a band of {row['band']:.3f} (the spread of r "
-                f"between data splits). By rule G1 this **{row['verdict']}**: {MEANING[row['verdict']]}.")
+                f"between data splits). The verdict under rule G1: {row['verdict']}; {MEANING[row['verdict']]}.")
         else:
             sentences.append(
                 f"Across {row['benchmark']} ({row['paradigms']} paradigms, {row['size']} model), same-phenomenon "
@@ -138,5 +138,5 @@ def generality_text(verdicts: pd.DataFrame) -> str:
                 f"{row['trained']:+.3f} (mean over {row['splits']} data splits, largest permutation p "
                 f"{row['p (largest)']:.4f}; {row['control']:+.3f} after lexical and critical-word overlap), the "
                 f"untrained network's by {row['untrained']:+.3f}: a difference of {row['difference']:+.3f} against "
-                f"a band of {row['band']:.3f}. By rule G2 this **{row['verdict']}**: {CROSS_MEANING[row['verdict']]}.")
+                f"a band of {row['band']:.3f}. The verdict under rule G2: {row['verdict']}; {CROSS_MEANING[row['verdict']]}.")
     return " ".join(sentences)
