@@ -168,6 +168,25 @@ def test_the_cross_gap_sees_same_phenomenon_transfer_across_benchmarks_and_nothi
     assert abs(cross_gap(shared, names, permutations=99, controls=[shared]).gap) < 1e-9
 
 
+def test_the_transfer_gap_reads_only_the_directed_block_from_blimp_to_clams():
+    """G3: a transfer matrix (row fine-tuned on, column evaluated on) whose BLiMP rows move CLAMS's
+    same-phenomenon columns; the reverse block, with no such structure, is not read."""
+    from taskspace_core.analysis.generality import cross_gap
+
+    blimp_names = ["anaphor_gender_agreement", "npi_present_1", "regular_plural_subject_verb_agreement_1"]
+    clams_names = ["clams:simple_reflexives", "clams:reflexives_across", "clams:simple_npi_anim", "clams:simple_agrmt"]
+    names = blimp_names + clams_names
+    labels = np.array([benchmarks.phenomenon_of(n) for n in names])
+    assert list(labels) == ["A-AGR", "NPI-L", "SV-AGR", "A-AGR", "A-AGR", "NPI-L", "SV-AGR"]
+    transfer = np.random.default_rng(1).normal(0, 0.01, (7, 7))
+    transfer[:3, 3:] += (labels[:3, None] == labels[None, 3:]) * 0.3  # BLiMP -> CLAMS, same phenomenon
+    forward = cross_gap(transfer, names, permutations=999, direction=("blimp", "clams"))
+    assert (forward.n_same, forward.n_different) == (4, 8) and forward.gap == pytest.approx(0.3, abs=0.02)
+    assert forward.p < 0.05
+    backward = cross_gap(transfer, names, permutations=999, direction=("clams", "blimp"))
+    assert backward.n_same + backward.n_different == 12 and abs(backward.gap) < 0.02
+
+
 def test_the_generality_section_reads_zorros_committed_spaces():
     """cpu's plan has Zorro's space of the medium model, trained, untrained and on two more splits:
     the section's numbers are those spaces' stored headline numbers, read by rule G1."""

@@ -22,6 +22,17 @@ G2. On a cross-benchmark space (paradigms of two or more benchmarks, fine-tuned 
     critical-word overlap (least squares over the cross block) is the declared control: a verdict
     it reads differently is marked.
 
+G3. CLAMS as a **template check** (committed before any BLiMP→CLAMS space was computed): on the
+    space over BLiMP and CLAMS English restricted to the phenomena CLAMS tests (subject-verb
+    agreement, reflexive anaphora, NPI licensing), in constructions BLiMP lacks, **transfer
+    follows the phenomenon, not the construction**: the mean transfer (eval2 − eval1 in the
+    space's metric) from a BLiMP source paradigm to a CLAMS target paradigm of its own phenomenon
+    minus that to a CLAMS target of another phenomenon (the *transfer gap*, read on the directed
+    BLiMP → CLAMS block of the transfer matrix, not on the symmetric similarity) is positive at
+    p < ``ALPHA`` in every trained replicate (labels shuffled within each benchmark), and exceeds
+    the untrained network's by more than the band. Otherwise as G1; the control is the gap after
+    lexical and critical-word overlap, as in G2.
+
 The band is the data-split band, not the pretraining-seed band of claim 1: another benchmark's
 space is cheap to repeat on other splits of its pairs at the same checkpoint, while another
 pretraining seed needs another model. It measures the spread from which pairs train and test
@@ -35,15 +46,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..corpora.benchmarks import benchmark_prefix, phenomenon_of
+from ..corpora.benchmarks import benchmark, benchmark_prefix, phenomenon_of
 from .claims import ALPHA, Status
 from .replicates import Difference, Estimate, difference_status
 
 
 def structure_reappears(trained: Estimate, trained_p: Estimate, untrained: Estimate) -> Status:
-    """Rules G1 and G2 (module docstring) on one benchmark set and size: the statistic (G1: r with
-    the hypothesis space; G2: the cross gap) and its p over the data-split replicates (the
-    preset's split first), and the untrained network's statistic."""
+    """Rules G1, G2 and G3 (module docstring) on one benchmark set and size: the statistic (G1: r
+    with the hypothesis space; G2: the cross gap; G3: the transfer gap) and its p over the
+    data-split replicates (the preset's split first), and the untrained network's statistic."""
     if not untrained.values or len(trained.values) < 2 or math.isnan(trained.band):
         return Status.UNTESTABLE
     if not all(r > 0 and p < ALPHA for r, p in zip(trained.values, trained_p.values, strict=True)):
@@ -64,15 +75,24 @@ class CrossGap:
 
 
 def cross_gap(similarity: np.ndarray, paradigms: list[str], taxonomy: str = "12", permutations: int = 9999,
-              seed: int = 0, controls: list[np.ndarray] | None = None) -> CrossGap:
+              seed: int = 0, controls: list[np.ndarray] | None = None,
+              direction: tuple[str, str] | None = None) -> CrossGap:
     """G2's cross gap of a (n, n) similarity matrix over ``paradigms`` of several benchmarks, and its
     permutation p. ``controls`` ((n, n) each: lexical, critical-word overlap): the gap of the
-    residuals after a least-squares fit on them over the cross block (the declared control)."""
+    residuals after a least-squares fit on them over the cross block (the declared control).
+
+    ``direction`` (G3's transfer gap): ``(source, target)`` benchmark names (``"blimp"``,
+    ``"clams"``); the matrix is then the (n, n) transfer matrix (row: fine-tuned on, column:
+    evaluated on), and the block read is every source row's cells in the target's columns."""
     bench = np.array([benchmark_prefix(p) for p in paradigms])
     labels = np.array([phenomenon_of(p, taxonomy) for p in paradigms])
-    iu = np.triu_indices(len(paradigms), k=1)
-    cross = bench[iu[0]] != bench[iu[1]]
-    i, j = iu[0][cross], iu[1][cross]  # the cross-benchmark pairs, each once
+    if direction is None:
+        iu = np.triu_indices(len(paradigms), k=1)
+        cross = bench[iu[0]] != bench[iu[1]]
+        i, j = iu[0][cross], iu[1][cross]  # the cross-benchmark pairs, each once
+    else:
+        sources, targets = (np.flatnonzero(bench == benchmark(name).prefix) for name in direction)
+        i, j = np.repeat(sources, len(targets)), np.tile(targets, len(sources))  # every source x target cell
     values = similarity[i, j]
     if controls:
         design = np.column_stack([np.ones(len(values)), *[c[i, j] for c in controls]])
