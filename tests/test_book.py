@@ -6,6 +6,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from page_checks import page_problems
 
 from taskspace_core.analysis.hypothesis import classify_patterns
 from taskspace_core.analysis.similarity import offdiag_pearson
@@ -133,6 +134,7 @@ def test_ci_book_builds_offline_with_warnings_as_errors(ci_config, ci_book):
         executed = json.loads((src / "notebooks" / f"{name}.ipynb").read_text())
         assert executed["metadata"]["papermill"]["parameters"]["preset"] == "ci"
     assert (html / "book" / "methods.html").is_file() and (html / "book" / "reproducing.html").is_file()
+    assert page_problems(html) == []  # no nan, printed warning or machine path a reader would see
     guide = (html / "book" / "seminar_ja.html").read_text()
     paragraphs = [re.sub(r"<[^>]+>", "", p) for p in re.findall(r"<p>(.*?)</p>", guide, flags=re.S)]
     assert sum(len(STRAY_JA_SPACE.findall(p)) for p in paragraphs) == 0  # Japanese lines join without a space
@@ -202,6 +204,26 @@ def test_japanese_line_breaks_join_without_a_space_and_other_breaks_stay():
     assert paragraph.astext() == "再現結果を短く紹介し、4 GB の\nPC で。英語のハンドアウトにまとめてあります。English\nwords例\n例"
     assert document.children[1].astext() == "例\n例"  # code keeps its lines
     assert not STRAY_JA_SPACE.search(paragraph.astext().replace("例\n例", ""))
+
+
+def test_glued_sentences_are_marked_as_prose_and_glued_numbers_stay_bold():
+    from docutils import nodes
+
+    from taskspace_core.book.sphinx_ext import PROSE_CLASS, STYLESHEET, mark_glued_prose
+
+    glued = ["+0.20", "holds (threshold 0.001); inconclusive (top 5%)",
+             "The same network at initialisation, fine-tuned and probed in exactly the same way, gives r = +0.07.",
+             "30 分の枠に結果を読む時間が残ります", "334 万〜2,599 万"]
+    paragraph = nodes.paragraph()
+    for text in glued:
+        paragraph += nodes.inline(text, text, classes=["pasted-text"])
+    paragraph += nodes.inline("an ordinary span of many more than eight words in a row", "x", classes=["other"])
+    document = nodes.document(None, None)
+    document += paragraph
+    assert mark_glued_prose(document) == 2 and mark_glued_prose(document) == 0  # marked once
+    assert [PROSE_CLASS in node["classes"] for node in paragraph.children] == [False, False, True, True, False, False]
+    css = STYLESHEET.read_text()
+    assert f"span.pasted-text.{PROSE_CLASS}" in css and "@media print" in css and ".vega-bindings" in css
 
 
 def test_duplicate_inline_scripts_are_dropped_once():

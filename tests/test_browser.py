@@ -10,6 +10,7 @@ failure, not a skip.
 """
 
 import os
+import re
 import shutil
 from collections import Counter
 
@@ -103,6 +104,13 @@ def test_chapter_renders_its_charts_offline_and_without_script_errors(ci_book, b
             assert box["x"] + box["width"] <= column + 2, \
                 f"chart {k} ({visit.charts.nth(k).get_attribute('aria-label')}) is {box['width']:.0f} px wide, " \
                 f"past the reading column's right edge by {box['x'] + box['width'] - column:.0f} px"
+        # ... and so does every table (the book's stylesheet sets them small, with wrapping heads)
+        wide = visit.page.evaluate(
+            "column => Array.from(document.querySelectorAll('article.bd-article div.cell_output table'))"
+            ".filter(t => t.getBoundingClientRect().right > column + 2)"
+            ".map(t => `${Math.round(t.getBoundingClientRect().width)} px: ${t.rows[0].innerText.slice(0, 80)}`)",
+            column)
+        assert not wide, f"tables past the reading column: {wide}"
     finally:
         visit.page.close()
 
@@ -208,7 +216,7 @@ def test_explorer_switches_spaces_and_lists_transfers_offline(ci_book, browser):
         # another benchmark (ci plans Zorro's own space and a cross-benchmark one) brings its own
         # paradigms and its own heatmap; the page opens on BLiMP
         offered = explorer.locator("select[data-field=benchmark] option").all_inner_texts()
-        assert offered[0] == "BLiMP" and sorted(offered) == ["BLiMP", "BLiMP + Zorro", "Zorro"]
+        assert offered[0] == "BLiMP" and sorted(offered) == ["BLiMP", "BLiMP + CLAMS English", "BLiMP + Zorro", "Zorro"]
         source = shown()[0]
         explorer.locator("select[data-field=benchmark]").select_option("Zorro")
         page.wait_for_function(f"document.querySelector('.taskspace-explorer-source').textContent !== {source!r}")
@@ -218,5 +226,30 @@ def test_explorer_switches_spaces_and_lists_transfers_offline(ci_book, browser):
         assert zorro[0].split(" · ")[-1] in explorer.locator("table[data-table=out] caption").inner_text()
         assert not visit.errors, visit.errors
         assert not visit.external_requests(), visit.external_requests()
+    finally:
+        page.close()
+
+
+def _printed_pages(pdf: bytes) -> int:
+    """Pages of a PDF that Chromium wrote (one ``/Type /Page`` object each)."""
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+
+
+def test_handout_prints_on_one_a4_sheet_without_menus_or_cut_off_charts(ci_book, browser):
+    """The handout on paper, as Chromium prints it: A4 with 1 cm margins (718 px of column at 96
+    dpi), both sides of one sheet at most, no phenomenon menu, and every chart inside the page."""
+    visit = Visit(browser, ci_book.parent / "book/handout.html")
+    page = visit.page
+    try:
+        page.set_viewport_size({"width": 718, "height": 1000})
+        page.emulate_media(media="print")
+        shown_menus = page.evaluate("Array.from(document.querySelectorAll('select, .vega-embed details'))"
+                                    ".filter(e => e.offsetParent !== null).length")
+        assert shown_menus == 0, f"{shown_menus} menus would print"
+        rights = page.evaluate("Array.from(document.querySelectorAll('div.taskspace-chart svg.marks'))"
+                               ".map(svg => svg.getBoundingClientRect().right)")
+        assert rights and max(rights) <= 718 + 1, f"a chart ends at {max(rights):.0f} px, past the printed page (718 px)"
+        pdf = page.pdf(format="A4", margin={side: "1cm" for side in ("top", "bottom", "left", "right")})
+        assert 1 <= _printed_pages(pdf) <= 2, f"the handout prints on {_printed_pages(pdf)} A4 pages"
     finally:
         page.close()

@@ -412,6 +412,17 @@ def test_download_link_embeds_exactly_the_table_shown():
     assert pd.read_csv(io.StringIO(base64.b64decode(payload).decode())).equals(frame)
 
 
+def test_a_wide_table_of_measures_turns_into_one_row_per_measure_formatted_by_its_measure():
+    from taskspace_core.book.notebook import measures_as_rows
+
+    frame = pd.DataFrame({"size": ["small", "large"], "pairs/s": [1234.5, float("nan")], "share": [0.25, 0.5],
+                          "engine": ["before", "after"]}).set_index("size")
+    turned = measures_as_rows(frame, {"pairs/s": "{:,.0f}", "share": "{:.0%}"})
+    assert list(turned.columns) == ["small", "large"] and list(turned.index) == ["pairs/s", "share", "engine"]
+    assert turned.loc["pairs/s"].tolist() == ["1,234", "n/a"] and turned.loc["share"].tolist() == ["25%", "50%"]
+    assert turned.loc["engine"].tolist() == ["before", "after"]
+
+
 def test_the_book_build_moves_embedded_tables_into_files_beside_the_page(tmp_path):
     from taskspace_core.book.notebook import download_link
     from taskspace_core.book.sphinx_ext import unembed_downloads

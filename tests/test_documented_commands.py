@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from page_checks import page_problems
 
 from taskspace_core.paths import REPO_ROOT
 
@@ -65,6 +66,7 @@ def test_readme_main_job_renders_the_committed_results_and_computes_nothing(chec
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (checkout / "_build" / "cpu" / "html" / "index.html").is_file()
     assert not (checkout / "runs" / "cpu").exists()  # nothing trained, computed or memoised
+    assert page_problems(checkout / "_build" / "cpu" / "html") == []  # no nan, printed warning or machine path
 
 
 def test_readme_ci_main_job_then_results_check(checkout):

@@ -26,8 +26,8 @@ def test_reproduce_exports_every_space_the_book_needs(ci_reference):
     spaces = sorted((root / "spaces").iterdir())
     # 2 final + 2 untrained + 1 seed replicate + 1 split replicate + 2 sparse final + plain
     # + 1 earlier checkpoint + 2 sparse over training + 2 thresholds + 2 FTGD seeds (the rest coincide)
-    # + Zorro and BLiMP+Zorro, each trained, untrained and on split 1
-    assert len(spaces) == len(plan_of(config).unique()) == 22
+    # + Zorro, BLiMP+Zorro and BLiMP→CLAMS, each trained, untrained and on split 1
+    assert len(spaces) == len(plan_of(config).unique()) == 25
     index = json.loads((root / "meta.json").read_text())
     assert index["files"] and all(not name.endswith((".safetensors", ".bin", ".pt")) for name in index["files"])
     assert {"git_commit", "packages", "config", "blimp_data_hash"} <= set(index)

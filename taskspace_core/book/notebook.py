@@ -71,6 +71,18 @@ def mean_std(table: pd.DataFrame) -> pd.Series:
     return table.apply(lambda r: "" if pd.isna(r["mean"]) else f"{r['mean']:.2f} ± {r['std']:.2f}", axis=1)
 
 
+def measures_as_rows(frame: pd.DataFrame, formats: dict[str, str], na_rep: str = "n/a") -> pd.DataFrame:
+    """A table of many measures (columns) over a few runs (the index) turned a quarter: one row per
+    measure, one column per run, each value formatted by its measure's ``formats`` entry (a
+    ``str.format`` pattern; unlisted measures as they are). Twelve measures side by side overflow
+    the reading column; twelve rows fit it."""
+    shown = frame.astype(object).copy()
+    for column in shown.columns:
+        pattern = formats.get(column, "{}")
+        shown[column] = [na_rep if pd.isna(value) else pattern.format(value) for value in frame[column]]
+    return shown.T
+
+
 def results_path(path: Path) -> str:
     """A store path relative to the repo root when possible (for the book's provenance notes)."""
     try:

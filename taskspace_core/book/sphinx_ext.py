@@ -6,8 +6,10 @@ without a network.
 
 It also drops script tags that appear twice on a page, runs the kernels of pages that myst-nb
 executes (``jupyter-book build .``) over IPC, as ``taskspace book`` runs papermill's, and joins
-the lines of Japanese paragraphs without a space (:func:`join_cjk_lines`), and writes the tables
-that notebooks embed as download links into files beside the page (:func:`unembed_downloads`).
+the lines of Japanese paragraphs without a space (:func:`join_cjk_lines`), sets glued sentences
+as prose rather than bold (:func:`mark_glued_prose`, with the book's stylesheet ``taskspace.css``,
+which also lays pages out for print), and writes the tables that notebooks embed as download links
+into files beside the page (:func:`unembed_downloads`).
 The notebooks a reader downloads from a page (``_sources``) are shipped without their outputs,
 which the page itself shows (:func:`strip_shipped_notebooks`).
 
@@ -87,6 +89,38 @@ def join_cjk_lines(doctree: nodes.Node) -> int:
 
 def _join_cjk_lines(app, doctree, docname=None) -> None:
     join_cjk_lines(doctree)
+
+
+STYLESHEET = Path(__file__).with_name("taskspace.css")
+PROSE_CLASS = "taskspace-prose"
+# a glued value longer than this many words is a sentence, not a number or a verdict; two CJK
+# characters count as one word (Japanese has no spaces: "30 分の枠に結果を読む時間が残ります")
+PROSE_WORDS = 8
+
+
+def glued_words(text: str) -> int:
+    """The length of a glued text in words, for :func:`mark_glued_prose`."""
+    return len(text.split()) + len(_CJK_CHAR.findall(text)) // 2
+
+
+def mark_glued_prose(doctree: nodes.Node) -> int:
+    """Mark every glued text longer than ``PROSE_WORDS`` words with the class ``taskspace-prose``.
+
+    myst-nb sets every pasted text (``{glue:text}``) in bold. For a number or a verdict that is
+    the emphasis a reader wants; a glued sentence or a whole glued paragraph then reads as one
+    bold block. ``taskspace.css`` sets the marked ones in the weight of the text around them.
+    Returns how many were marked."""
+    marked = 0
+    for inline in doctree.findall(nodes.inline):
+        if "pasted-text" in inline["classes"] and PROSE_CLASS not in inline["classes"] \
+                and glued_words(inline.astext()) > PROSE_WORDS:
+            inline["classes"].append(PROSE_CLASS)
+            marked += 1
+    return marked
+
+
+def _mark_glued_prose(app, doctree, docname=None) -> None:
+    mark_glued_prose(doctree)
 
 
 # `notebook.download_link`'s anchor: the table embedded in the page as a data URI
@@ -172,8 +206,10 @@ def _add_chart_bundle(app) -> None:
         return
     static = Path(app.doctreedir).parent / "taskspace_static"
     write_bundle(static)
+    (static / STYLESHEET.name).write_text(STYLESHEET.read_text(encoding="utf-8"), encoding="utf-8")
     app.config.html_static_path = [*app.config.html_static_path, str(static)]
     app.add_js_file(BUNDLE_NAME)
+    app.add_css_file(STYLESHEET.name)
 
 
 def kernels_over_ipc() -> None:
@@ -192,6 +228,7 @@ def setup(app):
     # values into the paragraph only after `doctree-read`, splitting its text around them
     app.connect("doctree-read", _join_cjk_lines)
     app.connect("doctree-resolved", _join_cjk_lines)
+    app.connect("doctree-resolved", _mark_glued_prose)  # glued values exist only once resolved
     app.connect("html-page-context", _unembed_downloads)
     app.connect("build-finished", _strip_shipped_notebooks)
     app.connect("html-page-context", _dedupe_scripts, priority=100)

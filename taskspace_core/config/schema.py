@@ -185,8 +185,9 @@ class BookConfig:
     # share (ftgd.mask_selection = random), to ask whether FTGD's choice of parameters matters
     random_mask_sizes: tuple[str, ...] = ()
     # generality: the task space of each of these benchmark sets ("zorro"; "blimp+zorro" for the
-    # cross-benchmark space) at the final and untrained checkpoints of ``benchmark_sizes``, and at
-    # the final checkpoint with every ``split_seeds`` split (the band it is read against)
+    # cross-benchmark space; "blimp>clams" for the template check over the phenomena CLAMS tests)
+    # at the final and untrained checkpoints of ``benchmark_sizes``, and at the final checkpoint
+    # with every ``split_seeds`` split (the band it is read against)
     benchmark_spaces: tuple[str, ...] = ()
     benchmark_sizes: tuple[str, ...] = ()
 

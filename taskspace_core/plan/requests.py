@@ -15,11 +15,12 @@ space once, in the order ``reproduce`` computes them (the claims' evidence first
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
 
 from ..config import Config, FTGDConfig, apply_overrides, parameter_overrides, stable_hash
-from ..corpora.benchmarks import phenomenon_of, selected_paradigms
+from ..corpora.benchmarks import benchmark, load_pairs, paradigms_of, phenomenon_of, selected_paradigms
 from ..lm.checkpoints import checkpoint_epoch, dynamics_epochs
 
 
@@ -102,6 +103,7 @@ class SpaceRequest:
     mask_selection: str | None = None  # "random": the method control
     benchmarks: tuple[str, ...] | None = None  # ("zorro",): another benchmark's space
     phenomena: tuple[str, ...] = ()  # with ``benchmarks``: only these phenomena's paradigms (): all
+    paradigms: tuple[str, ...] = ()  # with ``benchmarks``: these paradigms instead (see benchmark_entry)
 
     @property
     def purpose(self) -> str:
@@ -113,7 +115,8 @@ class SpaceRequest:
                    "ftgd_method": self.method, **(self.masks.changes() if self.masks else {}),
                    "ftgd_seed": self.ftgd_seed, "ftgd_mask_selection": self.mask_selection}
         if self.benchmarks is not None:  # the preset's phenomena on those benchmarks, not its paradigm names
-            changes |= {"data_benchmarks": self.benchmarks, "data_paradigms": (), "data_phenomena": self.phenomena}
+            changes |= {"data_benchmarks": self.benchmarks, "data_paradigms": self.paradigms,
+                        "data_phenomena": self.phenomena}
         return {name: value for name, value in changes.items() if value is not None}
 
     def config(self, config: Config) -> Config:
@@ -210,16 +213,44 @@ def plan_of(config: Config) -> Plan:
     requests.append(SpaceRequest(Role.SHARE_SWEEP, sweep, masks=Masks("top_fraction", book.sweep_top_fraction)))
     requests += [SpaceRequest(Role.FTGD_SEED, sweep, ftgd_seed=seed) for seed in book.sweep_seeds]
     requests += [SpaceRequest(Role.RANDOM_MASKS, s, mask_selection="random") for s in book.random_mask_sizes]
-    phenomena = preset_phenomena(config)
     for entry in book.benchmark_spaces:
-        chosen = tuple(entry.split("+"))
-        requests += [SpaceRequest(Role.BENCHMARK, s, c, benchmarks=chosen, phenomena=phenomena)
-                     for s in book.benchmark_sizes for c in ("final", 0.0)]
-        requests += [SpaceRequest(Role.BENCHMARK_SPLIT, s, split_seed=seed, benchmarks=chosen, phenomena=phenomena)
+        chosen, phenomena, paradigms = benchmark_entry(config, entry)
+        covers = {"benchmarks": chosen, "phenomena": phenomena, "paradigms": paradigms}
+        requests += [SpaceRequest(Role.BENCHMARK, s, c, **covers) for s in book.benchmark_sizes for c in ("final", 0.0)]
+        requests += [SpaceRequest(Role.BENCHMARK_SPLIT, s, split_seed=seed, **covers)
                      for s in book.benchmark_sizes for seed in book.split_seeds]
     if not book.null_baselines:  # the untrained space RQ3 starts from is a null too
         requests += [SpaceRequest(Role.NULL, s, 0.0) for s in nulls]
     return Plan(config, tuple(requests))
+
+
+def benchmark_entry(config: Config, entry: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """The benchmarks, phenomena and paradigms (() where the phenomena say it) of one
+    ``book.benchmark_spaces`` entry.
+
+    ``"zorro"``: one benchmark's own space (rule G1); ``"blimp+zorro"``: a cross-benchmark space
+    over every paradigm of both (G2); both cover the preset's phenomena (:func:`preset_phenomena`).
+    ``"blimp>clams"``: the template check (G3), a space over both benchmarks restricted to the
+    phenomena the second one tests, within the preset's; the arrow is the direction G3 reads.
+    A paradigm with fewer pairs than the preset's split takes (``data.n_test + data.n_train``;
+    four of CLAMS's at ``cpu``) cannot be split, so the space then names its paradigms, without it."""
+    if ">" not in entry:
+        return tuple(entry.split("+")), preset_phenomena(config), ()
+    chosen = tuple(entry.split(">"))
+    tested = {phenomenon_of(p, config.data.taxonomy) for p in paradigms_of(benchmark(chosen[-1]))}
+    within = preset_phenomena(config)
+    phenomena = tuple(sorted(tested & set(within) if within else tested))
+    covered = apply_overrides(config, {"data.benchmarks": chosen, "data.paradigms": (), "data.phenomena": phenomena})
+    names = selected_paradigms(covered.data)
+    counts = pair_counts(covered.data, tuple(names))
+    enough = tuple(p for p in names if counts[p] >= config.data.n_test + config.data.n_train)
+    return (chosen, phenomena, ()) if len(enough) == len(names) else (chosen, (), enough)
+
+
+@functools.lru_cache(maxsize=16)
+def pair_counts(data, names: tuple[str, ...]) -> dict[str, int]:
+    """How many pairs each paradigm of ``names`` has (the files are read and checked once per process)."""
+    return {name: len(paradigm.pairs) for name, paradigm in load_pairs(data, names).items()}
 
 
 def preset_phenomena(config: Config) -> tuple[str, ...]:
