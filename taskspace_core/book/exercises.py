@@ -113,12 +113,12 @@ EXERCISES = [
         "rq3-top-fraction", "rq3_learning_dynamics", {"ftgd_mask_rule": "top_fraction"},
         "A fixed 5% mask instead of a fixed threshold, over training",
         "A fixed threshold picks a share that depends on the gradient scale, which changes during "
-        "training. With every mask at exactly 5%, does the union of the masks still grow? This is the "
-        "experiment the claims chapter says we have not run.",
+        "training. With every mask at exactly 5%, does the union of the masks still grow? Compare your "
+        "run with the top 5% verdicts of the claims chapter, computed on the reference models.",
         "学習を通して、固定しきい値の代わりに上位 5% のマスクを使う",
         "固定しきい値が選ぶ割合は勾配の大きさに依存し、勾配の大きさは学習中に変わる。どのマスクも"
-        "ちょうど 5% にしたとき、マスクの和集合はまだ大きくなるか。主張の章が「まだ行っていない」と"
-        "述べている実験である。"),
+        "ちょうど 5% にしたとき、マスクの和集合はまだ大きくなるか。参照モデルで計算した主張の章の"
+        "上位 5% の判定と比べる。"),
 ]
 
 

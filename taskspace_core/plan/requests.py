@@ -126,8 +126,12 @@ class SpaceRequest:
 
     def describe(self) -> str:
         """``small @ final (pretrain_seed=1)``, as ``taskspace results --plan`` lists it."""
-        changes = ", ".join(f"{k}={'+'.join(map(str, v)) if isinstance(v, tuple) else v}"
-                            for k, v in self.changes().items() if v != ())
+        def shown(name: str, value) -> str:
+            if name == "data_paradigms":  # named one by one only where a paradigm is left out: too long to list
+                return f"{len(value)} paradigms"
+            return "+".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+        changes = ", ".join(f"{k}={shown(k, v)}" for k, v in self.changes().items() if v != ())
         where = self.checkpoint if str(self.checkpoint) == "final" else f"epoch {float(self.checkpoint):g}"
         return f"{self.size} @ {where}" + (f" ({changes})" if changes else "")
 
