@@ -364,9 +364,9 @@ def test_run_plan_pretrains_each_run_before_its_first_space_with_a_running_total
     assert stages[replicate_row + 1] == requests[first_replicate].describe()
     assert table.hours.iloc[replicate_row] == pytest.approx(
         pretrain_flops(plan, "small", workload) / (rates["small"] * 1e9) / 3600)
-    last = requests[-1]  # Zorro's space on another split: 23 paradigms, priced as such
-    assert last.benchmarks == ("zorro",) and len(selected_paradigms(last.config(plan).data)) == 23
-    assert table.hours.iloc[-1] == pytest.approx(space_flops(last.config(plan), last.size, workload, 23)["total"] / 100e9 / 3600)
+    last = requests[-1]  # BLiMP→CLAMS on another split: 33 paradigms, priced as such
+    assert last.benchmarks == ("blimp", "clams") and len(selected_paradigms(last.config(plan).data)) == 33
+    assert table.hours.iloc[-1] == pytest.approx(space_flops(last.config(plan), last.size, workload, 33)["total"] / 100e9 / 3600)
     assert table["cumulative hours"].iloc[-1] == pytest.approx(table.hours.sum())
     # one space rate per size
     per_size = run_plan(plan, workload, space_gflops={"small": 50.0, "medium": 100.0, "large": 200.0},

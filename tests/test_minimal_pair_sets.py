@@ -197,7 +197,8 @@ def test_the_generality_section_reads_zorros_committed_spaces():
 
     plan, source = book_plan(load_preset("cpu"))
     manifests = {r.split_seed or 0: json.loads((source(r)[0].store_dir / "manifest.json").read_text())["headline"]
-                 for r in plan.find(Role.BENCHMARK, "medium", "final") + plan.find(Role.BENCHMARK_SPLIT, "medium")}
+                 for r in plan.find(Role.BENCHMARK, "medium", "final") + plan.find(Role.BENCHMARK_SPLIT, "medium")
+                 if r.benchmarks == ("zorro",)}
     row = benchmark_verdicts(plan, source).iloc[0]
     r = [manifests[s]["hypothesis_pearson"] for s in (0, 1, 2)]
     assert (row.benchmark, row.paradigms, row.splits) == ("Zorro", 23, 3)
@@ -206,3 +207,28 @@ def test_the_generality_section_reads_zorros_committed_spaces():
     accuracy = benchmark_accuracy(plan, source, "zorro", "medium")
     assert accuracy.loc["mean over paradigms", "trained"] == pytest.approx(manifests[0]["eval1_accuracy"])
     assert len(accuracy) == 24 and set(accuracy.phenomenon[:-1]) >= {"SV-AGR", "CASE", "AUX-V"}
+
+
+def test_the_template_check_reads_the_committed_blimp_to_clams_spaces():
+    """cpu's plan has the BLiMP→CLAMS space of the medium model (rule G3): 15 BLiMP and 18 CLAMS
+    paradigms (the four CLAMS files shorter than the split are left out), trained, untrained and on
+    two more splits; the row's statistic is the transfer gap of those committed spaces."""
+    from taskspace_core.analysis.generality import cross_gap
+    from taskspace_core.book.notebook import book_plan
+    from taskspace_core.config import load_preset
+    from taskspace_core.findings.generality import benchmark_verdicts
+    from taskspace_core.plan.requests import Role
+
+    plan, source = book_plan(load_preset("cpu"))
+    rows = benchmark_verdicts(plan, source)
+    row = rows[rows.rule == "G3"].iloc[0]
+    assert (row.benchmark, row.paradigms, row.splits) == ("BLiMP → CLAMS English", 33, 3)
+    trained = [r for r in plan.find(Role.BENCHMARK, "medium", "final") + plan.find(Role.BENCHMARK_SPLIT, "medium")
+               if r.benchmarks == ("blimp", "clams")]
+    spaces = [source(r)[0] for r in trained]
+    assert len(spaces) == 3 and all(sum(p.startswith("clams:") for p in s.paradigms) == 18 for s in spaces)
+    assert "clams:simple_agrmt" not in spaces[0].paradigms
+    gaps = [cross_gap(s.transfer[plan.config.space.metric], s.paradigms, permutations=0,
+                      direction=("blimp", "clams")).gap for s in spaces]
+    assert row.trained == pytest.approx(np.mean(gaps)) and row.band == pytest.approx(max(gaps) - min(gaps))
+    assert row.verdict in ("holds", "does not hold", "inconclusive", "not testable")
