@@ -31,14 +31,14 @@ def test_speed_benchmark_runs_and_checks_scores_against_the_reference(ci_config,
     assert result["git_commit"] and "torch" in result["packages"]
 
 
-def test_the_guides_tiny_timings_were_measured_on_todays_tiny_preset():
-    """The seminar guides and the README quote the `tiny` run times: they must be the current preset's."""
+def test_the_guides_exercise_timings_were_measured_on_todays_preset():
+    """The seminar guides and the chapters quote the exercises' run times: they must be the current preset's."""
     from taskspace_core.book.exercises import PRESET, TIMINGS
     from taskspace_core.config import preset_hash
 
     current = preset_hash(PRESET)
     end_to_end = json.loads((REPO_ROOT / "benchmarks" / "results" / f"speed_{PRESET}_end_to_end.json").read_text())
-    assert end_to_end["end_to_end"]["preset_hash"] == current, "re-run benchmarks/speed.py --end-to-end tiny"
+    assert end_to_end["end_to_end"]["preset_hash"] == current, f"re-run benchmarks/speed.py --end-to-end {PRESET}"
     timings = json.loads(TIMINGS.read_text())
     stale = [r["id"] for r in timings["exercises"] if r.get("preset_hash") != current]
     assert not stale, f"re-run benchmarks/exercises.py for {stale}"

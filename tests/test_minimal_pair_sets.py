@@ -232,3 +232,35 @@ def test_the_template_check_reads_the_committed_blimp_to_clams_spaces():
                       direction=("blimp", "clams")).gap for s in spaces]
     assert row.trained == pytest.approx(np.mean(gaps)) and row.band == pytest.approx(max(gaps) - min(gaps))
     assert row.verdict in ("holds", "does not hold", "inconclusive", "not testable")
+
+
+def test_the_generality_text_names_each_rules_statistic_verdict_and_the_rules_left_out():
+    """One paragraph per verdict row, each with its own statistic's name (a negative gap reads as a
+    value, not as "more ... by -0.012"), the verdict word and its meaning under that rule; a plan
+    without a rule gets a line naming the entry that would compute it."""
+    import pandas as pd
+
+    from taskspace_core.config import load_preset
+    from taskspace_core.findings.generality import ENTRY_OF_RULE, generality_text, meaning
+    from taskspace_core.plan.requests import BenchmarkSet, plan_of
+
+    base = {"size": "medium", "splits": 3, "p (largest)": 0.8, "control": -0.02, "untrained": 0.02, "band": 0.01}
+    rows = pd.DataFrame([
+        base | {"benchmark": BenchmarkSet.parse("zorro").title, "rule": "G1", "paradigms": 23, "trained": 0.13,
+                "difference": 0.11, "verdict": "holds"},
+        base | {"benchmark": BenchmarkSet.parse("blimp>clams").title, "rule": "G3", "paradigms": 33,
+                "trained": -0.012, "difference": -0.032, "verdict": "does not hold"}])
+    plan = plan_of(load_preset("ci"))  # plans all three rules: nothing is left out
+    paragraphs = generality_text(rows, plan).split("\n\n")
+    assert len(paragraphs) == 2
+    assert paragraphs[0].startswith("On Zorro (23 paradigms)") and "r = +0.130" in paragraphs[0]
+    assert "From BLiMP to CLAMS English" in paragraphs[1] and "the transfer gap" in paragraphs[1]
+    assert "is -0.012" in paragraphs[1] and "by -0.012" not in paragraphs[1]
+    for paragraph, (rule, verdict) in zip(paragraphs, [("G1", "holds"), ("G3", "does not hold")], strict=True):
+        assert f"rule {rule}: **{verdict}**; {meaning(rule, verdict)}." in paragraph
+    assert meaning("G1", "inconclusive") == meaning("G3", "inconclusive")
+    # a plan with only G1 and G3 says that G2 is missing and which entry computes it
+    cpu = plan_of(load_preset("cpu"))
+    left_out = generality_text(rows, cpu).split("\n\n")[-1]
+    assert "rule G2" in left_out and f"`{ENTRY_OF_RULE['G2']}`" in left_out and "rule G3" not in left_out
+    assert "computes no space on another benchmark" in generality_text(rows.iloc[:0], plan_of(load_preset("tiny")))

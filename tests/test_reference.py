@@ -351,3 +351,20 @@ def test_the_cpu_claims_under_the_rules_with_preconditions_and_declared_alternat
     assert "band borrowed from another size" in large.marks
     assert any(m.startswith("raw symmetrised transfers") for m in large.marks)  # the definition matters at large
     assert {v.verdict.value for v in evidence.verdicts} <= {"holds", "does not hold", "inconclusive", "not testable"}
+
+
+def test_the_readme_and_methods_count_the_cpu_plans_spaces():
+    """The README and the methods chapter say how many task spaces the cpu book needs, and how many
+    of them cover BLiMP's 67 paradigms: both are the plan's counts."""
+    import re
+
+    from taskspace_core.config import load_preset
+    from taskspace_core.paths import REPO_ROOT
+
+    requests = plan_of(load_preset("cpu")).unique()
+    on_blimp = sum(r.benchmarks is None for r in requests)
+    readme = " ".join((REPO_ROOT / "README.md").read_text().split())
+    methods = " ".join((REPO_ROOT / "book" / "methods.md").read_text().split())
+    assert re.search(rf"\b{len(requests)} task spaces: {on_blimp} over all 67 BLiMP paradigms, .* and "
+                     rf"{len(requests) - on_blimp} on Zorro and CLAMS", readme)
+    assert f"Under `cpu` the book needs {len(requests)} task spaces" in methods

@@ -67,7 +67,7 @@ def test_ci_book_has_the_exercises_and_both_guides(ci_book):
     assert 'class="taskspace-chart"' in handout  # the key figure (drawn offline; printed as the browser draws it)
     assert "results_dir" not in handout  # neither its parameters cell nor papermill's injected one is shown
     rq1 = re.sub(r"<[^>]+>", "", (html / "notebooks" / "rq1_cross_task_knowledge.html").read_text())
-    assert "Try it yourself" in rq1 and "taskspace run rq1 -p preset tiny -p ftgd_threshold 0.01" in rq1
+    assert "Try it yourself" in rq1 and "taskspace run rq1 -p preset cpu -p space_metric accuracy" in rq1
 
 
 def test_the_slides_build_offline_from_the_books_results(ci_reference, tmp_path):
@@ -211,7 +211,7 @@ def test_every_printed_exercise_command_runs_and_sets_its_parameters(exercise, f
     finally:
         if form == "taskspace":
             prepared.unlink(missing_ok=True)
-    assert config.preset == "tiny"
+    assert config.preset == PRESET
     flat = {f"{section}_{name}": value for section, fields in to_dict(config).items() if isinstance(fields, dict)
             for name, value in fields.items()}
     for name, expected in parse_parameters(exercise.notebook, exercise.parameter_pairs()).items():
@@ -223,19 +223,36 @@ def test_every_printed_exercise_command_runs_and_sets_its_parameters(exercise, f
         assert str(got) == str(expected), f"{name}: {got!r} != {expected!r} from `{command}`"
 
 
-def test_the_exercise_intro_states_the_presets_own_sizes_split_time_and_accuracy():
+def test_the_exercise_intro_states_the_shipped_models_size_accuracy_and_place():
     """The numbers of "Try it yourself" come from the preset file and the committed records, not typed text
-    (a typed "0.4-1.3M parameters" outlived the tiny sizes it described)."""
+    (a typed "0.4-1.3M parameters" once outlived the sizes it described)."""
     from taskspace_core.analysis.accuracy import accuracy_table, final_scores
-    from taskspace_core.book.measurements import end_to_end_minutes
     from taskspace_core.config import load_preset
     from taskspace_core.lm.models import spec_parameters
+    from taskspace_core.lm.shipped import shipped_dir
 
     config = load_preset(PRESET)
+    size = config.book.shipped_sizes[0]
     text = exercise_intro("rq2_model_size")
-    for size in config.sizes:
-        assert f"{spec_parameters(config.size(size), config.tokenizer.vocab_size) / 1e6:.2f}M" in text
-    assert f"{config.data.n_test} test pairs per paradigm" in text and f"{end_to_end_minutes(PRESET):.0f} minutes" in text
-    overall = accuracy_table(final_scores(config)).loc["overall", list(config.sizes)]
-    assert f"{overall.min():.3f} to {overall.max():.3f}" in text
+    assert f"{spec_parameters(config.size(size), config.tokenizer.vocab_size) / 1e6:.2f}M parameters" in text
+    assert f"{accuracy_table(final_scores(config)).loc['overall', size]:.3f} on the BLiMP test split" in text
+    where = shipped_dir(config, size, max(config.pretrain.checkpoints))
+    assert where is not None and f"`{where.relative_to(REPO_ROOT)}/`" in text  # the weights are where it says
     assert "notebooks/rq2_model_size.md -o rq2_model_size.ipynb" in text
+
+
+def test_compute_exercises_fine_tune_only_the_shipped_model_and_pretrain_nothing():
+    """A compute exercise selects its paradigms on the shipped size and reads (never pretrains) its
+    companions; a re-analysis changes no parameter that is part of a space's key, so it reads the
+    committed spaces."""
+    from taskspace_core.book.exercises import COMPUTE, REANALYSIS
+    from taskspace_core.config import load_preset
+
+    config = load_preset(PRESET)
+    kinds = {e.kind for e in EXERCISES}
+    assert kinds == {COMPUTE, REANALYSIS}
+    for e in EXERCISES:
+        if e.kind == COMPUTE:
+            assert e.parameters["size"] in config.book.shipped_sizes and e.parameters["compute_companions"] is False
+        else:
+            assert not {"size", "data_phenomena", "ftgd_threshold", "ftgd_lr", "ftgd_steps", "ftgd_seed"} & set(e.parameters)

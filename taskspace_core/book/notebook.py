@@ -25,7 +25,7 @@ from IPython.display import HTML
 from myst_nb import glue as myst_glue
 
 from ..config import Config, load_preset, parameter_overrides
-from ..errors import READ_ONLY_VARIABLE, ConfigError
+from ..errors import READ_ONLY_VARIABLE, ConfigError, MissingResult
 from ..paths import REPO_ROOT
 from ..plan.ensure import Ensurer
 from ..plan.requests import Plan, plan_of
@@ -57,6 +57,24 @@ def book_plan(config: Config) -> tuple[Plan, Reader]:
     ``spaces(request)`` is ``(space, analysis)``."""
     spaces = Reader(config) if os.environ.get(READ_ONLY_VARIABLE) else Ensurer(config)
     return plan_of(config), spaces
+
+
+def companion_spaces(config: Config, spaces, compute: bool = True):
+    """Where a chapter takes the spaces it reads its own against (the untrained null, the
+    pretraining-seed replicates): ``spaces`` itself when ``compute``; else only those that exist,
+    committed or in the run store, and ``(None, None)`` for one that does not. An exercise on a
+    changed selection of paradigms then computes its own space on the shipped model and never
+    pretrains a null or a replicate for it."""
+    if compute:
+        return spaces
+    reader = Reader(config)
+
+    def existing(request):
+        try:
+            return reader(request)
+        except MissingResult:
+            return None, None
+    return existing
 
 
 def glue(name: str, value) -> None:

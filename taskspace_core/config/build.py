@@ -151,6 +151,7 @@ def _check_size_names(config: Config) -> Config:
     named += [(f"book.replicate_sizes.{size}", size) for size in config.book.replicate_sizes]
     named += [(f"book.random_mask_sizes.{size}", size) for size in config.book.random_mask_sizes]
     named += [(f"book.benchmark_sizes.{size}", size) for size in config.book.benchmark_sizes]
+    named += [(f"book.shipped_sizes.{size}", size) for size in config.book.shipped_sizes]
     named += [(f"pretrain.lr_by_size.{size}", size) for size in config.pretrain.lr_by_size]
     for where, chosen in named:
         if chosen and chosen not in config.sizes:

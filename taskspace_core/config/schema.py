@@ -190,6 +190,9 @@ class BookConfig:
     # with every ``split_seeds`` split (the band it is read against)
     benchmark_spaces: tuple[str, ...] = ()
     benchmark_sizes: tuple[str, ...] = ()
+    # the final weights of these sizes are committed with the results (with a model card), so that
+    # the exercises compute new spaces on them without pretraining (lm/shipped.py, results/weights.py)
+    shipped_sizes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

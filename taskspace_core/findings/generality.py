@@ -7,7 +7,8 @@
     benchmark_accuracy  eval1 on that benchmark: per paradigm, accuracy trained and untrained
     benchmark_within    per phenomenon: within-phenomenon similarity on the other benchmark (trained,
                         untrained) beside BLiMP's at the same size
-    generality_text     the verdicts in words, one paragraph
+    generality_text     the verdicts in words, a paragraph per rule, with a line for each rule the
+                        preset's plan does not compute
 """
 
 from __future__ import annotations
@@ -16,19 +17,8 @@ import pandas as pd
 
 from ..analysis.generality import cross_gap, structure_reappears
 from ..analysis.replicates import Estimate
-from ..corpora.benchmarks import TITLES
-from ..plan.requests import Plan, Role, SpaceRequest, benchmark_entry
+from ..plan.requests import BenchmarkSet, Plan, Role, SpaceRequest, benchmark_entry
 from .evidence import SpaceSource
-
-
-def _title(entry: str) -> str:
-    """``zorro`` -> ``Zorro``, ``blimp+zorro`` -> ``BLiMP + Zorro``, ``blimp>clams`` -> ``BLiMP → CLAMS English``."""
-    joint = " → " if ">" in entry else " + "
-    return joint.join(TITLES.get(name, name) for name in entry.replace(">", "+").split("+"))
-
-
-def _rule(entry: str) -> str:
-    return "G3" if ">" in entry else "G2" if "+" in entry else "G1"
 
 
 def _requests(plan: Plan, entry: str, size: str) -> tuple[list[SpaceRequest], SpaceRequest | None]:
@@ -49,30 +39,31 @@ def benchmark_verdicts(plan: Plan, spaces: SpaceSource) -> pd.DataFrame:
     of the plan. Empty when the plan computes no other benchmark."""
     rows = []
     for entry in plan.config.book.benchmark_spaces:
+        parsed = BenchmarkSet.parse(entry)
         for size in plan.config.book.benchmark_sizes:
             trained, untrained = _requests(plan, entry, size)
             runs = [spaces(r) for r in trained]
-            statistic = _statistic(plan, entry)
+            statistic = _statistic(plan, parsed)
             measured = [statistic(space, analysis) for space, analysis in runs]
             value, p = Estimate(tuple(v for v, _, _ in measured)), Estimate(tuple(q for _, q, _ in measured))
             null = Estimate((statistic(*spaces(untrained))[0],) if untrained else ())
-            rows.append({"benchmark": _title(entry), "size": size, "paradigms": len(runs[0][0].paradigms) if runs else 0,
-                         "rule": _rule(entry),
+            rows.append({"benchmark": parsed.title, "size": size, "paradigms": len(runs[0][0].paradigms) if runs else 0,
+                         "rule": parsed.rule,
                          "trained": value.mean, "splits": len(value.values), "untrained": null.mean,
                          "difference": value.mean - null.mean, "band": value.band, "p (largest)": max(p.values),
                          "control": measured[0][2], "verdict": structure_reappears(value, p, null).value})
     return pd.DataFrame(rows)
 
 
-def _statistic(plan: Plan, entry: str):
+def _statistic(plan: Plan, parsed: BenchmarkSet):
     """``(space, analysis) -> (statistic, p, control)``: G1's r with the hypothesis space (its Mantel
     p; control: the partial r for lexical and critical-word overlap) for one benchmark, G2's cross
     gap (its permutation p; control: the gap after both overlaps) for a cross-benchmark space, G3's
     transfer gap (the same, on the directed block of the transfer matrix in the space's metric)."""
     s, taxonomy = plan.config.space, plan.config.data.taxonomy
-    if _rule(entry) == "G1":
+    if parsed.rule == "G1":
         return lambda space, an: (an.headline.hypothesis_pearson, an.headline.mantel_p, an.headline.partial_mantel_both_r)
-    direction = tuple(entry.split(">")) if _rule(entry) == "G3" else None
+    direction = parsed.direction
 
     def gap(space, an):
         matrix = space.transfer[s.metric] if direction else an.similarity
@@ -88,9 +79,10 @@ def benchmark_within(plan: Plan, spaces: SpaceSource, entry: str, size: str) -> 
     preset's split, and untrained) beside BLiMP's trained space of ``size``; a phenomenon with one
     paradigm on a benchmark has no pair, so no value there."""
     trained, untrained = _requests(plan, entry, size)
-    columns = {f"{_title(entry)} trained": spaces(trained[0])[1].within["mean"]}
+    title = BenchmarkSet.parse(entry).title
+    columns = {f"{title} trained": spaces(trained[0])[1].within["mean"]}
     if untrained is not None:
-        columns[f"{_title(entry)} untrained"] = spaces(untrained)[1].within["mean"]
+        columns[f"{title} untrained"] = spaces(untrained)[1].within["mean"]
     columns["BLiMP trained"] = spaces(SpaceRequest(Role.FINAL, size))[1].within["mean"]
     return pd.DataFrame(columns).dropna(how="all")
 
@@ -110,65 +102,86 @@ def benchmark_accuracy(plan: Plan, spaces: SpaceSource, entry: str, size: str) -
     return table
 
 
+# What each verdict says, per rule; "inconclusive" and "not testable" read the same under every rule.
 MEANING = {
-    "holds": "the phenomenon structure reappears on a benchmark built by other people with other words and frames, "
-             "beyond what an untrained network shows",
-    "does not hold": "the phenomenon structure does not carry over: on this benchmark the trained model's task space "
-                     "is no closer to its hypothesis space than the untrained network's, or not significantly close",
-    "inconclusive": "the trained model's lead over the untrained network lies inside the spread between data splits",
+    "G1": {
+        "holds": "the phenomenon structure reappears on a benchmark built by other people with other words and "
+                 "frames, beyond what an untrained network shows",
+        "does not hold": "the phenomenon structure does not carry over: on this benchmark the trained model's task "
+                         "space is no closer to its hypothesis space than the untrained network's, or not "
+                         "significantly close",
+    },
+    "G2": {
+        "holds": "fine-tuning on a paradigm moves the same phenomenon's paradigms of the other benchmark more than "
+                 "other phenomena's, beyond what an untrained network shows, so the shared structure is not one "
+                 "benchmark's templates",
+        "does not hold": "across benchmarks, same-phenomenon paradigms are not moved more than others beyond the "
+                         "untrained network, so the structure seen within a benchmark may be its own templates",
+    },
+    "G3": {
+        "holds": "fine-tuning on a BLiMP paradigm moves CLAMS's constructions of the same phenomenon, which BLiMP "
+                 "does not contain, more than CLAMS's other phenomena, beyond what an untrained network shows",
+        "does not hold": "BLiMP's paradigms do not move CLAMS's constructions of their own phenomenon more than the "
+                         "others beyond the untrained network: what they teach may be tied to their own constructions",
+    },
+}
+EVERY_RULE = {
+    "inconclusive": "the trained statistic's lead over the untrained network lies inside the spread between data splits",
     "not testable": "an untrained space or a second data split is missing, so there is nothing to read it against",
 }
 
 
-CROSS_MEANING = {
-    "holds": "fine-tuning on a paradigm moves the same phenomenon's paradigms of the other benchmark more than "
-             "other phenomena's, beyond what an untrained network shows, so the shared structure is not one "
-             "benchmark's templates",
-    "does not hold": "across benchmarks, same-phenomenon paradigms are not moved more than others beyond the "
-                     "untrained network, so the structure seen within a benchmark may be its own templates",
-    "inconclusive": "the trained gap's lead over the untrained network lies inside the spread between data splits",
-    "not testable": "an untrained space or a second data split is missing, so there is nothing to read it against",
-}
+def meaning(rule: str, verdict: str) -> str:
+    """What ``verdict`` says under ``rule`` (G1, G2 or G3), in one clause."""
+    return MEANING[rule].get(verdict) or EVERY_RULE[verdict]
 
 
-TEMPLATE_MEANING = {
-    "holds": "fine-tuning on a BLiMP paradigm moves CLAMS's constructions of the same phenomenon, which BLiMP "
-             "does not contain, more than CLAMS's other phenomena, beyond what an untrained network shows",
-    "does not hold": "BLiMP's paradigms do not move CLAMS's constructions of their own phenomenon more than the "
-                     "others beyond the untrained network: what they teach may be tied to their own constructions",
-    "inconclusive": "the trained gap's lead over the untrained network lies inside the spread between data splits",
-    "not testable": "an untrained space or a second data split is missing, so there is nothing to read it against",
-}
+# the entry of ``book.benchmark_spaces`` that puts each rule in a plan, for a plan without it
+ENTRY_OF_RULE = {"G1": "zorro", "G2": "blimp+zorro", "G3": "blimp>clams"}
+TEST_OF_RULE = {"G1": "Zorro's own task space", "G2": "the cross-benchmark test", "G3": "the CLAMS template check"}
 
 
-def generality_text(verdicts: pd.DataFrame) -> str:
-    """:func:`benchmark_verdicts` in words, a paragraph (separated by a blank line) per row: the
-    statistic trained and untrained, the difference against its band, the control, the verdict."""
-    sentences = []
-    for row in verdicts.to_dict("records"):
-        if row["rule"] == "G1":
-            sentences.append(
-                f"On {row['benchmark']} ({row['paradigms']} paradigms) the {row['size']} model's task space resembles "
-                f"that benchmark's hypothesis space at r = {row['trained']:+.3f} (mean over {row['splits']} data "
-                f"splits, largest Mantel p {row['p (largest)']:.4f}; partial r {row['control']:+.3f} controlling "
-                f"for lexical and critical-word overlap), the untrained network's at r = {row['untrained']:+.3f}: "
-                f"a difference of {row['difference']:+.3f} against a band of {row['band']:.3f} (the spread of r "
-                f"between data splits). The verdict under rule G1: {row['verdict']}; {MEANING[row['verdict']]}.")
-        elif row["rule"] == "G3":
-            sentences.append(
-                f"From BLiMP to CLAMS English ({row['paradigms']} paradigms of the phenomena CLAMS tests, "
-                f"{row['size']} model), fine-tuning on a BLiMP paradigm moves CLAMS's paradigms of the same "
-                f"phenomenon more than those of the others by {row['trained']:+.3f} (transfer, mean over "
-                f"{row['splits']} data splits, largest permutation p {row['p (largest)']:.4f}; "
-                f"{row['control']:+.3f} after lexical and critical-word overlap), the untrained network by "
-                f"{row['untrained']:+.3f}: a difference of {row['difference']:+.3f} against a band of "
-                f"{row['band']:.3f}. The verdict under rule G3: {row['verdict']}; {TEMPLATE_MEANING[row['verdict']]}.")
-        else:
-            sentences.append(
-                f"Across {row['benchmark']} ({row['paradigms']} paradigms, {row['size']} model), same-phenomenon "
-                f"pairs of paradigms from different benchmarks are more similar than different-phenomenon ones by "
-                f"{row['trained']:+.3f} (mean over {row['splits']} data splits, largest permutation p "
-                f"{row['p (largest)']:.4f}; {row['control']:+.3f} after lexical and critical-word overlap), the "
-                f"untrained network's by {row['untrained']:+.3f}: a difference of {row['difference']:+.3f} against "
-                f"a band of {row['band']:.3f}. The verdict under rule G2: {row['verdict']}; {CROSS_MEANING[row['verdict']]}.")
-    return "\n\n".join(sentences)
+def _statement(row: dict) -> str:
+    """The measured statistic of one :func:`benchmark_verdicts` row, trained and untrained, in words."""
+    over = (f"mean over {row['splits']} data splits, largest "
+            f"{'Mantel' if row['rule'] == 'G1' else 'permutation'} p {row['p (largest)']:.4f}")
+    if row["rule"] == "G1":
+        return (f"On {row['benchmark']} ({row['paradigms']} paradigms) the {row['size']} model's task space "
+                f"resembles that benchmark's hypothesis space at r = {row['trained']:+.3f} ({over}; partial r "
+                f"{row['control']:+.3f} controlling for lexical and critical-word overlap), the untrained network's "
+                f"at r = {row['untrained']:+.3f}")
+    if row["rule"] == "G2":
+        return (f"Across {row['benchmark']} ({row['paradigms']} paradigms, {row['size']} model), the cross gap (the "
+                f"mean similarity of same-phenomenon pairs of paradigms from different benchmarks, minus that of "
+                f"different-phenomenon pairs) is {row['trained']:+.3f} ({over}; {row['control']:+.3f} after lexical "
+                f"and critical-word overlap), the untrained network's {row['untrained']:+.3f}")
+    source, target = row["benchmark"].split(" → ")
+    return (f"From {source} to {target} ({row['paradigms']} paradigms of the phenomena {target} tests, "
+            f"{row['size']} model), the transfer gap (the mean transfer from fine-tuning on a {source} paradigm to "
+            f"{target}'s paradigms of its own phenomenon, minus that to {target}'s others) is {row['trained']:+.3f} "
+            f"({over}; {row['control']:+.3f} after lexical and critical-word overlap), the untrained network's "
+            f"{row['untrained']:+.3f}")
+
+
+def generality_text(verdicts: pd.DataFrame, plan: Plan | None = None) -> str:
+    """:func:`benchmark_verdicts` in Markdown, a paragraph (separated by a blank line) per row: the
+    statistic trained and untrained, the difference against its band, the verdict and what it says.
+    With ``plan``, a closing line names each rule the plan does not compute and the
+    ``book.benchmark_spaces`` entry that would."""
+    paragraphs = [
+        f"{_statement(row)}: a difference of {row['difference']:+.3f} against a band of {row['band']:.3f} (the "
+        f"spread between data splits). The verdict under rule {row['rule']}: **{row['verdict']}**; "
+        f"{meaning(row['rule'], row['verdict'])}." for row in verdicts.to_dict("records")]
+    if plan is not None:
+        if verdicts.empty:
+            paragraphs.append("This preset's plan computes no space on another benchmark (`book.benchmark_spaces`), so "
+                              "generality stays a question here; `taskspace data` validates Zorro and CLAMS English, "
+                              "and `--data.benchmarks=zorro` computes a space on them.")
+        planned = {BenchmarkSet.parse(entry).rule for entry in plan.config.book.benchmark_spaces}
+        missing = [rule for rule in ENTRY_OF_RULE if rule not in planned]
+        if missing and not verdicts.empty:
+            paragraphs.append("Not in this preset's plan yet: " + "; ".join(
+                f"{TEST_OF_RULE[rule]} (rule {rule}, `book.benchmark_spaces` entry `{ENTRY_OF_RULE[rule]}`)"
+                for rule in missing) + f". `taskspace space` computes {'its space' if len(missing) == 1 else 'their spaces'} "
+                "for any checkpoint, and `taskspace reproduce` once the entry is in the plan.")
+    return "\n\n".join(paragraphs)

@@ -6,4 +6,5 @@
     identity    what identifies a run and a checkpoint (pretraining hash, names, model identity)
     checkpoints find a checkpoint's record (run directory or committed copy) and verify its files
     pretrain    the training loop, checkpoint schedule and exact resume; a missing checkpoint trained
+    shipped     a committed checkpoint's weights (where a preset ships them) installed instead of trained
 """

@@ -41,6 +41,7 @@ from .fused_loss import linear_cross_entropy
 from .identity import PRETRAIN_VERSION, checkpoint_name, models_dir, pretrain_hash, size_recipe
 from .models import build_model, count_parameters, decoder_and_head, resolve_devices
 from .precision import autocast, compute_dtype
+from .shipped import install_shipped
 
 TRAINING_STATE = "training_state.pt"
 def learning_rate(step: int, total_steps: int, cfg) -> float:
@@ -214,7 +215,9 @@ def _optimizer(model, cfg) -> torch.optim.AdamW:
 def _resume(out_dir: Path, run_hash: str, last_step: int, model, optimizer, device: str) -> tuple[int, float]:
     """Load the newest checkpoint's weights and optimizer state into ``model`` and ``optimizer``:
     ``(its step, its training wall time)``; ``(0, 0.0)`` for a new run."""
-    done = list_checkpoints(out_dir)
+    # never from a checkpoint past this call's end (a shipped final one, see shipped.py, has no
+    # optimizer state to go on from): the run up to last_step goes on from the newest one before it
+    done = [d for d in list_checkpoints(out_dir) if json.loads((d / "meta.json").read_text())["step"] <= last_step]
     if not done:
         return 0, 0.0
     meta = json.loads((done[-1] / "meta.json").read_text())
@@ -298,7 +301,8 @@ def ensure_checkpoint(config: Config, size: str, checkpoint: str | float = "fina
     """The directory of one checkpoint of ``size`` (``"final"`` or an epoch such as ``0.5``).
 
     A damaged checkpoint (files that do not match its ``meta.json``) is moved aside with its run
-    and retrained. If it is missing and ``train_if_missing``, pretraining runs (or resumes) first.
+    and retrained. A missing one is installed from the committed results where the preset ships
+    its weights (:mod:`.shipped`), else, if ``train_if_missing``, pretraining runs (or resumes) first.
     """
     config.size(size)
     epoch = checkpoint_epoch(config, checkpoint)
@@ -311,7 +315,7 @@ def ensure_checkpoint(config: Config, size: str, checkpoint: str | float = "fina
         aside = _move_aside(path.parent)
         warnings.warn(f"{path}: damaged checkpoint ({'; '.join(problems)}); moved {path.parent} to {aside} "
                       "and retraining it", CorruptResultWarning, stacklevel=2)
-    if not (path / "meta.json").is_file():
+    if not (path / "meta.json").is_file() and not install_shipped(config, size, epoch, path, log=log):
         if not train_if_missing:
             raise ConfigError(f"checkpoint {path} does not exist; run `taskspace pretrain --preset {config.preset}`")
         pretrain(config, size, log=log)

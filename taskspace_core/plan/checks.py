@@ -19,6 +19,7 @@ from ..analysis.report import analyse
 from ..config import Config
 from ..lm.checkpoints import checkpoint_epoch, expected_pretrain_hash, find_checkpoint_meta, trained_here
 from ..lm.identity import checkpoint_identity, checkpoint_name, models_dir
+from ..lm.shipped import shipped_dir
 from ..provenance import sha256_file
 from ..results.export import INDEX, write_index
 from ..results.keys import probe_selection
@@ -99,6 +100,11 @@ def check_results(config: Config) -> list[Problem]:
                                 f"(pretrain hash is not {expected_pretrain_hash(run, size)})"))
         if not (records / "train_log.csv").is_file():
             problems.append(Problem(records / "train_log.csv", "missing"))
+    final = checkpoint_name(checkpoint_epoch(config, "final"))
+    for size in config.book.shipped_sizes:
+        if shipped_dir(config, size, checkpoint_epoch(config, "final")) is None:
+            problems.append(Problem(models_dir(root, config, size) / final, "the shipped weights are missing "
+                                    "(book.shipped_sizes); `taskspace reproduce` ships them"))
     for request in plan_of(config).unique():
         sub = request.config(config)
         meta_path = models_dir(root, sub, request.size) / f"{checkpoint_name(checkpoint_epoch(config, request.checkpoint))}.json"

@@ -16,8 +16,10 @@ from ..errors import ConfigError
 from ..lm.checkpoints import checkpoint_epoch
 from ..lm.identity import checkpoint_name, models_dir, run_name
 from ..lm.pretrain import ensure_checkpoint, pretrain
+from ..lm.shipped import shipped_dir
 from ..results.export import export_checkpoints, export_space, write_index
 from ..results.keys import space_label
+from ..results.weights import ship_weights
 from .checks import Problem, check_results, committed_space
 from .requests import plan_of, pretraining_runs
 
@@ -79,6 +81,10 @@ def reproduce(config: Config, log: Callable[[str], None] = print,
             if not (committed / "train_log.csv").is_file() or any(
                     not (committed / f"{checkpoint_name(e)}.json").is_file() for e in run.pretrain.checkpoints):
                 ensure_pretrained(run, size, max(run.pretrain.checkpoints))
+        for size in config.book.shipped_sizes:  # weights for the exercises, with their model card
+            if shipped_dir(config, size, checkpoint_epoch(config, "final")) is None:
+                ensure_pretrained(config, size, max(config.pretrain.checkpoints))
+                log(f"[{_clock(started)}] shipped the weights of {size} -> {ship_weights(config, root, size)}")
     write_index(config, root)
     return check_results(config)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from ..config import Config, FTGDConfig, apply_overrides, parameter_overrides, stable_hash
-from ..corpora.benchmarks import benchmark, load_pairs, paradigms_of, phenomenon_of, selected_paradigms
+from ..corpora.benchmarks import TITLES, benchmark, load_pairs, paradigms_of, phenomenon_of, selected_paradigms
 from ..lm.checkpoints import checkpoint_epoch, dynamics_epochs
 
 
@@ -228,6 +228,39 @@ def plan_of(config: Config) -> Plan:
     return Plan(config, tuple(requests))
 
 
+@dataclass(frozen=True)
+class BenchmarkSet:
+    """One ``book.benchmark_spaces`` entry, parsed once: ``zorro`` is one benchmark's own space
+    (rule G1), ``blimp+zorro`` a cross-benchmark space (G2), ``blimp>clams`` the template check
+    (G3), whose arrow is the direction the rule reads the transfer in."""
+
+    benchmarks: tuple[str, ...]
+    directed: bool = False
+
+    @classmethod
+    def parse(cls, entry: str) -> BenchmarkSet:
+        directed = ">" in entry
+        return cls(tuple(entry.split(">" if directed else "+")), directed)
+
+    @property
+    def rule(self) -> str:
+        return "G3" if self.directed else "G2" if len(self.benchmarks) > 1 else "G1"
+
+    @property
+    def direction(self) -> tuple[str, ...] | None:
+        """(source benchmark, target benchmark) for a directed entry, else None."""
+        return self.benchmarks if self.directed else None
+
+    @property
+    def titles(self) -> tuple[str, ...]:
+        return tuple(TITLES.get(name, name) for name in self.benchmarks)
+
+    @property
+    def title(self) -> str:
+        """``Zorro``, ``BLiMP + Zorro``, ``BLiMP → CLAMS English``."""
+        return (" → " if self.directed else " + ").join(self.titles)
+
+
 def benchmark_entry(config: Config, entry: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """The benchmarks, phenomena and paradigms (() where the phenomena say it) of one
     ``book.benchmark_spaces`` entry.
@@ -238,9 +271,10 @@ def benchmark_entry(config: Config, entry: str) -> tuple[tuple[str, ...], tuple[
     phenomena the second one tests, within the preset's; the arrow is the direction G3 reads.
     A paradigm with fewer pairs than the preset's split takes (``data.n_test + data.n_train``;
     four of CLAMS's at ``cpu``) cannot be split, so the space then names its paradigms, without it."""
-    if ">" not in entry:
-        return tuple(entry.split("+")), preset_phenomena(config), ()
-    chosen = tuple(entry.split(">"))
+    parsed = BenchmarkSet.parse(entry)
+    chosen = parsed.benchmarks
+    if not parsed.directed:
+        return chosen, preset_phenomena(config), ()
     tested = {phenomenon_of(p, config.data.taxonomy) for p in paradigms_of(benchmark(chosen[-1]))}
     within = preset_phenomena(config)
     phenomena = tuple(sorted(tested & set(within) if within else tested))

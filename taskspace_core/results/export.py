@@ -161,7 +161,8 @@ def write_index(config: Config, root: Path) -> Path:
     files = {str(p.relative_to(root)): sha256_file(p) for p in sorted(root.rglob("*"))
              if p.is_file() and p.name != INDEX and not p.name.startswith(".")}
     path = root / INDEX
-    atomic_write_json(path, provenance(kind="reference_results", preset=config.preset, config=to_dict(config),
+    recorded = to_dict(config) | {"work_dir": "runs"}  # where it ran is this machine's business, not the results'
+    atomic_write_json(path, provenance(kind="reference_results", preset=config.preset, config=recorded,
                                        blimp_data_hash=data_hash, n_paradigms=len(paradigms), files=files))
     return path
 
