@@ -254,5 +254,16 @@ def test_compute_exercises_fine_tune_only_the_shipped_model_and_pretrain_nothing
     for e in EXERCISES:
         if e.kind == COMPUTE:
             assert e.parameters["size"] in config.book.shipped_sizes and e.parameters["compute_companions"] is False
-        else:
-            assert not {"size", "data_phenomena", "ftgd_threshold", "ftgd_lr", "ftgd_steps", "ftgd_seed"} & set(e.parameters)
+
+
+@pytest.mark.parametrize("exercise", [e for e in EXERCISES if e.kind == "re-analysis"], ids=lambda e: e.id)
+def test_a_reanalysis_reads_only_committed_spaces(exercise):
+    """Under a re-analysis's parameters every space of the preset's plan is committed, so the run
+    reads them all and computes nothing (a fixed 5% mask, say, would need its own null and replicates)."""
+    from taskspace_core.book.notebook import notebook_config
+    from taskspace_core.plan.checks import committed
+
+    fields = {name: value for name, value in exercise.parameters.items()
+              if name.split("_")[0] in ("data", "ftgd", "space", "scoring", "pretrain")}
+    found = committed(notebook_config(PRESET, **fields))
+    assert all(found.values()), [space for space, ok in found.items() if not ok]

@@ -148,23 +148,16 @@ EXERCISES = [
         "BLiMP のファイルは s-selection を独立した現象としているが、論文(とこの本)は項構造に含めている。"
         "再計算はなく、仮説空間だけが変わる。サイズの順序はこのまとめ方に左右されるか。"),
     Exercise(
-        "rq2-top-fraction", "rq2_model_size", {"ftgd_mask_rule": "top_fraction"},
-        "The size comparison with a fixed 5% mask",
-        "A fixed threshold of 1e-3 lets a larger share of a small model's parameters change than of a "
-        "large one's. With every mask at exactly 5% of the parameters, does the within-phenomenon "
-        "similarity still depend on size? These spaces are committed: the run reads them.",
-        "固定の 5% マスクでサイズを比べる",
-        "固定しきい値 1e-3 では、小さいモデルほど大きな割合のパラメータが更新される。どのマスクもちょうど"
-        "パラメータの 5% にしたとき、現象内類似度はまだサイズに依存するか。これらの空間はコミット済みで、実行はそれを読むだけである。"),
-    Exercise(
-        "rq3-top-fraction", "rq3_learning_dynamics", {"ftgd_mask_rule": "top_fraction"},
-        "A fixed 5% mask instead of a fixed threshold, over training",
-        "A fixed threshold picks a share that depends on the gradient scale, which changes during "
-        "training. With every mask at exactly 5%, does the union of the masks still grow? Compare the "
-        "run with the top 5% verdicts of the claims chapter.",
-        "学習を通して、固定しきい値の代わりに上位 5% のマスクを使う",
-        "固定しきい値が選ぶ割合は勾配の大きさに依存し、勾配の大きさは学習中に変わる。どのマスクも"
-        "ちょうど 5% にしたとき、マスクの和集合はまだ大きくなるか。主張の章の上位 5% の判定と比べる。"),
+        "rq2-mutual", "rq2_model_size", {"space_similarity": "mutual"},
+        "The size comparison with the direct transfer as similarity",
+        "The default similarity correlates whole transfer profiles, which is blind to how large the "
+        "transfers are. `mutual` is the transfer between two paradigms itself, both ways, in effect-size "
+        "units. Does the ordering of the sizes change when the size of the transfer counts, and does each "
+        "size's lead over its untrained network hold?",
+        "直接の転移を類似度としてサイズを比べる",
+        "既定の類似度は転移のプロファイル全体の相関で、転移の大きさは見ない。`mutual` は二つのパラダイムの間の"
+        "転移そのもの(両方向、効果量の単位)である。転移の大きさも数えると、サイズの順序は変わるか。"
+        "各サイズの未学習のネットワークに対する差は保たれるか。"),
     Exercise(
         "rq3-accuracy", "rq3_learning_dynamics", {"space_metric": "accuracy"},
         "Learning dynamics measured in accuracy",
@@ -174,6 +167,16 @@ EXERCISES = [
         "正解率で測る学習ダイナミクス",
         "学習の初期のモデルはチャンスに近く、正解率が動かなくても効果量は動きうる。転移を正解したペアの"
         "増減で数えても、タスク空間は学習の最初の部分で最も大きく変わるか。"),
+    Exercise(
+        "rq3-centred", "rq3_learning_dynamics", {"space_similarity": "centred"},
+        "Learning dynamics of the pair-specific transfer",
+        "Early in training a fine-tune may move every paradigm alike. `centred` removes each fine-tune's "
+        "general shift and each paradigm's general movability, leaving what is specific to a pair. Is the "
+        "early change of the task space that general shift, or structure between particular paradigms?",
+        "ペアに固有の転移の学習ダイナミクス",
+        "学習の初期には、ファインチューニングがどのパラダイムも同じように動かすことがある。`centred` は各"
+        "ファインチューニングの全体的なずれと各パラダイムの動きやすさを取り除き、ペアに固有の部分を残す。"
+        "タスク空間の初期の変化は全体的なずれか、それとも特定のパラダイムの間の構造か。"),
 ]
 
 
