@@ -141,3 +141,15 @@ def test_a_retrain_keeps_the_label_its_committed_record_carries(ci_config, ci_ch
     meta_file.write_text(json.dumps(json.loads(meta_file.read_text()) | {"preset": "ci"}))
     assert find_checkpoint_meta(config, "small", 0)["preset"] == "ci-old"
     assert model_identity(ensure_checkpoint(config, "small", 0, log=lambda *_: None))["preset"] == "ci-old"
+
+
+def test_a_checkpoint_needed_early_in_training_is_trained_only_that_far(ci_config, ci_checkpoints, tmp_path):
+    """A space of the untrained network (or of any earlier checkpoint) pretrains no further than it."""
+    from taskspace_core.lm.pretrain import ensure_checkpoint
+
+    config = apply_overrides(ci_config, {"work_dir": str(tmp_path)})
+    path = ensure_checkpoint(config, "small", 0.5, **QUIET)
+    assert [c.name for c in list_checkpoints(path.parent)] == ["epoch-0", "epoch-0.5"]
+    assert json.loads((path / "meta.json").read_text())["files"] == json.loads(
+        (ci_checkpoints[1] / "meta.json").read_text())["files"]
+    assert ensure_checkpoint(config, "small", "final", **QUIET).name == "epoch-1"  # resumed from there

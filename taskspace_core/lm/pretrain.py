@@ -302,7 +302,8 @@ def ensure_checkpoint(config: Config, size: str, checkpoint: str | float = "fina
 
     A damaged checkpoint (files that do not match its ``meta.json``) is moved aside with its run
     and retrained. A missing one is installed from the committed results where the preset ships
-    its weights (:mod:`.shipped`), else, if ``train_if_missing``, pretraining runs (or resumes) first.
+    its weights (:mod:`.shipped`), else, if ``train_if_missing``, pretraining runs (or resumes) up to
+    that checkpoint first.
     """
     config.size(size)
     epoch = checkpoint_epoch(config, checkpoint)
@@ -318,7 +319,8 @@ def ensure_checkpoint(config: Config, size: str, checkpoint: str | float = "fina
     if not (path / "meta.json").is_file() and not install_shipped(config, size, epoch, path, log=log):
         if not train_if_missing:
             raise ConfigError(f"checkpoint {path} does not exist; run `taskspace pretrain --preset {config.preset}`")
-        pretrain(config, size, log=log)
+        # only as far as this checkpoint (the untrained network needs no training); a later call resumes
+        pretrain(config, size, log=log, until_epoch=None if epoch >= max(config.pretrain.checkpoints) else epoch)
     _adopt_recorded_label(config, size, path)
     return path
 
