@@ -27,6 +27,21 @@ def test_every_committed_space_is_one_distinct_choice(cpu, data):
     methods = {space["method"] for space in data["spaces"]}
     assert methods == {"FTGD", "plain fine-tuning"}
     assert data["metrics"][0] == cpu.space.metric  # the page opens on the book's metric
+    # no two spaces read the same in the menus (the random-mask control names itself, not its key)
+    assert not any(" · key " in space["replicate"] for space in data["spaces"])
+    assert any(space["masks"].startswith("random, at the share of threshold") for space in data["spaces"])
+
+
+def test_the_page_opens_on_the_space_rq1_reads(cpu, data):
+    """Not on the untrained network: the trained model of the RQ1 chapter, at its final checkpoint."""
+    from taskspace_core.plan.requests import Role, SpaceRequest
+    from taskspace_core.results.read import Reader
+
+    where, _ = Reader(cpu).locate(SpaceRequest(Role.FINAL, cpu.chapter_size("rq1")))
+    opening = next(space for space in data["spaces"] if space["name"] == where.name)
+    assert data["initial"] == {field: opening[field] for field in FIELDS}
+    assert data["initial"]["checkpoint"] != "epoch 0" and data["initial"]["method"] == "FTGD"
+    assert "...(data.initial || {})" in explorer_html(cpu)  # the script starts from it
 
 
 def test_matrices_are_the_committed_transfers_in_the_heatmap_order(cpu, data):

@@ -267,3 +267,12 @@ def test_a_reanalysis_reads_only_committed_spaces(exercise):
               if name.split("_")[0] in ("data", "ftgd", "space", "scoring", "pretrain")}
     found = committed(notebook_config(PRESET, **fields))
     assert all(found.values()), [space for space, ok in found.items() if not ok]
+
+
+def test_every_exercise_the_pages_name_exists():
+    """A chapter or guide that names an exercise (`rq3-…`) names one of the list (an exercise once
+    dropped from it outlived itself in a discussion question)."""
+    ids = {e.id for e in EXERCISES}
+    for page in [*(REPO_ROOT / "notebooks").glob("*.md"), *(REPO_ROOT / "book").glob("*.md"), REPO_ROOT / "README.md"]:
+        named = set(re.findall(r"`(rq[123]-[a-z0-9-]+)`", page.read_text()))
+        assert named <= ids, f"{page.name} names {sorted(named - ids)}"

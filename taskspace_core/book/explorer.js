@@ -10,7 +10,7 @@
   // one heatmap spec per set of paradigms (a space names its own: benchmarks differ in paradigms)
   const templates = JSON.parse(document.getElementById("taskspace-explorer-heatmap").textContent);
   const EMBED = {renderer: "svg", actions: {export: true, source: false, compiled: false, editor: false}};
-  const state = {metric: data.metrics[0], paradigm: data.paradigms[0]};
+  const state = {metric: data.metrics[0], paradigm: data.paradigms[0], ...(data.initial || {})};
   const selects = {};
   let view = null;
   let shownParadigms = data.paradigms;  // the paradigms of the space on show (benchmarks differ in them)

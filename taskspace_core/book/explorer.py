@@ -25,7 +25,7 @@ from ..analysis.space import METRICS, Origin
 from ..config import Config, FTGDConfig
 from ..corpora import benchmarks
 from ..corpora.benchmarks import TITLES
-from ..plan.requests import mask_label, plan_of
+from ..plan.requests import Role, SpaceRequest, mask_label, plan_of
 from ..results.read import Reader, load_space
 from . import plots
 
@@ -131,8 +131,18 @@ def explorer_data(config: Config) -> dict:
     if not spaces:
         return {"preset": config.preset, "origin": "none", "fields": list(FIELDS), "metrics": metrics,
                 "paradigms": [], "phenomena": [], "spaces": []}
+    # the page opens on the space RQ1 reads (the trained model, not its untrained twin), else the first
+    opening = _opening_space(config, spaces)
     return {"preset": config.preset, "origin": origin, "fields": list(FIELDS), "metrics": metrics,
-            "paradigms": spaces[0]["paradigms"], "phenomena": spaces[0]["phenomena"], "spaces": spaces}
+            "initial": {field: opening[field] for field in FIELDS},
+            "paradigms": opening["paradigms"], "phenomena": opening["phenomena"], "spaces": spaces}
+
+
+def _opening_space(config: Config, spaces: list[dict]) -> dict:
+    """The space RQ1 shows (the preset's ``rq1`` size at its final checkpoint) where the page has it."""
+    where = Reader(config).locate(SpaceRequest(Role.FINAL, config.chapter_size("rq1")))
+    name = where[0].name if where else None
+    return next((space for space in spaces if space["name"] == name), spaces[0])
 
 
 def explorer_html(config: Config) -> str:

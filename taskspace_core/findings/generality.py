@@ -183,5 +183,6 @@ def generality_text(verdicts: pd.DataFrame, plan: Plan | None = None) -> str:
             paragraphs.append("Not in this preset's plan yet: " + "; ".join(
                 f"{TEST_OF_RULE[rule]} (rule {rule}, `book.benchmark_spaces` entry `{ENTRY_OF_RULE[rule]}`)"
                 for rule in missing) + f". `taskspace space` computes {'its space' if len(missing) == 1 else 'their spaces'} "
-                "for any checkpoint, and `taskspace reproduce` once the entry is in the plan.")
+                f"for any checkpoint; `taskspace reproduce` computes {'it' if len(missing) == 1 else 'them'} "
+                "once the entry is in the plan.")
     return "\n\n".join(paragraphs)

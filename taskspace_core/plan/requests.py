@@ -85,7 +85,10 @@ class Masks:
 
 def mask_label(ftgd: FTGDConfig) -> str:
     """What FTGD updates under ``ftgd``, in a few words (every chapter and the explorer say it so)."""
-    return "none (every parameter)" if ftgd.method == "plain" else Masks.of(ftgd).label
+    if ftgd.method == "plain":
+        return "none (every parameter)"
+    label = Masks.of(ftgd).label
+    return f"random, at the share of {label}" if ftgd.mask_selection == "random" else label
 
 
 @dataclass(frozen=True)
