@@ -101,6 +101,12 @@ def measures_as_rows(frame: pd.DataFrame, formats: dict[str, str], na_rep: str =
     return shown.T
 
 
+def breakable(name: str) -> str:
+    """A paradigm name with a line-break opportunity after each underscore (``<wbr>``: invisible,
+    and not copied), for a table cell that shows names beside numbers; the numbers stay whole."""
+    return html.escape(str(name)).replace("_", "_<wbr>")
+
+
 def results_path(path: Path) -> str:
     """A store path relative to the repo root when possible (for the book's provenance notes)."""
     try:
