@@ -96,3 +96,23 @@ def test_only_the_recorded_checkpoint_ships(ci_config, ci_checkpoints, shipped, 
     with pytest.raises(DataError, match="no finished checkpoint to ship"):
         ship_weights(missing, root, "small")
     shutil.rmtree(root / "models")
+
+
+def test_the_committed_model_card_is_the_one_its_records_write():
+    """The committed card of the cpu small model is what ``model_card`` writes from the committed
+    records today, and its 5-gram comparison is read from BLiMP's published baselines."""
+    from taskspace_core.analysis.accuracy import baselines
+    from taskspace_core.paths import REPO_ROOT
+    from taskspace_core.results.weights import model_card, repo_path
+
+    folder = REPO_ROOT / "results/cpu/models/small/epoch-0.5"
+    record = json.loads((folder.parent / "epoch-0.5.json").read_text())
+    scores = json.loads((folder.parent / "epoch-0.5.blimp.json").read_text())
+    card = model_card("cpu", "small", record, scores, repo_path(folder))
+    assert (folder / MODEL_CARD).read_text() == card
+    ngram = baselines()["ngram"]
+    assert f"5-gram model {ngram['overall']:.3f}" in card
+    below = [p for p, a in scores["phenomenon_accuracy"].items() if a < ngram[p]]
+    assert 0 < len(below) < 12 and f"on {len(below)} of 12 phenomena" in card
+    for phenomenon in below:
+        assert f"| {phenomenon} | {scores['phenomenon_accuracy'][phenomenon]:.3f} | {ngram[phenomenon]:.3f} |" in card

@@ -79,6 +79,12 @@ def checkpoint_problems(path: str | Path) -> list[str]:
     return problems
 
 
+def differing_files(record: dict, other: dict) -> list[str]:
+    """The file names whose sha256 differs between two checkpoint records (or that one of them lacks)."""
+    ours, theirs = record.get("files", {}), other.get("files", {})
+    return sorted(name for name in {*ours, *theirs} if ours.get(name) != theirs.get(name))
+
+
 # --------------------------------------------------------------------------- finding metadata
 
 

@@ -40,7 +40,7 @@ from ..analysis.report import analyse
 from ..analysis.space import Origin, TaskSpace
 from ..config import Config, to_dict
 from ..errors import DataError
-from ..lm.checkpoints import dedupe_curve
+from ..lm.checkpoints import dedupe_curve, differing_files
 from ..lm.identity import models_dir
 from ..provenance import (
     atomic_dir, atomic_write_json, atomic_write_text, provenance, sha256_bytes, sha256_file,
@@ -134,10 +134,10 @@ def export_checkpoints(config: Config, root: Path, sizes: list[str] | None = Non
             record = json.loads(meta.read_text())
             kept = json.loads(target.read_text()) if target.is_file() else {}
             if kept.get("files") and record.get("files"):  # a record without file hashes cannot be compared
-                if kept["files"] == record["files"]:
+                differing = differing_files(record, kept)
+                if not differing:
                     continue
                 if kept["pretrain_hash"] == record["pretrain_hash"]:
-                    differing = [n for n, digest in record["files"].items() if kept["files"].get(n) != digest]
                     raise DataError(meta, f"the retrained weights differ from the committed record {target} "
                                           f"(same pretraining run, another sha256 of {', '.join(differing)}): "
                                           "pretraining did not reproduce bit for bit here, so new task spaces of "

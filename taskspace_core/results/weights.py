@@ -16,10 +16,11 @@ import json
 import shutil
 from pathlib import Path
 
+from ..analysis.accuracy import baselines
 from ..config import Config
 from ..paths import REPO_ROOT
 from ..errors import DataError
-from ..lm.checkpoints import checkpoint_epoch, checkpoint_problems
+from ..lm.checkpoints import checkpoint_epoch, checkpoint_problems, differing_files
 from ..lm.identity import checkpoint_name, models_dir
 from ..lm.shipped import MODEL_CARD
 from ..provenance import atomic_dir, atomic_write_text
@@ -43,9 +44,8 @@ def ship_weights(config: Config, root: Path, size: str) -> Path:
         raise DataError(source, f"damaged checkpoint: {'; '.join(problems)}")
     record = json.loads(record_path.read_text())
     local = json.loads((source / "meta.json").read_text())
-    if local.get("files") != record.get("files"):
-        differing = sorted(n for n in {*local.get("files", {}), *record.get("files", {})}
-                           if local.get("files", {}).get(n) != record.get("files", {}).get(n))
+    differing = differing_files(local, record)
+    if differing:
         raise DataError(source, f"not the checkpoint {record_path} records (another sha256 of "
                                 f"{', '.join(differing)}): pretraining did not reproduce it bit for bit here")
     scores_path = committed / f"{name}.blimp.json"
@@ -73,15 +73,21 @@ def model_card(preset: str, size: str, record: dict, scores: dict | None, where:
     spec = record["config"]["sizes"][size]
     pretrain, tokenizer = record["config"]["pretrain"], record["config"]["tokenizer"]
     books = record["corpus_split"]
-    accuracy = ""
+    accuracy, below_ngram = "", "below BLiMP's 5-gram baseline on several phenomena"
     if scores is not None:
-        rows = "\n".join(f"| {p} | {a:.3f} |" for p, a in sorted(scores["phenomenon_accuracy"].items()))
+        ngram = baselines(scores["config"]["data"]["taxonomy"])["ngram"]
+        ours = scores["phenomenon_accuracy"]
+        rows = "\n".join(f"| {p} | {a:.3f} | {ngram[p]:.3f} |" for p, a in sorted(ours.items()))
+        below = sorted(p for p, a in ours.items() if a < ngram[p])
+        below_ngram = (f"below BLiMP's 5-gram baseline on {len(below)} of {len(ours)} phenomena "
+                       f"({', '.join(below)})" if below else "not below BLiMP's 5-gram baseline on any phenomenon")
         accuracy = (
             f"## BLiMP\n\nOn the test split of every BLiMP paradigm ({scores['n_pairs']:,} minimal pairs, "
             f"{scores['scoring']['n_test']} per paradigm; a pair is right when the grammatical sentence has "
             f"the higher log-probability, ties wrong) the model scores **{scores['mean_accuracy']:.3f}**, the mean "
-            f"over paradigms (chance 0.5; BLiMP's 5-gram model 0.612). Per phenomenon (the mean over its "
-            f"paradigms):\n\n| phenomenon | accuracy |\n|---|---|\n{rows}\n\n"
+            f"over paradigms (chance 0.5; BLiMP's 5-gram model {ngram['overall']:.3f} on all of BLiMP). Per "
+            f"phenomenon (the mean over its paradigms), beside the 5-gram model's published accuracy "
+            f"(Warstadt et al. 2020):\n\n| phenomenon | accuracy | 5-gram |\n|---|---|---|\n{rows}\n\n"
             f"The per-pair scores are committed beside this folder (`{checkpoint_name(record['epoch'])}.blimp.csv.gz`).\n\n")
     return (
         f"---\nlicense: mit\nlanguage: en\nlibrary_name: transformers\npipeline_tag: text-generation\n"
@@ -124,8 +130,7 @@ def model_card(preset: str, size: str, record: dict, scores: dict | None, where:
         f"## Limitations\n\n"
         f"A teaching and research model: small, trained on {record['tokens_seen'] / 1e6:.1f}M tokens of 19th- and early "
         f"20th-century children's books, with their vocabulary, spelling and views of the world. It does not "
-        f"follow instructions, its text is not reliable, and it is below BLiMP's 5-gram baseline on several "
-        f"phenomena. Use it to study how a small language model represents grammar, not to generate text "
+        f"follow instructions, its text is not reliable, and it is {below_ngram}. Use it to study how a small language model represents grammar, not to generate text "
         f"for anyone to rely on.\n\n"
         f"## Licence\n\nThe weights: MIT, like the code that trained them. The training books are in the public "
         f"domain in the United States (Project Gutenberg).\n")
