@@ -73,6 +73,10 @@ def test_heatmap_carries_every_cell_in_phenomenon_order_and_one_block_per_phenom
     svg = bundle["image/svg+xml"]
     marks = re.findall(r'<g class="mark-rect role-mark[^"]*"[^>]*>(.*?)</g>', svg, re.S)
     assert [group.count("<path") for group in marks] == [25, 3]  # the cells, then the 3 phenomenon blocks
+    # each block is named twice: at its rows (left) and below its columns (turned upwards)
+    texts = re.findall(r'<g class="mark-text role-mark[^"]*"[^>]*>(.*?)</g>', svg, re.S)
+    assert [re.findall(r">([XYZ])</text>", group) for group in texts] == [["X", "Y", "Z"]] * 2
+    assert "rotate(270)" in texts[1] and "rotate(" not in texts[0]
 
 
 def test_two_heatmaps_side_by_side_keep_their_own_menus():

@@ -146,7 +146,7 @@ def test_verdicts_beside_matches_claim_and_scope_and_marks_changes():
     assert table["verdict (cpu)"].tolist() == ["holds", "inconclusive", "inconclusive", ""]
     assert table["verdict (cpu-v1)"].tolist() == ["holds", "", "does not hold", "not testable"]
     assert table["ours (cpu-v1)"].iloc[0] == "r = 0.1"
-    assert table.changed.tolist() == [False, False, True, False]
+    assert table.changed.tolist() == ["no", "only in cpu", "yes", "only in cpu-v1"]
 
 
 def test_size_confound_names_each_step_where_the_larger_model_is_the_worse_language_model():

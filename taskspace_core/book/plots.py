@@ -117,9 +117,14 @@ def matrix_heatmap(matrix: np.ndarray, paradigms: list[str], phenomena: list[str
     outline = alt.Chart(block_frame).mark_rect(fill=None, stroke="black", strokeWidth=1.2).encode(
         x=alt.X("start:Q", scale=x_scale, axis=axis), x2="end:Q",
         y=alt.Y("start:Q", scale=y_scale, axis=axis), y2="end:Q")
-    labels = alt.Chart(block_frame).mark_text(align="right", baseline="middle", dx=-4, fontSize=9).encode(
+    # phenomena name the blocks on both axes: rows (sources) at the left, columns (targets) below,
+    # turned to read upwards so that narrow blocks keep their names apart
+    row_labels = alt.Chart(block_frame).mark_text(align="right", baseline="middle", dx=-4, fontSize=9).encode(
         x=alt.datum(0), y=alt.Y("mid:Q", scale=y_scale, axis=axis), text="phenomenon:N")
-    return alt.layer(heat, outline, labels).properties(width=size, height=size, title=title)
+    column_labels = alt.Chart(block_frame).mark_text(align="right", baseline="middle", angle=270, dy=4,
+                                                     fontSize=9).encode(
+        x=alt.X("mid:Q", scale=x_scale, axis=axis), y=alt.datum(n), text="phenomenon:N")
+    return alt.layer(heat, outline, row_labels, column_labels).properties(width=size, height=size, title=title)
 
 
 def grouped_bars(frame: pd.DataFrame, category: str, value: str, group: str, title: str,
@@ -141,19 +146,28 @@ def grouped_bars(frame: pd.DataFrame, category: str, value: str, group: str, tit
 
 def lines(frame: pd.DataFrame, x: str, y: str, group: str | None, title: str, x_title: str | None = None,
           y_title: str | None = None, width: int = 460, rule: float | None = None,
-          error_low: str | None = None, error_high: str | None = None) -> alt.LayerChart:
-    """Lines with points of ``y`` against ``x``, one per ``group``; optional horizontal reference
-    line, and optional vertical bars from ``error_low`` to ``error_high`` (e.g. the replicate range)."""
+          error_low: str | None = None, error_high: str | None = None, dash: str | None = None) -> alt.LayerChart:
+    """Lines with points of ``y`` against ``x``, one per ``group`` (and per ``dash``, a second grouping
+    drawn as the line's dash pattern, so that neither legend needs long combined names); optional
+    horizontal reference line, and optional vertical bars from ``error_low`` to ``error_high`` (e.g.
+    the replicate range)."""
     encoding = {"x": alt.X(f"{x}:Q", title=x_title or x), "y": alt.Y(f"{y}:Q", title=y_title or y,
                                                                      scale=alt.Scale(zero=False))}
     tooltip = [alt.Tooltip(f"{x}:Q", title=x_title or x), alt.Tooltip(f"{y}:Q", title=y_title or y, format=".3f")]
     if group:
         encoding["color"] = alt.Color(f"{group}:N", title=group)
         tooltip.insert(0, alt.Tooltip(f"{group}:N"))
+    if dash:
+        encoding["strokeDash"] = alt.StrokeDash(f"{dash}:N", title=dash)
+        tooltip.insert(0, alt.Tooltip(f"{dash}:N"))
     if error_low and error_high:
         tooltip += [alt.Tooltip(f"{error_low}:Q", format=".3f"), alt.Tooltip(f"{error_high}:Q", format=".3f")]
-    chart = alt.Chart(frame).mark_line(point=True).encode(**encoding, tooltip=tooltip)
-    layers = [chart]
+    if dash:  # points apart from the lines: the dash legend then draws strokes, not dots
+        layers = [alt.Chart(frame).mark_line().encode(**encoding),
+                  alt.Chart(frame).mark_point(filled=True).encode(
+                      **{k: v for k, v in encoding.items() if k != "strokeDash"}, detail=f"{dash}:N", tooltip=tooltip)]
+    else:
+        layers = [alt.Chart(frame).mark_line(point=True).encode(**encoding, tooltip=tooltip)]
     if error_low and error_high:
         bars = {k: v for k, v in encoding.items() if k != "y"}
         layers.append(alt.Chart(frame).mark_rule().encode(**bars, y=f"{error_low}:Q", y2=f"{error_high}:Q"))

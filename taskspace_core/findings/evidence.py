@@ -377,7 +377,8 @@ def verdicts_beside(current: ReplicatedEvidence, earlier: ReplicatedEvidence,
     """Two bodies of evidence's verdicts side by side (``names``: what to call each), matched by
     claim number and scope (a size for claim 1, a mask rule for claims 2 to 4). One row per
     (claim, scope) that either has, the current order first; a verdict one side lacks is "".
-    ``changed`` is True where both sides give a verdict and the verdicts differ."""
+    ``changed`` says "yes" where both sides give a verdict and the verdicts differ, "no" where they
+    agree, and "only in <name>" where one side has none."""
     if names[0] == names[1]:
         raise ValueError(f"verdicts_beside: the two sides need different names, not {names[0]!r} twice")
 
@@ -392,6 +393,13 @@ def verdicts_beside(current: ReplicatedEvidence, earlier: ReplicatedEvidence,
         statuses = [v.verdict.value if v else "" for v in verdicts]
         table.append({"claim": number, "scope": scope,
                       **{f"verdict ({name})": status for name, status in zip(names, statuses)},
-                      "changed": all(statuses) and statuses[0] != statuses[1],
+                      "changed": _changed(statuses, names),
                       **{f"ours ({name})": v.ours if v else "" for name, v in zip(names, verdicts)}})
     return pd.DataFrame(table)
+
+
+def _changed(statuses: list[str], names: tuple[str, str]) -> str:
+    """The ``changed`` cell of :func:`verdicts_beside` for one row's two verdicts."""
+    if all(statuses):
+        return "yes" if statuses[0] != statuses[1] else "no"
+    return f"only in {names[0] if statuses[0] else names[1]}"
