@@ -393,13 +393,7 @@ def verdicts_beside(current: ReplicatedEvidence, earlier: ReplicatedEvidence,
         statuses = [v.verdict.value if v else "" for v in verdicts]
         table.append({"claim": number, "scope": scope,
                       **{f"verdict ({name})": status for name, status in zip(names, statuses)},
-                      "changed": _changed(statuses, names),
+                      "changed": ("yes" if statuses[0] != statuses[1] else "no") if all(statuses)
+                      else f"only in {names[0] if statuses[0] else names[1]}",
                       **{f"ours ({name})": v.ours if v else "" for name, v in zip(names, verdicts)}})
     return pd.DataFrame(table)
-
-
-def _changed(statuses: list[str], names: tuple[str, str]) -> str:
-    """The ``changed`` cell of :func:`verdicts_beside` for one row's two verdicts."""
-    if all(statuses):
-        return "yes" if statuses[0] != statuses[1] else "no"
-    return f"only in {names[0] if statuses[0] else names[1]}"
