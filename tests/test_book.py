@@ -91,6 +91,20 @@ def test_two_heatmaps_side_by_side_keep_their_own_menus():
     interactive.renderer(both)  # Vega accepts it (duplicate signal names would raise)
 
 
+def test_lines_with_a_dash_grouping_draw_a_line_per_pair_and_two_short_legends():
+    frame = pd.DataFrame([{"epoch": e, "share": 0.1 * k + e, "quantity": q, "masks": m}
+                          for k, (q, m) in enumerate([("union", "threshold"), ("overlap", "threshold"),
+                                                      ("union", "top 5%")]) for e in (0.0, 0.5)])
+    spec = plots.lines(frame, "epoch", "share", "quantity", "t", dash="masks").to_dict()
+    line, points = spec["layer"]
+    assert line["encoding"]["strokeDash"]["field"] == "masks" and "strokeDash" not in points["encoding"]
+    svg = interactive.renderer(spec)["image/svg+xml"]
+    drawn = re.findall(r'<g class="mark-line role-mark[^"]*"[^>]*>(.*?)</g>', svg, re.S)
+    assert sum(group.count("<path") for group in drawn) == 3  # one line per (quantity, masks) present
+    legends = re.findall(r"aria-label=\"Symbol legend titled '(\w+)' for ([\w ]+) with", svg)
+    assert legends == [("quantity", "fill color and stroke color"), ("masks", "strokeDash")]
+
+
 def test_embedded_chart_html_cannot_be_closed_by_its_data():
     spec = {"title": "a </script><b>bold</b>", "mark": "point", "data": {"values": [{"x": "</script>"}]}}
     text = interactive.embed_html(spec, "chart-1")

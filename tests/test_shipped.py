@@ -39,6 +39,7 @@ def test_the_shipped_checkpoint_is_its_record_s_files_and_a_card(ci_config, ci_c
     assert not (target / "training_state.pt").exists() and not (target / "meta.json").exists()
     card = (target / MODEL_CARD).read_text()
     assert card.startswith("---\nlicense: mit\n")  # Hugging Face metadata
+    assert "5-gram" not in card  # no committed BLiMP scores here: the card claims nothing about BLiMP
     for number in (f"{record['n_parameters']:,}", f"{record['val_loss']:.3f}", f"{record['tokens_seen']:,}",
                    record["pretrain_hash"]):
         assert number in card, number

@@ -165,7 +165,7 @@ def lines(frame: pd.DataFrame, x: str, y: str, group: str | None, title: str, x_
     if dash:  # points apart from the lines: the dash legend then draws strokes, not dots
         layers = [alt.Chart(frame).mark_line().encode(**encoding),
                   alt.Chart(frame).mark_point(filled=True).encode(
-                      **{k: v for k, v in encoding.items() if k != "strokeDash"}, detail=f"{dash}:N", tooltip=tooltip)]
+                      **{k: v for k, v in encoding.items() if k != "strokeDash"}, tooltip=tooltip)]
     else:
         layers = [alt.Chart(frame).mark_line(point=True).encode(**encoding, tooltip=tooltip)]
     if error_low and error_high:

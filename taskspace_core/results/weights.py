@@ -73,14 +73,14 @@ def model_card(preset: str, size: str, record: dict, scores: dict | None, where:
     spec = record["config"]["sizes"][size]
     pretrain, tokenizer = record["config"]["pretrain"], record["config"]["tokenizer"]
     books = record["corpus_split"]
-    accuracy, below_ngram = "", "below BLiMP's 5-gram baseline on several phenomena"
+    accuracy, below_ngram = "", ""  # without committed scores the card claims nothing about BLiMP
     if scores is not None:
         ngram = baselines(scores["config"]["data"]["taxonomy"])["ngram"]
         ours = scores["phenomenon_accuracy"]
         rows = "\n".join(f"| {p} | {a:.3f} | {ngram[p]:.3f} |" for p, a in sorted(ours.items()))
         below = sorted(p for p, a in ours.items() if a < ngram[p])
-        below_ngram = (f"below BLiMP's 5-gram baseline on {len(below)} of {len(ours)} phenomena "
-                       f"({', '.join(below)})" if below else "not below BLiMP's 5-gram baseline on any phenomenon")
+        below_ngram = (f", and it is below BLiMP's 5-gram baseline on {len(below)} of {len(ours)} phenomena "
+                       f"({', '.join(below)})" if below else ", and it is not below BLiMP's 5-gram baseline on any phenomenon")
         accuracy = (
             f"## BLiMP\n\nOn the test split of every BLiMP paradigm ({scores['n_pairs']:,} minimal pairs, "
             f"{scores['scoring']['n_test']} per paradigm; a pair is right when the grammatical sentence has "
@@ -130,7 +130,7 @@ def model_card(preset: str, size: str, record: dict, scores: dict | None, where:
         f"## Limitations\n\n"
         f"A teaching and research model: small, trained on {record['tokens_seen'] / 1e6:.1f}M tokens of 19th- and early "
         f"20th-century children's books, with their vocabulary, spelling and views of the world. It does not "
-        f"follow instructions, its text is not reliable, and it is {below_ngram}. Use it to study how a small language model represents grammar, not to generate text "
-        f"for anyone to rely on.\n\n"
+        f"follow instructions, its text is not reliable{below_ngram}. Use it to study how a small language model "
+        f"represents grammar, not to generate text for anyone to rely on.\n\n"
         f"## Licence\n\nThe weights: MIT, like the code that trained them. The training books are in the public "
         f"domain in the United States (Project Gutenberg).\n")
