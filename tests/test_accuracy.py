@@ -57,3 +57,41 @@ def test_score_model_called_as_a_library_function_with_its_defaults(ci_config, c
     assert len(scores) == ci_config.data.n_test == meta["n_pairs"]
     assert set(scores.phenomenon) == {"A-AGR"} and meta["scoring"]["precision"] == "fp32"
     assert (tmp_path / "s.meta.json").is_file() and (tmp_path / "s.csv").is_file()
+
+
+def test_the_ladder_check_reads_every_seed_and_finds_cpus_large_step_missing_both_targets():
+    """cpu's committed records: three seeds of small and medium, one of large. The loss step from
+    medium to large rises (the large model is the worse language model), so it misses its target,
+    and so does BLiMP's paired step; each step's numbers are the records' and the per-pair files'."""
+    from taskspace_core.analysis.ladder import is_ladder, ladder_table
+    from taskspace_core.config import load_preset
+    from taskspace_core.paths import REPO_ROOT
+
+    table = ladder_table(load_preset("cpu"))
+    assert list(table.index) == ["small", "medium", "large"] and list(table.seeds) == [3, 3, 1]
+    models = REPO_ROOT / "results" / "cpu" / "models"
+    medium = [json.loads((models / run / "epoch-0.5.json").read_text())["val_loss"]
+              for run in ("medium", "medium-seed1", "medium-seed2")]
+    assert table.loc["medium", "val loss"] == pytest.approx(np.mean(medium))
+    assert table.loc["medium", "val loss band"] == pytest.approx(max(medium) - min(medium))
+    assert table.loc["large", "loss step"] > 0 and table.loc["large", "loss target"] == "missed"
+    # large has one seed: its step borrows the widest band measured (small's or medium's)
+    assert table.loc["large", "loss step band"] == pytest.approx(table["val loss band"].max())
+    correct = {size: accuracy.load_checkpoint_scores(REPO_ROOT / "results" / "cpu", size, "epoch-0.5")
+               .set_index(["paradigm", "pair_id"]).eval("logp_good > logp_bad").astype(float)
+               for size in ("medium", "large")}
+    difference = correct["large"] - correct["medium"]
+    assert len(difference) == 6700 and table.loc["large", "BLiMP step"] == pytest.approx(difference.mean())
+    assert table.loc["large", "BLiMP step se"] == pytest.approx(difference.std() / np.sqrt(6700))
+    assert table.loc["large", "BLiMP target"] == "missed" and not is_ladder(table)
+    assert table.loc["medium", "BLiMP"] == pytest.approx(correct["medium"].mean())
+
+
+def test_the_accuracy_command_prints_the_ladder_check_of_all_sizes(monkeypatch, capsys):
+    """With every size, `taskspace accuracy` ends with the ladder table and its one-line reading
+    (scoring is skipped here: cpu's checkpoints are committed as records, not weights)."""
+    monkeypatch.setattr(blimp_scores, "export_accuracy", lambda *args, **kwargs: None)
+    assert main(["accuracy", "--preset", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "The size ladder at the final checkpoint" in out and "2 seed bands" in out
+    assert out.rstrip().endswith("not a ladder: a step misses a target") and "missed" in out

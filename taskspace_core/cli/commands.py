@@ -284,6 +284,15 @@ def cmd_accuracy(args, extra) -> int:
     if table is not None:
         print("BLiMP test accuracy (mean over paradigms) beside BLiMP's baselines (Warstadt et al. 2020):")
         print(table.to_string(float_format=lambda v: f"{v:.3f}"))
+    if len(sizes) > 1:
+        from ..analysis.ladder import LADDER_TARGETS, is_ladder, ladder_table
+
+        ladder = ladder_table(config)
+        if len(ladder) > 1:
+            print(f"\nThe size ladder at the final checkpoint, every pretraining seed with a record ({LADDER_TARGETS}):")
+            print(ladder.to_string(float_format=lambda v: f"{v:.4f}", na_rep=""))
+            print("a ladder: every step meets both targets" if is_ladder(ladder) else
+                  "not a ladder: a step misses a target")
     return 0
 
 

@@ -1,0 +1,112 @@
+"""Is a preset's set of sizes a ladder? Each larger model the better language model, and better on BLiMP.
+
+RQ2 compares model sizes. That comparison means something only if each larger size is also the
+better language model (else a step compares size and training at once) and knows more grammar.
+This module reads a preset's committed pretraining records and per-pair BLiMP test scores, for
+every size and every pretraining seed (``pretrain.seed`` and ``book.pretrain_seeds``) that has
+them, and checks each step between neighbouring sizes against two targets:
+
+- **validation loss** (nats per token on the held-out books) lower by more than twice the spread
+  between pretraining seeds (max − min; the wider of the two sizes', a size with one seed borrowing
+  the widest measured, as :func:`~.replicates.band_for` does);
+- **BLiMP test accuracy** higher, the paired difference over the test pairs (each pair's accuracy
+  averaged over the seeds both sizes have scores for) more than two standard errors above zero.
+
+    ladder_table(config)  one row per size: parameters, tokens, seeds, validation loss (mean, band),
+                          BLiMP accuracy (mean, se over pairs, seed range), the step from the next
+                          smaller size in both and whether it meets its target, and hours per run
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..config import Config, apply_overrides
+from ..lm.checkpoints import checkpoint_epoch, find_checkpoint_meta
+from ..lm.identity import checkpoint_name, run_name
+from .accuracy import load_checkpoint_scores
+from .replicates import Estimate, band_for
+
+LOSS_BANDS = 2.0  # a loss step must exceed this many seed bands
+ACCURACY_SE = 2.0  # a BLiMP step must exceed this many standard errors of the paired difference
+LADDER_TARGETS = (f"targets: validation loss lower by more than {LOSS_BANDS:g} seed bands, BLiMP paired difference "
+                  f"more than {ACCURACY_SE:g} se above zero")
+
+
+def seeds_of(config: Config) -> list[int]:
+    """The preset's pretraining seeds: its own first, then ``book.pretrain_seeds``."""
+    return list(dict.fromkeys([config.pretrain.seed, *config.book.pretrain_seeds]))
+
+
+def _runs(config: Config, size: str, checkpoint: str | float) -> list[tuple[dict, pd.DataFrame | None]]:
+    """``(record, per-pair scores or None)`` of every seed of ``size`` that has a record of ``checkpoint``."""
+    found = []
+    for seed in seeds_of(config):
+        seeded = apply_overrides(config, {"pretrain.seed": seed})
+        meta = find_checkpoint_meta(seeded, size, checkpoint)
+        if meta is not None:
+            name = checkpoint_name(checkpoint_epoch(seeded, checkpoint))
+            found.append((meta, load_checkpoint_scores(seeded.reference_dir(), run_name(seeded, size), name)))
+    return found
+
+
+def _pair_accuracy(scores: list[pd.DataFrame]) -> pd.Series:
+    """Each test pair's accuracy (logp_good > logp_bad; ties wrong), averaged over ``scores`` (seeds)."""
+    correct = [s.set_index(["paradigm", "pair_id"]).eval("logp_good > logp_bad").astype(float) for s in scores]
+    return pd.concat(correct, axis=1).mean(axis=1)
+
+
+def _paired_step(smaller: list[pd.DataFrame], larger: list[pd.DataFrame]) -> tuple[float, float, int]:
+    """(mean, se, pairs) of the larger minus the smaller size's per-pair accuracy, over the seeds
+    both have (by position: seed k of one against seed k of the other)."""
+    n = min(len(smaller), len(larger))
+    difference = (_pair_accuracy(larger[:n]) - _pair_accuracy(smaller[:n])).dropna()
+    return float(difference.mean()), float(difference.std(ddof=1) / math.sqrt(len(difference))), len(difference)
+
+
+def ladder_table(config: Config, checkpoint: str | float = "final") -> pd.DataFrame:
+    """One row per size of ``config`` (in the preset's order) at ``checkpoint``; see the module
+    docstring. Sizes without any record are left out; BLiMP columns are NaN where no seed has scores."""
+    rows, losses, scored = [], {}, {}
+    for size in config.sizes:
+        runs = _runs(config, size, checkpoint)
+        if not runs:
+            continue
+        losses[size] = Estimate(tuple(float(meta["val_loss"]) for meta, _ in runs))
+        scored[size] = [scores for _, scores in runs if scores is not None]
+        accuracy = Estimate(tuple(float(_pair_accuracy([s]).mean()) for s in scored[size]))
+        per_pair = _pair_accuracy(scored[size]) if scored[size] else pd.Series(dtype=float)
+        rows.append({"size": size, "parameters (M)": runs[0][0]["n_parameters"] / 1e6,
+                     "tokens (M)": runs[0][0]["tokens_seen"] / 1e6, "seeds": len(runs), "val loss": losses[size].mean,
+                     "val loss band": losses[size].band, "BLiMP": accuracy.mean, "BLiMP seeds": len(accuracy.values),
+                     "BLiMP se": float(per_pair.std(ddof=1) / math.sqrt(len(per_pair))) if len(per_pair) > 1 else np.nan,
+                     "BLiMP band": accuracy.band,
+                     "hours per run": float(np.mean([meta["wall_time_s"] for meta, _ in runs])) / 3600})
+    table = pd.DataFrame(rows).set_index("size") if rows else pd.DataFrame()
+    if len(table) < 2:
+        return table
+    names, measured = list(losses), list(losses.values())
+    for column in ("loss step", "loss step band", "loss target", "BLiMP step", "BLiMP step se", "BLiMP target"):
+        table[column] = np.nan if "target" not in column else ""
+    for a, b in zip(names, names[1:]):
+        step = losses[b].mean - losses[a].mean
+        bands = [x for x in (band_for(losses[a], measured), band_for(losses[b], measured)) if not math.isnan(x)]
+        band = max(bands) if bands else float("nan")
+        table.loc[b, ["loss step", "loss step band"]] = [step, band]
+        table.loc[b, "loss target"] = "no band" if math.isnan(band) else ("met" if step < -LOSS_BANDS * band else "missed")
+        if scored[a] and scored[b]:
+            mean, se, _ = _paired_step(scored[a], scored[b])
+            table.loc[b, ["BLiMP step", "BLiMP step se"]] = [mean, se]
+            table.loc[b, "BLiMP target"] = "met" if mean > ACCURACY_SE * se else "missed"
+        else:
+            table.loc[b, "BLiMP target"] = "no scores"
+    return table
+
+
+def is_ladder(table: pd.DataFrame) -> bool:
+    """Every step of :func:`ladder_table` meets both targets."""
+    steps = table.iloc[1:]
+    return len(steps) > 0 and bool((steps["loss target"] == "met").all() and (steps["BLiMP target"] == "met").all())
