@@ -8,7 +8,8 @@ preset's real training loop: its batch, sequence length, corpus, tokenizer, bf16
 warm-up/cosine schedule ending at that token count. The peak learning rate follows the width rule
 ``lr = LR_ANCHOR * D_ANCHOR / d_model`` (the rate of the 192-wide model, scaled as 1/width, the
 usual rule for AdamW under standard parametrisation). Warm-up is 200 steps, or a tenth of a
-shorter run. Each point records the validation loss (the preset's held-out books, the loss every
+shorter run. A point keeps a checkpoint every 1/16 epoch in ``--work-dir``, so a point cut off by
+the end of a session resumes from the newest one (bit-identical) when ``run`` is started again. Each point records the validation loss (the preset's held-out books, the loss every
 checkpoint records), the parameter counts, tokens and wall time. Results go to
 ``benchmarks/results/scaling_fit_<preset>.json`` one point at a time, so an interrupted grid
 resumes. While ``--pause-file`` exists, no new point starts (an idle machine for a benchmark).
@@ -59,6 +60,10 @@ LR_ANCHOR, D_ANCHOR = 2e-3, 192  # the rate the 192-wide model's sweeps chose (r
 GRID = [(s, 0.125) for s in ("d128", "d192", "d256", "d384")] + \
        [(s, 0.25) for s in ("d128", "d192", "d256", "d384")] + \
        [(s, 0.5) for s in ("d128", "d192", "d256")] + [("d128", 1.0)]
+# checkpoints every this many epochs: a point interrupted (a session ends) resumes from the newest
+# one instead of starting over. They do not change the run (its schedule is the whole run's, and
+# a resumed run is bit-identical); their validation losses are kept as the point's curve.
+RESUME_EVERY = 0.0625
 
 
 def width_lr(d_model: int) -> float:
@@ -75,9 +80,15 @@ def point_config(preset: str, shape: str, epochs: float, work: Path):
     config = apply_overrides(base, {
         "work_dir": str(work), f"sizes.{size}.d_model": d, f"sizes.{size}.n_layers": layers,
         f"sizes.{size}.n_heads": heads, f"sizes.{size}.d_mlp": mlp, "pretrain.epochs": epochs,
-        "pretrain.checkpoints": f"0,{epochs:g}", "pretrain.lr": width_lr(d)})
+        "pretrain.checkpoints": resume_points(epochs), "pretrain.lr": width_lr(d)})
     steps = math.ceil(epochs * steps_per_epoch(config))
     return apply_overrides(config, {"pretrain.warmup_steps": min(200, round(0.1 * steps))}), size
+
+
+def resume_points(epochs: float) -> str:
+    """``0,…,epochs`` in equal steps of at most :data:`RESUME_EVERY` epochs."""
+    n = math.ceil(epochs / RESUME_EVERY - 1e-9)
+    return ",".join(f"{epochs * i / n:g}" for i in range(n + 1))
 
 
 def steps_per_epoch(config) -> int:
@@ -125,12 +136,9 @@ def run(args) -> None:
             time.sleep(30)
         config, size = point_config(args.preset, shape, epochs, work)
         result = committed_point(config, size)
+        scratch = work / f"point-{shape}-epochs-{epochs:g}"  # kept until the point is recorded: it resumes
         if result is None:
-            scratch = Path(tempfile.mkdtemp(dir=work))
-            try:
-                result = run_variant(config, size, scratch)
-            finally:
-                shutil.rmtree(scratch, ignore_errors=True)
+            result = run_variant(config, size, scratch)
         n_embed = embedding_parameters(config, size)
         rows.append({"shape": shape, "epochs": epochs, "lr": config.pretrain.lr,
                      "warmup_steps": config.pretrain.warmup_steps, "non_embedding_parameters":
@@ -140,6 +148,7 @@ def run(args) -> None:
         atomic_write_json(out, provenance(kind="benchmark", benchmark="scaling_fit", preset=args.preset,
                                           lr_rule=f"{LR_ANCHOR:g} * {D_ANCHOR} / d_model", points=rows,
                                           fit=json.loads(out.read_text()).get("fit") if out.exists() else None))
+        shutil.rmtree(scratch, ignore_errors=True)
     print(f"-> {out}")
 
 
