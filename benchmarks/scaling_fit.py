@@ -9,8 +9,9 @@ warm-up/cosine schedule ending at that token count. The peak learning rate follo
 ``lr = LR_ANCHOR * D_ANCHOR / d_model`` (the rate of the 192-wide model, scaled as 1/width, the
 usual rule for AdamW under standard parametrisation). Warm-up is 200 steps, or a tenth of a
 shorter run. A point keeps a checkpoint every 1/16 epoch in ``--work-dir``, so a point cut off by
-the end of a session resumes from the newest one (bit-identical) when ``run`` is started again. Each point records the validation loss (the preset's held-out books, the loss every
-checkpoint records), the parameter counts, tokens and wall time. Results go to
+the end of a session resumes from the newest one (bit-identical) when ``run`` is started again.
+Each point records the validation loss (the preset's held-out books, the loss every checkpoint
+records), the parameter counts, tokens and wall time (``train_wall_s`` over all its sessions). Results go to
 ``benchmarks/results/scaling_fit_<preset>.json`` one point at a time, so an interrupted grid
 resumes. While ``--pause-file`` exists, no new point starts (an idle machine for a benchmark).
 

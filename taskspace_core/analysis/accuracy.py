@@ -32,12 +32,15 @@ BASELINE_MODELS = ("ngram", "lstm", "txl", "gpt2")
 SCORES_SUFFIX = ".blimp.csv.gz"
 
 
+def pair_correct(pair_scores: pd.DataFrame) -> pd.Series:
+    """1.0 for each pair whose grammatical sentence scores higher (logp_good > logp_bad), else 0.0:
+    a tie counts as wrong."""
+    return (pair_scores.logp_good > pair_scores.logp_bad).astype(float)
+
+
 def paradigm_summary(pair_scores: pd.DataFrame, taxonomy: str = "12") -> pd.DataFrame:
-    """Per paradigm: pairs, accuracy (logp_good > logp_bad, ties count as wrong), mean margin."""
-    df = pair_scores.assign(
-        margin=pair_scores.logp_good - pair_scores.logp_bad,
-        correct=(pair_scores.logp_good > pair_scores.logp_bad).astype(float),
-    )
+    """Per paradigm: pairs, accuracy (:func:`pair_correct`), mean margin."""
+    df = pair_scores.assign(margin=pair_scores.logp_good - pair_scores.logp_bad, correct=pair_correct(pair_scores))
     out = df.groupby("paradigm", sort=True).agg(
         n_pairs=("pair_id", "size"), accuracy=("correct", "mean"), mean_margin=("margin", "mean")
     )

@@ -27,8 +27,9 @@ import pandas as pd
 from ..config import Config, apply_overrides
 from ..lm.checkpoints import checkpoint_epoch, find_checkpoint_meta
 from ..lm.identity import checkpoint_name, run_name
-from .accuracy import load_checkpoint_scores
-from .replicates import Estimate, band_for
+from .accuracy import load_checkpoint_scores, pair_correct
+from .claims import step_statuses
+from .replicates import Estimate
 
 LOSS_BANDS = 2.0  # a loss step must exceed this many seed bands
 ACCURACY_SE = 2.0  # a BLiMP step must exceed this many standard errors of the paired difference
@@ -54,17 +55,21 @@ def _runs(config: Config, size: str, checkpoint: str | float) -> list[tuple[dict
 
 
 def _pair_accuracy(scores: list[pd.DataFrame]) -> pd.Series:
-    """Each test pair's accuracy (logp_good > logp_bad; ties wrong), averaged over ``scores`` (seeds)."""
-    correct = [s.set_index(["paradigm", "pair_id"]).eval("logp_good > logp_bad").astype(float) for s in scores]
-    return pd.concat(correct, axis=1).mean(axis=1)
+    """Each test pair's accuracy (:func:`~.accuracy.pair_correct`), averaged over ``scores`` (seeds),
+    indexed by (paradigm, pair_id)."""
+    return pd.concat([pair_correct(s.set_index(["paradigm", "pair_id"])) for s in scores], axis=1).mean(axis=1)
 
 
-def _paired_step(smaller: list[pd.DataFrame], larger: list[pd.DataFrame]) -> tuple[float, float, int]:
-    """(mean, se, pairs) of the larger minus the smaller size's per-pair accuracy, over the seeds
-    both have (by position: seed k of one against seed k of the other)."""
+def _standard_error(values: pd.Series) -> float:
+    return float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else float("nan")
+
+
+def _paired_step(smaller: list[pd.DataFrame], larger: list[pd.DataFrame]) -> tuple[float, float]:
+    """(mean, se) of the larger minus the smaller size's per-pair accuracy, over the seeds both
+    have (by position: seed k of one against seed k of the other)."""
     n = min(len(smaller), len(larger))
     difference = (_pair_accuracy(larger[:n]) - _pair_accuracy(smaller[:n])).dropna()
-    return float(difference.mean()), float(difference.std(ddof=1) / math.sqrt(len(difference))), len(difference)
+    return float(difference.mean()), _standard_error(difference)
 
 
 def ladder_table(config: Config, checkpoint: str | float = "final") -> pd.DataFrame:
@@ -78,27 +83,23 @@ def ladder_table(config: Config, checkpoint: str | float = "final") -> pd.DataFr
         losses[size] = Estimate(tuple(float(meta["val_loss"]) for meta, _ in runs))
         scored[size] = [scores for _, scores in runs if scores is not None]
         accuracy = Estimate(tuple(float(_pair_accuracy([s]).mean()) for s in scored[size]))
-        per_pair = _pair_accuracy(scored[size]) if scored[size] else pd.Series(dtype=float)
         rows.append({"size": size, "parameters (M)": runs[0][0]["n_parameters"] / 1e6,
                      "tokens (M)": runs[0][0]["tokens_seen"] / 1e6, "seeds": len(runs), "val loss": losses[size].mean,
                      "val loss band": losses[size].band, "BLiMP": accuracy.mean, "BLiMP seeds": len(accuracy.values),
-                     "BLiMP se": float(per_pair.std(ddof=1) / math.sqrt(len(per_pair))) if len(per_pair) > 1 else np.nan,
+                     "BLiMP se": _standard_error(_pair_accuracy(scored[size])) if scored[size] else np.nan,
                      "BLiMP band": accuracy.band,
                      "hours per run": float(np.mean([meta["wall_time_s"] for meta, _ in runs])) / 3600})
     table = pd.DataFrame(rows).set_index("size") if rows else pd.DataFrame()
     if len(table) < 2:
         return table
-    names, measured = list(losses), list(losses.values())
-    for column in ("loss step", "loss step band", "loss target", "BLiMP step", "BLiMP step se", "BLiMP target"):
-        table[column] = np.nan if "target" not in column else ""
-    for a, b in zip(names, names[1:]):
-        step = losses[b].mean - losses[a].mean
-        bands = [x for x in (band_for(losses[a], measured), band_for(losses[b], measured)) if not math.isnan(x)]
-        band = max(bands) if bands else float("nan")
+    table[["loss step", "loss step band", "BLiMP step", "BLiMP step se"]] = np.nan
+    table[["loss target", "BLiMP target"]] = ""
+    # the step and its band as claim 2's precondition reads them (the wider band of the two sizes)
+    for a, b, step, band, _ in step_statuses(losses):
         table.loc[b, ["loss step", "loss step band"]] = [step, band]
         table.loc[b, "loss target"] = "no band" if math.isnan(band) else ("met" if step < -LOSS_BANDS * band else "missed")
         if scored[a] and scored[b]:
-            mean, se, _ = _paired_step(scored[a], scored[b])
+            mean, se = _paired_step(scored[a], scored[b])
             table.loc[b, ["BLiMP step", "BLiMP step se"]] = [mean, se]
             table.loc[b, "BLiMP target"] = "met" if mean > ACCURACY_SE * se else "missed"
         else:
