@@ -264,3 +264,26 @@ def test_the_generality_text_names_each_rules_statistic_verdict_and_the_rules_le
     left_out = generality_text(rows, cpu).split("\n\n")[-1]
     assert "rule G2" in left_out and f"`{ENTRY_OF_RULE['G2']}`" in left_out and "rule G3" not in left_out
     assert "computes no space on another benchmark" in generality_text(rows.iloc[:0], plan_of(load_preset("tiny")))
+
+
+def test_the_cross_benchmark_test_reads_the_committed_blimp_and_zorro_spaces():
+    """cpu's plan has the BLiMP ∪ Zorro space of the medium model (rule G2): 67 + 23 paradigms,
+    trained, untrained and on two more splits; the row's statistic is the cross gap of the trained
+    spaces' similarity matrices (same-phenomenon pairs across the two benchmarks minus the others)."""
+    from taskspace_core.analysis.generality import cross_gap
+    from taskspace_core.book.notebook import book_plan
+    from taskspace_core.config import load_preset
+    from taskspace_core.findings.generality import benchmark_verdicts
+    from taskspace_core.plan.requests import Role
+
+    plan, source = book_plan(load_preset("cpu"))
+    rows = benchmark_verdicts(plan, source)
+    row = rows[rows.rule == "G2"].iloc[0]
+    assert (row.benchmark, row.paradigms, row.splits) == ("BLiMP + Zorro", 90, 3)
+    trained = [r for r in plan.find(Role.BENCHMARK, "medium", "final") + plan.find(Role.BENCHMARK_SPLIT, "medium")
+               if r.benchmarks == ("blimp", "zorro")]
+    runs = [source(r) for r in trained]
+    assert len(runs) == 3 and all(sum(p.startswith("zorro:") for p in s.paradigms) == 23 for s, _ in runs)
+    gaps = [cross_gap(analysis.similarity, space.paradigms, permutations=0).gap for space, analysis in runs]
+    assert row.trained == pytest.approx(np.mean(gaps)) and row.band == pytest.approx(max(gaps) - min(gaps))
+    assert row.verdict in ("holds", "does not hold", "inconclusive", "not testable")
