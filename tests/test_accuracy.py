@@ -95,3 +95,25 @@ def test_the_accuracy_command_prints_the_ladder_check_of_all_sizes(monkeypatch, 
     out = capsys.readouterr().out
     assert "The size ladder at the final checkpoint" in out and "2 seed bands" in out
     assert out.rstrip().endswith("not a ladder: a step misses a target") and "missed" in out
+
+
+def test_pretrain_and_accuracy_take_every_seed_of_a_ladder(tmp_path, capsys):
+    """`--seeds 0,1` trains and scores one run per seed (seed 0 keeps the size's name, seed 1 is
+    `<size>-seed1`); a bad seed list or `--out` with several seeds is refused before any training."""
+    short = ["--preset", "ci", "--size", "small", "--work_dir", str(tmp_path / "runs"),
+             "--pretrain.epochs", "0.01", "--pretrain.checkpoints", "0,0.01"]
+    assert main(["pretrain", *short, "--seeds", "0,1"]) == 0
+    out = capsys.readouterr().out
+    assert "small seed 0: 2 checkpoints" in out and "small seed 1: 2 checkpoints" in out
+    runs = tmp_path / "runs" / "ci" / "models"
+    assert sorted(p.name for p in runs.iterdir()) == ["small", "small-seed1"]
+    assert main(["accuracy", *short, "--seeds", "0,1", "--checkpoint", "final",
+                 "--results_dir", str(tmp_path / "results")]) == 0
+    out = capsys.readouterr().out
+    assert "of seed 0 beside" in out and "of seed 1 beside" in out
+    scored = tmp_path / "results" / "ci" / "models"
+    assert all((scored / run / "epoch-0.01.blimp.csv.gz").is_file() for run in ("small", "small-seed1"))
+    assert main(["pretrain", *short, "--seeds", "0,one"]) == 2
+    assert main(["pretrain", *short, "--seeds", "0,1", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "--seeds: '0,one'" in err and "--out holds one seed's models" in err and not (tmp_path / "x").exists()

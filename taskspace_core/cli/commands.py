@@ -51,22 +51,45 @@ def cmd_sizes(args, extra) -> int:
     return 0
 
 
+def _seeded(config, seeds: str | None) -> list:
+    """``config`` once per pretraining seed of ``--seeds``: ``all`` (the preset's ``pretrain.seed``,
+    then ``book.pretrain_seeds``), a comma list such as ``0,1,2``, or none (the preset's seed)."""
+    from ..analysis.ladder import seeds_of
+    from ..config import apply_overrides
+    from ..errors import ConfigError
+
+    if not seeds:
+        return [config]
+    if seeds == "all":
+        chosen = seeds_of(config)
+    else:
+        try:
+            chosen = list(dict.fromkeys(int(s) for s in seeds.split(",") if s.strip()))
+        except ValueError:
+            raise ConfigError(f"--seeds: '{seeds}' is not 'all' or a comma list of integers") from None
+    return [apply_overrides(config, {"pretrain.seed": seed}) for seed in chosen]
+
+
 def cmd_pretrain(args, extra) -> int:
     config = config_from_args(args, extra)
     sizes = [args.size] if args.size else list(config.sizes)
     for size in sizes:
         config.size(size)  # validate every name before training anything
+    configs = _seeded(config, args.seeds)
+    if args.out and len(configs) > 1:
+        raise TaskspaceError("--out holds one seed's models; leave it out with several --seeds")
     from ..lm.identity import models_dir
     from ..lm.pretrain import pretrain  # heavy import (torch, transformers) after validation
 
-    for size in sizes:
-        if args.out:
-            out = Path(args.out) if args.size else Path(args.out) / size
-        else:
-            out = models_dir(config.run_dir(), config, size)
-        checkpoints = pretrain(config, size, out)
-        print(f"{config.preset}/{size}: {len(checkpoints)} checkpoints in {out}: "
-              + ", ".join(c.name for c in checkpoints))
+    for seeded in configs:  # seed by seed, so that a cut-off run leaves whole ladders behind
+        for size in sizes:
+            if args.out:
+                out = Path(args.out) if args.size else Path(args.out) / size
+            else:
+                out = models_dir(seeded.run_dir(), seeded, size)
+            checkpoints = pretrain(seeded, size, out)
+            print(f"{seeded.preset}/{size} seed {seeded.pretrain.seed}: {len(checkpoints)} checkpoints in {out}: "
+                  + ", ".join(c.name for c in checkpoints))
     return 0
 
 
@@ -280,10 +303,12 @@ def cmd_accuracy(args, extra) -> int:
         config.size(size)
     from ..engine.blimp_scores import export_accuracy
 
-    table = export_accuracy(config, sizes, args.checkpoint)
-    if table is not None:
-        print("BLiMP test accuracy (mean over paradigms) beside BLiMP's baselines (Warstadt et al. 2020):")
-        print(table.to_string(float_format=lambda v: f"{v:.3f}"))
+    for seeded in _seeded(config, args.seeds):
+        table = export_accuracy(seeded, sizes, args.checkpoint)
+        if table is not None:
+            print(f"BLiMP test accuracy (mean over paradigms) of seed {seeded.pretrain.seed} beside BLiMP's "
+                  "baselines (Warstadt et al. 2020):")
+            print(table.to_string(float_format=lambda v: f"{v:.3f}"))
     if len(sizes) > 1:
         from ..analysis.ladder import LADDER_TARGETS, is_ladder, ladder_table
 

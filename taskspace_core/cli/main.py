@@ -22,6 +22,8 @@ from .commands import (
 
 EXIT_USER_ERROR = 2
 _STORAGE_ERRORS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT}
+SEEDS_HELP = ("pretraining seeds: 'all' (pretrain.seed, then book.pretrain_seeds) or a comma list such as 0,1,2 "
+              "(default: pretrain.seed)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +57,7 @@ def _add_model_commands(sub) -> None:
     add_config_args(p, preset_required=True)
     p.add_argument("--size", default=None, help="one size of the preset (default: all)")
     p.add_argument("--out", default=None, help="output folder (default: runs/<preset>/models/<size>)")
+    p.add_argument("--seeds", default=None, help=SEEDS_HELP)
     p.set_defaults(func=cmd_pretrain)
 
     p = sub.add_parser("score", help="score BLiMP minimal pairs with a model")
@@ -121,6 +124,7 @@ def _add_book_commands(sub) -> None:
     add_config_args(p, preset_required=True)
     p.add_argument("--size", default=None, help="one size of the preset (default: all)")
     p.add_argument("--checkpoint", default="all", help="'all' finished checkpoints (default), 'final' or an epoch")
+    p.add_argument("--seeds", default=None, help=SEEDS_HELP)
     p.set_defaults(func=cmd_accuracy)
 
     p = sub.add_parser("results", help="check that a preset's committed results are complete and intact")
