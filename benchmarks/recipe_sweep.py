@@ -47,10 +47,11 @@ def bytes_per_token(config) -> float:
     return n_bytes / blocks.numel()
 
 
-def run_variant(config, size: str, scratch: Path) -> dict:
+def run_variant(config, size: str, scratch: Path, log=lambda *_: None) -> dict:
+    """Pretrain one variant into ``scratch`` (``log``: pretraining's progress lines, none by default)."""
     bpt = bytes_per_token(config)  # (first: a tokenizer problem shows before the training)
     started = time.perf_counter()
-    done = pretrain(config, size, scratch / "model", log=lambda *_: None)
+    done = pretrain(config, size, scratch / "model", log=log)
     wall = time.perf_counter() - started
     metas = [json.loads((d / "meta.json").read_text()) for d in done]
     last = metas[-1]

@@ -139,7 +139,8 @@ def run(args) -> None:
         result = committed_point(config, size)
         scratch = work / f"point-{shape}-epochs-{epochs:g}"  # kept until the point is recorded: it resumes
         if result is None:
-            result = run_variant(config, size, scratch)
+            point = f"{shape} @ {epochs:g} epoch"  # progress: a line about every 5% of the point
+            result = run_variant(config, size, scratch, log=lambda line, p=point: print(f"  {p}: {line}", flush=True))
         n_embed = embedding_parameters(config, size)
         rows.append({"shape": shape, "epochs": epochs, "lr": config.pretrain.lr,
                      "warmup_steps": config.pretrain.warmup_steps, "non_embedding_parameters":
