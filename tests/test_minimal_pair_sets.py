@@ -209,11 +209,9 @@ def test_the_generality_section_reads_zorros_committed_spaces():
     assert len(accuracy) == 24 and set(accuracy.phenomenon[:-1]) >= {"SV-AGR", "CASE", "AUX-V"}
 
 
-def test_the_template_check_reads_the_committed_blimp_to_clams_spaces():
-    """cpu's plan has the BLiMP→CLAMS space of the medium model (rule G3): 15 BLiMP and 18 CLAMS
-    paradigms (the four CLAMS files shorter than the split are left out), trained, untrained and on
-    two more splits; the row's statistic is the transfer gap of those committed spaces."""
-    from taskspace_core.analysis.generality import cross_gap
+def committed_benchmark_row(rule: str, benchmarks: tuple[str, ...]):
+    """cpu's plan, the book's verdict row of ``rule``, and the committed ``(space, analysis)`` of
+    the medium model's trained spaces on ``benchmarks`` (the final checkpoint and the other splits)."""
     from taskspace_core.book.notebook import book_plan
     from taskspace_core.config import load_preset
     from taskspace_core.findings.generality import benchmark_verdicts
@@ -221,11 +219,20 @@ def test_the_template_check_reads_the_committed_blimp_to_clams_spaces():
 
     plan, source = book_plan(load_preset("cpu"))
     rows = benchmark_verdicts(plan, source)
-    row = rows[rows.rule == "G3"].iloc[0]
-    assert (row.benchmark, row.paradigms, row.splits) == ("BLiMP → CLAMS English", 33, 3)
     trained = [r for r in plan.find(Role.BENCHMARK, "medium", "final") + plan.find(Role.BENCHMARK_SPLIT, "medium")
-               if r.benchmarks == ("blimp", "clams")]
-    spaces = [source(r)[0] for r in trained]
+               if r.benchmarks == benchmarks]
+    return plan, rows[rows.rule == rule].iloc[0], [source(r) for r in trained]
+
+
+def test_the_template_check_reads_the_committed_blimp_to_clams_spaces():
+    """cpu's plan has the BLiMP→CLAMS space of the medium model (rule G3): 15 BLiMP and 18 CLAMS
+    paradigms (the four CLAMS files shorter than the split are left out), trained, untrained and on
+    two more splits; the row's statistic is the transfer gap of those committed spaces."""
+    from taskspace_core.analysis.generality import cross_gap
+
+    plan, row, runs = committed_benchmark_row("G3", ("blimp", "clams"))
+    assert (row.benchmark, row.paradigms, row.splits) == ("BLiMP → CLAMS English", 33, 3)
+    spaces = [space for space, _ in runs]
     assert len(spaces) == 3 and all(sum(p.startswith("clams:") for p in s.paradigms) == 18 for s in spaces)
     assert "clams:simple_agrmt" not in spaces[0].paradigms
     gaps = [cross_gap(s.transfer[plan.config.space.metric], s.paradigms, permutations=0,
@@ -260,8 +267,8 @@ def test_the_generality_text_names_each_rules_statistic_verdict_and_the_rules_le
         assert f"rule {rule}: **{verdict}**; {meaning(rule, verdict)}." in paragraph
     assert meaning("G1", "inconclusive") == meaning("G3", "inconclusive")
     # a plan with only G1 and G3 says that G2 is missing and which entry computes it
-    cpu = plan_of(load_preset("cpu"))
-    left_out = generality_text(rows, cpu).split("\n\n")[-1]
+    without_g2 = plan_of(apply_overrides(load_preset("cpu"), {"book.benchmark_spaces": ["zorro", "blimp>clams"]}))
+    left_out = generality_text(rows, without_g2).split("\n\n")[-1]
     assert "rule G2" in left_out and f"`{ENTRY_OF_RULE['G2']}`" in left_out and "rule G3" not in left_out
     assert "computes no space on another benchmark" in generality_text(rows.iloc[:0], plan_of(load_preset("tiny")))
 
@@ -271,18 +278,9 @@ def test_the_cross_benchmark_test_reads_the_committed_blimp_and_zorro_spaces():
     trained, untrained and on two more splits; the row's statistic is the cross gap of the trained
     spaces' similarity matrices (same-phenomenon pairs across the two benchmarks minus the others)."""
     from taskspace_core.analysis.generality import cross_gap
-    from taskspace_core.book.notebook import book_plan
-    from taskspace_core.config import load_preset
-    from taskspace_core.findings.generality import benchmark_verdicts
-    from taskspace_core.plan.requests import Role
 
-    plan, source = book_plan(load_preset("cpu"))
-    rows = benchmark_verdicts(plan, source)
-    row = rows[rows.rule == "G2"].iloc[0]
+    _, row, runs = committed_benchmark_row("G2", ("blimp", "zorro"))
     assert (row.benchmark, row.paradigms, row.splits) == ("BLiMP + Zorro", 90, 3)
-    trained = [r for r in plan.find(Role.BENCHMARK, "medium", "final") + plan.find(Role.BENCHMARK_SPLIT, "medium")
-               if r.benchmarks == ("blimp", "zorro")]
-    runs = [source(r) for r in trained]
     assert len(runs) == 3 and all(sum(p.startswith("zorro:") for p in s.paradigms) == 23 for s, _ in runs)
     gaps = [cross_gap(analysis.similarity, space.paradigms, permutations=0).gap for space, analysis in runs]
     assert row.trained == pytest.approx(np.mean(gaps)) and row.band == pytest.approx(max(gaps) - min(gaps))
