@@ -93,3 +93,30 @@ def test_the_book_reads_the_space_cost_and_the_bf16_judgement_as_stored(tmp_path
     assert judged["bf16_accepted"] is (judged["largest_share_of_band"] < judged["rule"]["max_share_of_band"]
                                        and judged["similarity_pearson_r"] >= judged["rule"]["min_similarity_r"])
     assert precision_space("cpu", "medium", tmp_path) is None and space_cost("cpu", tmp_path)[1].empty
+
+
+def test_the_scaling_fit_recovers_a_known_law_and_resumes_on_even_points():
+    """The fit behind the ladder's sizes: on losses drawn from a known L(N, D) (a grid like the
+    real one), it returns that law's predictions; a point's resume checkpoints split its run evenly."""
+    import importlib.util
+
+    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))  # scaling_fit imports its sibling recipe_sweep
+    try:
+        spec = importlib.util.spec_from_file_location("scaling_fit", REPO_ROOT / "benchmarks" / "scaling_fit.py")
+        scaling_fit = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(scaling_fit)
+    finally:
+        sys.path.remove(str(REPO_ROOT / "benchmarks"))
+    import numpy as np
+
+    truth = {"E": 3.2, "A": 40.0, "alpha": 0.35, "B": 300.0, "beta": 0.4}
+    n, d = np.meshgrid([0.4e6, 1.2e6, 2.5e6, 7e6], [2.3e6, 4.6e6, 9.2e6])
+    n, d = n.ravel(), d.ravel()
+    loss = np.array([scaling_fit.predict(truth, a, b) for a, b in zip(n, d)])
+    law = scaling_fit.fit_loss(n, d, loss)
+    assert law["rmse"] < 2e-3
+    for size, tokens in [(7e6, 9.2e6), (20e6, 18.4e6)]:  # a grid point, and the ladder's extrapolation
+        assert scaling_fit.predict(law, size, tokens) == pytest.approx(scaling_fit.predict(truth, size, tokens), abs=0.02)
+    assert scaling_fit.resume_points(0.125) == "0,0.0625,0.125"
+    assert scaling_fit.resume_points(0.5).split(",")[-1] == "0.5" and len(scaling_fit.resume_points(0.5).split(",")) == 9
+    assert scaling_fit.width_lr(384) == pytest.approx(1e-3)
