@@ -113,7 +113,7 @@ def test_pretrain_and_accuracy_take_every_seed_of_a_ladder(tmp_path, capsys):
     assert "of seed 0 beside" in out and "of seed 1 beside" in out
     scored = tmp_path / "results" / "ci" / "models"
     assert all((scored / run / "epoch-0.01.blimp.csv.gz").is_file() for run in ("small", "small-seed1"))
-    assert main(["pretrain", *short, "--seeds", "0,one"]) == 2
+    assert main(["pretrain", *short, "--seeds", "0,one"]) == 2 and main(["pretrain", *short, "--seeds", ","]) == 2
     assert main(["pretrain", *short, "--seeds", "0,1", "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
     assert "--seeds: '0,one'" in err and "--out holds one seed's models" in err and not (tmp_path / "x").exists()

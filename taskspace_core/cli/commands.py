@@ -66,7 +66,9 @@ def _seeded(config, seeds: str | None) -> list:
         try:
             chosen = list(dict.fromkeys(int(s) for s in seeds.split(",") if s.strip()))
         except ValueError:
-            raise ConfigError(f"--seeds: '{seeds}' is not 'all' or a comma list of integers") from None
+            chosen = []
+        if not chosen:
+            raise ConfigError(f"--seeds: '{seeds}' is not 'all' or a comma list of integers")
     return [apply_overrides(config, {"pretrain.seed": seed}) for seed in chosen]
 
 
