@@ -6,6 +6,9 @@
 Each variant is the preset with ``--base`` and then its own dotted overrides
 (``key=value,key=value``), pretrained from scratch in a scratch work dir (the real
 ``taskspace_core.pretrain`` loop, schedule and all) with checkpoints at the start and the end.
+A run longer than a session takes ``--resume-every E``: a checkpoint every E epochs (they do
+not change the run; a resumed run is bit-identical) in a scratch dir named by the variant and
+kept until the variant is recorded, so the same command started again goes on from the newest.
 Recorded per variant: validation loss in nats per token on the held-out books (the
 preset's ``tokenizer.val_books``, ``pretrain.val_blocks`` blocks), the same in bits per byte
 of text (comparable across vocabulary sizes), tokens seen, wall time and tokens/s. Results go
@@ -16,6 +19,7 @@ time, so an interrupted sweep resumes with the variants it has not run.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import shutil
@@ -47,6 +51,12 @@ def bytes_per_token(config) -> float:
     return n_bytes / blocks.numel()
 
 
+def resume_points(epochs: float, every: float) -> str:
+    """``0,…,epochs`` in equal steps of at most ``every`` epochs (``0,epochs`` if ``every`` is 0)."""
+    n = math.ceil(epochs / every - 1e-9) if every > 0 else 1
+    return ",".join(f"{epochs * i / n:g}" for i in range(n + 1))
+
+
 def run_variant(config, size: str, scratch: Path, log=lambda *_: None) -> dict:
     """Pretrain one variant into ``scratch`` (``log``: pretraining's progress lines, none by default)."""
     bpt = bytes_per_token(config)  # (first: a tokenizer problem shows before the training)
@@ -70,32 +80,49 @@ def main() -> None:
     parser.add_argument("--base", default="", help="overrides every variant shares: key=value,key=value")
     parser.add_argument("--variant", action="append", required=True, help="one variant's overrides")
     parser.add_argument("--work-dir", type=Path, default=None, help="keeps tokenizers between sweeps")
+    parser.add_argument("--resume-every", type=float, default=0.0,
+                        help="a checkpoint every this many epochs, to resume a long variant in another session")
     args = parser.parse_args()
 
     out = HERE / "results" / f"recipe_sweep_{args.preset}_{args.name}.json"
     rows = json.loads(out.read_text())["results"] if out.exists() else []
     work = args.work_dir or Path(tempfile.gettempdir()) / "taskspace-sweeps"
     base = {"work_dir": str(work), **parse_overrides(args.base)}
+    long_run = args.resume_every > 0  # it shows its progress, and its scratch dir outlives a failure
     for variant in args.variant:
         overrides = parse_overrides(variant)
         if any(r["variant"] == overrides and r["size"] == args.size and r["base"] == base_key(base) for r in rows):
             print(f"{variant}: done before, kept")
             continue
         config = apply_overrides(load_preset(args.preset), {**base, **overrides})
-        config = apply_overrides(config, {"pretrain.checkpoints": f"0,{config.pretrain.epochs:g}"})
-        scratch = Path(tempfile.mkdtemp(dir=work))
+        config = apply_overrides(config, {"pretrain.checkpoints": resume_points(config.pretrain.epochs,
+                                                                                args.resume_every)})
+        if long_run:  # named by what it runs, so that the next session finds it
+            key = json.dumps([args.size, base_key(base), overrides, args.resume_every], sort_keys=True)
+            scratch = work / f"variant-{args.name}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+        else:
+            scratch = Path(tempfile.mkdtemp(dir=work))
         try:
-            row = {"size": args.size, "base": base_key(base), "variant": overrides, **run_variant(config, args.size, scratch),
-                   "config": to_dict(config)}
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+            result = run_variant(config, args.size, scratch, log=progress(f"{args.size} {variant}") if long_run
+                                 else lambda *_: None)
+        except BaseException:
+            if not long_run:
+                shutil.rmtree(scratch, ignore_errors=True)
+            raise
+        row = {"size": args.size, "base": base_key(base), "variant": overrides, **result, "config": to_dict(config)}
         rows.append(row)
         print(f"{args.size} {variant}: val loss {row['val_loss']:.4f} nats/token, {row['val_bits_per_byte']:.4f} "
               f"bits/byte, {row['tokens_seen']:,} tokens, {row['tokens_per_s']:,.0f} tok/s, {row['train_wall_s']:.0f}s",
               flush=True)
         atomic_write_json(out, provenance(kind="benchmark", benchmark="recipe_sweep", preset=args.preset,
                                           name=args.name, results=rows))
+        shutil.rmtree(scratch, ignore_errors=True)  # recorded: nothing left to resume
     print(f"-> {out}")
+
+
+def progress(prefix: str):
+    """A log for pretraining's progress lines, each after ``prefix`` and flushed (a log file)."""
+    return lambda line: print(f"  {prefix}: {line}", flush=True)
 
 
 def base_key(base: dict) -> dict:

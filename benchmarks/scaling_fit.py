@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from recipe_sweep import run_variant
+from recipe_sweep import progress, resume_points, run_variant
 
 from taskspace_core.config import apply_overrides, load_preset, to_dict
 from taskspace_core.lm.models import spec_parameters
@@ -82,15 +82,11 @@ def point_config(preset: str, shape: str, epochs: float, work: Path):
     config = apply_overrides(base, {
         "work_dir": str(work), f"sizes.{size}.d_model": d, f"sizes.{size}.n_layers": layers,
         f"sizes.{size}.n_heads": heads, f"sizes.{size}.d_mlp": mlp, "pretrain.epochs": epochs,
-        "pretrain.checkpoints": resume_points(epochs), "pretrain.lr": width_lr(d)})
+        "pretrain.checkpoints": resume_points(epochs, RESUME_EVERY), "pretrain.lr": width_lr(d)})
     steps = math.ceil(epochs * steps_per_epoch(config))
     return apply_overrides(config, {"pretrain.warmup_steps": min(200, round(0.1 * steps))}), size
 
 
-def resume_points(epochs: float) -> str:
-    """``0,…,epochs`` in equal steps of at most :data:`RESUME_EVERY` epochs."""
-    n = math.ceil(epochs / RESUME_EVERY - 1e-9)
-    return ",".join(f"{epochs * i / n:g}" for i in range(n + 1))
 
 
 def steps_per_epoch(config) -> int:
@@ -140,8 +136,7 @@ def run(args) -> None:
         result = committed_point(config, size)
         scratch = work / f"point-{shape}-epochs-{epochs:g}"  # kept until the point is recorded: it resumes
         if result is None:
-            point = f"{shape} @ {epochs:g} epoch"  # progress: a line about every 5% of the point
-            result = run_variant(config, size, scratch, log=lambda line, p=point: print(f"  {p}: {line}", flush=True))
+            result = run_variant(config, size, scratch, log=progress(f"{shape} @ {epochs:g} epoch"))
         n_embed = embedding_parameters(config, size)
         rows.append({"shape": shape, "epochs": epochs, "lr": config.pretrain.lr,
                      "warmup_steps": config.pretrain.warmup_steps, "non_embedding_parameters":

@@ -117,6 +117,8 @@ def test_the_scaling_fit_recovers_a_known_law_and_resumes_on_even_points():
     assert law["rmse"] < 2e-3
     for size, tokens in [(7e6, 9.2e6), (20e6, 18.4e6)]:  # a grid point, and the ladder's extrapolation
         assert scaling_fit.predict(law, size, tokens) == pytest.approx(scaling_fit.predict(truth, size, tokens), abs=0.02)
-    assert scaling_fit.resume_points(0.125) == "0,0.0625,0.125"
-    assert scaling_fit.resume_points(0.5).split(",")[-1] == "0.5" and len(scaling_fit.resume_points(0.5).split(",")) == 9
+    every = scaling_fit.RESUME_EVERY
+    assert scaling_fit.resume_points(0.125, every) == "0,0.0625,0.125"
+    assert scaling_fit.resume_points(0.5, every).split(",")[-1] == "0.5" and len(scaling_fit.resume_points(0.5, every).split(",")) == 9
+    assert scaling_fit.resume_points(0.3, 0) == "0,0.3"  # no resuming: the start and the end, as a short sweep has
     assert scaling_fit.width_lr(384) == pytest.approx(1e-3)
