@@ -1,8 +1,9 @@
 import pytest
 import torch
 
-from taskspace_core.config import ModelSpec
+from taskspace_core.config import ModelSpec, apply_overrides
 from taskspace_core.errors import ModelLoadError
+from taskspace_core.lm.identity import pretrain_hash
 from taskspace_core.lm.models import build_model, count_parameters, load_model, spec_parameters
 
 
@@ -50,3 +51,22 @@ def test_foreign_hf_checkpoint_loads_from_a_local_directory(tmp_path, ci_model):
     tokenizer.save_pretrained(tmp_path)
     model, _ = load_model(tmp_path)
     assert model.config.model_type == "gpt2" and not model.training
+
+
+def test_scaled_init_shrinks_only_the_residual_output_projections(ci_model, ci_config):
+    _, tokenizer = ci_model
+    spec = ModelSpec(d_model=64, n_layers=4, n_heads=4, d_mlp=128)
+    hf = build_model(spec, tokenizer, seed=0).state_dict()
+    scaled = build_model(spec, tokenizer, seed=0, init="scaled").state_dict()
+    residual_out = ("self_attn.o_proj.weight", "mlp.down_proj.weight")
+    for key, weight in scaled.items():
+        if key.endswith(residual_out):
+            # 0.02 / sqrt(2 * 4 layers) = 0.00707; 4,096 to 8,192 draws pin the std within a few per cent
+            assert abs(weight.std().item() - 0.02 / 8 ** 0.5) < 0.0006, key
+        else:
+            assert torch.equal(weight, hf[key]), key
+    with pytest.raises(ModelLoadError, match="pretrain.init='xavier'"):
+        build_model(spec, tokenizer, seed=0, init="xavier")
+    # a run under the scaled init is another run; the default's identity is the one before the field
+    scaled_config = apply_overrides(ci_config, {"pretrain.init": "scaled"})
+    assert pretrain_hash(scaled_config, "small", "c") != pretrain_hash(ci_config, "small", "c")

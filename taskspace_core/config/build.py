@@ -123,7 +123,8 @@ def load_preset(name: str, overrides: Mapping[str, Any] | None = None) -> Config
 # measured the same computation.
 LATER_FIELDS: dict[tuple[str, str], Any] = {("scoring", "eval2"): "sentences", ("ftgd", "mask_selection"): "gradient",
                                              ("book", "random_mask_sizes"): (), ("data", "benchmarks"): ("blimp",),
-                                             ("book", "benchmark_spaces"): (), ("book", "benchmark_sizes"): ()}
+                                             ("book", "benchmark_spaces"): (), ("book", "benchmark_sizes"): (),
+                                             ("pretrain", "init"): "hf"}
 
 
 def is_earlier_behaviour(config: Config, section: str, name: str) -> bool:

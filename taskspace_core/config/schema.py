@@ -77,6 +77,11 @@ class PretrainConfig:
     beta1: float = bounded(0.9, 0, 1, False)
     beta2: float = bounded(0.95, 0, 1, False)
     grad_clip: float = non_negative(1.0)
+    # "hf": every matrix drawn from N(0, 0.02) (transformers' Llama init, what every committed model
+    # used); "scaled": the same, but the two matrices that write into the residual stream in each
+    # layer (attention o_proj, MLP down_proj) drawn with std 0.02 / sqrt(2 * n_layers), GPT-2's rule
+    # (Radford et al. 2019), so the residual stream's initial variance does not grow with depth
+    init: str = choice("hf", ("hf", "scaled"))
     epochs: float = non_negative(2.0)
     checkpoints: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0)  # in epochs; 0 = initialisation
     seed: int = 0

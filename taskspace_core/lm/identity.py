@@ -14,7 +14,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from ..config import Config, stable_hash
+from ..config import Config, is_earlier_behaviour, stable_hash
 from .precision import key_precision
 
 # Bump when a change to the training code changes the weights a config produces: it is part of
@@ -50,11 +50,13 @@ def pretrain_hash(config: Config, size: str, corpus_hash: str) -> str:
     """Identity of a pretraining run: everything that changes its weights (not max_steps, logging or the device).
 
     Computed from :func:`size_recipe`, so the learning rate is the one this size trains with.
-    ``lr_by_size`` is already in that rate, and ``precision`` counts only where it is not fp32, so
-    neither changes the hash of a run that does not use it."""
+    ``lr_by_size`` is already in that rate, ``precision`` counts only where it is not fp32 and
+    ``init`` only where it is not "hf", so none changes the hash of a run that does not use it."""
     p = asdict(size_recipe(config, size))
     for key in ("max_steps", "log_every", "precision", "lr_by_size"):
         p.pop(key)
+    if is_earlier_behaviour(config, "pretrain", "init"):
+        p.pop("init")
     p.update(key_precision(config.pretrain, config.device))  # nothing for fp32
     return stable_hash({"spec": config.size(size), "pretrain": p, "tokenizer": config.tokenizer, "corpus": corpus_hash})
 

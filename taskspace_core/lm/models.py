@@ -51,13 +51,26 @@ def llama_config(spec: ModelSpec, vocab_size: int, bos_id: int, eos_id: int, pad
     )
 
 
-def build_model(spec: ModelSpec, tokenizer, seed: int) -> LlamaForCausalLM:
-    """A freshly initialised model; the same seed gives the same weights."""
+def build_model(spec: ModelSpec, tokenizer, seed: int, init: str = "hf") -> LlamaForCausalLM:
+    """A freshly initialised model; the same seed gives the same weights.
+
+    ``init="scaled"`` redraws each layer's residual output projections (attention ``o_proj``, MLP
+    ``down_proj``) with std ``0.02 / sqrt(2 * n_layers)`` (GPT-2's rule; ``pretrain.init``)."""
     config = llama_config(
         spec, len(tokenizer), tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id
     )
     torch.manual_seed(seed)
-    return LlamaForCausalLM(config)
+    model = LlamaForCausalLM(config)
+    if init == "scaled":
+        # 2 * n_layers branches add to the residual stream: each gets 1/(2L) of the variance
+        std = config.initializer_range / (2 * spec.n_layers) ** 0.5
+        with torch.no_grad():
+            for layer in model.model.layers:
+                for weight in (layer.self_attn.o_proj.weight, layer.mlp.down_proj.weight):
+                    weight.normal_(0.0, std)
+    elif init != "hf":
+        raise ModelLoadError(f"pretrain.init={init!r}: expected 'hf' or 'scaled'")
+    return model
 
 
 def count_parameters(model: torch.nn.Module) -> int:

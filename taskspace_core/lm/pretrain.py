@@ -137,7 +137,7 @@ def pretrain(config: Config, size: str, out_dir: str | Path | None = None, log=p
     if steps_per_epoch == 0:
         raise ConfigError(f"pretrain.batch_size={cfg.batch_size} exceeds the {len(train_blocks)} training blocks")
     total_steps, schedule, last_step = _schedule(cfg, steps_per_epoch, until_epoch)
-    model = build_model(spec, tokenizer, cfg.seed).to(config.device)
+    model = build_model(spec, tokenizer, cfg.seed, cfg.init).to(config.device)
     optimizer = _optimizer(model, cfg)
     step, wall = _resume(out_dir, run_hash, last_step, model, optimizer, config.device)
     if step:
