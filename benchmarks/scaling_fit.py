@@ -87,8 +87,6 @@ def point_config(preset: str, shape: str, epochs: float, work: Path):
     return apply_overrides(config, {"pretrain.warmup_steps": min(200, round(0.1 * steps))}), size
 
 
-
-
 def steps_per_epoch(config) -> int:
     from taskspace_core.corpora.books import prepare_corpus
 
@@ -110,6 +108,7 @@ def committed_point(config, size: str) -> dict | None:
         got = meta["config"]
         if (got["sizes"].get(meta["size"]) == want["sizes"][size] and got["tokenizer"] == want["tokenizer"]
                 and all(got["pretrain"][k] == want["pretrain"][k] for k in keys)
+                and got["pretrain"].get("init", "hf") == want["pretrain"]["init"]  # (records before the field: "hf")
                 and not got["pretrain"].get("lr_by_size")):
             return {"val_loss": meta["val_loss"], "tokens_seen": meta["tokens_seen"],
                     "n_parameters": meta["n_parameters"], "train_wall_s": meta["wall_time_s"],
