@@ -26,6 +26,10 @@ from ..lm.shipped import MODEL_CARD
 from ..provenance import atomic_dir, atomic_write_text
 
 
+# what the card says about pretrain.init (records from before the field are "hf": nothing to say)
+INIT_NOTES = {"hf": "", "scaled": ", residual output projections initialised with std 0.02 / sqrt(2 · layers)"}
+
+
 def ship_weights(config: Config, root: Path, size: str) -> Path:
     """Copy the final checkpoint of ``size`` from the run directory into ``root/models/<run>/epoch-<E>/``
     with its model card. The checkpoint must be the one the committed record describes (same
@@ -110,7 +114,8 @@ def model_card(preset: str, size: str, record: dict, scores: dict | None, where:
         f"{pretrain['batch_size']} × {pretrain['seq_len']} tokens) |\n"
         f"| optimizer | AdamW (β = {pretrain['beta1']}, {pretrain['beta2']}), peak rate {record['peak_lr']:g}, "
         f"{pretrain['warmup_steps']} warm-up steps, cosine decay to {pretrain['min_lr_ratio']:g} of the peak, "
-        f"weight decay {pretrain['weight_decay']:g} on matrices, gradient clipping {pretrain['grad_clip']:g}, {record['precision']} autocast, seed {pretrain['seed']} |\n"
+        f"weight decay {pretrain['weight_decay']:g} on matrices, gradient clipping {pretrain['grad_clip']:g}, {record['precision']} autocast, seed {pretrain['seed']}"
+        f"{INIT_NOTES[pretrain.get('init', 'hf')]} |\n"
         f"| validation loss | {record['val_loss']:.3f} nats per token (perplexity {record['val_ppl']:.1f}) |\n"
         f"| hardware | {record['host']['cpus']} CPU cores, {record['wall_time_s'] / 60:.0f} minutes |\n"
         f"| software | torch {record['packages']['torch']}, transformers {record['packages']['transformers']}, "
