@@ -2,12 +2,17 @@
 
     python benchmarks/scaling_fit.py run  [--preset cpu] [--pause-file F]   # the grid (hours; resumes)
     python benchmarks/scaling_fit.py fit  [--preset cpu]                    # fit, and price candidate ladders
+    python benchmarks/scaling_fit.py run  --init scaled --lr-exponent 0.5 --points d192@0.25,d384@0.25
 
 ``run`` pretrains each point of ``GRID`` (a model shape and a token count) from scratch with the
 preset's real training loop: its batch, sequence length, corpus, tokenizer, bf16 precision and
 warm-up/cosine schedule ending at that token count. The peak learning rate follows the width rule
 ``lr = LR_ANCHOR * D_ANCHOR / d_model`` (the rate of the 192-wide model, scaled as 1/width, the
-usual rule for AdamW under standard parametrisation). Warm-up is 200 steps, or a tenth of a
+usual rule for AdamW under standard parametrisation); ``--lr-exponent k`` makes it
+``LR_ANCHOR * (D_ANCHOR / d_model)^k``, and ``--init`` sets ``pretrain.init`` (``hf``, the
+default, or ``scaled``). A grid of another rate rule or init is another grid: its points go to
+``scaling_fit_<preset>_<init>-k<k>.json`` and are fitted on their own. ``--points`` runs a
+subset (``shape@epochs``, comma-separated) instead of ``GRID``. Warm-up is 200 steps, or a tenth of a
 shorter run. A point keeps a checkpoint every 1/16 epoch in ``--work-dir``, so a point cut off by
 the end of a session resumes from the newest one (bit-identical) when ``run`` is started again.
 Each point records the validation loss (the preset's held-out books, the loss every checkpoint
@@ -68,11 +73,27 @@ GRID = [(s, 0.125) for s in ("d128", "d192", "d256", "d384")] + \
 RESUME_EVERY = 0.0625
 
 
-def width_lr(d_model: int) -> float:
-    return LR_ANCHOR * D_ANCHOR / d_model
+def width_lr(d_model: int, exponent: float = 1.0) -> float:
+    return LR_ANCHOR * (D_ANCHOR / d_model) ** exponent
 
 
-def point_config(preset: str, shape: str, epochs: float, work: Path):
+def results_path(preset: str, init: str = "hf", exponent: float = 1.0) -> Path:
+    """One grid per recipe: today's (``hf`` init, 1/width) keeps its original name."""
+    suffix = "" if (init, exponent) == ("hf", 1.0) else f"_{init}-k{exponent:g}"
+    return HERE / "results" / f"scaling_fit_{preset}{suffix}.json"
+
+
+def parse_points(text: str) -> list[tuple[str, float]]:
+    points = []
+    for item in filter(None, text.split(",")):
+        shape, _, epochs = item.partition("@")
+        if shape not in SHAPES or not epochs:
+            raise SystemExit(f"--points: {item!r} is not SHAPE@EPOCHS with SHAPE one of {', '.join(SHAPES)}")
+        points.append((shape, float(epochs)))
+    return points
+
+
+def point_config(preset: str, shape: str, epochs: float, work: Path, init: str = "hf", exponent: float = 1.0):
     """The preset with one size of ``shape``, trained for ``epochs`` under the width rule."""
     d, layers, heads, mlp = SHAPES[shape]
     base = load_preset(preset)
@@ -82,7 +103,8 @@ def point_config(preset: str, shape: str, epochs: float, work: Path):
     config = apply_overrides(base, {
         "work_dir": str(work), f"sizes.{size}.d_model": d, f"sizes.{size}.n_layers": layers,
         f"sizes.{size}.n_heads": heads, f"sizes.{size}.d_mlp": mlp, "pretrain.epochs": epochs,
-        "pretrain.checkpoints": resume_points(epochs, RESUME_EVERY), "pretrain.lr": width_lr(d)})
+        "pretrain.checkpoints": resume_points(epochs, RESUME_EVERY), "pretrain.lr": width_lr(d, exponent),
+        "pretrain.init": init})
     steps = math.ceil(epochs * steps_per_epoch(config))
     return apply_overrides(config, {"pretrain.warmup_steps": min(200, round(0.1 * steps))}), size
 
@@ -122,18 +144,19 @@ def embedding_parameters(config, size: str) -> int:
 
 
 def run(args) -> None:
-    out = HERE / "results" / f"scaling_fit_{args.preset}.json"
+    out = results_path(args.preset, args.init, args.lr_exponent)
     rows = json.loads(out.read_text())["points"] if out.exists() else []
     work = args.work_dir
     work.mkdir(parents=True, exist_ok=True)
-    for shape, epochs in GRID:
+    for shape, epochs in args.points or GRID:
         if any(r["shape"] == shape and r["epochs"] == epochs for r in rows):
             continue
         while args.pause_file and args.pause_file.exists():
             time.sleep(30)
-        config, size = point_config(args.preset, shape, epochs, work)
+        config, size = point_config(args.preset, shape, epochs, work, args.init, args.lr_exponent)
         result = committed_point(config, size)
-        scratch = work / f"point-{shape}-epochs-{epochs:g}"  # kept until the point is recorded: it resumes
+        # kept until the point is recorded: it resumes (named by the recipe where it is not today's)
+        scratch = work / f"point-{shape}-epochs-{epochs:g}{out.stem.removeprefix(f'scaling_fit_{args.preset}')}"
         if result is None:
             result = run_variant(config, size, scratch, log=progress(f"{shape} @ {epochs:g} epoch"))
         n_embed = embedding_parameters(config, size)
@@ -143,7 +166,8 @@ def run(args) -> None:
         print(f"{shape} @ {epochs:g} epoch: val loss {result['val_loss']:.4f}, {result['tokens_seen']:,} tokens, "
               f"{result['tokens_per_s']:,.0f} tok/s, {result['train_wall_s']:.0f}s", flush=True)
         atomic_write_json(out, provenance(kind="benchmark", benchmark="scaling_fit", preset=args.preset,
-                                          lr_rule=f"{LR_ANCHOR:g} * {D_ANCHOR} / d_model", points=rows,
+                                          lr_rule=f"{LR_ANCHOR:g} * ({D_ANCHOR} / d_model)^{args.lr_exponent:g}",
+                                          init=args.init, points=rows,
                                           fit=json.loads(out.read_text()).get("fit") if out.exists() else None))
         shutil.rmtree(scratch, ignore_errors=True)
     print(f"-> {out}")
@@ -172,7 +196,7 @@ def predict(fit: dict, n: float, d: float) -> float:
 
 
 def fit(args) -> None:
-    out = HERE / "results" / f"scaling_fit_{args.preset}.json"
+    out = results_path(args.preset, args.init, args.lr_exponent)
     record = json.loads(out.read_text())
     rows = record["points"]
     n = np.array([r["non_embedding_parameters"] for r in rows], float)
@@ -248,6 +272,9 @@ def main() -> None:
     parser.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "taskspace-scaling")
     parser.add_argument("--pause-file", type=Path, default=None)
     parser.add_argument("--budget-hours", type=float, default=12.0)
+    parser.add_argument("--init", choices=("hf", "scaled"), default="hf", help="pretrain.init of every point")
+    parser.add_argument("--lr-exponent", type=float, default=1.0, help="peak rate 2e-3 * (192 / d_model)^k")
+    parser.add_argument("--points", type=parse_points, default=None, help="shape@epochs,... instead of the grid")
     args = parser.parse_args()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     run(args) if args.command == "run" else fit(args)

@@ -4,6 +4,7 @@ measured by benchmarks/, never in a timed test)."""
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -95,9 +96,7 @@ def test_the_book_reads_the_space_cost_and_the_bf16_judgement_as_stored(tmp_path
     assert precision_space("cpu", "medium", tmp_path) is None and space_cost("cpu", tmp_path)[1].empty
 
 
-def test_the_scaling_fit_recovers_a_known_law_and_resumes_on_even_points():
-    """The fit behind the ladder's sizes: on losses drawn from a known L(N, D) (a grid like the
-    real one), it returns that law's predictions; a point's resume checkpoints split its run evenly."""
+def load_scaling_fit():
     import importlib.util
 
     sys.path.insert(0, str(REPO_ROOT / "benchmarks"))  # scaling_fit imports its sibling recipe_sweep
@@ -107,7 +106,15 @@ def test_the_scaling_fit_recovers_a_known_law_and_resumes_on_even_points():
         spec.loader.exec_module(scaling_fit)
     finally:
         sys.path.remove(str(REPO_ROOT / "benchmarks"))
+    return scaling_fit
+
+
+def test_the_scaling_fit_recovers_a_known_law_and_resumes_on_even_points():
+    """The fit behind the ladder's sizes: on losses drawn from a known L(N, D) (a grid like the
+    real one), it returns that law's predictions; a point's resume checkpoints split its run evenly."""
     import numpy as np
+
+    scaling_fit = load_scaling_fit()
 
     truth = {"E": 3.2, "A": 40.0, "alpha": 0.35, "B": 300.0, "beta": 0.4}
     n, d = np.meshgrid([0.4e6, 1.2e6, 2.5e6, 7e6], [2.3e6, 4.6e6, 9.2e6])
@@ -122,3 +129,19 @@ def test_the_scaling_fit_recovers_a_known_law_and_resumes_on_even_points():
     assert scaling_fit.resume_points(0.5, every).split(",")[-1] == "0.5" and len(scaling_fit.resume_points(0.5, every).split(",")) == 9
     assert scaling_fit.resume_points(0.3, 0) == "0,0.3"  # no resuming: the start and the end, as a short sweep has
     assert scaling_fit.width_lr(384) == pytest.approx(1e-3)
+    assert scaling_fit.width_lr(768, exponent=0.5) == pytest.approx(1e-3)  # 2e-3 * (192/768)^0.5
+    # one grid per recipe: today's keeps its file, another init or rate rule gets its own
+    assert scaling_fit.results_path("cpu").name == "scaling_fit_cpu.json"
+    assert scaling_fit.results_path("cpu", "scaled", 0.5).name == "scaling_fit_cpu_scaled-k0.5.json"
+    assert scaling_fit.parse_points("d192@0.25,d512@1") == [("d192", 0.25), ("d512", 1.0)]
+    with pytest.raises(SystemExit, match="'d999@1' is not SHAPE@EPOCHS"):
+        scaling_fit.parse_points("d192@0.25,d999@1")
+
+
+def test_a_scaling_grid_point_trains_the_shape_under_the_grids_recipe(ci_config):
+    scaling_fit = load_scaling_fit()
+    # (the session's ci work dir: its tokenizer, trained once, counts the steps of an epoch)
+    config, size = scaling_fit.point_config("ci", "d384", 0.25, Path(ci_config.work_dir), init="scaled", exponent=0.5)
+    assert config.size(size).d_model == 384 and config.size(size).n_layers == 6
+    assert config.pretrain.init == "scaled" and config.pretrain.lr == pytest.approx(2e-3 * 0.5 ** 0.5)
+    assert config.pretrain.epochs == 0.25 and config.pretrain.checkpoints[-1] == 0.25
