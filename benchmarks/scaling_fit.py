@@ -46,6 +46,7 @@ import numpy as np
 from recipe_sweep import progress, resume_points, run_variant
 
 from taskspace_core.config import apply_overrides, load_preset, to_dict
+from taskspace_core.config.build import LATER_FIELDS
 from taskspace_core.lm.models import spec_parameters
 from taskspace_core.provenance import atomic_write_json, provenance
 
@@ -77,10 +78,14 @@ def width_lr(d_model: int, exponent: float = 1.0) -> float:
     return LR_ANCHOR * (D_ANCHOR / d_model) ** exponent
 
 
+def recipe_suffix(init: str = "hf", exponent: float = 1.0) -> str:
+    """What names a grid's files: nothing for today's recipe (``hf`` init, 1/width), else both."""
+    return "" if (init, exponent) == ("hf", 1.0) else f"_{init}-k{exponent:g}"
+
+
 def results_path(preset: str, init: str = "hf", exponent: float = 1.0) -> Path:
-    """One grid per recipe: today's (``hf`` init, 1/width) keeps its original name."""
-    suffix = "" if (init, exponent) == ("hf", 1.0) else f"_{init}-k{exponent:g}"
-    return HERE / "results" / f"scaling_fit_{preset}{suffix}.json"
+    """One grid per recipe: today's keeps its original name."""
+    return HERE / "results" / f"scaling_fit_{preset}{recipe_suffix(init, exponent)}.json"
 
 
 def parse_points(text: str) -> list[tuple[str, float]]:
@@ -123,14 +128,14 @@ def committed_point(config, size: str) -> dict | None:
     from taskspace_core.paths import REPO_ROOT
 
     keys = ("seq_len", "batch_size", "lr", "warmup_steps", "min_lr_ratio", "weight_decay", "beta1", "beta2",
-            "grad_clip", "epochs", "seed", "precision", "val_blocks")
+            "grad_clip", "epochs", "seed", "precision", "val_blocks", "init")
     want = to_dict(config)
     for record in sorted((REPO_ROOT / "results" / config.preset / "models").glob(f"*/epoch-{config.pretrain.epochs:g}.json")):
         meta = json.loads(record.read_text())
         got = meta["config"]
         if (got["sizes"].get(meta["size"]) == want["sizes"][size] and got["tokenizer"] == want["tokenizer"]
-                and all(got["pretrain"][k] == want["pretrain"][k] for k in keys)
-                and got["pretrain"].get("init", "hf") == want["pretrain"]["init"]  # (records before the field: "hf")
+                # a record from before a later field holds that field's earlier behaviour
+                and all(got["pretrain"].get(k, LATER_FIELDS.get(("pretrain", k))) == want["pretrain"][k] for k in keys)
                 and not got["pretrain"].get("lr_by_size")):
             return {"val_loss": meta["val_loss"], "tokens_seen": meta["tokens_seen"],
                     "n_parameters": meta["n_parameters"], "train_wall_s": meta["wall_time_s"],
@@ -156,7 +161,7 @@ def run(args) -> None:
         config, size = point_config(args.preset, shape, epochs, work, args.init, args.lr_exponent)
         result = committed_point(config, size)
         # kept until the point is recorded: it resumes (named by the recipe where it is not today's)
-        scratch = work / f"point-{shape}-epochs-{epochs:g}{out.stem.removeprefix(f'scaling_fit_{args.preset}')}"
+        scratch = work / f"point-{shape}-epochs-{epochs:g}{recipe_suffix(args.init, args.lr_exponent)}"
         if result is None:
             result = run_variant(config, size, scratch, log=progress(f"{shape} @ {epochs:g} epoch"))
         n_embed = embedding_parameters(config, size)

@@ -56,6 +56,8 @@ def build_model(spec: ModelSpec, tokenizer, seed: int, init: str = "hf") -> Llam
 
     ``init="scaled"`` redraws each layer's residual output projections (attention ``o_proj``, MLP
     ``down_proj``) with std ``0.02 / sqrt(2 * n_layers)`` (GPT-2's rule; ``pretrain.init``)."""
+    if init not in ("hf", "scaled"):
+        raise ModelLoadError(f"pretrain.init={init!r}: expected 'hf' or 'scaled'")
     config = llama_config(
         spec, len(tokenizer), tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id
     )
@@ -68,8 +70,6 @@ def build_model(spec: ModelSpec, tokenizer, seed: int, init: str = "hf") -> Llam
             for layer in model.model.layers:
                 for weight in (layer.self_attn.o_proj.weight, layer.mlp.down_proj.weight):
                     weight.normal_(0.0, std)
-    elif init != "hf":
-        raise ModelLoadError(f"pretrain.init={init!r}: expected 'hf' or 'scaled'")
     return model
 
 
