@@ -89,6 +89,7 @@ SPACE = ("space", "--preset", "ci", "--no-progress")
     ((*SPACE, "--workers", "0"), ["space.workers", "> 0"]),
     ((*SPACE, "--device", "tpu"), ["device", "tpu"]),
     ((*SPACE, "--size", "huge"), ["unknown size 'huge'"]),
+    (("pretrain", "--preset", "ci", "--snapshot-minutes", "-5"), ["--snapshot-minutes -5", "0 (none) or more"]),
     # unknown paradigm or phenomenon
     ((*SPACE, "--data.paradigms", "anaphor_gender_agreemnt"), ["anaphor_gender_agreemnt", "did you mean"]),
     ((*SPACE, "--data.phenomena", "DN-AGRR"), ["unknown phenomenon 'DN-AGRR'"]),

@@ -40,6 +40,53 @@ def test_interrupted_run_resumes_to_identical_weights(ci_config, ci_checkpoints,
         assert all(torch.equal(wa[k], wb[k]) for k in wb), f"{a.name} differs after resume"
 
 
+def test_a_run_cut_off_between_checkpoints_resumes_from_its_snapshot_to_identical_weights(
+        ci_config, ci_checkpoints, tmp_path, monkeypatch):
+    """A session that ends between two checkpoints loses nothing but the steps since the last
+    snapshot: the resumed run starts there and ends bit-identical to one that never stopped."""
+    import taskspace_core.lm.pretrain as pretraining
+    from taskspace_core.lm.snapshots import SNAPSHOT_FILE
+
+    half = json.loads((ci_checkpoints[1] / "meta.json").read_text())["step"]  # epoch-0.5
+    saved = []
+
+    def cut_off_after_a_few(out_dir, model, optimizer, step, *args):
+        path = snapshots.save_snapshot(out_dir, model, optimizer, step, *args)
+        saved.append(step)
+        if step == half + 3:  # the session ends here, three steps past epoch-0.5
+            raise KeyboardInterrupt
+        return path
+
+    from taskspace_core.lm import snapshots
+    monkeypatch.setattr(pretraining, "save_snapshot", cut_off_after_a_few)
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(ci_config, "small", tmp_path, snapshot_every_s=0, **QUIET)  # a snapshot after every step
+    assert [c.name for c in list_checkpoints(tmp_path)] == ["epoch-0", "epoch-0.5"]
+    assert saved == [s for s in range(1, half + 4) if s != half] and (tmp_path / SNAPSHOT_FILE).is_file()
+    # a call that stops at epoch-0.5 has nothing to do: the snapshot is beyond it, and stays
+    assert [c.name for c in pretrain(ci_config, "small", tmp_path, until_epoch=0.5, **QUIET)] == ["epoch-0", "epoch-0.5"]
+    lines = []
+    resumed = pretrain(ci_config, "small", tmp_path, snapshot_every_s=None, log=lines.append)
+    assert any(f"from step {saved[-1]}/" in line and "(snapshot)" in line for line in lines), lines
+    for a, b in zip(resumed, ci_checkpoints, strict=True):
+        assert json.loads((a / "meta.json").read_text())["files"] == json.loads((b / "meta.json").read_text())["files"]
+    assert not (tmp_path / SNAPSHOT_FILE).exists()  # the final checkpoint superseded it
+
+
+def test_a_snapshot_of_another_config_is_refused(ci_config, ci_checkpoints, tmp_path):
+    import shutil
+
+    from taskspace_core.lm.snapshots import SNAPSHOT_FILE
+
+    shutil.copytree(ci_checkpoints[-1], tmp_path / ci_checkpoints[-1].name)  # the one with optimizer state
+    torch.save({"pretrain_hash": "0123456789ab", "step": 3}, tmp_path / SNAPSHOT_FILE)
+    with pytest.raises(ConfigError, match=r"snapshot.pt is a snapshot of another configuration \(run hash 0123456789ab"):
+        pretrain(ci_config, "small", tmp_path, **QUIET)
+    (tmp_path / SNAPSHOT_FILE).write_bytes(b"not a snapshot")
+    with pytest.raises(ConfigError, match="unreadable resume snapshot"):
+        pretrain(ci_config, "small", tmp_path, **QUIET)
+
+
 def test_a_run_stopped_at_a_checkpoint_resumes_to_identical_weights(ci_config, ci_checkpoints, tmp_path):
     """until_epoch stops on a checkpoint (what reproduce does when a space needs no later one);
     the schedule is the full run's, so stopping changes no weight."""

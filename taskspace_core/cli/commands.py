@@ -77,6 +77,8 @@ def cmd_pretrain(args, extra) -> int:
     sizes = [args.size] if args.size else list(config.sizes)
     for size in sizes:
         config.size(size)  # validate every name before training anything
+    if args.snapshot_minutes < 0:
+        raise TaskspaceError(f"--snapshot-minutes {args.snapshot_minutes:g}: expected 0 (none) or more minutes")
     configs = _seeded(config, args.seeds)
     if args.out and len(configs) > 1:
         raise TaskspaceError("--out holds one seed's models; leave it out with several --seeds")
@@ -89,7 +91,7 @@ def cmd_pretrain(args, extra) -> int:
                 out = Path(args.out) if args.size else Path(args.out) / size
             else:
                 out = models_dir(seeded.run_dir(), seeded, size)
-            checkpoints = pretrain(seeded, size, out)
+            checkpoints = pretrain(seeded, size, out, snapshot_every_s=60 * args.snapshot_minutes or None)
             print(f"{seeded.preset}/{size} seed {seeded.pretrain.seed}: {len(checkpoints)} checkpoints in {out}: "
                   + ", ".join(c.name for c in checkpoints))
     return 0

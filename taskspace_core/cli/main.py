@@ -58,6 +58,9 @@ def _add_model_commands(sub) -> None:
     p.add_argument("--size", default=None, help="one size of the preset (default: all)")
     p.add_argument("--out", default=None, help="output folder (default: runs/<preset>/models/<size>)")
     p.add_argument("--seeds", default=None, help=SEEDS_HELP)
+    p.add_argument("--snapshot-minutes", type=float, default=10.0,
+                   help="save a resume snapshot every this many minutes of training between checkpoints, so "
+                        "that a run cut off between two resumes where it was (0: none; default 10)")
     p.set_defaults(func=cmd_pretrain)
 
     p = sub.add_parser("score", help="score BLiMP minimal pairs with a model")

@@ -42,6 +42,7 @@ from .identity import PRETRAIN_VERSION, checkpoint_name, models_dir, pretrain_ha
 from .models import build_model, count_parameters, decoder_and_head, resolve_devices
 from .precision import autocast, compute_dtype
 from .shipped import install_shipped
+from .snapshots import SNAPSHOT_EVERY_S, drop_snapshot, load_snapshot, save_snapshot
 
 TRAINING_STATE = "training_state.pt"
 def learning_rate(step: int, total_steps: int, cfg) -> float:
@@ -114,12 +115,15 @@ def list_checkpoints(out_dir: Path) -> list[Path]:
 
 
 def pretrain(config: Config, size: str, out_dir: str | Path | None = None, log=print,
-             until_epoch: float | None = None) -> list[Path]:
+             until_epoch: float | None = None, snapshot_every_s: float | None = SNAPSHOT_EVERY_S) -> list[Path]:
     """Train size ``size`` of ``config`` into ``out_dir``, resuming if checkpoints exist.
 
     ``until_epoch`` (one of ``pretrain.checkpoints``) stops the run once that checkpoint is saved;
     a later call resumes it from there. The learning-rate schedule is the full run's, so the
-    checkpoints are the same whether the run stopped on the way or not.
+    checkpoints are the same whether the run stopped on the way or not. Every
+    ``snapshot_every_s`` seconds of training between checkpoints the run's state goes to a resume
+    snapshot (:mod:`.snapshots`; ``None`` for none), so that a run cut off between two checkpoints
+    resumes where it was.
     Returns the finished checkpoint directories in training order.
     """
     forbid_compute(f"pretraining {config.preset}/{size}")
@@ -140,8 +144,13 @@ def pretrain(config: Config, size: str, out_dir: str | Path | None = None, log=p
     model = build_model(spec, tokenizer, cfg.seed, cfg.init).to(config.device)
     optimizer = _optimizer(model, cfg)
     step, wall = _resume(out_dir, run_hash, last_step, model, optimizer, config.device)
+    snapshot = load_snapshot(out_dir, run_hash, step, last_step, config.device)
+    if snapshot is not None:  # further on than the newest checkpoint
+        model.load_state_dict(snapshot["model"])
+        optimizer.load_state_dict(snapshot["optimizer"])
+        step, wall = snapshot["step"], snapshot["wall_time_s"]
     if step:
-        log(f"resuming {out_dir} from step {step}/{total_steps}")
+        log(f"resuming {out_dir} from step {step}/{total_steps}" + (" (snapshot)" if snapshot else ""))
     model.train()
     n_params = count_parameters(model)
     tokens_per_step = cfg.batch_size * cfg.seq_len
@@ -155,6 +164,7 @@ def pretrain(config: Config, size: str, out_dir: str | Path | None = None, log=p
     bar = tqdm(total=last_step, initial=step, desc=f"pretrain {config.preset}/{size}", unit="step",
                disable=None, dynamic_ncols=True)
     started = time.perf_counter() - wall
+    snapshot_wall = wall  # training seconds at the last checkpoint or snapshot
     with open(out_dir / "train_log.jsonl", "a") as train_log:
         while step < last_step:
             lr = learning_rate(step, total_steps, cfg)
@@ -182,7 +192,11 @@ def pretrain(config: Config, size: str, out_dir: str | Path | None = None, log=p
                 train_log.flush()
             if step in schedule:
                 _save_checkpoint(out_dir, model, tokenizer, optimizer, step, schedule[step], wall, context, log)
-                started = time.perf_counter() - wall  # checkpoint time is not training time
+                drop_snapshot(out_dir)  # the checkpoint holds everything it did
+                started, snapshot_wall = time.perf_counter() - wall, wall  # checkpoint time is not training time
+            elif snapshot_every_s is not None and wall - snapshot_wall >= snapshot_every_s and step < last_step:
+                save_snapshot(out_dir, model, optimizer, step, wall, run_hash)
+                started, snapshot_wall = time.perf_counter() - wall, wall
     bar.close()
     return list_checkpoints(out_dir)
 
