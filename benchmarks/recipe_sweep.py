@@ -9,6 +9,11 @@ Each variant is the preset with ``--base`` and then its own dotted overrides
 A run longer than a session takes ``--resume-every E``: a checkpoint every E epochs (they do
 not change the run; a resumed run is bit-identical) in a scratch dir named by the variant and
 kept until the variant is recorded, so the same command started again goes on from the newest.
+``--keep-runs`` is for a sweep at the real run's length: each variant keeps the preset's own
+checkpoint schedule (pretraining's resume snapshots carry it across sessions) and its run stays
+in ``<work dir>/variant-<name>-<key>/model`` after it is recorded, so that the variant the sweep
+chooses, trained with the preset's recipe, is the preset's own run (same run hash): move it to
+``runs/<preset>/models/<size>`` instead of training it again.
 Recorded per variant: validation loss in nats per token on the held-out books (the
 preset's ``tokenizer.val_books``, ``pretrain.val_blocks`` blocks), the same in bits per byte
 of text (comparable across vocabulary sizes), tokens seen, wall time and tokens/s. Results go
@@ -72,7 +77,7 @@ def run_variant(config, size: str, scratch: Path, log=lambda *_: None) -> dict:
             "curve": [{"tokens": m["tokens_seen"], "val_loss": m["val_loss"]} for m in metas]}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="cpu")
     parser.add_argument("--size", default="small")
@@ -82,23 +87,31 @@ def main() -> None:
     parser.add_argument("--work-dir", type=Path, default=None, help="keeps tokenizers between sweeps")
     parser.add_argument("--resume-every", type=float, default=0.0,
                         help="a checkpoint every this many epochs, to resume a long variant in another session")
-    args = parser.parse_args()
+    parser.add_argument("--out", type=Path, default=None,
+                        help="results file (default benchmarks/results/recipe_sweep_<preset>_<name>.json)")
+    parser.add_argument("--keep-runs", action="store_true",
+                        help="the preset's own checkpoints, and each variant's run kept after it is recorded")
+    args = parser.parse_args(argv)
+    if args.keep_runs and args.resume_every:
+        parser.error("--keep-runs keeps the preset's checkpoint schedule; leave out --resume-every")
 
-    out = HERE / "results" / f"recipe_sweep_{args.preset}_{args.name}.json"
+    out = args.out or HERE / "results" / f"recipe_sweep_{args.preset}_{args.name}.json"
     rows = json.loads(out.read_text())["results"] if out.exists() else []
     work = args.work_dir or Path(tempfile.gettempdir()) / "taskspace-sweeps"
     base = {"work_dir": str(work), **parse_overrides(args.base)}
-    long_run = args.resume_every > 0  # it shows its progress, and its scratch dir outlives a failure
+    long_run = args.resume_every > 0 or args.keep_runs  # it shows its progress; its scratch dir outlives a failure
     for variant in args.variant:
         overrides = parse_overrides(variant)
         if any(r["variant"] == overrides and r["size"] == args.size and r["base"] == base_key(base) for r in rows):
             print(f"{variant}: done before, kept")
             continue
         config = apply_overrides(load_preset(args.preset), {**base, **overrides})
-        config = apply_overrides(config, {"pretrain.checkpoints": resume_points(config.pretrain.epochs,
-                                                                                args.resume_every)})
+        if not args.keep_runs:
+            config = apply_overrides(config, {"pretrain.checkpoints": resume_points(config.pretrain.epochs,
+                                                                                    args.resume_every)})
         if long_run:  # named by what it runs, so that the next session finds it
-            key = json.dumps([args.size, base_key(base), overrides, args.resume_every], sort_keys=True)
+            key = json.dumps([args.size, base_key(base), overrides, args.resume_every]
+                             + (["preset checkpoints"] if args.keep_runs else []), sort_keys=True)
             scratch = work / f"variant-{args.name}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
         else:
             scratch = Path(tempfile.mkdtemp(dir=work))
@@ -116,7 +129,10 @@ def main() -> None:
               flush=True)
         atomic_write_json(out, provenance(kind="benchmark", benchmark="recipe_sweep", preset=args.preset,
                                           name=args.name, results=rows))
-        shutil.rmtree(scratch, ignore_errors=True)  # recorded: nothing left to resume
+        if args.keep_runs:
+            print(f"  its run: {scratch / 'model'}", flush=True)
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)  # recorded: nothing left to resume
     print(f"-> {out}")
 
 

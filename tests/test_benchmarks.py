@@ -96,17 +96,45 @@ def test_the_book_reads_the_space_cost_and_the_bf16_judgement_as_stored(tmp_path
     assert precision_space("cpu", "medium", tmp_path) is None and space_cost("cpu", tmp_path)[1].empty
 
 
-def load_scaling_fit():
+def load_benchmark(name: str):
+    """The module of ``benchmarks/<name>.py`` (its siblings importable while it loads)."""
     import importlib.util
 
     sys.path.insert(0, str(REPO_ROOT / "benchmarks"))  # scaling_fit imports its sibling recipe_sweep
     try:
-        spec = importlib.util.spec_from_file_location("scaling_fit", REPO_ROOT / "benchmarks" / "scaling_fit.py")
-        scaling_fit = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(scaling_fit)
+        spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "benchmarks" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
     finally:
         sys.path.remove(str(REPO_ROOT / "benchmarks"))
-    return scaling_fit
+    return module
+
+
+def load_scaling_fit():
+    return load_benchmark("scaling_fit")
+
+
+def test_a_full_length_sweep_keeps_its_runs_and_the_presets_recipe_is_the_presets_own_run(
+        ci_config, ci_checkpoints, tmp_path, capsys):
+    """``recipe_sweep.py --keep-runs``: the variant with the preset's own recipe trains the very run
+    the preset trains (same run hash, same weights), kept where the sweep says, so the chosen
+    variant need not be trained again."""
+    recipe_sweep = load_benchmark("recipe_sweep")
+    out = tmp_path / "sweep.json"
+    argv = ["--preset", "ci", "--size", "small", "--name", "full", "--variant", "pretrain.lr=3e-3", "--keep-runs",
+            "--work-dir", ci_config.work_dir, "--out", str(out)]
+    recipe_sweep.main(argv)
+    kept = Path(capsys.readouterr().out.split("its run: ")[1].split()[0])
+    assert [c.name for c in sorted(kept.glob("epoch-*"))] == [c.name for c in ci_checkpoints]  # the preset's schedule
+    for a, b in zip(sorted(kept.glob("epoch-*")), ci_checkpoints, strict=True):
+        meta_a, meta_b = (json.loads((c / "meta.json").read_text()) for c in (a, b))
+        assert (meta_a["pretrain_hash"], meta_a["files"]) == (meta_b["pretrain_hash"], meta_b["files"])
+    row = json.loads(out.read_text())["results"][0]
+    assert row["val_loss"] == json.loads((ci_checkpoints[-1] / "meta.json").read_text())["val_loss"]
+    recipe_sweep.main(argv)  # recorded: nothing is trained again
+    assert "done before, kept" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        recipe_sweep.main([*argv, "--resume-every", "0.5"])
 
 
 def test_the_scaling_fit_recovers_a_known_law_and_resumes_on_even_points():
