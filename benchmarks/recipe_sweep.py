@@ -36,6 +36,8 @@ from transformers import AutoTokenizer
 
 from taskspace_core.config import apply_overrides, load_preset, to_dict
 from taskspace_core.corpora.books import prepare_corpus
+from taskspace_core.lm.checkpoints import expected_pretrain_hash
+from taskspace_core.lm.identity import models_dir
 from taskspace_core.lm.pretrain import pretrain, validation_blocks
 from taskspace_core.provenance import atomic_write_json, provenance
 
@@ -73,7 +75,7 @@ def run_variant(config, size: str, scratch: Path, log=lambda *_: None) -> dict:
     return {"val_loss": last["val_loss"], "val_bits_per_byte": last["val_loss"] / math.log(2) / bpt,
             "bytes_per_token": bpt, "tokens_seen": last["tokens_seen"], "n_parameters": last["n_parameters"],
             "train_wall_s": last["wall_time_s"], "total_wall_s": round(wall, 1),
-            "tokens_per_s": last["tokens_seen"] / max(last["wall_time_s"], 1e-9),
+            "tokens_per_s": last["tokens_seen"] / max(last["wall_time_s"], 1e-9), "pretrain_hash": last["pretrain_hash"],
             "curve": [{"tokens": m["tokens_seen"], "val_loss": m["val_loss"]} for m in metas]}
 
 
@@ -102,7 +104,8 @@ def main(argv: list[str] | None = None) -> None:
     long_run = args.resume_every > 0 or args.keep_runs  # it shows its progress; its scratch dir outlives a failure
     for variant in args.variant:
         overrides = parse_overrides(variant)
-        if any(r["variant"] == overrides and r["size"] == args.size and r["base"] == base_key(base) for r in rows):
+        if any(r["variant"] == overrides and r["size"] == args.size and r["base"] == base_key(base)
+               and r.get("keep_runs", False) == args.keep_runs for r in rows):
             print(f"{variant}: done before, kept")
             continue
         config = apply_overrides(load_preset(args.preset), {**base, **overrides})
@@ -111,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
                                                                                     args.resume_every)})
         if long_run:  # named by what it runs, so that the next session finds it
             key = json.dumps([args.size, base_key(base), overrides, args.resume_every]
-                             + (["preset checkpoints"] if args.keep_runs else []), sort_keys=True)
+                             + (["preset checkpoints", args.preset] if args.keep_runs else []), sort_keys=True)
             scratch = work / f"variant-{args.name}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
         else:
             scratch = Path(tempfile.mkdtemp(dir=work))
@@ -123,6 +126,8 @@ def main(argv: list[str] | None = None) -> None:
                 shutil.rmtree(scratch, ignore_errors=True)
             raise
         row = {"size": args.size, "base": base_key(base), "variant": overrides, **result, "config": to_dict(config)}
+        if args.keep_runs:
+            row["keep_runs"] = True
         rows.append(row)
         print(f"{args.size} {variant}: val loss {row['val_loss']:.4f} nats/token, {row['val_bits_per_byte']:.4f} "
               f"bits/byte, {row['tokens_seen']:,} tokens, {row['tokens_per_s']:,.0f} tok/s, {row['train_wall_s']:.0f}s",
@@ -130,10 +135,18 @@ def main(argv: list[str] | None = None) -> None:
         atomic_write_json(out, provenance(kind="benchmark", benchmark="recipe_sweep", preset=args.preset,
                                           name=args.name, results=rows))
         if args.keep_runs:
-            print(f"  its run: {scratch / 'model'}", flush=True)
+            print(f"  its run: {scratch / 'model'} ({own_run(args.preset, args.size, row['pretrain_hash'])})", flush=True)
         else:
             shutil.rmtree(scratch, ignore_errors=True)  # recorded: nothing left to resume
     print(f"-> {out}")
+
+
+def own_run(preset: str, size: str, run_hash: str) -> str:
+    """Whether a kept run is ``preset``'s own run of ``size`` (its run hash), and where that one goes."""
+    config = load_preset(preset)
+    if run_hash != expected_pretrain_hash(config, size):
+        return "not the preset's own run: its recipe differs from the preset's"
+    return f"the preset's own run: move it to {models_dir(config.run_dir(), config, size)} rather than train it again"
 
 
 def progress(prefix: str):

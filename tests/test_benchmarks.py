@@ -124,7 +124,9 @@ def test_a_full_length_sweep_keeps_its_runs_and_the_presets_recipe_is_the_preset
     argv = ["--preset", "ci", "--size", "small", "--name", "full", "--variant", "pretrain.lr=3e-3", "--keep-runs",
             "--work-dir", ci_config.work_dir, "--out", str(out)]
     recipe_sweep.main(argv)
-    kept = Path(capsys.readouterr().out.split("its run: ")[1].split()[0])
+    printed = capsys.readouterr().out
+    kept = Path(printed.split("its run: ")[1].split()[0])
+    assert "the preset's own run: move it to" in printed
     assert [c.name for c in sorted(kept.glob("epoch-*"))] == [c.name for c in ci_checkpoints]  # the preset's schedule
     for a, b in zip(sorted(kept.glob("epoch-*")), ci_checkpoints, strict=True):
         meta_a, meta_b = (json.loads((c / "meta.json").read_text()) for c in (a, b))
@@ -133,6 +135,7 @@ def test_a_full_length_sweep_keeps_its_runs_and_the_presets_recipe_is_the_preset
     assert row["val_loss"] == json.loads((ci_checkpoints[-1] / "meta.json").read_text())["val_loss"]
     recipe_sweep.main(argv)  # recorded: nothing is trained again
     assert "done before, kept" in capsys.readouterr().out
+    assert recipe_sweep.own_run("ci", "small", "0123456789ab").startswith("not the preset's own run")
     with pytest.raises(SystemExit):
         recipe_sweep.main([*argv, "--resume-every", "0.5"])
 

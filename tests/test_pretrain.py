@@ -63,8 +63,14 @@ def test_a_run_cut_off_between_checkpoints_resumes_from_its_snapshot_to_identica
         pretrain(ci_config, "small", tmp_path, snapshot_every_s=0, **QUIET)  # a snapshot after every step
     assert [c.name for c in list_checkpoints(tmp_path)] == ["epoch-0", "epoch-0.5"]
     assert saved == [s for s in range(1, half + 4) if s != half] and (tmp_path / SNAPSHOT_FILE).is_file()
+    # a snapshot is taken only where it goes beyond the newest checkpoint without passing the call's end
+    run_hash = json.loads((tmp_path / "epoch-0.5" / "meta.json").read_text())["pretrain_hash"]
+    assert snapshots.load_snapshot(tmp_path, run_hash, half, half + 3)["step"] == half + 3
+    assert snapshots.load_snapshot(tmp_path, run_hash, half, half + 2) is None  # a call that stops earlier
+    assert snapshots.load_snapshot(tmp_path, run_hash, half + 3, half + 9) is None  # a newer checkpoint
     # a call that stops at epoch-0.5 has nothing to do: the snapshot is beyond it, and stays
     assert [c.name for c in pretrain(ci_config, "small", tmp_path, until_epoch=0.5, **QUIET)] == ["epoch-0", "epoch-0.5"]
+    assert (tmp_path / SNAPSHOT_FILE).is_file()
     lines = []
     resumed = pretrain(ci_config, "small", tmp_path, snapshot_every_s=None, log=lines.append)
     assert any(f"from step {saved[-1]}/" in line and "(snapshot)" in line for line in lines), lines
@@ -80,7 +86,7 @@ def test_a_snapshot_of_another_config_is_refused(ci_config, ci_checkpoints, tmp_
 
     shutil.copytree(ci_checkpoints[-1], tmp_path / ci_checkpoints[-1].name)  # the one with optimizer state
     torch.save({"pretrain_hash": "0123456789ab", "step": 3}, tmp_path / SNAPSHOT_FILE)
-    with pytest.raises(ConfigError, match=r"snapshot.pt is a snapshot of another configuration \(run hash 0123456789ab"):
+    with pytest.raises(ConfigError, match=r"snapshot.pt is a snapshot of another configuration or training code \(run hash 0123456789ab"):
         pretrain(ci_config, "small", tmp_path, **QUIET)
     (tmp_path / SNAPSHOT_FILE).write_bytes(b"not a snapshot")
     with pytest.raises(ConfigError, match="unreadable resume snapshot"):

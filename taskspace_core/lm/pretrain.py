@@ -144,13 +144,14 @@ def pretrain(config: Config, size: str, out_dir: str | Path | None = None, log=p
     model = build_model(spec, tokenizer, cfg.seed, cfg.init).to(config.device)
     optimizer = _optimizer(model, cfg)
     step, wall = _resume(out_dir, run_hash, last_step, model, optimizer, config.device)
-    snapshot = load_snapshot(out_dir, run_hash, step, last_step, config.device)
+    snapshot = load_snapshot(out_dir, run_hash, step, last_step)
     if snapshot is not None:  # further on than the newest checkpoint
-        model.load_state_dict(snapshot["model"])
+        model.load_state_dict(snapshot["model"])  # (copied to the model's device)
         optimizer.load_state_dict(snapshot["optimizer"])
         step, wall = snapshot["step"], snapshot["wall_time_s"]
     if step:
         log(f"resuming {out_dir} from step {step}/{total_steps}" + (" (snapshot)" if snapshot else ""))
+    del snapshot  # its copy of the weights and optimizer state is not needed any more
     model.train()
     n_params = count_parameters(model)
     tokens_per_step = cfg.batch_size * cfg.seq_len

@@ -19,45 +19,53 @@ replaces it.
 
 from __future__ import annotations
 
-import io
+import os
 from pathlib import Path
 
 import torch
 
 from ..errors import ConfigError
-from ..provenance import atomic_write_bytes
+from .identity import PRETRAIN_VERSION
 
 SNAPSHOT_FILE = "snapshot.pt"
+PARTIAL_FILE = ".snapshot.pt.partial"  # one fixed name: a write cut off by a kill is overwritten or dropped
 SNAPSHOT_EVERY_S = 600.0  # ten minutes of training: a second to write even for the largest model
 
 
 def save_snapshot(out_dir: Path, model, optimizer, step: int, wall: float, run_hash: str) -> Path:
-    """Write the run's state after ``step`` to ``out_dir/snapshot.pt`` (temporary file, then rename)."""
-    buffer = io.BytesIO()
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                "wall_time_s": wall, "pretrain_hash": run_hash}, buffer)
-    path = Path(out_dir) / SNAPSHOT_FILE
-    atomic_write_bytes(path, buffer.getvalue())
+    """Write the run's state after ``step`` to ``out_dir/snapshot.pt`` (a partial file, synced, then renamed)."""
+    path, partial = Path(out_dir) / SNAPSHOT_FILE, Path(out_dir) / PARTIAL_FILE
+    with open(partial, "wb") as f:
+        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                    "wall_time_s": wall, "pretrain_hash": run_hash, "pretrain_version": PRETRAIN_VERSION}, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(partial, path)
     return path
 
 
-def load_snapshot(out_dir: Path, run_hash: str, after_step: int, until_step: int, device: str) -> dict | None:
-    """The snapshot's state if it goes further than ``after_step`` (the newest checkpoint's) without
-    passing ``until_step`` (where this call stops); ``None`` otherwise or when there is none. A
-    snapshot of another configuration is refused, as its checkpoints would be."""
+def load_snapshot(out_dir: Path, run_hash: str, after_step: int, until_step: int) -> dict | None:
+    """The snapshot's state (on the CPU) if it goes further than ``after_step`` (the newest
+    checkpoint's) without passing ``until_step`` (where this call stops); ``None`` otherwise or
+    when there is none. A snapshot of another configuration or training code is refused, as its
+    checkpoints would be."""
     path = Path(out_dir) / SNAPSHOT_FILE
+    (Path(out_dir) / PARTIAL_FILE).unlink(missing_ok=True)  # a write that a kill cut off
     if not path.is_file():
         return None
     try:
-        state = torch.load(path, map_location=device, weights_only=False)
-    except Exception as exc:  # a torn or foreign file: the checkpoints still hold the run
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # a foreign file: the checkpoints still hold the run
         raise ConfigError(f"{path}: unreadable resume snapshot ({exc}); delete it to resume from the "
                           "newest checkpoint") from None
-    if state.get("pretrain_hash") != run_hash:
-        raise ConfigError(f"{path} is a snapshot of another configuration (run hash {state.get('pretrain_hash')}, "
-                          f"this config {run_hash}); choose another --out")
+    found = (state.get("pretrain_hash"), state.get("pretrain_version"))
+    if found != (run_hash, PRETRAIN_VERSION):
+        raise ConfigError(f"{path} is a snapshot of another configuration or training code (run hash {found[0]}, "
+                          f"version {found[1]}; this run {run_hash}, version {PRETRAIN_VERSION}); "
+                          "choose another --out")
     return state if after_step < state["step"] <= until_step else None
 
 
 def drop_snapshot(out_dir: Path) -> None:
-    (Path(out_dir) / SNAPSHOT_FILE).unlink(missing_ok=True)
+    for name in (SNAPSHOT_FILE, PARTIAL_FILE):
+        (Path(out_dir) / name).unlink(missing_ok=True)
