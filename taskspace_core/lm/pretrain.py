@@ -143,15 +143,9 @@ def pretrain(config: Config, size: str, out_dir: str | Path | None = None, log=p
     total_steps, schedule, last_step = _schedule(cfg, steps_per_epoch, until_epoch)
     model = build_model(spec, tokenizer, cfg.seed, cfg.init).to(config.device)
     optimizer = _optimizer(model, cfg)
-    step, wall = _resume(out_dir, run_hash, last_step, model, optimizer, config.device)
-    snapshot = load_snapshot(out_dir, run_hash, step, last_step)
-    if snapshot is not None:  # further on than the newest checkpoint
-        model.load_state_dict(snapshot["model"])  # (copied to the model's device)
-        optimizer.load_state_dict(snapshot["optimizer"])
-        step, wall = snapshot["step"], snapshot["wall_time_s"]
+    step, wall, source = _resume(out_dir, run_hash, last_step, model, optimizer, config.device)
     if step:
-        log(f"resuming {out_dir} from step {step}/{total_steps}" + (" (snapshot)" if snapshot else ""))
-    del snapshot  # its copy of the weights and optimizer state is not needed any more
+        log(f"resuming {out_dir} from step {step}/{total_steps}{source}")
     model.train()
     n_params = count_parameters(model)
     tokens_per_step = cfg.batch_size * cfg.seq_len
@@ -227,7 +221,20 @@ def _optimizer(model, cfg) -> torch.optim.AdamW:
     )
 
 
-def _resume(out_dir: Path, run_hash: str, last_step: int, model, optimizer, device: str) -> tuple[int, float]:
+def _resume(out_dir: Path, run_hash: str, last_step: int, model, optimizer, device: str) -> tuple[int, float, str]:
+    """Load the newest checkpoint's state into ``model`` and ``optimizer``, or the resume snapshot's
+    where that goes further (:func:`.snapshots.load_snapshot`): ``(step, training wall time, " (snapshot)"
+    or "")``; ``(0, 0.0, "")`` for a new run."""
+    step, wall = _resume_checkpoint(out_dir, run_hash, last_step, model, optimizer, device)
+    snapshot = load_snapshot(out_dir, run_hash, step, last_step)
+    if snapshot is None:
+        return step, wall, ""
+    model.load_state_dict(snapshot["model"])  # (copied to the model's device)
+    optimizer.load_state_dict(snapshot["optimizer"])
+    return snapshot["step"], snapshot["wall_time_s"], " (snapshot)"
+
+
+def _resume_checkpoint(out_dir: Path, run_hash: str, last_step: int, model, optimizer, device: str) -> tuple[int, float]:
     """Load the newest checkpoint's weights and optimizer state into ``model`` and ``optimizer``:
     ``(its step, its training wall time)``; ``(0, 0.0)`` for a new run."""
     # never from a checkpoint past this call's end (a shipped final one, see shipped.py, has no
