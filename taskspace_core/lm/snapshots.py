@@ -13,7 +13,7 @@ A snapshot is not a checkpoint: nothing scores, hashes or commits it, and the ne
 replaces it.
 
     save_snapshot(out_dir, model, optimizer, step, wall, run_hash)   write it atomically
-    load_snapshot(out_dir, run_hash, after, until, device)           the state to go on from, or None
+    load_snapshot(out_dir, run_hash, after, until)                   the state to go on from (on the CPU), or None
     drop_snapshot(out_dir)                                           once a checkpoint supersedes it
 """
 
