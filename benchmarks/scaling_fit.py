@@ -216,20 +216,47 @@ def fit(args) -> None:
           f"  (rmse {law['rmse']:.4f} over {len(rows)} points)")
     print("residuals:", residuals)
     config = load_preset(args.preset)
+    ladders = price_ladders(law, config, flop_rates(args.preset))
+    for ladder in sorted(ladders, key=lambda x: x["predicted_val_loss"][-1]):
+        if ladder["hours_three_seeds_one_largest"] <= args.budget_hours:
+            print(ladder)
+    chosen = choose_ladder(ladders, args.budget_hours)
+    print("chosen by the rule (benchmarks/NOTES.md):", chosen or "none: no ladder within the budget meets the bars")
+    record["fit"] = {"law": law, "residuals": residuals, "n": "parameters without the embedding matrix",
+                     "budget_hours": args.budget_hours, "ladders": ladders, "chosen": chosen,
+                     "rule": {"min_step": MIN_STEP, "min_gain": MIN_GAIN, "min_ratio": MIN_RATIO}}
+    atomic_write_json(out, record)
+    print(f"-> {out}")
+
+
+# the ladder rule (benchmarks/NOTES.md, "The scaled-init grid, rule written before it runs")
+MIN_RATIO = 2.5  # neighbouring sizes at least this many times apart in parameters (the paper's 2.6 and 2.9)
+MIN_STEP = 0.04  # nats: every predicted step between neighbours more than twice the 0.02 seed band
+MIN_GAIN = 0.02  # nats: the largest size still gains more than the seed band from 50% more tokens
+# token counts priced, in epochs of the preset's corpus: quarter epochs, so the budget is not left
+# unused between coarse steps; at most two, since repeated text is not the fresh tokens the fit's
+# D term was measured on
+LADDER_EPOCHS = tuple(np.arange(0.5, 2.01, 0.25).round(2))
+
+
+def price_ladders(law: dict, config, rates: list[tuple[float, float]]) -> list[dict]:
+    """Every three-size ladder of ``SHAPES`` with neighbours ``MIN_RATIO`` apart, at every token
+    count of ``LADDER_EPOCHS``: predicted losses and steps, pretraining hours (one seed of each
+    size; three of each; three of the two smaller and one of the largest) and the largest size's
+    gain from 50% more tokens."""
     per_epoch = steps_per_epoch(config) * config.pretrain.batch_size * config.pretrain.seq_len
-    rates = flop_rates(args.preset)
     ladders = []
     for shapes in itertools.combinations(SHAPES, 3):
         params = [spec_params(s, config) for s in shapes]
-        if any(b / a < 2.5 for a, b in zip(params, params[1:])):
+        if any(b / a < MIN_RATIO for a, b in zip(params, params[1:])):
             continue
-        for epochs in (0.5, 1.0, 1.5, 2.0):
+        for epochs in LADDER_EPOCHS:
             tokens = epochs * per_epoch
             losses = [predict(law, spec_params(s, config, embedding=False), tokens) for s in shapes]
             hours = [tokens / tokens_per_s(s, config, rates) / 3600 for s in shapes]
             gain = losses[-1] - predict(law, spec_params(shapes[-1], config, embedding=False), 1.5 * tokens)
             ladders.append({"shapes": list(shapes), "parameters_m": [round(p / 1e6, 2) for p in params],
-                            "epochs": epochs, "tokens_m": round(tokens / 1e6, 2),
+                            "epochs": float(epochs), "tokens_m": round(tokens / 1e6, 2),
                             "predicted_val_loss": [round(x, 3) for x in losses],
                             "steps": [round(a - b, 3) for a, b in zip(losses, losses[1:])],
                             "hours_one_seed": [round(h, 2) for h in hours],
@@ -237,13 +264,21 @@ def fit(args) -> None:
                             # the issue's fallback: three seeds of the two smaller sizes, one of the largest
                             "hours_three_seeds_one_largest": round(3 * sum(hours[:-1]) + hours[-1], 2),
                             "largest_gain_from_50pct_more_tokens": round(gain, 3)})
-    for ladder in sorted(ladders, key=lambda x: x["predicted_val_loss"][-1]):
-        if ladder["hours_three_seeds_one_largest"] <= args.budget_hours:
-            print(ladder)
-    record["fit"] = {"law": law, "residuals": residuals, "n": "parameters without the embedding matrix",
-                     "budget_hours": args.budget_hours, "ladders": ladders}
-    atomic_write_json(out, record)
-    print(f"-> {out}")
+    return ladders
+
+
+def choose_ladder(ladders: list[dict], budget_hours: float) -> dict | None:
+    """The rule: of the ladders whose pretraining fits ``budget_hours`` (three seeds of the two
+    smaller sizes and one of the largest), those whose every predicted step is more than
+    ``MIN_STEP`` and whose largest size gains more than ``MIN_GAIN`` from 50% more tokens; of
+    these the one whose largest size has the lowest predicted loss (ties: the cheaper). Its seeds
+    are three of every size where that fits too. None when no ladder qualifies."""
+    qualified = [x for x in ladders if x["hours_three_seeds_one_largest"] <= budget_hours
+                 and min(x["steps"]) > MIN_STEP and x["largest_gain_from_50pct_more_tokens"] > MIN_GAIN]
+    if not qualified:
+        return None
+    best = min(qualified, key=lambda x: (x["predicted_val_loss"][-1], x["hours_three_seeds_one_largest"]))
+    return {**best, "seeds": [3, 3, 3 if best["hours_three_seeds"] <= budget_hours else 1]}
 
 
 def spec_params(shape: str, config, embedding: bool = True) -> float:

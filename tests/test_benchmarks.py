@@ -169,6 +169,35 @@ def test_the_scaling_fit_recovers_a_known_law_and_resumes_on_even_points():
         scaling_fit.parse_points("d192@0.25,d999@1")
 
 
+def test_the_ladder_rule_takes_the_lowest_largest_loss_among_ladders_that_clear_its_bars(monkeypatch):
+    """NOTES' rule, as code: within the budget, every step above 0.04 nats and the largest size
+    still gaining more than 0.02 from 50% more tokens; then the lowest predicted loss of the
+    largest size, with three seeds of every size only where that fits too."""
+    scaling_fit = load_scaling_fit()
+    config = scaling_fit.load_preset("cpu")
+    monkeypatch.setattr(scaling_fit, "steps_per_epoch", lambda _: 4000)  # 16.4M tokens an epoch
+    law = {"E": 3.5, "A": 60.0, "alpha": 0.3, "B": 400.0, "beta": 0.4}
+    rates = [(3.3e6, 8000.0), (26e6, 1400.0)]
+    ladders = scaling_fit.price_ladders(law, config, rates)
+    assert {x["epochs"] for x in ladders} == set(scaling_fit.LADDER_EPOCHS)
+    for ladder in ladders:
+        params = ladder["parameters_m"]
+        assert all(b / a >= 2.5 for a, b in zip(params, params[1:]))
+        assert ladder["predicted_val_loss"] == sorted(ladder["predicted_val_loss"], reverse=True)  # A > 0: size helps
+    chosen = scaling_fit.choose_ladder(ladders, budget_hours=12)
+    within = [x for x in ladders if x["hours_three_seeds_one_largest"] <= 12]
+    assert chosen is not None and chosen["hours_three_seeds_one_largest"] <= 12
+    assert min(chosen["steps"]) > 0.04 and chosen["largest_gain_from_50pct_more_tokens"] > 0.02
+    assert chosen["predicted_val_loss"][-1] == min(x["predicted_val_loss"][-1] for x in within
+                                                   if min(x["steps"]) > 0.04 and x["largest_gain_from_50pct_more_tokens"] > 0.02)
+    assert chosen["seeds"] == [3, 3, 3 if chosen["hours_three_seeds"] <= 12 else 1]
+    # a ladder below a bar is never chosen, however low its largest loss
+    best_overall = min(within, key=lambda x: x["predicted_val_loss"][-1])
+    flat = {**best_overall, "predicted_val_loss": [*best_overall["predicted_val_loss"][:-1], 0.0], "steps": [0.5, 0.03]}
+    assert scaling_fit.choose_ladder([flat, *ladders], budget_hours=12)["steps"] != [0.5, 0.03]
+    assert scaling_fit.choose_ladder(ladders, budget_hours=0.01) is None
+
+
 def test_a_scaling_grid_point_trains_the_shape_under_the_grids_recipe(ci_config):
     scaling_fit = load_scaling_fit()
     # (the session's ci work dir: its tokenizer, trained once, counts the steps of an epoch)
