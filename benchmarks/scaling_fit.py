@@ -236,7 +236,7 @@ MIN_GAIN = 0.02  # nats: the largest size still gains more than the seed band fr
 # token counts priced, in epochs of the preset's corpus: quarter epochs, so the budget is not left
 # unused between coarse steps; at most two, since repeated text is not the fresh tokens the fit's
 # D term was measured on
-LADDER_EPOCHS = tuple(np.arange(0.5, 2.01, 0.25).round(2))
+LADDER_EPOCHS = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0)
 
 
 def price_ladders(law: dict, config, rates: list[tuple[float, float]]) -> list[dict]:
@@ -251,10 +251,10 @@ def price_ladders(law: dict, config, rates: list[tuple[float, float]]) -> list[d
         if any(b / a < MIN_RATIO for a, b in zip(params, params[1:])):
             continue
         for epochs in LADDER_EPOCHS:
-            tokens = epochs * per_epoch
-            losses = [predict(law, spec_params(s, config, embedding=False), tokens) for s in shapes]
+            tokens = float(epochs * per_epoch)  # (plain floats: the record is JSON)
+            losses = [float(predict(law, spec_params(s, config, embedding=False), tokens)) for s in shapes]
             hours = [tokens / tokens_per_s(s, config, rates) / 3600 for s in shapes]
-            gain = losses[-1] - predict(law, spec_params(shapes[-1], config, embedding=False), 1.5 * tokens)
+            gain = losses[-1] - float(predict(law, spec_params(shapes[-1], config, embedding=False), 1.5 * tokens))
             ladders.append({"shapes": list(shapes), "parameters_m": [round(p / 1e6, 2) for p in params],
                             "epochs": float(epochs), "tokens_m": round(tokens / 1e6, 2),
                             "predicted_val_loss": [round(x, 3) for x in losses],
