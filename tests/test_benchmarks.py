@@ -205,3 +205,20 @@ def test_a_scaling_grid_point_trains_the_shape_under_the_grids_recipe(ci_config)
     assert config.size(size).d_model == 384 and config.size(size).n_layers == 6
     assert config.pretrain.init == "scaled" and config.pretrain.lr == pytest.approx(2e-3 * 0.5 ** 0.5)
     assert config.pretrain.epochs == 0.25 and config.pretrain.checkpoints[-1] == 0.25
+
+
+def test_the_staging_ladder_is_the_one_the_scaling_fit_chose():
+    """`cpu-next`'s sizes, token count and peak rates are the committed fit's choice under its
+    grid's recipe (scaled init, rate 2e-3 · (192 / d)^0.5), not numbers typed by hand."""
+    scaling_fit = load_scaling_fit()
+    record = json.loads(scaling_fit.results_path("cpu", "scaled", 0.5).read_text())
+    chosen = record["fit"]["chosen"]
+    config = scaling_fit.load_preset("cpu-next")
+    assert config.pretrain.init == record["init"] == "scaled"
+    assert config.pretrain.epochs == chosen["epochs"] and config.pretrain.checkpoints[-1] == chosen["epochs"]
+    for size, shape in zip(config.sizes, chosen["shapes"]):
+        d, layers, heads, mlp = scaling_fit.SHAPES[shape]
+        spec = config.size(size)
+        assert (spec.d_model, spec.n_layers, spec.n_heads, spec.d_mlp) == (d, layers, heads, mlp)
+        assert config.pretrain.lr_by_size[size] == pytest.approx(scaling_fit.width_lr(d, 0.5), rel=1e-3)
+    assert 1 + len(config.book.pretrain_seeds) == chosen["seeds"][0]  # `--seeds all`: the smaller sizes' three

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 
+from ..config import PRESETS
 from ..errors import ConfigError
 
 
 def add_config_args(parser: argparse.ArgumentParser, preset_required: bool) -> None:
     parser.add_argument("--preset", required=preset_required, default=None,
-                        help="ci, tiny, cpu-v1, cpu or paper")
+                        help=f"{', '.join(PRESETS[:-1])} or {PRESETS[-1]}")
     parser.add_argument("--data-dir", default=None, help="another copy of BLiMP (sets data.blimp_dir): a directory of "
                         "BLiMP files, or hf:nyu-mll/blimp / hf:DIR through Hugging Face datasets")
     parser.add_argument("--device", default=None,

@@ -22,7 +22,7 @@ from ..paths import PRESET_DIR
 from .fields import check_value
 from .schema import BookConfig, Config
 
-PRESETS = ("ci", "tiny", "cpu-v1", "cpu", "paper")
+PRESETS = ("ci", "tiny", "cpu-v1", "cpu", "cpu-next", "paper")
 CONFIG_SECTIONS = ("data", "tokenizer", "pretrain", "scoring", "ftgd", "space", "book")  # settable as <section>_<field>
 
 
