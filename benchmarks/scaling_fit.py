@@ -272,7 +272,8 @@ def choose_ladder(ladders: list[dict], budget_hours: float) -> dict | None:
     smaller sizes and one of the largest), those whose every predicted step is more than
     ``MIN_STEP`` and whose largest size gains more than ``MIN_GAIN`` from 50% more tokens; of
     these the one whose largest size has the lowest predicted loss (ties: the cheaper). Its seeds
-    are three of every size where that fits too. None when no ladder qualifies."""
+    are three of every size where that fits too. None when no ladder qualifies. It reads the
+    priced values as recorded (losses and gains to 0.001 nats, hours to 0.01)."""
     qualified = [x for x in ladders if x["hours_three_seeds_one_largest"] <= budget_hours
                  and min(x["steps"]) > MIN_STEP and x["largest_gain_from_50pct_more_tokens"] > MIN_GAIN]
     if not qualified:
