@@ -220,10 +220,14 @@ def fit(args) -> None:
     for ladder in sorted(ladders, key=lambda x: x["predicted_val_loss"][-1]):
         if ladder["hours_three_seeds_one_largest"] <= args.budget_hours:
             print(ladder)
-    chosen = choose_ladder(ladders, args.budget_hours)
+    chosen = choose_ladder(ladders, args.budget_hours, args.max_run_hours)
+    uncapped = choose_ladder(ladders, args.budget_hours)
     print("chosen by the rule (benchmarks/NOTES.md):", chosen or "none: no ladder within the budget meets the bars")
+    if uncapped != chosen:
+        print(f"(without the {args.max_run_hours:g} h cap on one run it would be: {uncapped})")
     record["fit"] = {"law": law, "residuals": residuals, "n": "parameters without the embedding matrix",
-                     "budget_hours": args.budget_hours, "ladders": ladders, "chosen": chosen,
+                     "budget_hours": args.budget_hours, "max_run_hours": args.max_run_hours,
+                     "ladders": ladders, "chosen": chosen, "chosen_without_run_cap": uncapped,
                      "rule": {"min_step": MIN_STEP, "min_gain": MIN_GAIN, "min_ratio": MIN_RATIO}}
     atomic_write_json(out, record)
     print(f"-> {out}")
@@ -267,14 +271,16 @@ def price_ladders(law: dict, config, rates: list[tuple[float, float]]) -> list[d
     return ladders
 
 
-def choose_ladder(ladders: list[dict], budget_hours: float) -> dict | None:
+def choose_ladder(ladders: list[dict], budget_hours: float, max_run_hours: float = math.inf) -> dict | None:
     """The rule: of the ladders whose pretraining fits ``budget_hours`` (three seeds of the two
-    smaller sizes and one of the largest), those whose every predicted step is more than
-    ``MIN_STEP`` and whose largest size gains more than ``MIN_GAIN`` from 50% more tokens; of
-    these the one whose largest size has the lowest predicted loss (ties: the cheaper). Its seeds
-    are three of every size where that fits too. None when no ladder qualifies. It reads the
-    priced values as recorded (losses and gains to 0.001 nats, hours to 0.01)."""
+    smaller sizes and one of the largest) and whose every single run fits ``max_run_hours``,
+    those whose every predicted step is more than ``MIN_STEP`` and whose largest size gains more
+    than ``MIN_GAIN`` from 50% more tokens; of these the one whose largest size has the lowest
+    predicted loss (ties: the cheaper). Its seeds are three of every size where that fits too.
+    None when no ladder qualifies. It reads the priced values as recorded (losses and gains to
+    0.001 nats, hours to 0.01)."""
     qualified = [x for x in ladders if x["hours_three_seeds_one_largest"] <= budget_hours
+                 and max(x["hours_one_seed"]) <= max_run_hours
                  and min(x["steps"]) > MIN_STEP and x["largest_gain_from_50pct_more_tokens"] > MIN_GAIN]
     if not qualified:
         return None
@@ -313,6 +319,10 @@ def main() -> None:
     parser.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "taskspace-scaling")
     parser.add_argument("--pause-file", type=Path, default=None)
     parser.add_argument("--budget-hours", type=float, default=12.0)
+    # a machine lasts one session (about 3 h, with setup, scoring and CI to fit beside the run), and
+    # nothing outside git survives it: a run that cannot finish in one session cannot finish at all
+    parser.add_argument("--max-run-hours", type=float, default=2.0,
+                        help="the longest one pretraining run may take (inf: no cap)")
     parser.add_argument("--init", choices=("hf", "scaled"), default="hf", help="pretrain.init of every point")
     parser.add_argument("--lr-exponent", type=float, default=1.0, help="peak rate 2e-3 * (192 / d_model)^k")
     parser.add_argument("--points", type=parse_points, default=None, help="shape@epochs,... instead of the grid")
