@@ -319,8 +319,8 @@ def main() -> None:
     parser.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "taskspace-scaling")
     parser.add_argument("--pause-file", type=Path, default=None)
     parser.add_argument("--budget-hours", type=float, default=12.0)
-    # a machine lasts one session (about 3 h, with setup, scoring and CI to fit beside the run), and
-    # nothing outside git survives it: a run that cannot finish in one session cannot finish at all
+    # a machine is not promised to outlive one session (about 3 h, with setup, scoring and CI to fit
+    # beside the run); only git is kept for certain, so a longer run finishes only by luck
     parser.add_argument("--max-run-hours", type=float, default=2.0,
                         help="the longest one pretraining run may take (inf: no cap)")
     parser.add_argument("--init", choices=("hf", "scaled"), default="hf", help="pretrain.init of every point")
