@@ -226,7 +226,8 @@ def fit(args) -> None:
     if uncapped != chosen:
         print(f"(without the {args.max_run_hours:g} h cap on one run it would be: {uncapped})")
     record["fit"] = {"law": law, "residuals": residuals, "n": "parameters without the embedding matrix",
-                     "budget_hours": args.budget_hours, "max_run_hours": args.max_run_hours,
+                     "budget_hours": args.budget_hours,
+                     "max_run_hours": args.max_run_hours if math.isfinite(args.max_run_hours) else None,  # (JSON has no inf)
                      "ladders": ladders, "chosen": chosen, "chosen_without_run_cap": uncapped,
                      "rule": {"min_step": MIN_STEP, "min_gain": MIN_GAIN, "min_ratio": MIN_RATIO}}
     atomic_write_json(out, record)

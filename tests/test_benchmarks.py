@@ -196,7 +196,7 @@ def test_the_ladder_rule_takes_the_lowest_largest_loss_among_ladders_that_clear_
     flat = {**best_overall, "predicted_val_loss": [*best_overall["predicted_val_loss"][:-1], 0.0], "steps": [0.5, 0.03]}
     assert scaling_fit.choose_ladder([flat, *ladders], budget_hours=12)["steps"] != [0.5, 0.03]
     assert scaling_fit.choose_ladder(ladders, budget_hours=0.01) is None
-    # a cap on one run (a machine lasts one session) rules out the ladders with a longer run
+    # a cap on one run (a machine is not promised to outlive a session) rules out the ladders with a longer run
     cap = sorted(max(x["hours_one_seed"]) for x in ladders)[len(ladders) // 2]
     capped = scaling_fit.choose_ladder(ladders, budget_hours=12, max_run_hours=cap)
     assert capped is not None and max(capped["hours_one_seed"]) <= cap
