@@ -88,9 +88,9 @@ def test_the_ladder_check_reads_every_seed_and_finds_cpus_large_step_missing_bot
 
 
 def test_the_methods_chapter_states_the_staging_ladder_its_records_measure():
-    """The methods chapter's account of `cpu-next` as trained (losses, BLiMP, steps and their
-    standard errors) is what `ladder_table` reads from the committed records, and it is a ladder."""
-    from taskspace_core.analysis.ladder import is_ladder, ladder_table
+    """The methods chapter's account of `cpu-next` as trained (losses, BLiMP, steps, their standard
+    errors and which targets they meet) is what `ladder_table` reads from the committed records."""
+    from taskspace_core.analysis.ladder import ladder_table
     from taskspace_core.config import load_preset
     from taskspace_core.paths import REPO_ROOT
 
@@ -98,15 +98,18 @@ def test_the_methods_chapter_states_the_staging_ladder_its_records_measure():
     methods = " ".join((REPO_ROOT / "book" / "methods.md").read_text().split())
     loss, blimp = table["val loss"], table["BLiMP"]
     steps, accuracy_steps = table["loss step"].iloc[1:], table["BLiMP step"].iloc[1:]
-    z = (accuracy_steps / table["BLiMP step se"].iloc[1:]).round(1)
-    assert is_ladder(table) and "the larger model is the better language model at both steps" in methods
+    z = accuracy_steps / table["BLiMP step se"].iloc[1:]
+    assert list(table["loss target"].iloc[1:]) == ["met", "met"]
+    assert "the larger model is the better language model at both steps" in methods
+    assert list(table["BLiMP target"].iloc[1:]) == ["met", "missed"]
+    assert "so the second step misses its BLiMP target" in methods
     assert (f"Validation loss at 0.75 epoch is {loss['small']:.3f} (small, three seeds, band "
             f"{table.loc['small', 'val loss band']:.3f}), {loss['medium']:.3f} (medium") in methods
     assert f"and {loss['large']:.3f} (large" in methods
     assert f"({-steps.iloc[0]:.3f} and {-steps.iloc[1]:.3f} nats)" in methods
     assert f"{blimp['small']:.3f}, {blimp['medium']:.3f} and {blimp['large']:.3f}" in methods
-    assert (f"+{accuracy_steps.iloc[0]:.3f} and +{accuracy_steps.iloc[1]:.3f} at {z.iloc[0]:.1f} and "
-            f"{z.iloc[1]:.1f} standard errors") in methods
+    assert (f"+{accuracy_steps.iloc[0]:.3f} and +{accuracy_steps.iloc[1]:.3f} at {z.iloc[0]:.2f} and "
+            f"{z.iloc[1]:.2f} standard errors") in methods
 
 
 def test_the_accuracy_command_prints_the_ladder_check_of_all_sizes(monkeypatch, capsys):
