@@ -241,3 +241,18 @@ def test_the_staging_ladder_is_the_one_the_scaling_fit_chose():
         expected = scaling_fit.width_lr(d, 0.5) if checked is None else checked
         assert config.pretrain.lr_by_size[size] == pytest.approx(expected, rel=1e-3)
     assert 1 + len(config.book.pretrain_seeds) == chosen["seeds"][0]  # `--seeds all`: the smaller sizes' three
+
+
+def test_the_methods_chapter_states_every_full_length_rate_check():
+    """Each full-length run of the largest size's rate appears in the methods chapter with its
+    rate and final validation loss as the committed sweep file has them, so the chapter's account
+    of how the rate was chosen cannot drift from the runs (or leave one out)."""
+    path = REPO_ROOT / "benchmarks" / "results" / "recipe_sweep_cpu-next_lr_large_full.json"
+    rows = [r for r in json.loads(path.read_text())["results"] if r.get("keep_runs")]
+    methods = " ".join((REPO_ROOT / "book" / "methods.md").read_text().split())
+    assert len(rows) >= 3
+    for row in rows:
+        rate = row["variant"]["pretrain.lr_by_size.large"]
+        assert f"{row['val_loss']:.3f} at" in methods and rate in methods, (rate, row["val_loss"])
+    best = min(rows, key=lambda r: r["val_loss"])["variant"]["pretrain.lr_by_size.large"]
+    assert f"the large size trains at {best}" in methods
