@@ -212,11 +212,15 @@ def test_a_scaling_grid_point_trains_the_shape_under_the_grids_recipe(ci_config)
     assert config.pretrain.epochs == 0.25 and config.pretrain.checkpoints[-1] == 0.25
 
 
-def full_length_rate(size: str) -> float | None:
-    """The peak rate with the lowest validation loss among `cpu-next`'s full-length runs of
-    ``size`` (`recipe_sweep.py --name lr_large_full --keep-runs`), or None if it has none."""
+def full_length_rows(size: str) -> list[dict]:
+    """`cpu-next`'s full-length runs of ``size`` (`recipe_sweep.py --name lr_large_full --keep-runs`)."""
     path = REPO_ROOT / "benchmarks" / "results" / "recipe_sweep_cpu-next_lr_large_full.json"
-    rows = [r for r in json.loads(path.read_text())["results"] if r["size"] == size and r.get("keep_runs")]
+    return [r for r in json.loads(path.read_text())["results"] if r["size"] == size and r.get("keep_runs")]
+
+
+def full_length_rate(size: str) -> float | None:
+    """The peak rate with the lowest validation loss among :func:`full_length_rows`, or None if none."""
+    rows = full_length_rows(size)
     if not rows:
         return None
     best = min(rows, key=lambda r: r["val_loss"])
@@ -247,12 +251,9 @@ def test_the_methods_chapter_states_every_full_length_rate_check():
     """Each full-length run of the largest size's rate appears in the methods chapter with its
     rate and final validation loss as the committed sweep file has them, so the chapter's account
     of how the rate was chosen cannot drift from the runs (or leave one out)."""
-    path = REPO_ROOT / "benchmarks" / "results" / "recipe_sweep_cpu-next_lr_large_full.json"
-    rows = [r for r in json.loads(path.read_text())["results"] if r.get("keep_runs")]
+    loss_by_rate = {r["variant"]["pretrain.lr_by_size.large"]: r["val_loss"] for r in full_length_rows("large")}
     methods = " ".join((REPO_ROOT / "book" / "methods.md").read_text().split())
-    assert len(rows) >= 3
-    for row in rows:
-        rate = row["variant"]["pretrain.lr_by_size.large"]
-        assert f"{row['val_loss']:.3f} at" in methods and rate in methods, (rate, row["val_loss"])
-    best = min(rows, key=lambda r: r["val_loss"])["variant"]["pretrain.lr_by_size.large"]
-    assert f"the large size trains at {best}" in methods
+    assert len(loss_by_rate) >= 3
+    for rate, loss in loss_by_rate.items():
+        assert f"{loss:.3f} at" in methods and rate in methods, (rate, loss)
+    assert f"the large size trains at {min(loss_by_rate, key=loss_by_rate.get)}" in methods
