@@ -105,11 +105,24 @@ def test_the_methods_chapter_states_the_staging_ladder_its_records_measure():
     assert "so the second step misses its BLiMP target" in methods
     assert (f"Validation loss at 0.75 epoch is {loss['small']:.3f} (small, three seeds, band "
             f"{table.loc['small', 'val loss band']:.3f}), {loss['medium']:.3f} (medium") in methods
-    assert f"and {loss['large']:.3f} (large" in methods
+    assert (f"and {loss['large']:.3f} (large, three seeds, band "
+            f"{table.loc['large', 'val loss band']:.3f})") in methods
+    assert list(table["seeds"]) == list(table["BLiMP seeds"]) == [3, 3, 3]
     assert f"({-steps.iloc[0]:.3f} and {-steps.iloc[1]:.3f} nats)" in methods
     assert f"{blimp['small']:.3f}, {blimp['medium']:.3f} and {blimp['large']:.3f}" in methods
-    assert (f"+{accuracy_steps.iloc[0]:.3f} and +{accuracy_steps.iloc[1]:.3f} at {z.iloc[0]:.2f} and "
-            f"{z.iloc[1]:.2f} standard errors") in methods
+
+    def signed(value: float, digits: int) -> str:  # the chapter's typography: a true minus sign
+        return f"{value:+.{digits}f}".replace("-", "\u2212")
+
+    assert (f"{signed(accuracy_steps.iloc[0], 3)} and {signed(accuracy_steps.iloc[1], 3)} at "
+            f"{z.iloc[0]:.2f} and {signed(z.iloc[1], 2).lstrip('+')} standard errors") in methods
+    bands = table["BLiMP band"]
+    assert (f"spread {bands['small']:.3f} (small), {bands['medium']:.3f} (medium) and "
+            f"{bands['large']:.3f} (large) on BLiMP") in methods
+    hours = table["hours per run"]
+    assert (f"{hours['small']:.2f} h (small), {hours['medium']:.2f} h (medium) and "
+            f"{hours['large']:.2f} h (large") in methods
+    assert f"take about {3 * hours.sum():.1f} hours" in methods
 
 
 def test_the_accuracy_command_prints_the_ladder_check_of_all_sizes(monkeypatch, capsys):
