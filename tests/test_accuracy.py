@@ -89,12 +89,14 @@ def test_the_ladder_check_reads_every_seed_and_finds_cpus_large_step_missing_bot
 
 def test_the_methods_chapter_states_the_staging_ladder_its_records_measure():
     """The methods chapter's account of `cpu-next` as trained (losses, BLiMP, steps, their standard
-    errors and which targets they meet) is what `ladder_table` reads from the committed records."""
-    from taskspace_core.analysis.ladder import ladder_table
+    errors and which targets they meet, the BLiMP-per-nat line) is what `ladder_table` and
+    `blimp_per_nat` read from the committed records."""
+    from taskspace_core.analysis.ladder import blimp_per_nat, ladder_table
     from taskspace_core.config import load_preset
     from taskspace_core.paths import REPO_ROOT
 
-    table = ladder_table(load_preset("cpu-next"))
+    config = load_preset("cpu-next")
+    table = ladder_table(config)
     methods = " ".join((REPO_ROOT / "book" / "methods.md").read_text().split())
     loss, blimp = table["val loss"], table["BLiMP"]
     steps, accuracy_steps = table["loss step"].iloc[1:], table["BLiMP step"].iloc[1:]
@@ -123,6 +125,11 @@ def test_the_methods_chapter_states_the_staging_ladder_its_records_measure():
     assert (f"{hours['small']:.2f} h (small), {hours['medium']:.2f} h (medium) and "
             f"{hours['large']:.2f} h (large") in methods
     assert f"take about {3 * hours.sum():.1f} hours" in methods
+    slope, intercept, runs = blimp_per_nat(config)
+    assert runs == 9 and "Over the nine final runs" in methods
+    assert (f"BLiMP rises only about {-slope:.2f} per nat of validation loss, so the {-steps.iloc[1]:.3f}-nat "
+            f"step to large predicts about {slope * steps.iloc[1]:.3f} on BLiMP") in methods
+    assert f"0.64 needs a loss near {(0.64 - intercept) / slope:.2f}" in methods
 
 
 def test_the_accuracy_command_prints_the_ladder_check_of_all_sizes(monkeypatch, capsys):

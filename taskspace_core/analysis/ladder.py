@@ -15,6 +15,8 @@ them, and checks each step between neighbouring sizes against two targets:
     ladder_table(config)  one row per size: parameters, tokens, seeds, validation loss (mean, band),
                           BLiMP accuracy (mean, se over pairs, seed range), the step from the next
                           smaller size in both and whether it meets its target, and hours per run
+    blimp_per_nat(config) the straight line through every scored run's (validation loss, BLiMP):
+                          how much BLiMP a nat of loss buys on this text, across sizes and seeds
 """
 
 from __future__ import annotations
@@ -105,6 +107,18 @@ def ladder_table(config: Config, checkpoint: str | float = "final") -> pd.DataFr
         else:
             table.loc[b, "BLiMP target"] = "no scores"
     return table
+
+
+def blimp_per_nat(config: Config, checkpoint: str | float = "final") -> tuple[float, float, int]:
+    """``(slope, intercept, runs)`` of the least-squares line BLiMP = slope · val loss + intercept
+    through every run of every size and seed with scores at ``checkpoint`` (one point per run:
+    its validation loss and its mean test-pair accuracy). A negative slope: lower loss, more BLiMP."""
+    points = [(float(meta["val_loss"]), float(_pair_accuracy([scores]).mean()))
+              for size in config.sizes for meta, scores in _runs(config, size, checkpoint) if scores is not None]
+    if len(points) < 2:
+        return float("nan"), float("nan"), len(points)
+    slope, intercept = np.polyfit(*zip(*points), deg=1)  # x: losses, y: accuracies
+    return float(slope), float(intercept), len(points)
 
 
 def is_ladder(table: pd.DataFrame) -> bool:
