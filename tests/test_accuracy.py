@@ -91,7 +91,7 @@ def test_the_methods_chapter_states_the_staging_ladder_its_records_measure():
     """The methods chapter's account of `cpu-next` as trained (losses, BLiMP, steps, their standard
     errors and which targets they meet, the BLiMP-per-nat line) is what `ladder_table` and
     `blimp_per_nat` read from the committed records."""
-    from taskspace_core.analysis.ladder import blimp_per_nat, ladder_table
+    from taskspace_core.analysis.ladder import _runs, blimp_per_nat, ladder_table
     from taskspace_core.config import load_preset
     from taskspace_core.paths import REPO_ROOT
 
@@ -125,6 +125,8 @@ def test_the_methods_chapter_states_the_staging_ladder_its_records_measure():
     assert (f"{hours['small']:.2f} h (small), {hours['medium']:.2f} h (medium) and "
             f"{hours['large']:.2f} h (large") in methods
     assert f"take about {3 * hours.sum():.1f} hours" in methods
+    by_seed = [meta["wall_time_s"] / 3600 for meta, _ in _runs(config, "large", "final")]
+    assert f"{by_seed[0]:.2f}, {by_seed[1]:.2f} and {by_seed[2]:.2f} h by seed" in methods
     slope, intercept, runs = blimp_per_nat(config)
     assert runs == 9 and "Over the nine final runs" in methods
     assert (f"BLiMP rises only about {-slope:.2f} per nat of validation loss, so the {-steps.iloc[1]:.3f}-nat "
