@@ -124,7 +124,8 @@ def load_preset(name: str, overrides: Mapping[str, Any] | None = None) -> Config
 LATER_FIELDS: dict[tuple[str, str], Any] = {("scoring", "eval2"): "sentences", ("ftgd", "mask_selection"): "gradient",
                                              ("book", "random_mask_sizes"): (), ("data", "benchmarks"): ("blimp",),
                                              ("book", "benchmark_spaces"): (), ("book", "benchmark_sizes"): (),
-                                             ("pretrain", "init"): "hf"}
+                                             ("pretrain", "init"): "hf", ("book", "dynamics_replicate_checkpoints"): (),
+                                             ("book", "mask_replicates"): False}
 
 
 def is_earlier_behaviour(config: Config, section: str, name: str) -> bool:

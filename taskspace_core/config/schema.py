@@ -179,6 +179,13 @@ class BookConfig:
     replicate_sizes: tuple[str, ...] = ()
     pretrain_seeds: tuple[int, ...] = ()
     replicate_checkpoints: tuple[str, ...] = ("final",)
+    # claim 3's noise where it is read: the dynamics size's pretraining-seed replicates also at
+    # these RQ3 checkpoints (epochs; the dynamics size must be one of ``replicate_sizes``)
+    dynamics_replicate_checkpoints: tuple[float, ...] = ()
+    # claim 4's bands where they are read: the FTGD masks alone (no fine-tuning, no eval2) of the
+    # dynamics size's pretraining-seed replicates at every RQ3 checkpoint, under the preset's mask
+    # rule and the sparse one (``sparse_fraction``); a fraction of a space's cost each
+    mask_replicates: bool = False
     # data-split replicates: the final space of ``split_size`` ("": the sweep size) with each of
     # these extra ``data.split_seed`` values (other FTGD training pairs, so other masks)
     split_seeds: tuple[int, ...] = ()

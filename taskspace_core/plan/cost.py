@@ -208,3 +208,36 @@ def run_plan(config: Config, workload: Workload, space_gflops: float | dict[str,
     table = pd.DataFrame(rows)
     table["cumulative hours"] = table["hours"].cumsum()
     return table
+
+
+# --------------------------------------------------------------------------- at the engine's measured rates
+
+
+def priced_plan(config: Config, profile: dict, workers: int = 2) -> pd.DataFrame:
+    """The plan in the order ``reproduce`` runs it, each planned space and mask set priced at the
+    engine's measured rates: ``profile`` is ``benchmarks/space_profile.py``'s per-size result for
+    the preset's own engine (``{size: {"paradigms", "variants": {name: {"eval1_s",
+    "per_source_mean"}}}}``, one variant). A space over ``n`` paradigms costs eval1 scaled by
+    ``n / profiled`` plus ``n`` sources, each its mask and fine-tuning steps and an eval2 scaled by
+    ``n / profiled`` (plain fine-tuning has no mask); a mask set costs ``n`` masks. Job time is
+    spread over ``workers`` processes. Another benchmark's pairs are priced at BLiMP's length.
+    Columns: stage, purpose, kind, hours, cumulative hours."""
+    rows = []
+    requests = [(r, "space") for r in plan_of(config).unique()] + [(r, "mask set") for r in plan_of(config).mask_sets]
+    for request, kind in requests:
+        measured = profile[request.size]
+        (variant,) = measured["variants"].values()
+        phases, sub = variant["per_source_mean"], request.config(config)
+        n = len(selected_paradigms(sub.data))
+        scale = n / measured["paradigms"]
+        if kind == "mask set":
+            job = n * phases["mask_s"]
+        else:
+            mask = 0.0 if sub.ftgd.method == "plain" else phases["mask_s"]
+            job = variant["eval1_s"] * scale + n * (mask + phases["steps_s"] + phases["eval2_s"] * scale
+                                                     + phases["restore_s"])
+        rows.append({"stage": request.describe(), "purpose": request.purpose, "kind": kind,
+                     "hours": job / workers / 3600})
+    table = pd.DataFrame(rows)
+    table["cumulative hours"] = table["hours"].cumsum()
+    return table

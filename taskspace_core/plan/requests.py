@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from ..config import Config, FTGDConfig, apply_overrides, parameter_overrides, stable_hash
+from ..errors import ConfigError
 from ..corpora.benchmarks import TITLES, benchmark, load_pairs, paradigms_of, phenomenon_of, selected_paradigms
 from ..lm.checkpoints import checkpoint_epoch, dynamics_epochs
 
@@ -39,6 +40,7 @@ class Role(StrEnum):
     SHARE_SWEEP = "share sweep"  # the critique: a fixed share instead of a threshold
     FTGD_SEED = "ftgd seed"  # the critique: other FTGD batch orders
     RANDOM_MASKS = "random masks"  # the method control: random masks of FTGD's per-paradigm share
+    MASK_REPLICATE = "mask replicate"  # claim 4's bands: a pretraining-seed replicate's masks alone (a mask set)
     BENCHMARK = "benchmark"  # generality: another benchmark's (or a cross-benchmark) space, trained and untrained
     BENCHMARK_SPLIT = "benchmark split"  # generality: that space under other data splits, its band
 
@@ -56,6 +58,7 @@ PURPOSE = {
     Role.SHARE_SWEEP: "critique: fixed share instead of a threshold",
     Role.FTGD_SEED: "critique: FTGD seeds",
     Role.RANDOM_MASKS: "control: random masks of FTGD's share",
+    Role.MASK_REPLICATE: "replicates: pretraining seed, masks only",
     Role.BENCHMARK: "generality: other benchmarks",
     Role.BENCHMARK_SPLIT: "generality: other benchmarks, data splits",
 }
@@ -145,10 +148,12 @@ class SpaceRequest:
 
 @dataclass(frozen=True)
 class Plan:
-    """Every space a preset's book needs, with its role (a space with two roles appears twice)."""
+    """Every space a preset's book needs, with its role (a space with two roles appears twice),
+    and the mask sets (every paradigm's FTGD mask alone, role ``MASK_REPLICATE``) it needs."""
 
     config: Config
     requests: tuple[SpaceRequest, ...]
+    mask_sets: tuple[SpaceRequest, ...] = ()
 
     def unique(self) -> list[SpaceRequest]:
         """Each space once, in plan order: what ``reproduce`` computes, numbered from 1."""
@@ -199,12 +204,17 @@ class Plan:
 
 
 def plan_of(config: Config) -> Plan:
-    """The plan of ``config``'s book (its ``book`` section), the claims' evidence first, so an
-    interrupted ``reproduce`` has computed what matters most."""
+    """The plan of ``config``'s book (its ``book`` section) in the order ``reproduce`` computes it:
+    the claims' evidence (with the method control) first, then generality (other benchmarks),
+    then the critique's sweeps, so an interrupted run has computed what matters most."""
     book, sizes = config.book, list(config.sizes)
     sweep, dynamics = config.chapter_size("sweep"), config.chapter_size("dynamics")
     epochs = dynamics_epochs(config)
     sparse = Plan(config, ()).sparse_masks
+    if (book.dynamics_replicate_checkpoints or book.mask_replicates) and dynamics not in book.replicate_sizes:
+        raise ConfigError(f"book.dynamics_replicate_checkpoints and book.mask_replicates need the dynamics size "
+                          f"'{dynamics}' in book.replicate_sizes (its pretraining-seed runs)")
+    replicated = [checkpoint_epoch(config, e) for e in book.dynamics_replicate_checkpoints]
     nulls = sizes if book.null_baselines else ([dynamics] if 0 in epochs else [])
     requests = [SpaceRequest(Role.FINAL, s) for s in sizes]
     requests += [SpaceRequest(Role.NULL, s, 0.0) for s in sizes if book.null_baselines]
@@ -216,19 +226,24 @@ def plan_of(config: Config) -> Plan:
     requests.append(SpaceRequest(Role.BASELINE, config.chapter_size("baseline"), method="plain"))
     requests += [SpaceRequest(Role.DYNAMICS, dynamics, e) for e in epochs]
     requests += [SpaceRequest(Role.SPARSE_DYNAMICS, dynamics, e, masks=sparse) for e in epochs if sparse]
+    requests += [SpaceRequest(Role.SEED_REPLICATE, dynamics, e, pretrain_seed=seed) for e in replicated
+                 for seed in book.pretrain_seeds]
+    requests += [SpaceRequest(Role.RANDOM_MASKS, s, mask_selection="random") for s in book.random_mask_sizes]
+    entries = [benchmark_entry(config, entry) for entry in book.benchmark_spaces]
+    for s in book.benchmark_sizes:  # size by size, in the order named: the first size's generality is whole first
+        for chosen, phenomena, paradigms in entries:
+            covers = {"benchmarks": chosen, "phenomena": phenomena, "paradigms": paradigms}
+            requests += [SpaceRequest(Role.BENCHMARK, s, c, **covers) for c in ("final", 0.0)]
+            requests += [SpaceRequest(Role.BENCHMARK_SPLIT, s, split_seed=seed, **covers) for seed in book.split_seeds]
     requests += [SpaceRequest(Role.THRESHOLD_SWEEP, sweep, masks=Masks("threshold", t)) for t in book.sweep_thresholds]
     requests.append(SpaceRequest(Role.SHARE_SWEEP, sweep, masks=Masks("top_fraction", book.sweep_top_fraction)))
     requests += [SpaceRequest(Role.FTGD_SEED, sweep, ftgd_seed=seed) for seed in book.sweep_seeds]
-    requests += [SpaceRequest(Role.RANDOM_MASKS, s, mask_selection="random") for s in book.random_mask_sizes]
-    for entry in book.benchmark_spaces:
-        chosen, phenomena, paradigms = benchmark_entry(config, entry)
-        covers = {"benchmarks": chosen, "phenomena": phenomena, "paradigms": paradigms}
-        requests += [SpaceRequest(Role.BENCHMARK, s, c, **covers) for s in book.benchmark_sizes for c in ("final", 0.0)]
-        requests += [SpaceRequest(Role.BENCHMARK_SPLIT, s, split_seed=seed, **covers)
-                     for s in book.benchmark_sizes for seed in book.split_seeds]
     if not book.null_baselines:  # the untrained space RQ3 starts from is a null too
         requests += [SpaceRequest(Role.NULL, s, 0.0) for s in nulls]
-    return Plan(config, tuple(requests))
+    mask_rules = [None, sparse] if sparse else [None]  # None: the preset's own rule
+    mask_sets = [SpaceRequest(Role.MASK_REPLICATE, dynamics, e, pretrain_seed=seed, masks=rule)
+                 for rule in mask_rules for e in epochs for seed in book.pretrain_seeds] if book.mask_replicates else []
+    return Plan(config, tuple(requests), tuple(mask_sets))
 
 
 @dataclass(frozen=True)
