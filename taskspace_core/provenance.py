@@ -41,13 +41,16 @@ def sha256_file(path: Path) -> str:
 
 
 def git_commit() -> str:
-    """The repo's HEAD commit, with ``-dirty`` if tracked files changed; ``unknown`` outside git."""
+    """The repo's HEAD commit, with ``-dirty`` if tracked files other than the committed results
+    (``results/``, which a reference run itself rewrites as each space lands) changed; ``unknown``
+    outside git."""
     try:
         head = subprocess.run(
             ["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
+            ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no", "--", ".",
+             ":(exclude)results"],
             capture_output=True, text=True, check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):

@@ -364,9 +364,12 @@ def test_run_plan_pretrains_each_run_before_its_first_space_with_a_running_total
     assert stages[replicate_row + 1] == requests[first_replicate].describe()
     assert table.hours.iloc[replicate_row] == pytest.approx(
         pretrain_flops(plan, "small", workload) / (rates["small"] * 1e9) / 3600)
-    last = requests[-1]  # BLiMP→CLAMS on another split: 33 paradigms, priced as such
+    row = max(i for i, r in enumerate(requests) if r.benchmarks)  # generality runs before the sweeps
+    last = requests[row]  # BLiMP→CLAMS on another split: 33 paradigms, priced as such
     assert last.benchmarks == ("blimp", "clams") and len(selected_paradigms(last.config(plan).data)) == 33
-    assert table.hours.iloc[-1] == pytest.approx(space_flops(last.config(plan), last.size, workload, 33)["total"] / 100e9 / 3600)
+    assert table.hours.iloc[stages.index(last.describe())] == pytest.approx(
+        space_flops(last.config(plan), last.size, workload, 33)["total"] / 100e9 / 3600)
+    assert all(r.purpose.startswith("critique") for r in requests[row + 1:])
     assert table["cumulative hours"].iloc[-1] == pytest.approx(table.hours.sum())
     # one space rate per size
     per_size = run_plan(plan, workload, space_gflops={"small": 50.0, "medium": 100.0, "large": 200.0},
@@ -466,3 +469,28 @@ def test_the_book_build_moves_the_explorer_data_into_a_script_file(tmp_path):
     assert script.startswith("window.taskspaceExplorerData = ") and script.endswith(";\n")
     assert json.loads(script.removeprefix("window.taskspaceExplorerData = ").rstrip(";\n")) == data
     assert unembed_explorer_data("<p>no explorer</p>", "book/explorer", tmp_path) == "<p>no explorer</p>"
+
+
+def test_the_plan_is_priced_at_the_measured_rates_of_each_size_and_each_kind_of_work():
+    from taskspace_core.plan.cost import priced_plan
+    from taskspace_core.plan.requests import plan_of
+
+    config = load_preset("cpu-next")
+    phases = {"mask_s": 2.0, "steps_s": 6.0, "eval2_s": 10.0, "restore_s": 0.0}
+    profile = {size: {"paradigms": 67, "variants": {"after": {"eval1_s": 12.0 * k, "per_source_mean":
+                                                              {p: v * k for p, v in phases.items()}}}}
+               for k, size in enumerate(config.sizes, 1)}
+    priced = priced_plan(config, profile, workers=2)
+    table = priced[priced.kind == "space"].set_index("stage")
+    plan = plan_of(config)
+    assert len(table) == len(plan.unique()) and (priced.kind == "mask set").sum() == len(plan.mask_sets)
+    assert table.loc["small @ final", "hours"] == pytest.approx((12 + 67 * 18) / 2 / 3600)
+    assert table.loc["large @ final", "hours"] == pytest.approx(3 * (12 + 67 * 18) / 2 / 3600)
+    assert table.loc["small @ final (ftgd_method=plain)", "hours"] == pytest.approx((12 + 67 * 16) / 2 / 3600)
+    zorro = next(r for r in plan.unique() if r.benchmarks == ("zorro",) and r.size == "large")
+    n = len(selected_paradigms(zorro.config(config).data))
+    assert n < 67 and table.loc[zorro.describe(), "hours"] == pytest.approx(
+        3 * (12 * n / 67 + n * (8 + 10 * n / 67)) / 2 / 3600)  # eval passes scale with the paradigms scored
+    masks = priced[priced.kind == "mask set"].set_index("stage")
+    assert masks.loc[plan.mask_sets[0].describe(), "hours"] == pytest.approx(2 * 67 * 2.0 / 2 / 3600)  # masks only
+    assert priced["cumulative hours"].iloc[-1] == pytest.approx(priced.hours.sum())

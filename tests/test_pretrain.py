@@ -206,3 +206,15 @@ def test_a_checkpoint_needed_early_in_training_is_trained_only_that_far(ci_confi
     assert json.loads((path / "meta.json").read_text())["files"] == json.loads(
         (ci_checkpoints[1] / "meta.json").read_text())["files"]
     assert ensure_checkpoint(config, "small", "final", **QUIET).name == "epoch-1"  # resumed from there
+
+
+def test_a_run_taken_only_to_its_initialisation_has_an_empty_curve_with_its_columns(tmp_path):
+    import pandas as pd
+
+    from taskspace_core.lm.checkpoints import CURVE_COLUMNS, dedupe_curve
+
+    (tmp_path / "train_log.jsonl").write_text("")
+    curve = dedupe_curve(pd.read_json(tmp_path / "train_log.jsonl", lines=True))
+    assert curve.empty and tuple(curve.columns) == CURVE_COLUMNS
+    logged = pd.DataFrame({"step": [2, 1, 2], "loss": [3.0, 4.0, 2.5], "lr": 1e-3, "tokens": [64, 32, 64], "wall_s": 1.0})
+    assert dedupe_curve(logged).step.tolist() == [1, 2] and dedupe_curve(logged).loss.tolist() == [4.0, 2.5]

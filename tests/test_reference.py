@@ -183,6 +183,33 @@ def test_the_plan_adds_nulls_replicates_and_sparse_masks_evidence_first():
         dynamics_epochs(apply_overrides(plan, {"book.dynamics_checkpoints": [0.3]}))
     with pytest.raises(Exception, match="book.replicate_sizes.huge: unknown size 'huge'"):
         apply_overrides(config, {"book.replicate_sizes": ["huge"]})
+
+
+def test_the_plan_replicates_rq3s_checkpoints_and_its_masks_and_runs_claims_then_generality_then_sweeps():
+    config = load_preset("cpu-next")
+    plan = plan_of(config)
+    requests = plan.unique()
+    purposes = [r.purpose for r in requests]
+    generality = [i for i, p in enumerate(purposes) if p.startswith("generality")]
+    sweeps = [i for i, p in enumerate(purposes) if p.startswith("critique")]
+    claims = [i for i, p in enumerate(purposes) if not p.startswith(("generality", "critique"))]
+    assert max(claims) < min(generality) and max(generality) < min(sweeps)
+    # generality size by size, the largest first: its trained, untrained and split spaces of every benchmark set
+    sizes = [requests[i].size for i in generality]
+    assert sizes == sorted(sizes, key=["large", "medium"].index) and sizes.count("large") == 3 * 4
+    # claim 3's noise: medium's seeds 1 and 2 at 0 and 5% as well as at the end; the seeds of every size at the end
+    seeds = {(r.size, r.checkpoint, r.pretrain_seed) for r in requests if r.purpose == "replicates: pretraining seed"}
+    assert {(s, "final", k) for s in config.sizes for k in (1, 2)} | {("medium", e, k) for e in (0, 0.0375)
+                                                                      for k in (1, 2)} == seeds
+    assert [r.pretrain_seed for r in plan.seeds("medium", 0.0375)] == [None, 1, 2]
+    assert len(plan.seeds("medium", 0.15)) == 1  # cut for budget: the preset says so
+    # claim 4's bands: the masks alone of seeds 1 and 2 at every RQ3 checkpoint, under both rules
+    sets = {(r.checkpoint, r.pretrain_seed, r.masks.label if r.masks else "") for r in plan.mask_sets}
+    assert sets == {(e, k, rule) for e in (0, 0.0375, 0.15, 0.75) for k in (1, 2) for rule in ("", "top 5%")}
+    assert all(r.purpose == "replicates: pretraining seed, masks only" for r in plan.mask_sets)
+    assert not plan_of(load_preset("cpu")).mask_sets  # the presets before it plan none
+    with pytest.raises(Exception, match="need the dynamics size 'medium' in book.replicate_sizes"):
+        plan_of(apply_overrides(config, {"book.replicate_sizes": ["small"]}))
     with pytest.raises(Exception, match="book.sparse_fraction"):
         apply_overrides(config, {"book.sparse_fraction": 1.5})
 
@@ -276,6 +303,48 @@ def test_reproduce_computes_only_the_chosen_spaces(ci_reference, tmp_path):
     assert reproduce(partial, log=lambda *_: None, only={missing}) == []  # from the run store: no new fine-tune
     with pytest.raises(Exception, match=rf"spaces 0, {len(plan) + 1}: the plan of ci numbers its spaces 1-{len(plan)}"):
         reproduce(partial, log=lambda *_: None, only={0, missing, len(plan) + 1})
+
+
+def test_mask_sets_are_reproduced_checked_and_give_claim_4_its_bands(ci_reference, tmp_path):
+    """`taskspace reproduce --mask-sets`: the masks alone of the dynamics size's pretraining-seed
+    replicates at every RQ3 checkpoint land in ``masks/``, the check counts them, and claim 4
+    reads its bands from them where it applies them instead of borrowing one."""
+    from taskspace_core.analysis.masks import overlap_within_between
+    from taskspace_core.analysis.replicates import Estimate
+    from taskspace_core.findings.evidence import replicated_claims
+    from taskspace_core.findings.training import mask_replicate_bands
+    from taskspace_core.plan.ensure import Ensurer
+    from taskspace_core.plan.reproduce import reproduce
+    from taskspace_core.results.read import Reader
+
+    config, _ = ci_reference
+    copy = tmp_path / "results"
+    shutil.copytree(config.results_dir, copy)
+    dynamics = config.chapter_size("dynamics")
+    masked = apply_overrides(config, {"results_dir": str(copy), "book.mask_replicates": True,
+                                      "book.replicate_sizes": sorted({"small", dynamics})})
+    plan = plan_of(masked)
+    assert len(plan.mask_sets) == 2 * 3  # seed 1 at the three checkpoints, under the threshold and the top 5%
+    missing = [p for p in check_results(masked) if p.request in plan.mask_sets]
+    assert len(missing) == 6 and "no mask set for" in str(missing[0])
+    assert [p for p in reproduce(masked, log=lambda *_: None, only=set(), mask_sets=True) if p.request in plan.mask_sets] == []
+    assert len(list((copy / "ci" / "masks").iterdir())) == 6
+    reader = Reader(masked)
+    final = plan.mask_sets[2]  # seed 1's final checkpoint, the preset's rule
+    assert (final.checkpoint, final.pretrain_seed, final.masks) == (1.0, 1, None)
+    masks = reader.mask_set(final)
+    assert masks.masks is None and len(masks.paradigms) == 8  # the committed summaries
+    evidence = replicated_claims(plan, Ensurer(masked, log=lambda *_: None, progress_file=None))
+    (_, sharing), *_ = [(s, v) for s, v in evidence.claim(4) if v.primary and "top" not in s]
+    assert "band not measured" not in sharing.ours and not sharing.marks
+    over_training = evidence.over_training
+    bands = mask_replicate_bands(plan, reader.mask_set, over_training)
+    within, between = overlap_within_between(masks.mask_overlap, masks.phenomena)
+    _, seed0 = over_training[1.0]
+    by_hand = Estimate((seed0.mask_within_summary.loc["within", "mean"] - seed0.mask_within_summary.loc["between", "mean"],
+                        within - between)).band
+    assert bands["gap"][1.0] == pytest.approx(by_hand) and not np.isnan(bands["union"][0.0])
+    assert f"band {max(bands['gap'][0.0], bands['gap'][1.0]):.3f}" in sharing.ours
 
 
 def test_a_retrained_run_keeps_its_committed_records(ci_reference, tmp_path):

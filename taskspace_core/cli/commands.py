@@ -225,10 +225,11 @@ def cmd_reproduce(args, extra) -> int:
 
     started = time.perf_counter()
     log = lambda message: print(message, flush=True)  # noqa: E731  (a log file sees each line at once)
-    problems = reproduce(config, log=log, only=_plan_numbers(args.spaces) if args.spaces else None)
+    only = _plan_numbers(args.spaces) if args.spaces else (set() if args.mask_sets else None)
+    problems = reproduce(config, log=log, only=only, mask_sets=True if args.mask_sets else None)
     print(f"reproduce ({config.preset}) finished in {time.perf_counter() - started:.0f}s: "
           f"{config.reference_dir()}", flush=True)
-    if args.spaces:  # the spaces left out on purpose are still to do, not problems
+    if only is not None:  # the spaces (and mask sets) left out on purpose are still to do, not problems
         pending = [p for p in problems if p.request is not None]
         problems = [p for p in problems if p.request is None]
         for problem in pending:
@@ -269,18 +270,24 @@ def cmd_config(args, extra) -> int:
 
 def cmd_results(args, extra) -> int:
     config = config_from_args(args, extra)
-    from ..plan.checks import check_results, committed, memoise_results, plan_table
+    from ..plan.checks import check_results, committed, mask_table, memoise_results, plan_table
 
+    masks = mask_table(config)
     if args.plan:
         print(f"the plan of {config.preset} (`taskspace reproduce --spaces` takes these numbers; "
               "* = committed):")
         for number, row in plan_table(config).iterrows():
             print(f"{number:>4} {'*' if row.committed else ' '} {row.space}  [{row.purpose}]")
+        if len(masks):
+            print("and its mask sets (`taskspace reproduce --mask-sets`):")
+            for number, row in masks.iterrows():
+                print(f"{f'm{number}':>4} {'*' if row.committed else ' '} {row['mask set']}  [{row.purpose}]")
     if args.fill_memo:
         memoise_results(config, fill=True)
     problems = check_results(config) + memoise_results(config)
     done = committed(config)
-    print(f"{config.reference_dir()}: {len(done)} task spaces expected, {sum(done.values())} committed; "
+    sets = f", {len(masks)} mask sets expected, {int(masks.committed.sum())} committed" if len(masks) else ""
+    print(f"{config.reference_dir()}: {len(done)} task spaces expected, {sum(done.values())} committed{sets}; "
           + ("complete, every hash matches" if not problems else f"{len(problems)} problem(s):"))
     for problem in problems:
         print(f"  {problem}")

@@ -120,6 +120,8 @@ def _add_book_commands(sub) -> None:
     p.add_argument("--book", action="store_true", help="build the book afterwards")
     p.add_argument("--spaces", default="", help="only these spaces of the plan, by number, e.g. 10,16,22-25 "
                                                 "(`taskspace results --plan` lists them; default: all)")
+    p.add_argument("--mask-sets", action="store_true", help="only the plan's mask sets (with --spaces: those spaces, "
+                                                             "then the mask sets); `taskspace results --plan` lists them")
     p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("accuracy", help="score checkpoints on every paradigm's test split into results/<preset>, "

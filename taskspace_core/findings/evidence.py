@@ -33,20 +33,19 @@ from ..lm.checkpoints import checkpoint_epoch, load_checkpoint_meta
 from ..lm.models import spec_parameters
 from ..plan.requests import Plan, Role, SpaceRequest, mask_label
 from ..analysis.claims import (
-    Status, Verdict, beats_untrained, grows_with_size_beyond_band, region_grows_beyond_band, settles_beyond_noise,
-    sharing_grows_beyond_band, step_statuses,
+    Status, Verdict, beats_untrained, grows_with_size_beyond_band, step_statuses,
 )
-from ..analysis.similarity import offdiag_pearson
 from ..analysis.statistics import (
     SIMILARITY_DEFINITIONS, hypothesis_r_by_definition, mask_sharing_gap, mean_over_phenomena,
     phenomenon_weightings, replicate_change, similarity_change,
 )
 from ..analysis.paper import agreement_table, paper_within_table
 from ..analysis.replicates import Difference, Estimate, band_for
+from .marks import also, coincides
+from .training import training_claims
 
 # a space source: (space, analysis) of a request (results.read.Reader, or plan.ensure.Ensurer)
 SpaceSource = Callable[[SpaceRequest], tuple]
-COINCIDE_R = 0.99  # a sparse rule whose similarity matrices correlate this well with the threshold's is no independent check
 
 
 @dataclass
@@ -146,7 +145,9 @@ def replicated_claims(plan: Plan, spaces: SpaceSource) -> ReplicatedEvidence:
     the rules against replicates (claims.py). Every band is the range over pretraining seeds
     (replicates.py), measured where it is applied; where a rule borrows one (a size without
     replicates, a mask rule computed once), its verdict is marked so. Claim 2 judges only the size
-    steps where the larger model is the better language model."""
+    steps where the larger model is the better language model. Claims 3 and 4 are read by
+    :func:`~.training.training_claims` (claim 4's bands from the plan's mask sets where it has
+    them, read through ``spaces.mask_set``)."""
     config = plan.config
     params = {s: spec_parameters(config.size(s), config.tokenizer.vocab_size) / 1e6 for s in config.sizes}
     split_size, dynamics_size = plan.split_size, config.chapter_size("dynamics")
@@ -183,30 +184,15 @@ def replicated_claims(plan: Plan, spaces: SpaceSource) -> ReplicatedEvidence:
         sparse_within = {n: _estimate(runs, lambda sp, an: mean_over_phenomena(an.within)) for n, runs in sparse_by_size.items()}
         sparse_weightings = {k: ({n: _estimate(runs, lambda sp, an, k=k: phenomenon_weightings(an.within)[k])
                                   for n, runs in sparse_by_size.items()}, list(weightings[k].values())) for k in weightings}
-        judge(_also(grows_with_size_beyond_band(sparse_within, paper, sparse_rule, measured=list(within.values()),
+        judge(also(grows_with_size_beyond_band(sparse_within, paper, sparse_rule, measured=list(within.values()),
                                                 better_lm=better_lm, alternatives=sparse_weightings,
                                                 band_source=f"the {threshold} rule's pretraining-seed replicates"),
-                    _coincides({s: (final[s][0][1], sparse_final[s][1]) for s in sparse_final})), sparse_rule)
-    noise = {e: replicate_change([an for _, an in runs]) for e, runs in seeds_over_training.items()}
-    judge(settles_beyond_noise({e: an for e, (_, an) in over_training.items()}, noise), threshold)
-    gap_bands = {e: _estimate(runs, lambda sp, an: mask_sharing_gap(an)).band for e, runs in seeds_over_training.items()}
-    judge(sharing_grows_beyond_band({e: mask_sharing_gap(an) for e, (_, an) in over_training.items()}, gap_bands,
-                                    threshold), threshold)
-    if sparse_over_training:
-        judge(_also(sharing_grows_beyond_band({e: mask_sharing_gap(an) for e, (_, an) in sparse_over_training.items()},
-                                              {e: float("nan") for e in sparse_over_training}, sparse_rule,
-                                              measured_elsewhere=list(gap_bands.values())),
-                    _coincides({f"epoch {e:g}": (over_training[e][1], sparse_over_training[e][1])
-                                for e in (min(sparse_over_training), max(sparse_over_training))})), sparse_rule)
-    final_epoch = max(over_training) if over_training else None
-    union_band = _estimate(final[dynamics_size], lambda sp, an: sp.mask_union_share).band
-    judge(region_grows_beyond_band({e: sp.mask_union_share for e, (sp, _) in over_training.items()}, union_band,
-                                   threshold, band_source=f"the final checkpoint ({final_epoch:g})"
-                                   if final_epoch is not None else ""), f"{threshold}, union")
-    if sparse_over_training:
-        judge(region_grows_beyond_band({e: sp.mask_union_share for e, (sp, _) in sparse_over_training.items()},
-                                       union_band, sparse_rule, band_source=f"the {threshold} rule's replicates at "
-                                       f"the final checkpoint"), f"{sparse_rule}, union")
+                    coincides({s: (final[s][0][1], sparse_final[s][1]) for s in sparse_final})), sparse_rule)
+    claims, noise = training_claims(plan, getattr(spaces, "mask_set", None), over_training, sparse_over_training,
+                                    seeds_over_training, final[dynamics_size], (threshold, sparse_rule),
+                                    sparse_requests[0].masks if sparse_requests else None)
+    for verdict, scope in claims:
+        judge(verdict, scope)
     return ReplicatedEvidence(verdicts, scopes, params, final, untrained, sparse_final, splits, over_training,
                               sparse_over_training, dynamics_size, split_size, threshold, sparse_rule,
                               replicate_change([an for _, an in splits]), noise)
@@ -239,25 +225,6 @@ def definition_readings(metric: str, final: dict, untrained: dict) -> dict[str, 
         readings[name] = {s: (trained[s], Estimate((hypothesis_r_by_definition(*untrained[s], metric)[name],)),
                               band_for(trained[s], list(trained.values()))) for s in final if s in untrained}
     return readings
-
-
-def _coincides(pairs: dict[str, tuple]) -> str:
-    """A mark for a sparse-rule verdict where its similarity matrices nearly equal the threshold
-    rule's at the checkpoints it reads (``pairs``: label -> (threshold analysis, sparse analysis);
-    off-diagonal r ≥ ``COINCIDE_R``): everywhere, it is not an independent check; at some, the
-    mark names them. "" where they differ everywhere."""
-    rs = {label: offdiag_pearson(a.similarity, b.similarity) for label, (a, b) in pairs.items()}
-    same = [label for label, r in rs.items() if r >= COINCIDE_R]
-    if not same:
-        return ""
-    if len(same) == len(rs):
-        return (f"coincides with the threshold rule (similarity matrices r ≥ {min(rs.values()):.3f} at every "
-                "checkpoint it reads): not an independent check")
-    return f"coincides with the threshold rule at {', '.join(same)} (r ≥ {COINCIDE_R})"
-
-
-def _also(verdict: Verdict, mark: str) -> Verdict:
-    return dataclasses.replace(verdict, marks=verdict.marks + (mark,)) if mark else verdict
 
 
 # --------------------------------------------------------------------------- the numbers behind the verdicts

@@ -178,6 +178,12 @@ def training_curve(config: Config, size: str) -> pd.DataFrame:
                       f"(looked in {local} and {committed_run})")
 
 
+CURVE_COLUMNS = ("step", "loss", "lr", "tokens", "wall_s")  # one line of train_log.jsonl
+
+
 def dedupe_curve(curve: pd.DataFrame) -> pd.DataFrame:
-    """A training log with one record per step: a resumed run logs the step it resumed from again."""
+    """A training log with one record per step: a resumed run logs the step it resumed from again.
+    A run taken only to its initialisation (a space of epoch 0 first) has logged nothing yet."""
+    if curve.empty:
+        return pd.DataFrame(columns=list(CURVE_COLUMNS))
     return curve.drop_duplicates("step", keep="last").sort_values("step").reset_index(drop=True)

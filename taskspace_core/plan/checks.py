@@ -3,6 +3,7 @@
     check_results    every problem with a preset's committed results, as :class:`Problem` records
     memoise_results  the committed spaces whose Mantel tests the committed memo lacks (or fill them in)
     committed        which planned spaces are committed, and where
+    mask_table       the plan's mask sets, and which are committed
     plan_table       the plan, numbered as ``reproduce --spaces`` takes it, and how far it has come
 """
 
@@ -23,7 +24,7 @@ from ..lm.shipped import shipped_dir
 from ..provenance import sha256_file
 from ..results.export import INDEX, write_index
 from ..results.keys import probe_selection
-from ..results.read import find_space, load_space, read_space
+from ..results.read import find_masks, find_space, load_masks, load_space, read_space
 from .requests import SpaceRequest, plan_of, pretraining_runs
 
 
@@ -46,6 +47,21 @@ def committed_space(config: Config, request: SpaceRequest) -> Path | None:
     sub = request.config(config)
     meta = find_checkpoint_meta(sub, request.size, request.checkpoint)
     return find_space(sub, checkpoint_identity(meta)) if meta is not None else None
+
+
+def committed_masks(config: Config, request: SpaceRequest) -> Path | None:
+    """The directory of ``request``'s mask set in the committed results, or None."""
+    sub = request.config(config)
+    meta = find_checkpoint_meta(sub, request.size, request.checkpoint)
+    return find_masks(sub, checkpoint_identity(meta)) if meta is not None else None
+
+
+def mask_table(config: Config) -> pd.DataFrame:
+    """The plan's mask sets (``taskspace reproduce --mask-sets``): one row per mask set with its
+    purpose and whether it is in the committed results."""
+    rows = [{"mask set": request.describe(), "purpose": request.purpose,
+             "committed": committed_masks(config, request) is not None} for request in plan_of(config).mask_sets]
+    return pd.DataFrame(rows, columns=["mask set", "purpose", "committed"], index=pd.RangeIndex(1, len(rows) + 1, name="#"))
 
 
 def committed(config: Config) -> dict[str, bool]:
@@ -127,6 +143,12 @@ def check_results(config: Config) -> list[Problem]:
         elif n_pairs != (len(expected), sub.data.n_test * len(expected)):
             problems.append(Problem(found, f"eval2 has shape {n_pairs}, expected "
                             f"({len(expected)}, {sub.data.n_test * len(expected)})"))
+    for request in plan_of(config).mask_sets:
+        found = committed_masks(config, request)
+        if found is None:
+            problems.append(Problem(root / "masks", f"no mask set for {request.describe()} [{request.purpose}]", request))
+        elif load_masks(found, config) is None:
+            problems.append(Problem(found, "fails its hashes"))
     return problems
 
 

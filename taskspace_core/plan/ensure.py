@@ -13,10 +13,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
+from ..analysis.masks import MaskSet
 from ..analysis.report import Analysis, write_report
 from ..analysis.space import Origin, TaskSpace
 from ..config import Config
-from ..engine.compute import compute_space
+from ..engine.compute import compute_masks, compute_space
+from ..errors import MissingResult
 from ..lm.identity import checkpoint_identity
 from ..lm.pretrain import ensure_checkpoint, ensure_checkpoint_meta
 from ..results.keys import space_label
@@ -49,6 +51,16 @@ class Ensurer(Reader):
             space = compute_space(config, path, label=space_label(config, request.size, path), log=self.log,
                                   progress=self.progress_file is not None, progress_file=self.progress_file)
         return space
+
+    def mask_set(self, request) -> MaskSet:
+        config = request.config(self.config)
+        ensure_checkpoint_meta(config, request.size, request.checkpoint, log=self.log)
+        try:
+            return super().mask_set(request)
+        except MissingResult:
+            path = ensure_checkpoint(config, request.size, request.checkpoint, log=self.log)
+            return compute_masks(config, path, label=space_label(config, request.size, path), log=self.log,
+                                 progress=self.progress_file is not None, progress_file=self.progress_file)
 
     def analysed_first(self, space: TaskSpace, analysis: Analysis, config: Config) -> None:
         if space.origin is Origin.RUN_STORE:  # committed results are never written to

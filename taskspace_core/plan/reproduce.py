@@ -11,21 +11,22 @@ import time
 from collections.abc import Callable, Collection
 
 from ..config import Config
-from ..engine.compute import compute_space
+from ..engine.compute import compute_masks, compute_space
 from ..errors import ConfigError
-from ..lm.checkpoints import checkpoint_epoch
-from ..lm.identity import checkpoint_name, models_dir, run_name
+from ..lm.checkpoints import checkpoint_epoch, find_checkpoint_meta
+from ..lm.identity import checkpoint_identity, checkpoint_name, models_dir, run_name
 from ..lm.pretrain import ensure_checkpoint, pretrain
 from ..lm.shipped import shipped_dir
-from ..results.export import export_checkpoints, export_space, write_index
+from ..results.export import export_checkpoints, export_masks, export_space, write_index
 from ..results.keys import space_label
+from ..results.read import find_masks
 from ..results.weights import ship_weights
 from .checks import Problem, check_results, committed_space
 from .requests import plan_of, pretraining_runs
 
 
 def reproduce(config: Config, log: Callable[[str], None] = print,
-              only: Collection[int] | None = None) -> list[Problem]:
+              only: Collection[int] | None = None, mask_sets: bool | None = None) -> list[Problem]:
     """Compute every planned space (:func:`~.requests.plan_of`) in plan order, pretraining each run when a space
     first needs it, and export every space and run as it completes.
 
@@ -34,13 +35,16 @@ def reproduce(config: Config, log: Callable[[str], None] = print,
     replicate waits until its first space is due, and a run goes only as far as the checkpoint
     that space needs, so an interrupted run has the claims' evidence in plan order. ``only``
     (plan numbers, from 1, as :func:`plan_table` lists them) computes just those spaces: on a
-    machine without the run directory, the spaces of one model can go together. Returns
+    machine without the run directory, the spaces of one model can go together. The plan's mask
+    sets (every paradigm's FTGD mask alone, exported under ``masks/``) follow the spaces when
+    everything is asked for; ``mask_sets`` True computes them with ``only``, False never. Returns
     :func:`check_results`' problems (empty when the committed results are complete).
     """
     root = config.reference_dir()
     if root is None:
         raise ConfigError("results_dir is empty: there is nowhere to export the reference results")
-    requests = plan_of(config).unique()
+    plan = plan_of(config)
+    requests = plan.unique()
     unknown = sorted(set(only or ()) - set(range(1, len(requests) + 1)))
     if unknown:
         raise ConfigError(f"spaces {', '.join(map(str, unknown))}: the plan of {config.preset} numbers its "
@@ -75,6 +79,8 @@ def reproduce(config: Config, log: Callable[[str], None] = print,
         target = export_space(space, sub, root)
         write_index(config, root)
         log(f"[{_clock(started)}] {i}/{len(requests)} done in {time.perf_counter() - t:.0f}s -> {target}")
+    if only is None if mask_sets is None else mask_sets:
+        _reproduce_mask_sets(config, plan.mask_sets, ensure_pretrained, log, started)
     if only is None:
         for run, size in pretraining_runs(config):  # a run no missing space needed still belongs in the results
             committed = models_dir(root, run, size)
@@ -87,6 +93,26 @@ def reproduce(config: Config, log: Callable[[str], None] = print,
                 log(f"[{_clock(started)}] shipped the weights of {size} -> {ship_weights(config, root, size)}")
     write_index(config, root)
     return check_results(config)
+
+
+def _reproduce_mask_sets(config: Config, requests, ensure_pretrained, log, started: float) -> None:
+    """Compute and export each planned mask set not committed yet (pretraining its run as far as
+    its checkpoint first, through ``ensure_pretrained``)."""
+    root = config.reference_dir()
+    for i, request in enumerate(requests, 1):
+        sub = request.config(config)
+        ensure_pretrained(sub, request.size, checkpoint_epoch(sub, request.checkpoint))
+        where = f"[{_clock(started)}] mask set {i}/{len(requests)} {request.describe()}"
+        if find_masks(sub, checkpoint_identity(find_checkpoint_meta(sub, request.size, request.checkpoint))):
+            log(f"{where}: already in {root}")
+            continue
+        t = time.perf_counter()
+        log(f"{where} [{request.purpose}]: computing")
+        path = ensure_checkpoint(sub, request.size, request.checkpoint, log=log)
+        target = export_masks(compute_masks(sub, path, label=space_label(sub, request.size, path), log=log,
+                                            progress=False), sub, root)
+        write_index(config, root)
+        log(f"[{_clock(started)}] mask set {i}/{len(requests)} done in {time.perf_counter() - t:.0f}s -> {target}")
 
 
 def _clock(started: float) -> str:

@@ -1,6 +1,7 @@
 """Reading task spaces: from committed results or from a run store, never computing one.
 
     results/<preset>/spaces/<label>-<key hash>/    committed (export.py writes them; no masks)
+    results/<preset>/masks/<label>-<key hash>/     a committed mask set's summaries
     <work_dir>/<preset>/spaces/<label>-<key hash>/ the run store (engine/compute.py fills it, job by job)
 
 A space is found by its key (keys.py), so a committed one needs no weights: the checkpoint's
@@ -277,6 +278,20 @@ class Reader:
                                 f"{config.reference_dir()} or {config.run_dir()}: build the book with that "
                                 f"preset, or `taskspace reproduce --preset {config.preset}`")
         return space
+
+    def mask_set(self, request) -> MaskSet:
+        """``request``'s mask set (every paradigm's FTGD mask alone), committed, else complete in
+        the run store; :class:`MissingResult` if it is nowhere."""
+        config = request.config(self.config)
+        identity = checkpoint_identity(load_checkpoint_meta(config, request.size, request.checkpoint))
+        found = find_masks(config, identity)
+        masks = load_masks(found, config) if found is not None else None
+        masks = masks if masks is not None else read_stored_masks(config, identity)
+        if masks is None:
+            raise MissingResult(f"no mask set for {request.describe()} of preset '{config.preset}' in "
+                                f"{config.reference_dir()} or {config.run_dir()}: "
+                                f"`taskspace reproduce --preset {config.preset} --mask-sets`")
+        return masks
 
     @staticmethod
     def read(config: Config, identity: dict) -> TaskSpace | None:
