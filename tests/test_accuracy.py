@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from taskspace_core.analysis import accuracy
@@ -124,7 +125,13 @@ def test_the_methods_chapter_states_the_staging_ladder_its_records_measure():
     hours = table["hours per run"]
     assert (f"{hours['small']:.2f} h (small), {hours['medium']:.2f} h (medium) and "
             f"{hours['large']:.2f} h (large") in methods
-    assert f"take about {3 * hours.sum():.1f} hours" in methods
+    fit = json.loads((REPO_ROOT / "benchmarks" / "results" / "scaling_fit_cpu_scaled-k0.5.json").read_text())["fit"]
+    priced = pd.Series(fit["chosen"]["hours_one_seed"], index=table.index)
+    assert "against the {:.2f}, {:.2f} and {:.2f} h the rule priced".format(*priced) in methods
+    assert (f"small took {hours['small'] / priced['small']:.2f} times as long as priced, medium and large "
+            f"{priced['medium'] / hours['medium']:.2f} and {priced['large'] / hours['large']:.2f} times less") in methods
+    assert f"take about {3 * hours.sum():.1f} hours against the {fit['chosen']['hours_three_seeds']:.1f} priced" in methods
+    assert "against the fit's {:.3f}, {:.3f} and {:.3f}".format(*fit["chosen"]["predicted_val_loss"]) in methods
     by_seed = [meta["wall_time_s"] / 3600 for meta, _ in _runs(config, "large", "final")]
     assert f"{by_seed[0]:.2f}, {by_seed[1]:.2f} and {by_seed[2]:.2f} h by seed" in methods
     slope, intercept, runs = blimp_per_nat(config)
@@ -132,6 +139,34 @@ def test_the_methods_chapter_states_the_staging_ladder_its_records_measure():
     assert (f"BLiMP rises only about {-slope:.2f} per nat of validation loss, so the {-steps.iloc[1]:.3f}-nat "
             f"step to large predicts about {slope * steps.iloc[1]:.3f} on BLiMP") in methods
     assert f"0.64 needs a loss near {(0.64 - intercept) / slope:.2f}" in methods
+
+
+def test_the_ladders_blimp_step_splits_by_phenomenon():
+    """`phenomenon_steps`' overall row is the ladder's BLiMP and its paired steps, and each
+    phenomenon's row is the same reading of its own test pairs (IRR-F recomputed here)."""
+    from taskspace_core.analysis.ladder import _runs, ladder_table, phenomenon_steps
+    from taskspace_core.config import load_preset
+
+    config = load_preset("cpu-next")
+    table, ladder = phenomenon_steps(config), ladder_table(config)
+    assert list(table.columns) == ["small", "medium", "large", "small → medium", "small → medium se",
+                                   "medium → large", "medium → large se"]
+    assert len(table) == 13 and table.index[-1] == "overall"
+    for size in ("small", "medium", "large"):
+        assert table.loc["overall", size] == pytest.approx(ladder.loc[size, "BLiMP"])
+    assert table.loc["overall", "medium → large"] == pytest.approx(ladder.loc["large", "BLiMP step"])
+    assert table.loc["overall", "medium → large se"] == pytest.approx(ladder.loc["large", "BLiMP step se"])
+
+    def irr_f(size):  # each IRR-F test pair's accuracy, averaged over the size's seeds
+        scores = [s.set_index(["paradigm", "pair_id"]) for _, s in _runs(config, size, "final")]
+        correct = pd.concat([s[s.index.get_level_values(0).str.startswith("irregular_past_participle")]
+                             .eval("logp_good > logp_bad").astype(float) for s in scores], axis=1)
+        return correct.mean(axis=1)
+
+    difference = irr_f("large") - irr_f("medium")
+    assert table.loc["IRR-F", "large"] == pytest.approx(irr_f("large").mean())
+    assert table.loc["IRR-F", "medium → large"] == pytest.approx(difference.mean())
+    assert table.loc["IRR-F", "medium → large se"] == pytest.approx(difference.std() / np.sqrt(len(difference)))
 
 
 def test_the_accuracy_command_prints_the_ladder_check_of_all_sizes(monkeypatch, capsys):

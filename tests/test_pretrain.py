@@ -153,6 +153,23 @@ def test_checkpoint_beyond_training_is_rejected(ci_config, tmp_path):
         pretrain(apply_overrides(ci_config, {"pretrain.checkpoints": "0,2"}), "small", tmp_path, **QUIET)
 
 
+def test_training_stops_at_the_last_checkpoint_with_the_full_runs_rates():
+    """Nothing past the last checkpoint is kept, so no step is trained there: cpu-next's 0.75 of
+    4523 steps per epoch is 3393 steps by the rate schedule, its final checkpoint is at 3392, and a
+    finished run called again used to train (and log) step 3393 each time."""
+    from types import SimpleNamespace
+
+    from taskspace_core.lm.pretrain import _schedule
+
+    recipe = SimpleNamespace(epochs=0.75, checkpoints=[0, 0.0375, 0.15, 0.75], max_steps=0)
+    total, schedule, last = _schedule(recipe, 4523, None)
+    assert (total, last, schedule[last]) == (3393, 3392, 0.75)  # the rates still decay over 3393
+    assert _schedule(recipe, 4523, 0.15)[2] == round(0.15 * 4523)
+    early = SimpleNamespace(epochs=1, checkpoints=[0, 0.5], max_steps=0)  # the run ends where its last checkpoint is
+    assert _schedule(early, 100, None) == (100, {0: 0, 50: 0.5}, 50)
+    assert _schedule(SimpleNamespace(epochs=1, checkpoints=[0, 1], max_steps=7), 100, None)[2] == 7  # the cap
+
+
 def test_paper_preset_smoke_on_cpu_with_a_step_cap(tmp_path):
     """The paper preset builds its 27.7M model and trains under a step cap on CPU.
 

@@ -17,6 +17,7 @@ them, and checks each step between neighbouring sizes against two targets:
                           smaller size in both and whether it meets its target, and hours per run
     blimp_per_nat(config) the straight line through every scored run's (validation loss, BLiMP):
                           how much BLiMP a nat of loss buys on this text, across sizes and seeds
+    phenomenon_steps(config)  the BLiMP step of each phenomenon: where the larger size gains grammar
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import pandas as pd
 from ..config import Config, apply_overrides
 from ..lm.checkpoints import checkpoint_epoch, find_checkpoint_meta
 from ..lm.identity import checkpoint_name, run_name
+from ..corpora.benchmarks import phenomenon_of
 from .accuracy import load_checkpoint_scores, pair_correct
 from .claims import step_statuses
 from .replicates import Estimate
@@ -119,6 +121,32 @@ def blimp_per_nat(config: Config, checkpoint: str | float = "final") -> tuple[fl
         return float("nan"), float("nan"), len(points)
     slope, intercept = np.polyfit(*zip(*points), deg=1)  # x: losses, y: accuracies
     return float(slope), float(intercept), len(points)
+
+
+def phenomenon_steps(config: Config, checkpoint: str | float = "final", taxonomy: str = "12") -> pd.DataFrame:
+    """BLiMP test accuracy per phenomenon (rows, then ``overall``) of every size with scores at
+    ``checkpoint`` (each pair's accuracy averaged over the size's seeds, then over the phenomenon's
+    pairs), and each step between neighbouring sizes as :func:`ladder_table` takes it: the mean
+    paired difference over the phenomenon's test pairs (seed k against seed k) with its standard
+    error (columns ``"<a> → <b>"`` and ``"<a> → <b> se"``). Empty when no size has scores."""
+    scored = {size: [scores for _, scores in _runs(config, size, checkpoint) if scores is not None]
+              for size in config.sizes}
+    scored = {size: runs for size, runs in scored.items() if runs}
+    if not scored:
+        return pd.DataFrame()
+
+    def by_phenomenon(per_pair: pd.Series, how) -> pd.Series:  # per_pair: indexed by (paradigm, pair_id)
+        phenomena = [phenomenon_of(paradigm, taxonomy) for paradigm in per_pair.index.get_level_values("paradigm")]
+        grouped = per_pair.groupby(phenomena).agg(how)
+        return pd.concat([grouped, pd.Series({"overall": how(per_pair)})])
+
+    table = pd.DataFrame({size: by_phenomenon(_pair_accuracy(runs), pd.Series.mean) for size, runs in scored.items()})
+    for a, b in zip(scored, list(scored)[1:]):
+        n = min(len(scored[a]), len(scored[b]))
+        difference = (_pair_accuracy(scored[b][:n]) - _pair_accuracy(scored[a][:n])).dropna()
+        table[f"{a} → {b}"] = by_phenomenon(difference, pd.Series.mean)
+        table[f"{a} → {b} se"] = by_phenomenon(difference, _standard_error)
+    return table
 
 
 def is_ladder(table: pd.DataFrame) -> bool:

@@ -178,7 +178,7 @@ def training_curve(config: Config, size: str) -> pd.DataFrame:
                       f"(looked in {local} and {committed_run})")
 
 
-CURVE_COLUMNS = ("step", "loss", "lr", "tokens", "wall_s")  # one line of train_log.jsonl
+CURVE_COLUMNS = ("step", "loss", "lr", "tokens", "wall_s")  # one line of train_log.jsonl (pretrain writes it)
 
 
 def dedupe_curve(curve: pd.DataFrame) -> pd.DataFrame:

@@ -36,7 +36,7 @@ from ..config import Config, stable_hash, to_dict
 from ..corpora.books import prepare_corpus
 from ..errors import ConfigError, CorruptResultWarning, forbid_compute
 from ..provenance import atomic_dir, atomic_write_json, provenance, sha256_file
-from .checkpoints import checkpoint_epoch, checkpoint_problems, find_checkpoint_meta, recorded_preset
+from .checkpoints import CURVE_COLUMNS, checkpoint_epoch, checkpoint_problems, find_checkpoint_meta, recorded_preset
 from .fused_loss import linear_cross_entropy
 from .identity import PRETRAIN_VERSION, checkpoint_name, models_dir, pretrain_hash, size_recipe
 from .models import build_model, count_parameters, decoder_and_head, resolve_devices
@@ -182,8 +182,8 @@ def pretrain(config: Config, size: str, out_dir: str | Path | None = None, log=p
                     # no terminal (a log file): a plain line about every 5% instead of the bar
                     log(f"{config.preset}/{size} step {step}/{last_step} loss {loss.item():.3f} "
                         f"lr {lr:.2e} {rate:,.0f} tok/s {wall:.0f}s")
-                train_log.write(json.dumps({"step": step, "loss": loss.item(), "lr": lr,
-                                            "tokens": step * tokens_per_step, "wall_s": round(wall, 2)}) + "\n")
+                line = (step, loss.item(), lr, step * tokens_per_step, round(wall, 2))
+                train_log.write(json.dumps(dict(zip(CURVE_COLUMNS, line, strict=True))) + "\n")
                 train_log.flush()
             if step in schedule:
                 _save_checkpoint(out_dir, model, tokenizer, optimizer, step, schedule[step], wall, context, log)
@@ -202,7 +202,11 @@ def _schedule(cfg, steps_per_epoch: int, until_epoch: float | None) -> tuple[int
     schedule = {round(e * steps_per_epoch): e for e in cfg.checkpoints}
     if max(schedule) > total_steps:
         raise ConfigError(f"pretrain.checkpoints: {max(cfg.checkpoints)} is beyond pretrain.epochs={cfg.epochs}")
-    last_step = min(total_steps, cfg.max_steps) if cfg.max_steps > 0 else total_steps
+    # nothing past the last checkpoint is kept, so training stops there (ceil and round may part by
+    # a step: 0.75 of 4523 steps is 3393 in all, the final checkpoint at 3392); the rates stay the full run's
+    last_step = min(total_steps, max(schedule))
+    if cfg.max_steps > 0:
+        last_step = min(last_step, cfg.max_steps)
     if until_epoch is not None:
         if until_epoch not in cfg.checkpoints:
             raise ConfigError(f"until_epoch={until_epoch:g} is not in pretrain.checkpoints "

@@ -13,15 +13,14 @@ from collections.abc import Callable, Collection
 from ..config import Config
 from ..engine.compute import compute_masks, compute_space
 from ..errors import ConfigError
-from ..lm.checkpoints import checkpoint_epoch, find_checkpoint_meta
-from ..lm.identity import checkpoint_identity, checkpoint_name, models_dir, run_name
+from ..lm.checkpoints import checkpoint_epoch
+from ..lm.identity import checkpoint_name, models_dir, run_name
 from ..lm.pretrain import ensure_checkpoint, pretrain
 from ..lm.shipped import shipped_dir
 from ..results.export import export_checkpoints, export_masks, export_space, write_index
 from ..results.keys import space_label
-from ..results.read import find_masks
 from ..results.weights import ship_weights
-from .checks import Problem, check_results, committed_space
+from .checks import Problem, check_results, committed_masks, committed_space
 from .requests import plan_of, pretraining_runs
 
 
@@ -79,7 +78,8 @@ def reproduce(config: Config, log: Callable[[str], None] = print,
         target = export_space(space, sub, root)
         write_index(config, root)
         log(f"[{_clock(started)}] {i}/{len(requests)} done in {time.perf_counter() - t:.0f}s -> {target}")
-    if only is None if mask_sets is None else mask_sets:
+    with_mask_sets = only is None if mask_sets is None else mask_sets  # with everything, unless asked
+    if with_mask_sets:
         _reproduce_mask_sets(config, plan.mask_sets, ensure_pretrained, log, started)
     if only is None:
         for run, size in pretraining_runs(config):  # a run no missing space needed still belongs in the results
@@ -103,7 +103,7 @@ def _reproduce_mask_sets(config: Config, requests, ensure_pretrained, log, start
         sub = request.config(config)
         ensure_pretrained(sub, request.size, checkpoint_epoch(sub, request.checkpoint))
         where = f"[{_clock(started)}] mask set {i}/{len(requests)} {request.describe()}"
-        if find_masks(sub, checkpoint_identity(find_checkpoint_meta(sub, request.size, request.checkpoint))):
+        if committed_masks(config, request) is not None:
             log(f"{where}: already in {root}")
             continue
         t = time.perf_counter()
