@@ -66,8 +66,10 @@ def ci_book(ci_reference, tmp_path_factory):
     config, _ = ci_reference
     out = tmp_path_factory.mktemp("book")
     empty_work_dir = tmp_path_factory.mktemp("empty-runs")
-    index = build_book("ci", str(empty_work_dir), out, log=lambda *_: None, results_dir=config.results_dir)
+    lines = []
+    index = build_book("ci", str(empty_work_dir), out, log=lines.append, results_dir=config.results_dir)
     assert not (empty_work_dir / "ci" / "models").exists(), "the book pretrained a model instead of using results"
+    assert any("2 at a time" in line for line in lines), "complete results: the pages run side by side"
     return index
 
 

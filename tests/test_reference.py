@@ -14,7 +14,7 @@ from taskspace_core.config import apply_overrides, load_preset
 from taskspace_core.errors import CorruptResultWarning
 from taskspace_core.lm.checkpoints import load_checkpoint_meta, training_curve
 from taskspace_core.lm.identity import checkpoint_identity
-from taskspace_core.plan.checks import check_results, memoise_results
+from taskspace_core.plan.checks import check_results, is_complete, memoise_results
 from taskspace_core.plan.requests import plan_of
 from taskspace_core.results.read import find_space, load_space
 
@@ -104,6 +104,7 @@ def test_committed_cpu_reference_results_are_complete_and_intact():
     config = load_preset("cpu")
     assert config.reference_dir().is_dir(), "results/cpu is missing: run `taskspace reproduce --preset cpu`"
     assert check_results(config) == []
+    assert is_complete(config)  # so the book executes its pages side by side
 
 
 def test_committed_results_hold_every_mantel_test_the_book_needs():
@@ -281,6 +282,9 @@ def test_committed_tells_which_planned_spaces_are_in_the_results(ci_reference, t
     shutil.rmtree(find_space(partial, checkpoint_identity(load_checkpoint_meta(partial, "large", 0))))
     missing = [name for name, done in committed(partial).items() if not done]
     assert missing == ["large @ epoch 0"]
+    # what the book's build asks before it executes pages side by side (nothing left to compute)
+    assert is_complete(config) and not is_complete(partial)
+    assert not is_complete(apply_overrides(config, {"results_dir": ""}))
 
 
 def test_reproduce_computes_only_the_chosen_spaces(ci_reference, tmp_path):

@@ -14,12 +14,14 @@
 from __future__ import annotations
 
 import ast
+import multiprocessing
 import shutil
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import jupytext
@@ -35,6 +37,7 @@ from ..corpora import benchmarks
 from ..errors import TaskspaceError
 from ..lm.checkpoints import checkpoint_epoch
 from ..paths import REPO_ROOT, repo_file
+from ..plan.checks import is_complete
 from .notebook import notebook_config
 
 NOTEBOOKS = ("rq1_cross_task_knowledge", "rq2_model_size", "rq3_learning_dynamics", "claims",
@@ -42,6 +45,7 @@ NOTEBOOKS = ("rq1_cross_task_knowledge", "rq2_model_size", "rq3_learning_dynamic
 # book/ pages with code (measured costs and timings, the handout's figure), executed like the notebooks
 EXECUTED_CHAPTERS = ("explorer", "reproducing", "seminar", "handout", "seminar_ja")
 BOOK_FILES = ("_config.yml", "_toc.yml")
+PAGE_WORKERS = 2  # pages executed at a time from complete results: this machine's cores
 
 
 class BookBuildError(TaskspaceError):
@@ -239,12 +243,47 @@ def run_notebook(name: str, pairs: list[tuple[str, str]], out: Path | None = Non
     return executed
 
 
+def _reads_only(preset: str, results_dir: str) -> bool:
+    """Whether the pages of ``preset`` read everything from complete committed results (nothing is
+    computed, so they can run side by side; two pages pretraining one run at once would collide)."""
+    return bool(results_dir) and is_complete(load_preset(preset, {"results_dir": results_dir}))
+
+
+def _execute_pages(pages: list[tuple[str, Path, str]], parameters: dict, log: Callable[[str], None],
+                   workers: int) -> None:
+    """Execute every page ``(name, out_dir, folder)`` with :func:`execute_notebook`: one after
+    another, or ``workers`` at a time, each from a process of its own (a page runs in its own
+    kernel anyway; the processes only drive them). The first failure stops the build."""
+    if workers <= 1:
+        for name, out_dir, folder in pages:
+            execute_notebook(name, out_dir, parameters, log, folder=folder, progress=sys.stderr.isatty())
+        return
+    log(f"executing {len(pages)} pages, {workers} at a time (the committed results are complete)")
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        running = [pool.submit(_execute_page, name, out_dir, parameters, folder) for name, out_dir, folder in pages]
+        try:
+            for page in as_completed(running):
+                log(page.result())
+        finally:
+            for page in running:
+                page.cancel()
+
+
+def _execute_page(name: str, out_dir: Path, parameters: dict, folder: str) -> str:
+    """:func:`execute_notebook` in a worker process: returns its log line."""
+    lines: list[str] = []
+    execute_notebook(name, out_dir, parameters, lines.append, folder=folder)
+    return lines[-1]
+
+
 def build_book(preset: str, work_dir: str = "runs", out: Path | None = None, notebooks=NOTEBOOKS,
-               log: Callable[[str], None] = print, results_dir: str = "results") -> Path:
+               log: Callable[[str], None] = print, results_dir: str = "results", workers: int | None = None) -> Path:
     """Execute the notebooks under ``preset`` and build the HTML book; return its index.html.
 
     The notebooks take task spaces from ``results_dir/<preset>`` (committed reference results)
-    when they hold them, and otherwise from ``work_dir`` (computing what is missing).
+    when they hold them, and otherwise from ``work_dir`` (computing what is missing). ``workers``
+    pages execute at a time; by default :data:`PAGE_WORKERS` where the committed results are
+    complete (nothing to compute), else one.
     """
     load_preset(preset)  # a bad preset fails here, before anything runs
     for source in ("notebooks", "book", *BOOK_FILES):
@@ -261,11 +300,13 @@ def build_book(preset: str, work_dir: str = "runs", out: Path | None = None, not
     results = shown_path(Path(results_dir) if Path(results_dir).is_absolute() else REPO_ROOT / results_dir) \
         if results_dir else ""
     parameters = {"preset": preset, "work_dir": shown_path(work_dir), "results_dir": results}
-    for name in notebooks:
-        execute_notebook(name, src / "notebooks", parameters, log, progress=sys.stderr.isatty())
     for name in EXECUTED_CHAPTERS:
         (src / "book" / f"{name}.md").unlink()  # replaced by its executed .ipynb
-        execute_notebook(name, src / "book", parameters, log, folder="book", progress=sys.stderr.isatty())
+    pages = [(name, src / "notebooks", "notebooks") for name in notebooks]
+    pages += [(name, src / "book", "book") for name in EXECUTED_CHAPTERS]
+    if workers is None:
+        workers = PAGE_WORKERS if _reads_only(preset, results_dir) else 1
+    _execute_pages(pages, parameters, log, workers)
     started = time.perf_counter()
     html = out / "html"
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(src), "--path-output", str(out),

@@ -79,6 +79,21 @@ def plan_table(config: Config) -> pd.DataFrame:
     return pd.DataFrame(rows, index=pd.RangeIndex(1, len(rows) + 1, name="#"))
 
 
+def is_complete(config: Config) -> bool:
+    """Whether ``config``'s committed results hold every piece the plan reads: each pretraining
+    run's checkpoint records, each planned space and mask set. Presence only, in well under a
+    second; :func:`check_results` also verifies every hash and shape."""
+    root = config.reference_dir()
+    if root is None or not (root / INDEX).is_file():
+        return False
+    records = [models_dir(root, run, size) / f"{checkpoint_name(epoch)}.json"
+               for run, size in pretraining_runs(config) for epoch in run.pretrain.checkpoints]
+    plan = plan_of(config)
+    return (all(path.is_file() for path in records)
+            and all(committed_space(config, request) is not None for request in plan.unique())
+            and all(committed_masks(config, request) is not None for request in plan.mask_sets))
+
+
 def check_results(config: Config) -> list[Problem]:
     """Every problem with ``config``'s committed results: missing pieces and broken hashes.
 
