@@ -333,6 +333,9 @@ def test_mask_sets_are_reproduced_checked_and_give_claim_4_its_bands(ci_referenc
     assert len(missing) == 6 and "no mask set for" in str(missing[0])
     assert [p for p in reproduce(masked, log=lambda *_: None, only=set(), mask_sets=True) if p.request in plan.mask_sets] == []
     assert len(list((copy / "ci" / "masks").iterdir())) == 6
+    again = []  # every mask set committed: nothing is pretrained, even on a machine that has the runs
+    assert [p for p in reproduce(masked, log=again.append, only=set(), mask_sets=True) if p.request in plan.mask_sets] == []
+    assert sum("already in" in line for line in again) == 6 and not any("pretrained" in line for line in again)
     reader = Reader(masked)
     final = plan.mask_sets[2]  # seed 1's final checkpoint, the preset's rule
     assert (final.checkpoint, final.pretrain_seed, final.masks) == (1.0, 1, None)

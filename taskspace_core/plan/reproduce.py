@@ -97,15 +97,15 @@ def reproduce(config: Config, log: Callable[[str], None] = print,
 
 def _reproduce_mask_sets(config: Config, requests, ensure_pretrained, log, started: float) -> None:
     """Compute and export each planned mask set not committed yet (pretraining its run as far as
-    its checkpoint first, through ``ensure_pretrained``)."""
+    its checkpoint first, through ``ensure_pretrained``); a committed one trains nothing."""
     root = config.reference_dir()
     for i, request in enumerate(requests, 1):
-        sub = request.config(config)
-        ensure_pretrained(sub, request.size, checkpoint_epoch(sub, request.checkpoint))
         where = f"[{_clock(started)}] mask set {i}/{len(requests)} {request.describe()}"
-        if committed_masks(config, request) is not None:
+        if committed_masks(config, request) is not None:  # before pretraining: a committed set needs no model
             log(f"{where}: already in {root}")
             continue
+        sub = request.config(config)
+        ensure_pretrained(sub, request.size, checkpoint_epoch(sub, request.checkpoint))
         t = time.perf_counter()
         log(f"{where} [{request.purpose}]: computing")
         path = ensure_checkpoint(sub, request.size, request.checkpoint, log=log)
