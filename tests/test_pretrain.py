@@ -213,6 +213,28 @@ def test_a_retrain_keeps_the_label_its_committed_record_carries(ci_config, ci_ch
     assert model_identity(ensure_checkpoint(config, "small", 0, log=lambda *_: None))["preset"] == "ci-old"
 
 
+def test_a_bit_identical_retrain_is_read_as_its_committed_record(ci_config, ci_checkpoints, tmp_path):
+    """The book's run costs (ladder hours, stages, cost rates) read ``wall_time_s`` through
+    find_checkpoint_meta: a retrain on a new machine with the committed bytes but another wall time
+    must not change them. A local checkpoint whose files differ is its own record."""
+    from taskspace_core.lm.checkpoints import find_checkpoint_meta
+
+    committed = tmp_path / "results" / "ci" / "models" / "small"
+    committed.mkdir(parents=True)
+    record = json.loads((ci_checkpoints[0] / "meta.json").read_text())
+    (committed / "epoch-0.json").write_text(json.dumps(record | {"wall_time_s": 12345.0, "host": {"cpus": 99}}))
+    config = apply_overrides(ci_config, {"work_dir": str(tmp_path / "runs"), "results_dir": str(tmp_path / "results")})
+    done = pretrain(config, "small", until_epoch=0, **QUIET)
+    assert json.loads((done[0] / "meta.json").read_text())["wall_time_s"] != 12345.0
+    found = find_checkpoint_meta(config, "small", 0)
+    assert (found["wall_time_s"], found["host"]) == (12345.0, {"cpus": 99})
+    meta_file = done[0] / "meta.json"  # the same run, epoch and step, other bytes: the local record, committed label
+    local = json.loads(meta_file.read_text())
+    meta_file.write_text(json.dumps(local | {"files": {**local["files"], "model.safetensors": "0" * 64}}))
+    found = find_checkpoint_meta(config, "small", 0)
+    assert found["wall_time_s"] == local["wall_time_s"] and found["preset"] == record["preset"]
+
+
 def test_a_checkpoint_needed_early_in_training_is_trained_only_that_far(ci_config, ci_checkpoints, tmp_path):
     """A space of the untrained network (or of any earlier checkpoint) pretrains no further than it."""
     from taskspace_core.lm.pretrain import ensure_checkpoint

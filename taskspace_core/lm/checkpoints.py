@@ -98,20 +98,41 @@ def find_checkpoint_meta(config: Config, size: str, checkpoint: str | float = "f
 
     A committed copy counts only if it was trained under this config and this training code
     (same pretraining hash and ``PRETRAIN_VERSION``). A local checkpoint that its committed record
-    describes is given that record's preset label (see :func:`recorded_preset`).
+    describes (same run, epoch and step) is given that record's preset label (see
+    :func:`recorded_preset`); if its files are also the committed bytes, it is the committed
+    checkpoint retrained, and the committed record is returned: the book cites that record's
+    measurements (wall time, host, code version), not a retrain's.
     """
     config.size(size)
     name = checkpoint_name(checkpoint_epoch(config, checkpoint))
     local = models_dir(config.run_dir(), config, size) / name / "meta.json"
-    if local.is_file():  # under the label its committed record carries, if it has one (recorded_preset)
+    if local.is_file():
         meta = json.loads(local.read_text())
-        return meta | {"preset": recorded_preset(config, size, meta["epoch"], meta["step"], meta["pretrain_hash"])}
+        record = _committed_record_of(config, size, meta["epoch"], meta["step"], meta["pretrain_hash"])
+        if record is None:
+            return meta | {"preset": config.preset}
+        return record if meta.get("files") and not differing_files(meta, record) else meta | {"preset": record["preset"]}
     committed_run = _committed_run(config, size)
     committed = committed_run / f"{name}.json" if committed_run else None
     if committed is not None and committed.is_file():
         meta = json.loads(committed.read_text())
         if trained_here(meta, config, size):
             return meta
+    return None
+
+
+def _committed_record_of(config: Config, size: str, epoch: float, step: int, run_hash: str) -> dict | None:
+    """The committed record of this very checkpoint (same run hash, training code, epoch and step,
+    and a preset label), or None."""
+    committed_run = _committed_run(config, size)
+    record = committed_run / f"{checkpoint_name(epoch)}.json" if committed_run else None
+    if record is None or not record.is_file():
+        return None
+    meta = json.loads(record.read_text())
+    identity = checkpoint_identity(meta)
+    if (identity["pretrain_hash"], identity["pretrain_version"], identity["epoch"], identity["step"]) == (
+            run_hash, PRETRAIN_VERSION, epoch, step) and identity["preset"]:
+        return meta
     return None
 
 
@@ -124,15 +145,8 @@ def recorded_preset(config: Config, size: str, epoch: float, step: int, run_hash
     looks up. So: the committed record's label when it records this very checkpoint (same run
     hash, training code, epoch and step), else ``config.preset``.
     """
-    committed_run = _committed_run(config, size)
-    record = committed_run / f"{checkpoint_name(epoch)}.json" if committed_run else None
-    if record is not None and record.is_file():
-        meta = json.loads(record.read_text())
-        identity = checkpoint_identity(meta)
-        if (identity["pretrain_hash"], identity["pretrain_version"], identity["epoch"], identity["step"]) == (
-                run_hash, PRETRAIN_VERSION, epoch, step) and identity["preset"]:
-            return identity["preset"]
-    return config.preset
+    record = _committed_record_of(config, size, epoch, step, run_hash)
+    return record["preset"] if record is not None else config.preset
 
 
 def load_checkpoint_meta(config: Config, size: str, checkpoint: str | float = "final") -> dict:
