@@ -86,12 +86,28 @@ def _write_all(fd: int, tmp: str, data: bytes) -> None:
         f.write(data)
 
 
+def _process_umask() -> int:
+    """This process's umask (read without changing it where Linux shows it, else set and restored)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary sibling, then rename it over ``path``."""
+    """Write ``data`` to a temporary sibling, then rename it over ``path``.
+
+    The file gets the mode a plain ``open(path, "w")`` would give it (``mkstemp``'s is 0600,
+    which left results and shipped model cards unreadable to the other users of a shared machine).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(fd, 0o666 & ~_process_umask())
         _write_all(fd, tmp, data)
         os.replace(tmp, path)
     except BaseException as exc:

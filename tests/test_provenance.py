@@ -25,3 +25,20 @@ def test_the_code_version_is_dirty_for_changed_code_not_for_the_results_a_run_wr
     assert provenance.git_commit() == head
     (tmp_path / "code.py").write_text("x = 2\n")
     assert provenance.git_commit() == head + "-dirty"
+
+
+def test_an_atomic_write_gets_the_mode_a_plain_write_gets(tmp_path):
+    """Not mkstemp's 0600: results written by a run are readable as any file the user writes."""
+    import os
+
+    plain = tmp_path / "plain.json"
+    plain.write_text("{}")
+    for mask in (0o022, 0o002):
+        old = os.umask(mask)
+        try:
+            plain.unlink()
+            plain.write_text("{}")
+            provenance.atomic_write_json(tmp_path / "atomic.json", {})
+        finally:
+            os.umask(old)
+        assert (tmp_path / "atomic.json").stat().st_mode & 0o777 == plain.stat().st_mode & 0o777 == 0o666 & ~mask
