@@ -146,6 +146,9 @@ def test_claim_3_reads_the_noise_at_the_checkpoints_it_compares():
     epochs = [0, 0.025, 0.05, 0.1, 0.5]
     assert claims.early_checkpoint(epochs) == 0.025 and claims.early_checkpoint([0, 1, 2, 20]) == 1
     assert claims.early_checkpoint([0, 1]) is None
+    # 5% of a 0.75-epoch run is 0.0375, though 0.0375 < 0.05 * 0.75 in floats (cpu-next's checkpoints)
+    assert claims.early_checkpoint([0, 0.0375, 0.15, 0.75]) == 0.0375
+    assert claims.early_checkpoint([0, 0.0374, 0.15, 0.75]) == 0.15
     settled = {0: fake_analysis(similarity=start)}
     settled |= {e: fake_analysis(similarity=learned + 0.01 * sym(rng.normal(size=(10, 10)))) for e in epochs[1:]}
     everywhere = dict.fromkeys(epochs, 0.05)

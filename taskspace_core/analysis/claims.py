@@ -29,6 +29,7 @@ applies the rules.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
@@ -227,7 +228,8 @@ def early_checkpoint(epochs: list[float], share: float = EARLY_SHARE) -> float |
     """The first checkpoint after initialisation at or past ``share`` of training (the paper's
     epoch 1 of 20 is 5%); None if there is none before the final one."""
     epochs = sorted(epochs)
-    later = [e for e in epochs[1:-1] if e >= share * epochs[-1]]
+    # compared as shares with a tolerance: 0.0375 of 0.75 is 5%, but 0.0375 < 0.05 * 0.75 in floats
+    later = [e for e in epochs[1:-1] if e / epochs[-1] >= share or math.isclose(e / epochs[-1], share)]
     return later[0] if later else None
 
 
