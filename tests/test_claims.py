@@ -211,5 +211,15 @@ def test_claim_4_union_of_masks_is_a_secondary_reading():
     assert claims.region_grows_beyond_band({0: 0.1}, 0.05, "x").verdict == claims.UNTESTABLE
 
 
+def test_claim_4_union_band_is_unmeasured_where_either_end_is():
+    from taskspace_core.findings.training import _union_band
+
+    over_training = {0.0: None, 0.0375: None, 0.75: None}
+    assert _union_band({0.0: 0.02, 0.0375: 0.5, 0.75: 0.03}, over_training) == 0.03
+    # the final checkpoint's band not measured (its seeds' mask sets missing): a bare max kept 0.02
+    assert np.isnan(_union_band({0.0: 0.02, 0.0375: 0.5, 0.75: float("nan")}, over_training))
+    assert np.isnan(_union_band({0.0: float("nan"), 0.0375: 0.5, 0.75: 0.03}, over_training))
+
+
 def test_the_verdict_words_are_exactly_four():
     assert [s.value for s in claims.Status] == ["holds", "does not hold", "inconclusive", "not testable"]

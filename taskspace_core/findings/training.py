@@ -44,8 +44,10 @@ def mask_replicate_bands(plan: Plan, mask_set: Callable, seed0: dict[float, tupl
 
 
 def _union_band(bands: dict[float, float], over_training: dict) -> float:
-    """The wider of the union's bands at the first and the last checkpoint (the two compared)."""
-    return max(bands[min(over_training)], bands[max(over_training)])
+    """The wider of the union's bands at the first and the last checkpoint (the two compared); NaN
+    (not testable) where either was not measured: a bare ``max`` keeps a NaN only in first place."""
+    ends = (bands[min(over_training)], bands[max(over_training)])
+    return float("nan") if any(np.isnan(b) for b in ends) else max(ends)
 
 
 def training_claims(plan: Plan, mask_set: Callable | None, over_training: dict, sparse_over_training: dict,
