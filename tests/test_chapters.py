@@ -104,6 +104,18 @@ def test_the_method_control_reads_ftgd_against_random_masks_of_the_same_share():
     text = chapters.method_control_text(table)
     assert "At the medium size" in text and "r = +0.210" in text and "r = +0.120" in text and "+0.090" in text
     assert "above the band of ±0.020" in text and "carries resemblance" in text
+    assert "under the threshold 0.001 rule" in text and "mean over pretraining seeds" in text
+    # under the sparse rule too: against that rule's own space (one run), the widest band borrowed
+    both = plan_of(apply_overrides(load_preset("cpu"), {"book.random_mask_sizes": ["medium"],
+                                                        "book.random_mask_sparse": True}))
+    asked = []
+    table = chapters.method_control(both, fake_source(asked))
+    assert list(table["mask rule"]) == ["threshold 0.001", "top 5%"]
+    sparse = table.iloc[1]
+    assert Role.SPARSE in [r.role for r in asked] and sparse["r FTGD masks"] == pytest.approx(0.2)  # seed 0 only
+    assert sparse["band"] == pytest.approx(0.02) and sparse["band from"].startswith("the widest")
+    text = chapters.method_control_text(table)
+    assert "under the top 5% rule" in text and "(one run)" in text and "(the widest over the sizes'" in text
 
 
 def test_claim_1_under_every_similarity_definition(plan):

@@ -211,6 +211,12 @@ def test_the_plan_replicates_rq3s_checkpoints_and_its_masks_and_runs_claims_then
     assert not plan_of(load_preset("cpu")).mask_sets  # the presets before it plan none
     with pytest.raises(Exception, match="need the dynamics size 'medium' in book.replicate_sizes"):
         plan_of(apply_overrides(config, {"book.replicate_sizes": ["small"]}))
+    # the method control at medium under both rules, last of the claims' evidence
+    controls = [(r.size, r.masks.label if r.masks else "") for r in requests if r.purpose.startswith("control")]
+    assert controls == [("medium", ""), ("medium", "top 5%")]
+    assert max(claims) == purposes.index("control: random masks of FTGD's share") + 1
+    with pytest.raises(Exception, match="book.random_mask_sparse needs book.sparse_fraction > 0"):
+        plan_of(apply_overrides(config, {"book.sparse_fraction": 0}))
     with pytest.raises(Exception, match="book.sparse_fraction"):
         apply_overrides(config, {"book.sparse_fraction": 1.5})
 

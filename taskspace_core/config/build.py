@@ -125,7 +125,7 @@ LATER_FIELDS: dict[tuple[str, str], Any] = {("scoring", "eval2"): "sentences", (
                                              ("book", "random_mask_sizes"): (), ("data", "benchmarks"): ("blimp",),
                                              ("book", "benchmark_spaces"): (), ("book", "benchmark_sizes"): (),
                                              ("pretrain", "init"): "hf", ("book", "dynamics_replicate_checkpoints"): (),
-                                             ("book", "mask_replicates"): False}
+                                             ("book", "mask_replicates"): False, ("book", "random_mask_sparse"): False}
 
 
 def is_earlier_behaviour(config: Config, section: str, name: str) -> bool:

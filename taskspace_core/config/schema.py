@@ -196,6 +196,9 @@ class BookConfig:
     # the method control: these sizes' final spaces also with random masks of FTGD's per-paradigm
     # share (ftgd.mask_selection = random), to ask whether FTGD's choice of parameters matters
     random_mask_sizes: tuple[str, ...] = ()
+    # the same control under the sparse rule too (``sparse_fraction``), read against that rule's own
+    # space: random masks of a 5% share overlap FTGD's by 5% by chance, not by the threshold's share
+    random_mask_sparse: bool = False
     # generality: the task space of each of these benchmark sets ("zorro"; "blimp+zorro" for the
     # cross-benchmark space; "blimp>clams" for the template check over the phenomena CLAMS tests)
     # at the final and untrained checkpoints of ``benchmark_sizes``, and at the final checkpoint

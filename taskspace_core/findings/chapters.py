@@ -25,7 +25,7 @@ import pandas as pd
 
 from ..config import PRESETS, load_preset
 from ..lm.models import spec_parameters
-from ..plan.requests import Plan, Role, SpaceRequest
+from ..plan.requests import Plan, Role, SpaceRequest, mask_label
 from ..analysis.claims import step_statuses
 from ..analysis.statistics import mask_sharing_gap, mean_over_phenomena, replicate_change
 from ..analysis.similarity import offdiag_pearson
@@ -141,24 +141,32 @@ def similarity_definitions(plan: Plan, spaces: SpaceSource) -> pd.DataFrame:
 
 
 def method_control(plan: Plan, spaces: SpaceSource) -> pd.DataFrame:
-    """Does FTGD's choice of parameters matter? One row per size of ``book.random_mask_sizes``: r with
-    the hypothesis space under FTGD's masks (mean over pretraining seeds), under random masks of the
-    same per-paradigm share, and of the untrained network; FTGD − random against the band of r over
-    pretraining seeds (the widest measured where the size has one seed) and its reading; the
-    agreement (off-diagonal r) of the two similarity matrices. Empty when the plan has no control."""
+    """Does FTGD's choice of parameters matter? One row per size of ``book.random_mask_sizes`` and
+    mask rule (the preset's; the sparse one too with ``book.random_mask_sparse``): r with the
+    hypothesis space under FTGD's masks of that rule (mean over pretraining seeds: the preset's
+    rule has them, the sparse rule one run), under random masks of the same per-paradigm share, and
+    of the untrained network; FTGD − random against the band of r over pretraining seeds (the
+    widest measured under the preset's rule where the rule and size have one run: ``band from``)
+    and its reading; the agreement (off-diagonal r) of the two similarity matrices. Empty when the
+    plan has no control."""
     rows = []
     measured = [Estimate(tuple(an.headline.hypothesis_pearson for _, an in seed_replicates(plan, spaces, s)))
                 for s in plan.config.sizes]
     for request in plan.find(Role.RANDOM_MASKS):
-        runs = seed_replicates(plan, spaces, request.size)
+        runs = ([spaces(plan.one(Role.SPARSE, request.size))] if request.masks
+                else seed_replicates(plan, spaces, request.size))
         ftgd = Estimate(tuple(an.headline.hypothesis_pearson for _, an in runs))
         _, random = spaces(request)
         null = plan.one(Role.NULL, request.size)
         band = band_for(ftgd, measured)
+        own_band = not np.isnan(ftgd.band)
         difference = ftgd.mean - random.headline.hypothesis_pearson
-        rows.append({"size": request.size, "r FTGD masks": ftgd.mean, "r random masks": random.headline.hypothesis_pearson,
+        rows.append({"size": request.size, "mask rule": request.masks.label if request.masks else mask_label(plan.config.ftgd),
+                     "r FTGD masks": ftgd.mean, "r random masks": random.headline.hypothesis_pearson,
                      "r untrained": spaces(null)[1].headline.hypothesis_pearson if null else np.nan,
                      "FTGD − random": difference, "band": band, "reading": difference_status(difference, band).value,
+                     "band from": ("its pretraining seeds" if own_band
+                                   else "the widest over the sizes' pretraining seeds, under the preset's rule"),
                      "within FTGD": runs[0][1].headline.within_mean, "within random": random.headline.within_mean,
                      "agreement of the two spaces": offdiag_pearson(runs[0][1].similarity, random.similarity),
                      "mask share": random.headline.mask_share_mean})
@@ -174,16 +182,18 @@ CONTROL_MEANING = {
 
 
 def method_control_text(control: pd.DataFrame) -> str:
-    """:func:`method_control`'s rows in words: each size's three r, the difference, its band and
-    what the reading means."""
+    """:func:`method_control`'s rows in words: each size and rule's three r, the difference, its
+    band and what the reading means."""
     sentences = []
     for row in control.to_dict("records"):
+        own = row["band from"] == "its pretraining seeds"
         sentences.append(
-            f"At the {row['size']} size the task space under FTGD's masks resembles the hypothesis space at "
-            f"r = {row['r FTGD masks']:+.3f} (mean over pretraining seeds), under random masks of the same "
-            f"per-paradigm share ({row['mask share']:.1%}) at r = {row['r random masks']:+.3f}, and the untrained "
-            f"network's at r = {row['r untrained']:+.3f}. FTGD − random = {row['FTGD − random']:+.3f}, "
-            f"{row['reading']} of ±{row['band']:.3f} (the spread of r between pretraining seeds): "
+            f"At the {row['size']} size, under the {row['mask rule']} rule, the task space under FTGD's masks resembles "
+            f"the hypothesis space at r = {row['r FTGD masks']:+.3f} ({'mean over pretraining seeds' if own else 'one run'}), "
+            f"under random masks of the same per-paradigm share ({row['mask share']:.1%}) at "
+            f"r = {row['r random masks']:+.3f}, and the untrained network's at r = {row['r untrained']:+.3f}. "
+            f"FTGD − random = {row['FTGD − random']:+.3f}, {row['reading']} of ±{row['band']:.3f} "
+            f"({'the spread of r between pretraining seeds' if own else row['band from']}): "
             f"{CONTROL_MEANING[Difference(row['reading'])]}. The two similarity matrices agree at "
             f"r = {row['agreement of the two spaces']:.2f}.")
     return " ".join(sentences)

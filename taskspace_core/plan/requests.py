@@ -228,7 +228,12 @@ def plan_of(config: Config) -> Plan:
     requests += [SpaceRequest(Role.SPARSE_DYNAMICS, dynamics, e, masks=sparse) for e in epochs if sparse]
     requests += [SpaceRequest(Role.SEED_REPLICATE, dynamics, e, pretrain_seed=seed) for e in replicated
                  for seed in book.pretrain_seeds]
+    if book.random_mask_sparse and not (sparse and book.random_mask_sizes):
+        raise ConfigError("book.random_mask_sparse needs book.sparse_fraction > 0 and book.random_mask_sizes "
+                          "(the sizes whose control it repeats under the sparse rule)")
     requests += [SpaceRequest(Role.RANDOM_MASKS, s, mask_selection="random") for s in book.random_mask_sizes]
+    requests += [SpaceRequest(Role.RANDOM_MASKS, s, masks=sparse, mask_selection="random")
+                 for s in book.random_mask_sizes if book.random_mask_sparse]
     entries = [benchmark_entry(config, entry) for entry in book.benchmark_spaces]
     for s in book.benchmark_sizes:  # size by size, in the order named: the first size's generality is whole first
         for chosen, phenomena, paradigms in entries:
