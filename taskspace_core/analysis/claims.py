@@ -233,9 +233,9 @@ def early_checkpoint(epochs: list[float], share: float = EARLY_SHARE) -> float |
     return later[0] if later else None
 
 
-def _noise_between(noise: dict[float, float], *epochs: float) -> float:
-    """The noise of a change between ``epochs``: the larger of the seed noises measured at them
-    (NaN if either was not measured)."""
+def wider_at(noise: dict[float, float], *epochs: float) -> float:
+    """The noise (or band) of a change between ``epochs``: the larger of the values measured at
+    them (NaN if either was not measured; a bare ``max`` keeps a NaN only in first place)."""
     values = [noise.get(e, float("nan")) for e in epochs]
     return float("nan") if any(np.isnan(v) for v in values) else max(values)
 
@@ -254,7 +254,7 @@ def _settling(early: float, late: float, noise: float) -> Status:
 def settling_table(analyses: dict[float, Analysis], noise: dict[float, float]) -> pd.DataFrame:
     """Claim 3 for every choice of "early" (each checkpoint strictly between initialisation and
     the final one): the early change Δ(0 → e), the late one Δ(e → final), the noise each is read
-    against (:func:`_noise_between` of its two ends, from ``noise``: per epoch, the mean Δ between
+    against (:func:`wider_at` of its two ends, from ``noise``: per epoch, the mean Δ between
     pretraining-seed replicates there), the verdict, and what it would read with the widest noise
     measured on this model borrowed where its own is missing. Indexed by the early epoch."""
     epochs = sorted(analyses)
@@ -264,7 +264,7 @@ def settling_table(analyses: dict[float, Analysis], noise: dict[float, float]) -
     for e in epochs[1:-1]:
         early = similarity_change(analyses[0].similarity, analyses[e].similarity)
         late = similarity_change(analyses[e].similarity, analyses[final].similarity)
-        own = max(_noise_between(noise, 0.0, e), _noise_between(noise, e, final))
+        own = max(wider_at(noise, 0.0, e), wider_at(noise, e, final))
         missing = [f"{x:g}" for x in (0.0, e, final) if np.isnan(noise.get(x, float("nan")))]
         rows.append({"early epoch": e, "early Δ": early, "late Δ": late, "noise": own,
                      "verdict": _settling(early, late, own).value,
@@ -331,7 +331,7 @@ def sharing_grows_beyond_band(gap: dict[float, float], bands: dict[float, float]
         return Verdict(claim, paper, rule, "one checkpoint", UNTESTABLE, 4, statistic)
     first, last = epochs[0], epochs[-1]
     change = gap[last] - gap[first]
-    own = _noise_between(bands, first, last)
+    own = wider_at(bands, first, last)
     measured = [b for b in [*bands.values(), *(measured_elsewhere or [])] if not np.isnan(b)]
     missing = [f"{e:g}" for e in (first, last) if np.isnan(bands.get(e, np.nan))]
     ours = (f"within − between by epoch: {', '.join(f'{e:g}: {gap[e]:+.3f}' for e in epochs)}; change {change:+.3f}, "

@@ -140,6 +140,9 @@ def similarity_definitions(plan: Plan, spaces: SpaceSource) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["size", "definition", "r trained", "r untrained", "difference", "band", "reading"])
 
 
+OWN_BAND = "its pretraining seeds"  # method_control's "band from" where the rule and size have replicates
+
+
 def method_control(plan: Plan, spaces: SpaceSource) -> pd.DataFrame:
     """Does FTGD's choice of parameters matter? One row per size of ``book.random_mask_sizes`` and
     mask rule (the preset's; the sparse one too with ``book.random_mask_sparse``): r with the
@@ -165,7 +168,7 @@ def method_control(plan: Plan, spaces: SpaceSource) -> pd.DataFrame:
                      "r FTGD masks": ftgd.mean, "r random masks": random.headline.hypothesis_pearson,
                      "r untrained": spaces(null)[1].headline.hypothesis_pearson if null else np.nan,
                      "FTGD − random": difference, "band": band, "reading": difference_status(difference, band).value,
-                     "band from": ("its pretraining seeds" if own_band
+                     "band from": (OWN_BAND if own_band
                                    else "the widest over the sizes' pretraining seeds, under the preset's rule"),
                      "within FTGD": runs[0][1].headline.within_mean, "within random": random.headline.within_mean,
                      "agreement of the two spaces": offdiag_pearson(runs[0][1].similarity, random.similarity),
@@ -186,7 +189,7 @@ def method_control_text(control: pd.DataFrame) -> str:
     band and what the reading means."""
     sentences = []
     for row in control.to_dict("records"):
-        own = row["band from"] == "its pretraining seeds"
+        own = row["band from"] == OWN_BAND
         sentences.append(
             f"At the {row['size']} size, under the {row['mask rule']} rule, the task space under FTGD's masks resembles "
             f"the hypothesis space at r = {row['r FTGD masks']:+.3f} ({'mean over pretraining seeds' if own else 'one run'}), "

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..analysis.claims import Verdict, region_grows_beyond_band, settles_beyond_noise, sharing_grows_beyond_band
+from ..analysis.claims import Verdict, region_grows_beyond_band, wider_at, settles_beyond_noise, sharing_grows_beyond_band
 from ..analysis.masks import overlap_within_between
 from ..analysis.replicates import Estimate
 from ..analysis.statistics import mask_sharing_gap, replicate_change
@@ -45,9 +45,8 @@ def mask_replicate_bands(plan: Plan, mask_set: Callable, seed0: dict[float, tupl
 
 def _union_band(bands: dict[float, float], over_training: dict) -> float:
     """The wider of the union's bands at the first and the last checkpoint (the two compared); NaN
-    (not testable) where either was not measured: a bare ``max`` keeps a NaN only in first place."""
-    ends = (bands[min(over_training)], bands[max(over_training)])
-    return float("nan") if any(np.isnan(b) for b in ends) else max(ends)
+    (not testable) where either was not measured."""
+    return wider_at(bands, min(over_training), max(over_training))
 
 
 def training_claims(plan: Plan, mask_set: Callable | None, over_training: dict, sparse_over_training: dict,
