@@ -79,6 +79,13 @@ def plan_table(config: Config) -> pd.DataFrame:
     return pd.DataFrame(rows, index=pd.RangeIndex(1, len(rows) + 1, name="#"))
 
 
+def _checkpoint_records(root: Path, config: Config) -> list[tuple[Config, str, Path]]:
+    """Where under ``root`` each checkpoint record (``<checkpoint>.json``) of each of
+    ``config``'s pretraining runs belongs, as (run config, size, path), whether or not it is there."""
+    return [(run, size, models_dir(root, run, size) / f"{checkpoint_name(epoch)}.json")
+            for run, size in pretraining_runs(config) for epoch in run.pretrain.checkpoints]
+
+
 def is_complete(config: Config) -> bool:
     """Whether ``config``'s committed results hold every piece the plan reads: each pretraining
     run's checkpoint records, each planned space and mask set. Presence only, no hashing (0.2 s
@@ -88,10 +95,8 @@ def is_complete(config: Config) -> bool:
     root = config.reference_dir()
     if root is None or not (root / INDEX).is_file():
         return False
-    records = [models_dir(root, run, size) / f"{checkpoint_name(epoch)}.json"
-               for run, size in pretraining_runs(config) for epoch in run.pretrain.checkpoints]
     plan = plan_of(config)
-    return (all(path.is_file() for path in records)
+    return (all(path.is_file() for _, _, path in _checkpoint_records(root, config))
             and all(committed_space(config, request) is not None for request in plan.unique())
             and all(committed_masks(config, request) is not None for request in plan.mask_sets))
 
@@ -122,17 +127,16 @@ def check_results(config: Config) -> list[Problem]:
     if index.get("blimp_data_hash") != data_hash:
         problems.append(Problem(root / INDEX, f"BLiMP data hash {index.get('blimp_data_hash')} is not the shipped "
                         f"data's {data_hash}"))
+    for run, size, path in _checkpoint_records(root, config):
+        if not path.is_file():
+            problems.append(Problem(path, "missing"))
+        elif not trained_here(json.loads(path.read_text()), run, size):
+            problems.append(Problem(path, f"trained under another config or training code version "
+                            f"(pretrain hash is not {expected_pretrain_hash(run, size)})"))
     for run, size in pretraining_runs(config):
-        records = models_dir(root, run, size)
-        for epoch in run.pretrain.checkpoints:
-            path = records / f"{checkpoint_name(epoch)}.json"
-            if not path.is_file():
-                problems.append(Problem(path, "missing"))
-            elif not trained_here(json.loads(path.read_text()), run, size):
-                problems.append(Problem(path, f"trained under another config or training code version "
-                                f"(pretrain hash is not {expected_pretrain_hash(run, size)})"))
-        if not (records / "train_log.csv").is_file():
-            problems.append(Problem(records / "train_log.csv", "missing"))
+        curve = models_dir(root, run, size) / "train_log.csv"
+        if not curve.is_file():
+            problems.append(Problem(curve, "missing"))
     final = checkpoint_name(checkpoint_epoch(config, "final"))
     for size in config.book.shipped_sizes:
         if shipped_dir(config, size, checkpoint_epoch(config, "final")) is None:
