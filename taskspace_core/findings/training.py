@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..analysis.claims import Verdict, region_grows_beyond_band, wider_at, settles_beyond_noise, sharing_grows_beyond_band
+from ..analysis.claims import Verdict, region_grows_beyond_band, settles_beyond_noise, sharing_grows_beyond_band, wider_at
 from ..analysis.masks import overlap_within_between
 from ..analysis.replicates import Estimate
 from ..analysis.statistics import mask_sharing_gap, replicate_change
