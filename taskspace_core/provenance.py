@@ -68,12 +68,34 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+# the CPU's matrix-unit flags that decide which kernels a bf16 or fp32 matmul runs on (oneDNN picks
+# AMX tiles, AVX-512 bf16 dot products or plain AVX-512/AVX2 FMAs): bf16 training on two of these
+# kernel families agrees to rounding, not bit for bit
+_MATMUL_FLAGS = ("amx_bf16", "amx_tile", "avx512_bf16", "avx512f", "avx2")
+
+
+def cpu_identity(cpuinfo: str | None = None) -> dict[str, Any]:
+    """The CPU's model name and which of :data:`_MATMUL_FLAGS` it has, from ``/proc/cpuinfo``
+    (``cpuinfo`` gives its text instead); elsewhere the platform's processor string and no flags."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            cpuinfo = ""
+    fields = dict(line.split(":", 1) for line in cpuinfo.splitlines() if ":" in line)
+    fields = {k.strip(): v.strip() for k, v in fields.items()}  # the last processor's; all are alike
+    flags = set(fields.get("flags", "").split())
+    return {"cpu": fields.get("model name") or platform.processor() or "unknown",
+            "matmul_flags": [f for f in _MATMUL_FLAGS if f in flags]}
+
+
 def provenance(**extra: Any) -> dict[str, Any]:
-    """Code version, package versions, host and time, plus whatever the caller adds."""
+    """Code version, package versions, host (with its CPU model and matrix-unit flags) and time,
+    plus whatever the caller adds."""
     return {
         "git_commit": git_commit(),
         "packages": package_versions(),
-        "host": {"platform": platform.platform(), "cpus": os.cpu_count()},
+        "host": {"platform": platform.platform(), "cpus": os.cpu_count(), **cpu_identity()},
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         **extra,
     }

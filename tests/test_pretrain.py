@@ -235,6 +235,29 @@ def test_a_bit_identical_retrain_is_read_as_its_committed_record(ci_config, ci_c
     assert found["wall_time_s"] == local["wall_time_s"] and found["preset"] == record["preset"]
 
 
+def test_a_retrain_that_does_not_reproduce_its_committed_checkpoint_stops_there(ci_config, ci_checkpoints, tmp_path):
+    """Other weights at a committed checkpoint of the same run (another CPU's kernels) stop the
+    retrain at that checkpoint, naming both machines, before it trains on or leaves a checkpoint
+    that a space could be computed from; the untrained checkpoint, which matches, stays."""
+    from taskspace_core.errors import DataError
+
+    committed = tmp_path / "results" / "ci" / "models" / "small"
+    committed.mkdir(parents=True)
+    first, trained = (json.loads((c / "meta.json").read_text()) for c in ci_checkpoints[:2])
+    (committed / "epoch-0.json").write_text(json.dumps(first))
+    other = trained | {"files": {**trained["files"], "model.safetensors": "0" * 64},
+                       "host": {"cpus": 2, "cpu": "Some CPU", "matmul_flags": ["amx_bf16"]}}
+    (committed / f"{ci_checkpoints[1].name}.json").write_text(json.dumps(other))
+    config = apply_overrides(ci_config, {"work_dir": str(tmp_path / "runs"), "results_dir": str(tmp_path / "results")})
+    with pytest.raises(DataError, match=r"retrained weights differ .* model.safetensors.*committed from Some CPU \(amx_bf16\)"):
+        pretrain(config, "small", **QUIET)
+    run = tmp_path / "runs" / "ci" / "models" / "small"
+    assert [c.name for c in list_checkpoints(run)] == ["epoch-0"]
+    assert json.loads((run / "train_log.jsonl").read_text().splitlines()[-1])["step"] <= trained["step"]  # no further
+    alone = apply_overrides(config, {"results_dir": ""})  # without the committed results: trains on
+    assert [c.name for c in pretrain(alone, "small", **QUIET)] == [c.name for c in ci_checkpoints]
+
+
 def test_a_checkpoint_needed_early_in_training_is_trained_only_that_far(ci_config, ci_checkpoints, tmp_path):
     """A space of the untrained network (or of any earlier checkpoint) pretrains no further than it."""
     from taskspace_core.lm.pretrain import ensure_checkpoint

@@ -42,3 +42,17 @@ def test_an_atomic_write_gets_the_mode_a_plain_write_gets(tmp_path):
         finally:
             os.umask(old)
         assert (tmp_path / "atomic.json").stat().st_mode & 0o777 == plain.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_a_record_names_the_cpu_and_the_matrix_units_its_kernels_ran_on():
+    """bf16 training on AMX tiles and on AVX-512 bf16 dot products agrees to rounding, not bit for
+    bit, so a record says which CPU made it (a retrain compares against it)."""
+    intel = ("processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Platinum 8481C\n"
+             "flags\t\t: fpu avx2 avx512f avx512_bf16 amx_bf16 amx_tile amx_int8\n")
+    assert provenance.cpu_identity(intel) == {"cpu": "Intel(R) Xeon(R) Platinum 8481C",
+                                              "matmul_flags": ["amx_bf16", "amx_tile", "avx512_bf16", "avx512f", "avx2"]}
+    amd = "model name\t: AMD EPYC\nflags\t\t: fpu avx2 avx512f avx512_bf16 avx512_vnni\n"
+    assert provenance.cpu_identity(amd)["matmul_flags"] == ["avx512_bf16", "avx512f", "avx2"]
+    assert provenance.cpu_identity("")["matmul_flags"] == []  # no /proc/cpuinfo: no flags claimed
+    host = provenance.provenance()["host"]
+    assert {"platform", "cpus", "cpu", "matmul_flags"} <= set(host) and host["cpu"]

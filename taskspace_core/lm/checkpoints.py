@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..config import Config
 from ..corpora.books import corpus_dir, load_books
-from ..errors import ConfigError, MissingResult
+from ..errors import ConfigError, DataError, MissingResult
 from ..provenance import sha256_file
 from .identity import PRETRAIN_VERSION, checkpoint_identity, checkpoint_name, models_dir, pretrain_hash
 
@@ -134,6 +134,26 @@ def _committed_record_of(config: Config, size: str, epoch: float, step: int, run
             run_hash, PRETRAIN_VERSION, epoch, step) and identity["preset"]:
         return meta
     return None
+
+
+def refuse_unreproduced(config: Config, size: str, meta: dict, where: Path) -> None:
+    """Raise :class:`DataError` when ``meta``, a checkpoint just trained at ``where``, is a committed
+    checkpoint's run, epoch and step with other weights: the committed task spaces were computed
+    from the committed weights, so training on from these would only produce spaces that do not
+    belong beside them. Called as each checkpoint is saved, it stops a retrain on a machine whose
+    kernels round differently at its first trained checkpoint, not after the whole run."""
+    record = _committed_record_of(config, size, meta["epoch"], meta["step"], meta["pretrain_hash"])
+    if record is None or not record.get("files") or not differing_files(meta, record):
+        return
+    def machine(host: dict) -> str:
+        return f"{host['cpu']} ({', '.join(host.get('matmul_flags', [])) or 'no matrix-unit flags'})" \
+            if host.get("cpu") else "a CPU its record does not name"
+    raise DataError(where, f"the retrained weights differ from the committed record of the same run, epoch "
+                           f"{meta['epoch']:g} and step {meta['step']} (another sha256 of "
+                           f"{', '.join(differing_files(meta, record))}): trained here on {machine(meta.get('host', {}))}, "
+                           f"committed from {machine(record.get('host', {}))}; pretraining reproduces bit for bit on the "
+                           "same kernels only. Stopped before training further; results_dir \"\" trains this run "
+                           "without comparing it to the committed results")
 
 
 def recorded_preset(config: Config, size: str, epoch: float, step: int, run_hash: str) -> str:

@@ -36,7 +36,9 @@ from ..config import Config, stable_hash, to_dict
 from ..corpora.books import prepare_corpus
 from ..errors import ConfigError, CorruptResultWarning, forbid_compute
 from ..provenance import atomic_dir, atomic_write_json, provenance, sha256_file
-from .checkpoints import CURVE_COLUMNS, checkpoint_epoch, checkpoint_problems, find_checkpoint_meta, recorded_preset
+from .checkpoints import (
+    CURVE_COLUMNS, checkpoint_epoch, checkpoint_problems, find_checkpoint_meta, recorded_preset, refuse_unreproduced,
+)
 from .fused_loss import linear_cross_entropy
 from .identity import PRETRAIN_VERSION, checkpoint_name, models_dir, pretrain_hash, size_recipe
 from .models import build_model, count_parameters, decoder_and_head, resolve_devices
@@ -296,6 +298,7 @@ def _save_checkpoint(out_dir, model, tokenizer, optimizer, step, epoch, wall, ct
             corpus_split={"train": list(ctx["corpus"].train_books), "val": list(ctx["corpus"].val_books)},
         )
         atomic_write_json(tmp / "meta.json", meta)
+        refuse_unreproduced(config, ctx["size"], meta, final)  # before the checkpoint exists or training goes on
     for old in previous:
         if old != final:
             (old / TRAINING_STATE).unlink(missing_ok=True)
