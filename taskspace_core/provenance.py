@@ -89,6 +89,14 @@ def cpu_identity(cpuinfo: str | None = None) -> dict[str, Any]:
             "matmul_flags": [f for f in _MATMUL_FLAGS if f in flags]}
 
 
+def cpu_label(host: dict) -> str:
+    """A record's ``host`` CPU in words: ``"AMD EPYC (avx512_bf16, avx512f, avx2)"``; ``""`` for a
+    record from before the CPU field."""
+    if not host.get("cpu"):
+        return ""
+    return f"{host['cpu']} ({', '.join(host.get('matmul_flags', [])) or 'no matrix-unit flags'})"
+
+
 def provenance(**extra: Any) -> dict[str, Any]:
     """Code version, package versions, host (with its CPU model and matrix-unit flags) and time,
     plus whatever the caller adds."""

@@ -54,5 +54,7 @@ def test_a_record_names_the_cpu_and_the_matrix_units_its_kernels_ran_on():
     amd = "model name\t: AMD EPYC\nflags\t\t: fpu avx2 avx512f avx512_bf16 avx512_vnni\n"
     assert provenance.cpu_identity(amd)["matmul_flags"] == ["avx512_bf16", "avx512f", "avx2"]
     assert provenance.cpu_identity("")["matmul_flags"] == []  # no /proc/cpuinfo: no flags claimed
+    assert provenance.cpu_label({"cpu": "AMD EPYC", "matmul_flags": ["avx512_bf16"]}) == "AMD EPYC (avx512_bf16)"
+    assert provenance.cpu_label({"cpus": 2}) == ""  # a record from before the field
     host = provenance.provenance()["host"]
     assert {"platform", "cpus", "cpu", "matmul_flags"} <= set(host) and host["cpu"]

@@ -25,7 +25,7 @@ import pandas as pd
 from ..config import Config
 from ..corpora.books import corpus_dir, load_books
 from ..errors import ConfigError, DataError, MissingResult
-from ..provenance import sha256_file
+from ..provenance import cpu_label, sha256_file
 from .identity import PRETRAIN_VERSION, checkpoint_identity, checkpoint_name, models_dir, pretrain_hash
 
 
@@ -143,16 +143,15 @@ def refuse_unreproduced(config: Config, size: str, meta: dict, where: Path) -> N
     belong beside them. Called as each checkpoint is saved, it stops a retrain on a machine whose
     kernels round differently at its first trained checkpoint, not after the whole run."""
     record = _committed_record_of(config, size, meta["epoch"], meta["step"], meta["pretrain_hash"])
-    if record is None or not record.get("files") or not differing_files(meta, record):
+    differing = differing_files(meta, record) if record is not None and record.get("files") else []
+    if not differing:
         return
-    def machine(host: dict) -> str:
-        return f"{host['cpu']} ({', '.join(host.get('matmul_flags', [])) or 'no matrix-unit flags'})" \
-            if host.get("cpu") else "a CPU its record does not name"
+    here = cpu_label(meta.get("host", {})) or "a CPU this record does not name"
+    there = cpu_label(record.get("host", {})) or "a CPU its record does not name"
     raise DataError(where, f"the retrained weights differ from the committed record of the same run, epoch "
-                           f"{meta['epoch']:g} and step {meta['step']} (another sha256 of "
-                           f"{', '.join(differing_files(meta, record))}): trained here on {machine(meta.get('host', {}))}, "
-                           f"committed from {machine(record.get('host', {}))}; pretraining reproduces bit for bit on the "
-                           "same kernels only. Stopped before training further; results_dir \"\" trains this run "
+                           f"{meta['epoch']:g} and step {meta['step']} (another sha256 of {', '.join(differing)}): "
+                           f"trained here on {here}, committed from {there}; pretraining reproduces bit for bit on "
+                           "the same kernels only. Stopped before training further; results_dir \"\" trains this run "
                            "without comparing it to the committed results")
 
 
